@@ -1,0 +1,1 @@
+"""Command lines: ``armada`` (run the components) and ``armadactl`` (use the system)."""

@@ -1,0 +1,1 @@
+"""armadactl: the command line users live in (Armada's commands and flags)."""

@@ -1,0 +1,1 @@
+"""The project's own client for the public gRPC API, used by armadactl."""

@@ -1,0 +1,70 @@
+"""An in-memory event log for tests: the same contract as the durable ones, no durability."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Sequence
+
+from armada.domain.events import EventSequence, LogEntry
+from armada.eventlog.base import AppendSignal, check_limits
+from armada.eventlog.codec import decode_sequence, encode_sequence
+
+
+class MemoryEventLog:
+    """Entries are kept encoded, as a durable backend would, so tests exercise the codec."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[bytes] = []
+        self._by_job_set: dict[tuple[str, str], list[int]] = {}
+        self._signal = AppendSignal()
+
+    @property
+    def signal(self) -> AppendSignal:
+        return self._signal
+
+    def append(self, sequences: Sequence[EventSequence]) -> list[LogEntry]:
+        encoded = [encode_sequence(s) for s in sequences]
+        with self._lock:
+            start = len(self._entries) + 1
+            entries = []
+            for i, (sequence, data) in enumerate(zip(sequences, encoded, strict=True)):
+                offset = start + i
+                self._entries.append(data)
+                self._by_job_set.setdefault((sequence.queue, sequence.job_set), []).append(offset)
+                entries.append(LogEntry(offset=offset, sequence=sequence))
+        if entries:
+            self._signal.fire()
+        return entries
+
+    def read(self, after: int, limit: int) -> list[LogEntry]:
+        check_limits(after, limit)
+        with self._lock:
+            chunk = self._entries[after : after + limit]
+        return [
+            LogEntry(offset=after + 1 + i, sequence=decode_sequence(d)) for i, d in enumerate(chunk)
+        ]
+
+    def read_job_set(self, queue: str, job_set: str, after: int, limit: int) -> list[LogEntry]:
+        check_limits(after, limit)
+        with self._lock:
+            offsets = self._by_job_set.get((queue, job_set), [])
+            start = bisect.bisect_right(offsets, after)
+            wanted = offsets[start : start + limit]
+            data = [self._entries[o - 1] for o in wanted]
+        return [
+            LogEntry(offset=o, sequence=decode_sequence(d))
+            for o, d in zip(wanted, data, strict=True)
+        ]
+
+    def job_set_exists(self, queue: str, job_set: str) -> bool:
+        with self._lock:
+            return (queue, job_set) in self._by_job_set
+
+    def head(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,167 @@
+"""The event log contract. Every backend must pass every test here.
+
+A new backend (PostgreSQL comes in its own issue) is added to the ``log`` fixture's params.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from armada.domain import events as ev
+from armada.eventlog import EventLog, EventLogError, MemoryEventLog, SqliteEventLog
+from tests.builders import one_of_every_event, sequence, submit
+
+Factory = Callable[[], EventLog]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
+    """Returns a factory; for durable backends every call opens the *same* store again."""
+    opened: list[EventLog] = []
+    shared_memory = MemoryEventLog()
+
+    def factory() -> EventLog:
+        log: EventLog = (
+            shared_memory if request.param == "memory" else SqliteEventLog(tmp_path / "events.db")
+        )
+        opened.append(log)
+        return log
+
+    yield factory
+    for log in opened:
+        log.close()
+
+
+@pytest.fixture
+def log(make_log: Factory) -> EventLog:
+    return make_log()
+
+
+def test_an_empty_log_has_head_zero_and_nothing_to_read(log: EventLog) -> None:
+    assert log.head() == 0
+    assert log.read(0, 100) == []
+    assert log.read_job_set("q", "s", 0, 100) == []
+    assert not log.job_set_exists("q", "s")
+
+
+def test_append_assigns_consecutive_offsets_in_order(log: EventLog) -> None:
+    first = log.append([sequence(submit("a")), sequence(submit("b"))])
+    second = log.append([sequence(submit("c"))])
+    assert [e.offset for e in first + second] == [1, 2, 3]
+    assert log.head() == 3
+    read = log.read(0, 10)
+    assert [e.offset for e in read] == [1, 2, 3]
+    assert [e.sequence for e in read] == [s.sequence for s in first + second]
+
+
+def test_appending_nothing_changes_nothing(log: EventLog) -> None:
+    assert log.append([]) == []
+    assert log.head() == 0
+
+
+def test_read_pages_strictly_after_the_given_offset(log: EventLog) -> None:
+    log.append([sequence(submit(f"j{i}")) for i in range(10)])
+    assert [e.offset for e in log.read(3, 4)] == [4, 5, 6, 7]
+    assert [e.offset for e in log.read(8, 100)] == [9, 10]
+    assert log.read(10, 5) == []
+
+
+def test_read_job_set_returns_only_that_job_set_in_order(log: EventLog) -> None:
+    log.append(
+        [
+            sequence(submit("a"), job_set="s1"),
+            sequence(submit("b"), job_set="s2"),
+            sequence(submit("c"), job_set="s1", queue="other"),
+            sequence(submit("d"), job_set="s1"),
+        ]
+    )
+    entries = log.read_job_set("queue-a", "s1", 0, 10)
+    assert [e.offset for e in entries] == [1, 4]
+    assert [e.offset for e in log.read_job_set("queue-a", "s1", 1, 10)] == [4]
+    assert [e.offset for e in log.read_job_set("queue-a", "s1", 0, 1)] == [1]
+    assert log.job_set_exists("queue-a", "s2")
+    assert log.job_set_exists("other", "s1")
+    assert not log.job_set_exists("other", "s2")
+
+
+def test_every_event_type_survives_the_round_trip(log: EventLog) -> None:
+    original = sequence(*one_of_every_event(), cause="test/roundtrip")
+    log.append([original])
+    (entry,) = log.read(0, 1)
+    assert entry.sequence == original
+    assert {type(e) for e in entry.sequence.events} == {type(e) for e in original.events}
+
+
+@pytest.mark.parametrize(("after", "limit"), [(-1, 10), (0, 0), (0, -5)])
+def test_bad_read_arguments_are_refused(log: EventLog, after: int, limit: int) -> None:
+    with pytest.raises(EventLogError):
+        log.read(after, limit)
+    with pytest.raises(EventLogError):
+        log.read_job_set("q", "s", after, limit)
+
+
+def test_concurrent_appends_get_unique_gap_free_offsets(log: EventLog) -> None:
+    def writer(name: str) -> None:
+        for i in range(25):
+            log.append([sequence(submit(f"{name}-{i}"), job_set=name)])
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = log.read(0, 1000)
+    assert [e.offset for e in entries] == list(range(1, 101))
+    for n in range(4):
+        ids = [
+            e.sequence.events[0].spec.job_id
+            for e in log.read_job_set("queue-a", f"w{n}", 0, 100)
+            if isinstance(e.sequence.events[0], ev.SubmitJob)
+        ]
+        assert ids == [f"w{n}-{i}" for i in range(25)], "each writer's order is kept"
+
+
+def test_entries_survive_reopening(make_log: Factory) -> None:
+    first = make_log()
+    first.append([sequence(submit("a")), sequence(submit("b"), job_set="s2")])
+    second = make_log()
+    assert second.head() == 2
+    assert [e.sequence for e in second.read(0, 10)] == [e.sequence for e in first.read(0, 10)]
+    assert second.job_set_exists("queue-a", "s2")
+    assert [e.offset for e in second.append([sequence(submit("c"))])] == [3]
+
+
+def test_signal_wakes_a_waiting_thread(log: EventLog) -> None:
+    woke = threading.Event()
+
+    def waiter() -> None:
+        log.signal.wait(timeout=5)
+        woke.set()
+
+    t = threading.Thread(target=waiter)
+    t.start()
+    time.sleep(0.05)
+    log.append([sequence(submit("a"))])
+    assert woke.wait(2), "the waiting thread was not woken by the append"
+    t.join()
+
+
+async def test_signal_wakes_an_asyncio_waiter(log: EventLog) -> None:
+    waiter = asyncio.create_task(log.signal.wait_async(timeout=5))
+    await asyncio.sleep(0.01)
+    started = time.monotonic()
+    await asyncio.to_thread(log.append, [sequence(submit("a"))])
+    await asyncio.wait_for(waiter, 2)
+    assert time.monotonic() - started < 2
+
+
+async def test_signal_wait_times_out_quietly(log: EventLog) -> None:
+    started = time.monotonic()
+    await log.signal.wait_async(timeout=0.05)
+    assert time.monotonic() - started >= 0.04
