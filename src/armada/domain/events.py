@@ -94,6 +94,7 @@ class JobRunPreempted(_JobEvent, frozen=True, kw_only=True, tag=True):
     """The run was preempted; the job ends PREEMPTED (external: Preempted)."""
 
     run_id: str
+    executor: str = ""
     reason: str = ""
     preempting_job_id: str = ""
     requestor: str = ""
@@ -107,6 +108,12 @@ class JobRequeued(_JobEvent, frozen=True, kw_only=True, tag=True):
 
 class JobSucceeded(_JobEvent, frozen=True, kw_only=True, tag=True):
     """The job finished successfully (external: Succeeded)."""
+
+    run_id: str = ""
+    executor: str = ""
+    node: str = ""
+    pod_name: str = ""
+    namespace: str = ""
 
 
 class FailureInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -147,6 +154,8 @@ class JobRunAssigned(_JobEvent, frozen=True, kw_only=True, tag=True):
     namespace: str = ""
     node: str = ""
     pod_number: int = 0
+    executor: str = ""
+    pool: str = ""
 
 
 class JobRunRunning(_JobEvent, frozen=True, kw_only=True, tag=True):
@@ -157,6 +166,8 @@ class JobRunRunning(_JobEvent, frozen=True, kw_only=True, tag=True):
     namespace: str = ""
     node: str = ""
     pod_number: int = 0
+    executor: str = ""
+    pool: str = ""
 
 
 class JobRunSucceeded(_JobEvent, frozen=True, kw_only=True, tag=True):
@@ -175,12 +186,15 @@ class JobRunLeaseReturned(_JobEvent, frozen=True, kw_only=True, tag=True):
     reason: str = ""
     run_attempted: bool = False
     node: str = ""
+    executor: str = ""
+    pod_name: str = ""
 
 
 class JobRunLeaseExpired(_JobEvent, frozen=True, kw_only=True, tag=True):
     """The executor stopped heartbeating while holding the run (external: LeaseExpired)."""
 
     run_id: str
+    executor: str = ""
 
 
 class JobRunCancelled(_JobEvent, frozen=True, kw_only=True, tag=True):
@@ -193,6 +207,7 @@ class IngressInfo(_JobEvent, frozen=True, kw_only=True, tag=True):
     """Addresses of the run's ingresses/services (external: IngressInfo)."""
 
     run_id: str
+    executor: str = ""
     node: str = ""
     pod_name: str = ""
     namespace: str = ""

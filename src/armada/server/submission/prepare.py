@@ -1,0 +1,282 @@
+"""From a JobSubmitRequest to JobSpecs: defaulting, validation, conversion, gang checks."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from armada_client.armada import submit_pb2
+from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
+
+from armada.config.submission import SubmissionSettings
+from armada.domain import jobs as dj
+from armada.domain.clock import Clock, IdSource
+from armada.server.submission.defaults import apply_pod_defaults
+from armada.server.submission.errors import SubmissionError
+from armada.server.submission.validate import (
+    check_scheduling_fields,
+    exposed_ports,
+    job_resources,
+)
+
+MAX_PRIORITY = 2**32 - 1
+JOB_ID_TEMPLATE = "{JobId}"
+
+
+@dataclass
+class PreparedRequest:
+    """The jobs to store, and the response's job ids in request order."""
+
+    specs: list[dj.JobSpec] = field(default_factory=list)
+    response_ids: list[str] = field(default_factory=list)
+
+
+class SubmissionPreparer:
+    """Validates and defaults submissions the way Armada's server does (reference §1.3)."""
+
+    def __init__(self, settings: SubmissionSettings, priority_classes: list[str],
+                 clock: Clock, ids: IdSource) -> None:
+        self._settings = settings
+        self._allowed = settings.allowed_priority_class_names or sorted(priority_classes)
+        self._clock = clock
+        self._ids = ids
+
+    def prepare(self, request: submit_pb2.JobSubmitRequest, user: str, groups: tuple[str, ...],
+                existing_client_ids: dict[str, str]) -> PreparedRequest:
+        """Raise SubmissionError for the first problem; otherwise the specs to store.
+
+        ``existing_client_ids`` maps client ids already used in this queue to their job ids:
+        resubmissions return the original id and are not stored again.
+        """
+        if not request.queue:
+            raise SubmissionError("queue", "a queue is required")
+        if not request.job_set_id:
+            raise SubmissionError("job_set_id", "a job set id is required")
+        if len(request.job_set_id) > self._settings.max_job_set_id_length:
+            raise SubmissionError(
+                "job_set_id",
+                f"is {len(request.job_set_id)} characters long; the limit is "
+                f"{self._settings.max_job_set_id_length}",
+            )
+        if not request.job_request_items:
+            raise SubmissionError("job_request_items", "at least one job is required")
+        now = self._clock.now()
+        prepared = PreparedRequest()
+        seen_client_ids = dict(existing_client_ids)
+        for index, item in enumerate(request.job_request_items):
+            prefix = f"job_request_items[{index}]"
+            if item.client_id and item.client_id in seen_client_ids:
+                prepared.response_ids.append(seen_client_ids[item.client_id])
+                continue
+            try:
+                spec = self._prepare_item(request, item, user, groups, now)
+            except SubmissionError as exc:
+                raise exc.within(prefix) from None
+            if item.client_id:
+                seen_client_ids[item.client_id] = spec.job_id
+            prepared.specs.append(spec)
+            prepared.response_ids.append(spec.job_id)
+        check_gangs(prepared.specs, request)
+        return prepared
+
+    def _prepare_item(self, request: submit_pb2.JobSubmitRequest,
+                      item: submit_pb2.JobSubmitRequestItem, user: str,
+                      groups: tuple[str, ...], now: float) -> dj.JobSpec:
+        settings = self._settings
+        if not item.namespace:
+            raise SubmissionError("namespace", "a namespace is required")
+        if len(item.client_id) > settings.max_client_id_length:
+            raise SubmissionError(
+                "client_id", f"is longer than {settings.max_client_id_length} characters"
+            )
+        priority = check_priority(item.priority)
+        pod, pod_field = single_pod_spec(item)
+        apply_pod_defaults(pod, settings)
+        resources = job_resources(pod_field, pod, settings)
+        check_scheduling_fields(pod_field, pod, settings, self._allowed)
+        ingress = convert_ingress(item, pod)
+        services = convert_services(item, pod, settings.allow_custom_service_names)
+        node_selector = dict(item.required_node_labels)
+        node_selector.update(pod.nodeSelector)
+        job_id = self._ids.job_id()
+        annotations = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.annotations.items()}
+        labels = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.labels.items()}
+        gang = gang_from_annotations(annotations, settings.default_gang_node_uniformity_label)
+        fail_fast = annotations.get(dj.FAIL_FAST_ANNOTATION, "").lower() == "true"
+        if gang is not None:
+            if dj.FAIL_FAST_ANNOTATION in annotations and not fail_fast:
+                raise SubmissionError(
+                    f"annotations[{dj.FAIL_FAST_ANNOTATION}]", "gang jobs must be fail-fast"
+                )
+            fail_fast = True
+        pod_bytes = pod.SerializeToString()
+        if len(pod_bytes) > settings.max_pod_spec_size_bytes:
+            raise SubmissionError(
+                pod_field,
+                f"is {len(pod_bytes)} bytes; the limit is {settings.max_pod_spec_size_bytes}",
+            )
+        return dj.JobSpec(
+            job_id=job_id,
+            queue=request.queue,
+            job_set=request.job_set_id,
+            namespace=item.namespace,
+            priority=priority,
+            requirements=dj.SchedulingRequirements(
+                resources=resources,
+                priority_class=pod.priorityClassName,
+                node_selector=node_selector,
+                tolerations=tuple(
+                    dj.Toleration(key=t.key, operator=t.operator or "Equal", value=t.value,
+                                  effect=t.effect)
+                    for t in pod.tolerations
+                ),
+                node_affinity=required_node_affinity(pod),
+            ),
+            pod_spec=pod_bytes,
+            submitted=now,
+            owner=user,
+            groups=groups,
+            client_id=item.client_id,
+            labels=labels,
+            annotations=annotations,
+            gang=gang,
+            fail_fast=fail_fast,
+            ingress=ingress,
+            services=services,
+            external_job_uri=item.external_job_uri
+            or annotations.get(dj.EXTERNAL_JOB_URI_ANNOTATION, ""),
+            scheduler=item.scheduler,
+        )
+
+
+def check_priority(priority: float) -> int:
+    if math.isnan(priority) or priority < 0 or priority > MAX_PRIORITY:
+        raise SubmissionError("priority", f"must be between 0 and {MAX_PRIORITY}, got {priority}")
+    return int(priority)
+
+
+def single_pod_spec(item: submit_pb2.JobSubmitRequestItem) -> tuple[core.PodSpec, str]:
+    has_single = item.HasField("pod_spec")
+    count = len(item.pod_specs) + (1 if has_single else 0)
+    if count == 0:
+        raise SubmissionError("pod_spec", "a pod spec is required")
+    if count > 1:
+        raise SubmissionError("pod_specs", "jobs with multiple pods are not supported")
+    pod = core.PodSpec()
+    if has_single:
+        pod.CopyFrom(item.pod_spec)
+        return pod, "pod_spec"
+    pod.CopyFrom(item.pod_specs[0])
+    return pod, "pod_specs[0]"
+
+
+def required_node_affinity(pod: core.PodSpec) -> tuple[dj.NodeSelectorTerm, ...]:
+    required = pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+    return tuple(
+        dj.NodeSelectorTerm(
+            match_expressions=tuple(
+                dj.NodeSelectorRequirement(key=e.key, operator=e.operator, values=tuple(e.values))
+                for e in term.matchExpressions
+            )
+        )
+        for term in required.nodeSelectorTerms
+    )
+
+
+def gang_from_annotations(annotations: dict[str, str], default_label: str) -> dj.Gang | None:
+    gang_id = annotations.get(dj.GANG_ID_ANNOTATION, "")
+    cardinality_text = annotations.get(dj.GANG_CARDINALITY_ANNOTATION, "")
+    if not gang_id and not cardinality_text:
+        return None
+    if not gang_id:
+        raise SubmissionError(
+            f"annotations[{dj.GANG_ID_ANNOTATION}]", "gangCardinality is set but gangId is not"
+        )
+    try:
+        cardinality = int(cardinality_text)
+    except ValueError:
+        raise SubmissionError(
+            f"annotations[{dj.GANG_CARDINALITY_ANNOTATION}]",
+            f"must be a whole number of at least 1, got {cardinality_text!r}",
+        ) from None
+    if cardinality < 1:
+        raise SubmissionError(
+            f"annotations[{dj.GANG_CARDINALITY_ANNOTATION}]", "must be at least 1"
+        )
+    label = annotations.get(dj.GANG_NODE_UNIFORMITY_LABEL_ANNOTATION, "") or default_label
+    return dj.Gang(id=gang_id, cardinality=cardinality, node_uniformity_label=label)
+
+
+def check_gangs(specs: list[dj.JobSpec], request: submit_pb2.JobSubmitRequest) -> None:
+    """Members of one gang in a request must agree, and be no more than its cardinality."""
+    first: dict[str, tuple[int, dj.JobSpec]] = {}
+    counts: dict[str, int] = {}
+    for index, spec in enumerate(specs):
+        gang = spec.gang
+        if gang is None:
+            continue
+        counts[gang.id] = counts.get(gang.id, 0) + 1
+        if gang.id not in first:
+            first[gang.id] = (index, spec)
+            continue
+        _, other = first[gang.id]
+        assert other.gang is not None
+        for what, mine, theirs in (
+            ("gangCardinality", gang.cardinality, other.gang.cardinality),
+            ("gangNodeUniformityLabel", gang.node_uniformity_label,
+             other.gang.node_uniformity_label),
+            ("priority class", spec.priority_class, other.priority_class),
+        ):
+            if mine != theirs:
+                raise SubmissionError(
+                    f"job_request_items[{index}]",
+                    f"gang {gang.id!r}: members disagree on {what} ({mine!r} vs {theirs!r})",
+                )
+    for gang_id, count in counts.items():
+        spec = first[gang_id][1]
+        assert spec.gang is not None
+        if count > spec.gang.cardinality:
+            raise SubmissionError(
+                "job_request_items",
+                f"gang {gang_id!r} has {count} members but a cardinality of "
+                f"{spec.gang.cardinality}",
+            )
+
+
+def convert_ingress(item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec
+                    ) -> tuple[dj.IngressConfig, ...]:
+    exposed = exposed_ports(pod)
+    result = []
+    for i, ingress in enumerate(item.ingress):
+        if not ingress.ports:
+            raise SubmissionError(f"ingress[{i}].ports", "an ingress needs at least one port")
+        for port in ingress.ports:
+            if port not in exposed:
+                raise SubmissionError(
+                    f"ingress[{i}].ports", f"port {port} is not exposed by any container"
+                )
+        result.append(dj.IngressConfig(
+            ports=tuple(ingress.ports), annotations=dict(ingress.annotations),
+            tls_enabled=ingress.tls_enabled, cert_name=ingress.cert_name,
+            use_cluster_ip=ingress.use_clusterIP,
+        ))
+    return tuple(result)
+
+
+def convert_services(item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec,
+                     allow_custom_names: bool) -> tuple[dj.ServiceConfig, ...]:
+    exposed = exposed_ports(pod)
+    result = []
+    for i, service in enumerate(item.services):
+        if not service.ports:
+            raise SubmissionError(f"services[{i}].ports", "a service needs at least one port")
+        for port in service.ports:
+            if port not in exposed:
+                raise SubmissionError(
+                    f"services[{i}].ports", f"port {port} is not exposed by any container"
+                )
+        if service.name and not allow_custom_names:
+            raise SubmissionError(f"services[{i}].name", "custom service names are not allowed")
+        kind = submit_pb2.ServiceType.Name(service.type)
+        result.append(dj.ServiceConfig(type=kind, ports=tuple(service.ports), name=service.name))
+    return tuple(result)

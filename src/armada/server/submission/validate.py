@@ -1,0 +1,135 @@
+"""Checks on one (already defaulted) pod spec. Each raises SubmissionError naming the field."""
+
+from __future__ import annotations
+
+from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
+
+from armada.config.submission import SubmissionSettings
+from armada.domain.resources import InvalidQuantity, format_quantity, parse_quantity
+from armada.server.submission.errors import SubmissionError
+
+
+def parse_resources(field: str, quantities: object) -> dict[str, int]:
+    parsed: dict[str, int] = {}
+    for name, quantity in quantities.items():  # type: ignore[attr-defined]
+        try:
+            value = parse_quantity(quantity.string)
+        except InvalidQuantity as exc:
+            raise SubmissionError(f"{field}[{name}]", str(exc)) from None
+        if value < 0:
+            raise SubmissionError(f"{field}[{name}]", f"negative quantity {quantity.string!r}")
+        parsed[name] = value
+    return parsed
+
+
+def check_container(
+    field: str, container: core.Container, settings: SubmissionSettings, init: bool
+) -> dict[str, int]:
+    """Validate one container's resources and return its requests (milli-units)."""
+    requests = parse_resources(f"{field}.resources.requests", container.resources.requests)
+    limits = parse_resources(f"{field}.resources.limits", container.resources.limits)
+    if not requests and not limits:
+        raise SubmissionError(f"{field}.resources", "the container requests no resources")
+    supported = set(settings.supported_resource_types)
+    for name in sorted({*requests, *limits} - supported):
+        raise SubmissionError(
+            f"{field}.resources",
+            f"resource {name!r} is not supported (supported: {', '.join(sorted(supported))})",
+        )
+    for name in sorted({*requests, *limits}):
+        request, limit = requests.get(name, 0), limits.get(name, 0)
+        ratio = settings.max_oversubscription_by_resource_request.get(name)
+        if ratio is None:
+            if request != limit:
+                raise SubmissionError(
+                    f"{field}.resources",
+                    f"requests must equal limits for {name} "
+                    f"(requests {format_quantity(request, name)}, limits {format_quantity(limit, name)})",
+                )
+        elif limit < request or (request > 0 and limit > request * ratio):
+            raise SubmissionError(
+                f"{field}.resources",
+                f"limit for {name} must be between the request and {ratio} times it",
+            )
+    cpu = requests.get("cpu", 0)
+    if init and settings.assert_init_containers_request_fractional_cpu and cpu and cpu % 1000 == 0:
+        raise SubmissionError(
+            f"{field}.resources", "init containers must request a fractional amount of cpu"
+        )
+    return requests
+
+
+def job_resources(
+    field: str, pod: core.PodSpec, settings: SubmissionSettings
+) -> dict[str, int]:
+    """The job's request: the containers' sum, or the largest init container where larger."""
+    if not pod.containers:
+        raise SubmissionError(f"{field}.containers", "a pod spec needs at least one container")
+    total: dict[str, int] = {}
+    for i, container in enumerate(pod.containers):
+        for name, value in check_container(f"{field}.containers[{i}]", container, settings,
+                                           init=False).items():
+            total[name] = total.get(name, 0) + value
+    for i, container in enumerate(pod.initContainers):
+        for name, value in check_container(f"{field}.initContainers[{i}]", container, settings,
+                                           init=True).items():
+            total[name] = max(total.get(name, 0), value)
+    for name, minimum_text in settings.min_job_resources.items():
+        minimum = parse_quantity(minimum_text)
+        if total.get(name, 0) < minimum:
+            raise SubmissionError(
+                f"{field}.containers",
+                f"the job requests {format_quantity(total.get(name, 0), name)} of {name}; "
+                f"the minimum is {minimum_text}",
+            )
+    return total
+
+
+def check_scheduling_fields(field: str, pod: core.PodSpec, settings: SubmissionSettings,
+                            allowed_classes: list[str]) -> None:
+    if pod.priorityClassName not in allowed_classes:
+        raise SubmissionError(
+            f"{field}.priorityClassName",
+            f"priority class {pod.priorityClassName!r} is not allowed "
+            f"(allowed: {', '.join(allowed_classes)})",
+        )
+    grace = pod.terminationGracePeriodSeconds
+    low = int(settings.min_termination_grace_period.total_seconds())
+    high = int(settings.max_termination_grace_period.total_seconds())
+    if not low <= grace <= high:
+        raise SubmissionError(
+            f"{field}.terminationGracePeriodSeconds",
+            f"{grace}s is outside the allowed range [{low}s, {high}s]",
+        )
+    if pod.HasField("activeDeadlineSeconds") and pod.activeDeadlineSeconds <= 0:
+        raise SubmissionError(f"{field}.activeDeadlineSeconds", "must be a positive number")
+    if pod.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution:
+        raise SubmissionError(
+            f"{field}.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution",
+            "preferred node affinity is not supported; use requiredDuringScheduling"
+            "IgnoredDuringExecution",
+        )
+    for i, toleration in enumerate(pod.tolerations):
+        if toleration.key in settings.restricted_toleration_keys:
+            raise SubmissionError(
+                f"{field}.tolerations[{i}]",
+                f"tolerating taint key {toleration.key!r} is not allowed",
+            )
+        if toleration.operator not in ("", "Equal", "Exists"):
+            raise SubmissionError(
+                f"{field}.tolerations[{i}].operator",
+                f"{toleration.operator!r} is not a toleration operator (Equal or Exists)",
+            )
+    terms = pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+    for t, term in enumerate(terms.nodeSelectorTerms):
+        for e, expr in enumerate(term.matchExpressions):
+            if expr.operator not in ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"):
+                raise SubmissionError(
+                    f"{field}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuring"
+                    f"Execution.nodeSelectorTerms[{t}].matchExpressions[{e}].operator",
+                    f"{expr.operator!r} is not a node selector operator",
+                )
+
+
+def exposed_ports(pod: core.PodSpec) -> set[int]:
+    return {port.containerPort for c in pod.containers for port in c.ports}

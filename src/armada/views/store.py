@@ -1,0 +1,322 @@
+"""The query store: the state of every job, queue and retry policy, as SQL tables.
+
+It is a view of the event log, kept up to date by :class:`~armada.views.updater.ViewUpdater`
+(which replays the log through the same lifecycle function the scheduler uses). The tables
+carry a checkpoint (the last log offset applied) in the same transaction as the data, so a
+crash at any point is repaired by replaying from the checkpoint: the log is the truth.
+
+With the SQLite event log the views live in the same database file (one data directory);
+with the in-memory log they live in an in-memory SQLite database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import msgspec
+
+from armada.domain.lifecycle import JobRecord
+from armada.domain.queues import ExecutorSettings, Queue, RetryPolicy
+from armada.domain.states import JobState
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS view_checkpoint (
+    name    TEXT PRIMARY KEY,
+    offset  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id           TEXT PRIMARY KEY,
+    queue            TEXT NOT NULL,
+    job_set          TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    priority         INTEGER NOT NULL,
+    priority_class   TEXT NOT NULL,
+    submitted        REAL NOT NULL,
+    last_transition  REAL NOT NULL,
+    external_job_uri TEXT NOT NULL DEFAULT '',
+    latest_run_id    TEXT NOT NULL DEFAULT '',
+    pool             TEXT NOT NULL DEFAULT '',
+    record           BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_job_set ON jobs (queue, job_set, state);
+CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
+CREATE INDEX IF NOT EXISTS jobs_by_external_uri ON jobs (queue, job_set, external_job_uri)
+    WHERE external_job_uri != '';
+CREATE TABLE IF NOT EXISTS runs (
+    run_id  TEXT PRIMARY KEY,
+    job_id  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS client_ids (
+    queue      TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    job_id     TEXT NOT NULL,
+    PRIMARY KEY (queue, client_id)
+);
+CREATE TABLE IF NOT EXISTS queues (
+    name    TEXT PRIMARY KEY,
+    record  BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS retry_policies (
+    name    TEXT PRIMARY KEY,
+    record  BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS executor_settings (
+    executor  TEXT PRIMARY KEY,
+    record    BLOB NOT NULL
+);
+"""
+
+CHECKPOINT = "query-store"
+ACTIVE_STATES = (JobState.LEASED, JobState.PENDING, JobState.RUNNING)
+NON_TERMINAL_STATES = (JobState.QUEUED, *ACTIVE_STATES)
+
+_encoder = msgspec.msgpack.Encoder()
+_job_decoder = msgspec.msgpack.Decoder(JobRecord)
+_queue_decoder = msgspec.msgpack.Decoder(Queue)
+_policy_decoder = msgspec.msgpack.Decoder(RetryPolicy)
+_executor_decoder = msgspec.msgpack.Decoder(ExecutorSettings)
+
+
+def encode(value: object) -> bytes:
+    return _encoder.encode(value)
+
+
+def decode_job(data: bytes) -> JobRecord:
+    return _job_decoder.decode(data)
+
+
+def job_row(job: JobRecord) -> tuple[object, ...]:
+    run = job.latest_run
+    return (
+        job.job_id,
+        job.spec.queue,
+        job.spec.job_set,
+        job.state.value,
+        job.priority,
+        job.spec.priority_class,
+        job.submitted_at,
+        job.last_transition,
+        job.spec.external_job_uri,
+        run.run_id if run else "",
+        run.pool if run else "",
+        encode(job),
+    )
+
+
+class QueryStore:
+    """Read access to the views, and the write primitives the updater uses.
+
+    ``path`` is a database file, or ``None`` for a private in-memory database.
+    """
+
+    def __init__(self, path: str | Path | None) -> None:
+        self._memory = path is None
+        self._path = ":memory:" if path is None else str(path)
+        if path is not None:
+            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
+                               timeout=30.0)
+        if not self._memory:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # The log is the truth and the checkpoint commits with the data, so a view
+            # transaction lost to a power cut is simply replayed: NORMAL is safe here.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+        self._connections.append(conn)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        if self._memory:
+            return self._writer
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            with self._lock:
+                conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        if self._memory:
+            with self._lock:
+                yield self._writer
+        else:
+            yield self._reader()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (serialised in-process and, through SQLite, across processes)."""
+        with self._lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    # --- checkpoint -------------------------------------------------------------------------
+
+    def checkpoint(self, conn: sqlite3.Connection | None = None) -> int:
+        if conn is None:
+            with self._read() as reader:
+                return self.checkpoint(reader)
+        row = conn.execute(
+            "SELECT offset FROM view_checkpoint WHERE name = ?", (CHECKPOINT,)
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def get_jobs(self, job_ids: Iterable[str], conn: sqlite3.Connection | None = None
+                 ) -> dict[str, JobRecord]:
+        ids = list(dict.fromkeys(job_ids))
+        if not ids:
+            return {}
+        if conn is None:
+            with self._read() as reader:
+                return self.get_jobs(ids, reader)
+        found: dict[str, JobRecord] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for job_id, data in conn.execute(
+                f"SELECT job_id, record FROM jobs WHERE job_id IN ({marks})", chunk
+            ):
+                found[job_id] = decode_job(data)
+        return found
+
+    def get_job(self, job_id: str) -> JobRecord | None:
+        return self.get_jobs([job_id]).get(job_id)
+
+    def job_ids_for_runs(self, run_ids: Sequence[str]) -> dict[str, str]:
+        if not run_ids:
+            return {}
+        marks = ",".join("?" * len(run_ids))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT run_id, job_id FROM runs WHERE run_id IN ({marks})", list(run_ids)
+            ).fetchall()
+        return dict(rows)
+
+    def jobs_in_job_set(self, queue: str, job_set: str, states: Iterable[JobState]
+                        ) -> list[JobRecord]:
+        wanted = [s.value for s in states]
+        marks = ",".join("?" * len(wanted))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT record FROM jobs WHERE queue = ? AND job_set = ? AND state IN ({marks})"
+                " ORDER BY submitted, job_id",
+                (queue, job_set, *wanted),
+            ).fetchall()
+        return [decode_job(r[0]) for r in rows]
+
+    def jobs_in_queue(self, queue: str, states: Iterable[JobState]) -> list[JobRecord]:
+        wanted = [s.value for s in states]
+        marks = ",".join("?" * len(wanted))
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT record FROM jobs WHERE queue = ? AND state IN ({marks})"
+                " ORDER BY submitted, job_id",
+                (queue, *wanted),
+            ).fetchall()
+        return [decode_job(r[0]) for r in rows]
+
+    def count_jobs_in_queue(self, queue: str, states: Iterable[JobState]) -> int:
+        wanted = [s.value for s in states]
+        marks = ",".join("?" * len(wanted))
+        with self._read() as conn:
+            (count,) = conn.execute(
+                f"SELECT COUNT(*) FROM jobs WHERE queue = ? AND state IN ({marks})",
+                (queue, *wanted),
+            ).fetchone()
+        return int(count)
+
+    def job_by_external_uri(self, queue: str, job_set: str, uri: str) -> JobRecord | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT record FROM jobs WHERE queue = ? AND job_set = ? AND external_job_uri = ?"
+                " ORDER BY submitted DESC LIMIT 1",
+                (queue, job_set, uri),
+            ).fetchone()
+        return decode_job(row[0]) if row else None
+
+    def active_queues_by_pool(self, unassigned_pool: str) -> dict[str, list[str]]:
+        """Queues with queued or running jobs, per pool (queued jobs: their validated pools)."""
+        pools: dict[str, set[str]] = {}
+        with self._read() as conn:
+            for queue, pool in conn.execute(
+                "SELECT DISTINCT queue, pool FROM jobs WHERE state IN (?, ?, ?)",
+                [s.value for s in ACTIVE_STATES],
+            ):
+                pools.setdefault(pool or unassigned_pool, set()).add(queue)
+            for queue, data in conn.execute(
+                "SELECT queue, record FROM jobs WHERE state = ?", (JobState.QUEUED.value,)
+            ):
+                job = decode_job(data)
+                for pool in job.validated_pools or (unassigned_pool,):
+                    pools.setdefault(pool, set()).add(queue)
+        return {pool: sorted(queues) for pool, queues in sorted(pools.items())}
+
+    def job_ids_for_client_ids(self, queue: str, client_ids: Sequence[str]) -> dict[str, str]:
+        if not client_ids:
+            return {}
+        found: dict[str, str] = {}
+        with self._read() as conn:
+            for start in range(0, len(client_ids), 500):
+                chunk = list(client_ids[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                found.update(conn.execute(
+                    f"SELECT client_id, job_id FROM client_ids WHERE queue = ?"
+                    f" AND client_id IN ({marks})",
+                    (queue, *chunk),
+                ).fetchall())
+        return found
+
+    # --- control plane ----------------------------------------------------------------------
+
+    def get_queue(self, name: str) -> Queue | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT record FROM queues WHERE name = ?", (name,)).fetchone()
+        return _queue_decoder.decode(row[0]) if row else None
+
+    def list_queues(self) -> list[Queue]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT record FROM queues ORDER BY name").fetchall()
+        return [_queue_decoder.decode(r[0]) for r in rows]
+
+    def get_retry_policy(self, name: str) -> RetryPolicy | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT record FROM retry_policies WHERE name = ?", (name,)
+            ).fetchone()
+        return _policy_decoder.decode(row[0]) if row else None
+
+    def list_retry_policies(self) -> list[RetryPolicy]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT record FROM retry_policies ORDER BY name").fetchall()
+        return [_policy_decoder.decode(r[0]) for r in rows]
+
+    def list_executor_settings(self) -> list[ExecutorSettings]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT record FROM executor_settings ORDER BY executor").fetchall()
+        return [_executor_decoder.decode(r[0]) for r in rows]

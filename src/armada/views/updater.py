@@ -1,0 +1,131 @@
+"""Keeps the query store in step with the log, by replaying entries through the lifecycle.
+
+``catch_up()`` applies every entry after the store's checkpoint, in log order, in one
+transaction per batch together with the new checkpoint. It is idempotent and safe to call from
+any thread or process: the write transaction serialises updaters, and an updater that finds the
+checkpoint moved re-reads from it. The process that appends calls it straight after appending
+(so its own writes are visible to its next read); a background task calls it when the log's
+signal fires, to pick up other processes' appends.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Sequence
+
+from armada.domain import events as ev
+from armada.domain.events import LogEntry
+from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
+from armada.domain.states import InvalidTransition
+from armada.eventlog.base import EventLog
+from armada.views.store import CHECKPOINT, QueryStore, encode, job_row
+
+log = logging.getLogger(__name__)
+
+BATCH = 2000
+
+
+class ViewUpdater:
+    def __init__(self, event_log: EventLog, store: QueryStore) -> None:
+        self._log = event_log
+        self._store = store
+        self._lock = threading.Lock()
+        self.skipped = 0  # events that no longer applied (stale); see armada.domain.lifecycle
+
+    def catch_up(self, appended: Sequence[LogEntry] = ()) -> int:
+        """Apply everything up to the log's head; return the new checkpoint.
+
+        ``appended`` may carry entries the caller has just appended, saving a read of them.
+        """
+        with self._lock:
+            while True:
+                with self._store.write() as conn:
+                    checkpoint = self._store.checkpoint(conn)
+                    if appended and appended[0].offset == checkpoint + 1:
+                        entries = list(appended)
+                        appended = ()
+                    else:
+                        entries = self._log.read(checkpoint, BATCH)
+                    if not entries:
+                        return checkpoint
+                    self._apply(conn, entries)
+                    conn.execute(
+                        "INSERT INTO view_checkpoint (name, offset) VALUES (?, ?)"
+                        " ON CONFLICT (name) DO UPDATE SET offset = excluded.offset",
+                        (CHECKPOINT, entries[-1].offset),
+                    )
+
+    def _apply(self, conn: sqlite3.Connection, entries: Sequence[LogEntry]) -> None:
+        referenced = {
+            job_id
+            for entry in entries
+            for event in entry.sequence.events
+            if not isinstance(event, ev.SubmitJob)
+            and (job_id := ev.event_job_id(event)) is not None
+        }
+        jobs: dict[str, JobRecord | None] = dict(self._store.get_jobs(referenced, conn))
+        changed: dict[str, JobRecord] = {}
+        client_ids: list[tuple[str, str, str]] = []
+        new_runs: list[tuple[str, str]] = []
+        for entry in entries:
+            seq = entry.sequence
+            for event in seq.events:
+                job_id = ev.event_job_id(event)
+                if job_id is None:
+                    self._apply_control_plane(conn, event)
+                    continue
+                job = jobs.get(job_id)
+                try:
+                    updated = apply_event(job, event, seq.created, seq.user)  # type: ignore[arg-type]
+                except (StaleEvent, InvalidTransition) as exc:
+                    self.skipped += 1
+                    log.debug("view: skipped event at offset %d: %s", entry.offset, exc)
+                    continue
+                jobs[job_id] = changed[job_id] = updated
+                if isinstance(event, ev.SubmitJob) and event.spec.client_id:
+                    client_ids.append((event.spec.queue, event.spec.client_id, job_id))
+                elif isinstance(event, ev.JobRunLeased):
+                    new_runs.append((event.run_id, job_id))
+        if changed:
+            conn.executemany(
+                "INSERT OR REPLACE INTO jobs (job_id, queue, job_set, state, priority,"
+                " priority_class, submitted, last_transition, external_job_uri, latest_run_id,"
+                " pool, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [job_row(job) for job in changed.values()],
+            )
+        if client_ids:
+            conn.executemany(
+                "INSERT OR IGNORE INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)",
+                client_ids,
+            )
+        if new_runs:
+            conn.executemany("INSERT OR IGNORE INTO runs (run_id, job_id) VALUES (?, ?)", new_runs)
+
+    @staticmethod
+    def _apply_control_plane(conn: sqlite3.Connection, event: ev.Event) -> None:
+        match event:
+            case ev.QueueCreated(queue=queue) | ev.QueueUpdated(queue=queue):
+                conn.execute(
+                    "INSERT OR REPLACE INTO queues (name, record) VALUES (?, ?)",
+                    (queue.name, encode(queue)),
+                )
+            case ev.QueueDeleted(name=name):
+                conn.execute("DELETE FROM queues WHERE name = ?", (name,))
+            case ev.RetryPolicyUpserted(policy=policy):
+                conn.execute(
+                    "INSERT OR REPLACE INTO retry_policies (name, record) VALUES (?, ?)",
+                    (policy.name, encode(policy)),
+                )
+            case ev.RetryPolicyDeleted(name=name):
+                conn.execute("DELETE FROM retry_policies WHERE name = ?", (name,))
+            case ev.ExecutorSettingsUpserted(settings=settings):
+                conn.execute(
+                    "INSERT OR REPLACE INTO executor_settings (executor, record) VALUES (?, ?)",
+                    (settings.executor, encode(settings)),
+                )
+            case ev.ExecutorSettingsDeleted(executor=executor):
+                conn.execute("DELETE FROM executor_settings WHERE executor = ?", (executor,))
+            case _:
+                log.warning("view: unexpected control-plane event %s", type(event).__name__)
