@@ -126,8 +126,9 @@ class QueryStore:
         self._writer.executescript(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False,
-                               timeout=30.0)
+        conn = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
         if not self._memory:
             conn.execute("PRAGMA journal_mode=WAL")
             # The log is the truth and the checkpoint commits with the data, so a view
@@ -187,8 +188,9 @@ class QueryStore:
 
     # --- jobs -------------------------------------------------------------------------------
 
-    def get_jobs(self, job_ids: Iterable[str], conn: sqlite3.Connection | None = None
-                 ) -> dict[str, JobRecord]:
+    def get_jobs(
+        self, job_ids: Iterable[str], conn: sqlite3.Connection | None = None
+    ) -> dict[str, JobRecord]:
         ids = list(dict.fromkeys(job_ids))
         if not ids:
             return {}
@@ -218,8 +220,9 @@ class QueryStore:
             ).fetchall()
         return dict(rows)
 
-    def jobs_in_job_set(self, queue: str, job_set: str, states: Iterable[JobState]
-                        ) -> list[JobRecord]:
+    def jobs_in_job_set(
+        self, queue: str, job_set: str, states: Iterable[JobState]
+    ) -> list[JobRecord]:
         wanted = [s.value for s in states]
         marks = ",".join("?" * len(wanted))
         with self._read() as conn:
@@ -285,11 +288,13 @@ class QueryStore:
             for start in range(0, len(client_ids), 500):
                 chunk = list(client_ids[start : start + 500])
                 marks = ",".join("?" * len(chunk))
-                found.update(conn.execute(
-                    f"SELECT client_id, job_id FROM client_ids WHERE queue = ?"
-                    f" AND client_id IN ({marks})",
-                    (queue, *chunk),
-                ).fetchall())
+                found.update(
+                    conn.execute(
+                        f"SELECT client_id, job_id FROM client_ids WHERE queue = ?"
+                        f" AND client_id IN ({marks})",
+                        (queue, *chunk),
+                    ).fetchall()
+                )
         return found
 
     # --- control plane ----------------------------------------------------------------------

@@ -63,7 +63,9 @@ def apply_pod_defaults(pod: core.PodSpec, settings: SubmissionSettings) -> None:
         fill_resources(container, settings.default_job_limits)
     if not pod.priorityClassName:
         pod.priorityClassName = settings.default_priority_class_name
-    grace = pod.terminationGracePeriodSeconds if pod.HasField("terminationGracePeriodSeconds") else 0
+    grace = (
+        pod.terminationGracePeriodSeconds if pod.HasField("terminationGracePeriodSeconds") else 0
+    )
     if grace == 0:
         pod.terminationGracePeriodSeconds = int(
             settings.min_termination_grace_period.total_seconds()
@@ -72,7 +74,8 @@ def apply_pod_defaults(pod: core.PodSpec, settings: SubmissionSettings) -> None:
     if not pod.HasField("activeDeadlineSeconds"):
         deadline = settings.default_active_deadline
         matching = [
-            d for name, d in settings.default_active_deadline_by_resource_request.items()
+            d
+            for name, d in settings.default_active_deadline_by_resource_request.items()
             if name in requested
         ]
         if matching:

@@ -34,15 +34,21 @@ class PreparedRequest:
 class SubmissionPreparer:
     """Validates and defaults submissions the way Armada's server does (reference §1.3)."""
 
-    def __init__(self, settings: SubmissionSettings, priority_classes: list[str],
-                 clock: Clock, ids: IdSource) -> None:
+    def __init__(
+        self, settings: SubmissionSettings, priority_classes: list[str], clock: Clock, ids: IdSource
+    ) -> None:
         self._settings = settings
         self._allowed = settings.allowed_priority_class_names or sorted(priority_classes)
         self._clock = clock
         self._ids = ids
 
-    def prepare(self, request: submit_pb2.JobSubmitRequest, user: str, groups: tuple[str, ...],
-                existing_client_ids: dict[str, str]) -> PreparedRequest:
+    def prepare(
+        self,
+        request: submit_pb2.JobSubmitRequest,
+        user: str,
+        groups: tuple[str, ...],
+        existing_client_ids: dict[str, str],
+    ) -> PreparedRequest:
         """Raise SubmissionError for the first problem; otherwise the specs to store.
 
         ``existing_client_ids`` maps client ids already used in this queue to their job ids:
@@ -79,9 +85,14 @@ class SubmissionPreparer:
         check_gangs(prepared.specs, request)
         return prepared
 
-    def _prepare_item(self, request: submit_pb2.JobSubmitRequest,
-                      item: submit_pb2.JobSubmitRequestItem, user: str,
-                      groups: tuple[str, ...], now: float) -> dj.JobSpec:
+    def _prepare_item(
+        self,
+        request: submit_pb2.JobSubmitRequest,
+        item: submit_pb2.JobSubmitRequestItem,
+        user: str,
+        groups: tuple[str, ...],
+        now: float,
+    ) -> dj.JobSpec:
         settings = self._settings
         if not item.namespace:
             raise SubmissionError("namespace", "a namespace is required")
@@ -126,8 +137,9 @@ class SubmissionPreparer:
                 priority_class=pod.priorityClassName,
                 node_selector=node_selector,
                 tolerations=tuple(
-                    dj.Toleration(key=t.key, operator=t.operator or "Equal", value=t.value,
-                                  effect=t.effect)
+                    dj.Toleration(
+                        key=t.key, operator=t.operator or "Equal", value=t.value, effect=t.effect
+                    )
                     for t in pod.tolerations
                 ),
                 node_affinity=required_node_affinity(pod),
@@ -223,8 +235,11 @@ def check_gangs(specs: list[dj.JobSpec], request: submit_pb2.JobSubmitRequest) -
         assert other.gang is not None
         for what, mine, theirs in (
             ("gangCardinality", gang.cardinality, other.gang.cardinality),
-            ("gangNodeUniformityLabel", gang.node_uniformity_label,
-             other.gang.node_uniformity_label),
+            (
+                "gangNodeUniformityLabel",
+                gang.node_uniformity_label,
+                other.gang.node_uniformity_label,
+            ),
             ("priority class", spec.priority_class, other.priority_class),
         ):
             if mine != theirs:
@@ -243,8 +258,9 @@ def check_gangs(specs: list[dj.JobSpec], request: submit_pb2.JobSubmitRequest) -
             )
 
 
-def convert_ingress(item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec
-                    ) -> tuple[dj.IngressConfig, ...]:
+def convert_ingress(
+    item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec
+) -> tuple[dj.IngressConfig, ...]:
     exposed = exposed_ports(pod)
     result = []
     for i, ingress in enumerate(item.ingress):
@@ -255,16 +271,21 @@ def convert_ingress(item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec
                 raise SubmissionError(
                     f"ingress[{i}].ports", f"port {port} is not exposed by any container"
                 )
-        result.append(dj.IngressConfig(
-            ports=tuple(ingress.ports), annotations=dict(ingress.annotations),
-            tls_enabled=ingress.tls_enabled, cert_name=ingress.cert_name,
-            use_cluster_ip=ingress.use_clusterIP,
-        ))
+        result.append(
+            dj.IngressConfig(
+                ports=tuple(ingress.ports),
+                annotations=dict(ingress.annotations),
+                tls_enabled=ingress.tls_enabled,
+                cert_name=ingress.cert_name,
+                use_cluster_ip=ingress.use_clusterIP,
+            )
+        )
     return tuple(result)
 
 
-def convert_services(item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec,
-                     allow_custom_names: bool) -> tuple[dj.ServiceConfig, ...]:
+def convert_services(
+    item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec, allow_custom_names: bool
+) -> tuple[dj.ServiceConfig, ...]:
     exposed = exposed_ports(pod)
     result = []
     for i, service in enumerate(item.services):

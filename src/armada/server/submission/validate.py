@@ -43,8 +43,8 @@ def check_container(
             if request != limit:
                 raise SubmissionError(
                     f"{field}.resources",
-                    f"requests must equal limits for {name} "
-                    f"(requests {format_quantity(request, name)}, limits {format_quantity(limit, name)})",
+                    f"requests must equal limits for {name} (requests "
+                    f"{format_quantity(request, name)}, limits {format_quantity(limit, name)})",
                 )
         elif limit < request or (request > 0 and limit > request * ratio):
             raise SubmissionError(
@@ -59,20 +59,20 @@ def check_container(
     return requests
 
 
-def job_resources(
-    field: str, pod: core.PodSpec, settings: SubmissionSettings
-) -> dict[str, int]:
+def job_resources(field: str, pod: core.PodSpec, settings: SubmissionSettings) -> dict[str, int]:
     """The job's request: the containers' sum, or the largest init container where larger."""
     if not pod.containers:
         raise SubmissionError(f"{field}.containers", "a pod spec needs at least one container")
     total: dict[str, int] = {}
     for i, container in enumerate(pod.containers):
-        for name, value in check_container(f"{field}.containers[{i}]", container, settings,
-                                           init=False).items():
+        for name, value in check_container(
+            f"{field}.containers[{i}]", container, settings, init=False
+        ).items():
             total[name] = total.get(name, 0) + value
     for i, container in enumerate(pod.initContainers):
-        for name, value in check_container(f"{field}.initContainers[{i}]", container, settings,
-                                           init=True).items():
+        for name, value in check_container(
+            f"{field}.initContainers[{i}]", container, settings, init=True
+        ).items():
             total[name] = max(total.get(name, 0), value)
     for name, minimum_text in settings.min_job_resources.items():
         minimum = parse_quantity(minimum_text)
@@ -85,8 +85,9 @@ def job_resources(
     return total
 
 
-def check_scheduling_fields(field: str, pod: core.PodSpec, settings: SubmissionSettings,
-                            allowed_classes: list[str]) -> None:
+def check_scheduling_fields(
+    field: str, pod: core.PodSpec, settings: SubmissionSettings, allowed_classes: list[str]
+) -> None:
     if pod.priorityClassName not in allowed_classes:
         raise SubmissionError(
             f"{field}.priorityClassName",

@@ -1,0 +1,76 @@
+"""Settings of the API server (``armada server``) and of the storage every component opens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from armada.config.base import Duration, Settings
+from armada.config.scheduling import PriorityClassesSettings
+from armada.config.submission import SubmissionSettings
+
+
+class GrpcSettings(Settings):
+    host: str = Field("localhost", description="Interface the gRPC API listens on.")
+    port: int = Field(50051, ge=0, le=65535, description="gRPC port (Armada's default 50051).")
+    max_message_bytes: int = Field(
+        64 * 2**20, gt=0, description="Largest request accepted (a 1,000-job submission is ~1 MiB)."
+    )
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+class StorageSettings(Settings):
+    data_dir: Path = Field(Path(".armada"), description="Where the embedded store keeps its files.")
+    event_log: Literal["sqlite", "memory"] = Field(
+        "sqlite", description="sqlite: durable, in data_dir; memory: for tests, lost on exit."
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        "FULL",
+        description="FULL: an acknowledged append survives power loss; NORMAL: survives a "
+        "process crash only, and is faster.",
+    )
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "armada.db"
+
+
+class EventApiSettings(Settings):
+    read_batch: int = Field(500, gt=0, description="Log entries read per step of a watch.")
+    poll_interval: Duration = Field(
+        timedelta(seconds=1),
+        description="How often a watch re-checks the log for appends made by other processes.",
+    )
+
+
+class QueryApiSettings(Settings):
+    max_query_items: int = Field(
+        500, gt=0, description="Most job or run ids one Jobs API call may ask about."
+    )
+    default_pool: str = Field(
+        "default", description="Pool reported for queued jobs the scheduler has not placed yet."
+    )
+
+
+class AuthSettings(Settings):
+    anonymous_user: str = Field(
+        "anonymous", description="User name of callers who present no credentials."
+    )
+
+
+class ServerSettings(Settings):
+    """``armada server``: the public gRPC API."""
+
+    grpc: GrpcSettings = Field(default_factory=GrpcSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    submission: SubmissionSettings = Field(default_factory=SubmissionSettings)
+    scheduling: PriorityClassesSettings = Field(default_factory=PriorityClassesSettings)
+    events: EventApiSettings = Field(default_factory=EventApiSettings)
+    queries: QueryApiSettings = Field(default_factory=QueryApiSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -1,0 +1,65 @@
+"""An ``armada dev`` running in a background thread: for tests, benchmarks and notebooks.
+
+with EmbeddedArmada(DevSettings(...)) as armada:
+    channel = grpc.insecure_channel(armada.address)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+
+from armada.config.dev import DevSettings
+from armada.dev.runtime import RunningSystem, start_system
+from armada.domain.clock import Clock, IdSource
+
+
+class EmbeddedArmada:
+    def __init__(
+        self, settings: DevSettings, clock: Clock | None = None, ids: IdSource | None = None
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._ids = ids
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="armada-dev", daemon=True
+        )
+        self._system: RunningSystem | None = None
+
+    @property
+    def system(self) -> RunningSystem:
+        assert self._system is not None, "not started"
+        return self._system
+
+    @property
+    def address(self) -> str:
+        return self.system.address
+
+    def start(self) -> EmbeddedArmada:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            start_system(self.settings, self._clock, self._ids), self._loop
+        )
+        self._system = future.result(timeout=30)
+        return self
+
+    def stop(self) -> None:
+        if self._system is not None:
+            asyncio.run_coroutine_threadsafe(self._system.stop(0.5), self._loop).result(timeout=30)
+            self._system = None
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+    def __enter__(self) -> EmbeddedArmada:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,45 @@
+"""Assembling the API server: every servicer on one grpc.aio server."""
+
+from __future__ import annotations
+
+import grpc
+from armada_client.armada import event_pb2_grpc, job_pb2_grpc, submit_pb2_grpc
+
+from armada.config.server import ServerSettings
+from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
+from armada.server.context import ApiContext
+from armada.server.event_service import EventServicer
+from armada.server.jobs_service import JobsServicer
+from armada.server.queue_service import QueueServicer
+from armada.server.retry_policy_service import RetryPolicyServicer
+from armada.server.submit_service import SubmitServicer
+from armada.views.storage import Storage
+
+
+def grpc_options(settings: ServerSettings) -> list[tuple[str, int]]:
+    size = settings.grpc.max_message_bytes
+    return [
+        ("grpc.max_receive_message_length", size),
+        ("grpc.max_send_message_length", size),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def add_public_api(server: grpc.aio.Server, api: ApiContext) -> None:
+    """Register Armada's public services on ``server``."""
+    submit_pb2_grpc.add_SubmitServicer_to_server(SubmitServicer(api), server)
+    submit_pb2_grpc.add_QueueServiceServicer_to_server(QueueServicer(api), server)
+    submit_pb2_grpc.add_RetryPolicyServiceServicer_to_server(RetryPolicyServicer(api), server)
+    event_pb2_grpc.add_EventServicer_to_server(EventServicer(api), server)
+    job_pb2_grpc.add_JobsServicer_to_server(JobsServicer(api), server)
+
+
+def make_api_context(
+    storage: Storage,
+    settings: ServerSettings,
+    clock: Clock | None = None,
+    ids: IdSource | None = None,
+) -> ApiContext:
+    return ApiContext(
+        storage=storage, settings=settings, clock=clock or SystemClock(), ids=ids or RandomIds()
+    )

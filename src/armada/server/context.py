@@ -1,0 +1,97 @@
+"""What every servicer shares: storage, settings, clock and ids; callers' identities; errors.
+
+Servicer methods raise :class:`ApiError` with a gRPC status code and a message for the caller;
+:func:`rpc` turns it into the gRPC status, and turns anything unexpected into INTERNAL with the
+details logged, so that no request can take the server down.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+import grpc
+
+from armada.config.server import ServerSettings
+from armada.domain.clock import Clock, IdSource
+from armada.views.storage import Storage
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ApiError(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(grpc.StatusCode.NOT_FOUND, message)
+
+
+@dataclass
+class ApiContext:
+    storage: Storage
+    settings: ServerSettings
+    clock: Clock
+    ids: IdSource
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: str
+    groups: tuple[str, ...] = ()
+
+
+def principal(context: grpc.aio.ServicerContext, anonymous: str) -> Principal:
+    """Who is calling: the user of HTTP basic credentials if presented, else anonymous.
+
+    Authentication proper (checking passwords or tokens) is configured separately; this only
+    names the caller so that events record who caused them.
+    """
+    for key, value in context.invocation_metadata() or ():
+        if key.lower() != "authorization" or not isinstance(value, str):
+            continue
+        scheme, _, credentials = value.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user = base64.b64decode(credentials).decode().partition(":")[0]
+            except (binascii.Error, UnicodeDecodeError):
+                continue
+            if user:
+                return Principal(user=user)
+    return Principal(user=anonymous)
+
+
+def rpc(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Map ApiError to its status and unexpected errors to INTERNAL (logged)."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        context: Any = args[2]
+        try:
+            return await method(*args, **kwargs)
+        except ApiError as exc:
+            await context.abort(exc.code, exc.message)
+            raise  # abort() raises; this line is never reached
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            log.exception("%s failed", method.__qualname__)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {exc}")
+            raise
+
+    return wrapper

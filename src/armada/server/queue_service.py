@@ -1,0 +1,236 @@
+"""Queues: Armada's QueueService (and the legacy queue RPCs of the Submit service).
+
+Every change is a control-plane event in the log (``job_set`` empty); reads come from the
+query store. Cordoning a queue stops scheduling from it; it still accepts jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from armada_client.armada import submit_pb2, submit_pb2_grpc
+from google.protobuf import empty_pb2
+
+from armada.domain import events as ev
+from armada.domain.queues import Queue
+from armada.domain.states import JobState
+from armada.server.context import (
+    ApiContext,
+    ApiError,
+    Principal,
+    invalid,
+    not_found,
+    principal,
+    rpc,
+)
+from armada.server.convert_jobs import API_TO_JOB_STATE
+from armada.server.convert_queues import InvalidObject, queue_from_proto, queue_to_proto
+from armada.server.job_commands import cancel_jobs, preempt_jobs
+from armada.views.store import ACTIVE_STATES, NON_TERMINAL_STATES
+
+CANCELLABLE_STATES = {JobState.QUEUED, JobState.LEASED, JobState.PENDING, JobState.RUNNING}
+
+
+class QueueOperations:
+    """The queue operations, free of protobuf servicer plumbing."""
+
+    def __init__(self, api: ApiContext) -> None:
+        self.api = api
+
+    def _append(self, who: Principal, event: ev.Event, cause: str) -> None:
+        self.api.storage.append(
+            [
+                ev.EventSequence(
+                    queue="",
+                    job_set="",
+                    user=who.user,
+                    groups=who.groups,
+                    created=self.api.clock.now(),
+                    events=[event],
+                    cause=cause,
+                )
+            ]
+        )
+
+    def get(self, name: str) -> Queue:
+        queue = self.api.storage.store.get_queue(name)
+        if queue is None:
+            raise not_found(f"queue {name!r} does not exist")
+        return queue
+
+    def create(self, message: submit_pb2.Queue, who: Principal) -> None:
+        queue = _to_domain(message)
+        if self.api.storage.store.get_queue(queue.name) is not None:
+            raise ApiError(grpc.StatusCode.ALREADY_EXISTS, f"queue {queue.name!r} already exists")
+        self._append(who, ev.QueueCreated(queue=queue), "queue/create")
+
+    def update(self, message: submit_pb2.Queue, who: Principal) -> None:
+        queue = _to_domain(message)
+        self.get(queue.name)
+        self._append(who, ev.QueueUpdated(queue=queue), "queue/update")
+
+    def delete(self, name: str, who: Principal) -> None:
+        self.get(name)
+        active = self.api.storage.store.count_jobs_in_queue(name, NON_TERMINAL_STATES)
+        if active:
+            raise ApiError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"queue {name!r} still has {active} queued or running jobs; cancel them first",
+            )
+        self._append(who, ev.QueueDeleted(name=name), "queue/delete")
+
+    def set_cordoned(self, name: str, cordoned: bool, who: Principal) -> None:
+        from msgspec.structs import replace
+
+        queue = self.get(name)
+        if queue.cordoned != cordoned:
+            verb = "cordon" if cordoned else "uncordon"
+            self._append(
+                who, ev.QueueUpdated(queue=replace(queue, cordoned=cordoned)), f"queue/{verb}"
+            )
+
+    def preempt_on_queue(self, request: submit_pb2.QueuePreemptRequest, who: Principal) -> None:
+        self.get(request.name)
+        jobs = self.api.storage.store.jobs_in_queue(request.name, ACTIVE_STATES)
+        jobs = _filter(jobs, request.priorityClasses, request.pools)
+        preempt_jobs(self.api, jobs, who, "preempted on queue", f"queue/preempt/{request.name}")
+
+    def cancel_on_queue(self, request: submit_pb2.QueueCancelRequest, who: Principal) -> None:
+        self.get(request.name)
+        states = CANCELLABLE_STATES
+        if request.jobStates:
+            states = set()
+            for value in request.jobStates:
+                state = API_TO_JOB_STATE.get(value)
+                if state not in CANCELLABLE_STATES:
+                    name = submit_pb2.JobState.Name(value)
+                    raise invalid(
+                        f"jobStates: {name} jobs cannot be cancelled "
+                        "(use QUEUED, LEASED, PENDING or RUNNING)"
+                    )
+                states.add(state)
+        jobs = self.api.storage.store.jobs_in_queue(request.name, states)
+        jobs = _filter(jobs, request.priorityClasses, request.pools)
+        cancel_jobs(self.api, jobs, who, "cancelled on queue", f"queue/cancel/{request.name}")
+
+
+def _to_domain(message: submit_pb2.Queue) -> Queue:
+    try:
+        return queue_from_proto(message)
+    except InvalidObject as exc:
+        raise invalid(str(exc)) from None
+
+
+def _filter(jobs: list[Any], priority_classes: Any, pools: Any) -> list[Any]:
+    wanted_pcs, wanted_pools = set(priority_classes), set(pools)
+    return [
+        job
+        for job in jobs
+        if (not wanted_pcs or job.spec.priority_class in wanted_pcs)
+        and (
+            not wanted_pools
+            or (job.active_run is not None and job.active_run.pool in wanted_pools)
+            or (job.active_run is None and wanted_pools & set(job.validated_pools))
+        )
+    ]
+
+
+class QueueRpcs:
+    """The queue RPCs, shared by QueueService and the legacy ones on Submit."""
+
+    def __init__(self, api: ApiContext) -> None:
+        self.ops = QueueOperations(api)
+        self._anonymous = api.settings.auth.anonymous_user
+
+    def who(self, context: grpc.aio.ServicerContext) -> Principal:
+        return principal(context, self._anonymous)
+
+    @rpc
+    async def CreateQueue(self, request: submit_pb2.Queue, context: Any) -> empty_pb2.Empty:
+        await asyncio.to_thread(self.ops.create, request, self.who(context))
+        return empty_pb2.Empty()
+
+    @rpc
+    async def UpdateQueue(self, request: submit_pb2.Queue, context: Any) -> empty_pb2.Empty:
+        await asyncio.to_thread(self.ops.update, request, self.who(context))
+        return empty_pb2.Empty()
+
+    @rpc
+    async def CreateQueues(
+        self, request: submit_pb2.QueueList, context: Any
+    ) -> submit_pb2.BatchQueueCreateResponse:
+        response = submit_pb2.BatchQueueCreateResponse()
+        for queue in request.queues:
+            try:
+                await asyncio.to_thread(self.ops.create, queue, self.who(context))
+            except ApiError as exc:
+                response.failed_queues.add(queue=queue, error=exc.message)
+        return response
+
+    @rpc
+    async def UpdateQueues(
+        self, request: submit_pb2.QueueList, context: Any
+    ) -> submit_pb2.BatchQueueUpdateResponse:
+        response = submit_pb2.BatchQueueUpdateResponse()
+        for queue in request.queues:
+            try:
+                await asyncio.to_thread(self.ops.update, queue, self.who(context))
+            except ApiError as exc:
+                response.failed_queues.add(queue=queue, error=exc.message)
+        return response
+
+    @rpc
+    async def DeleteQueue(
+        self, request: submit_pb2.QueueDeleteRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self.ops.delete, request.name, self.who(context))
+        return empty_pb2.Empty()
+
+    @rpc
+    async def GetQueue(self, request: submit_pb2.QueueGetRequest, context: Any) -> submit_pb2.Queue:
+        return queue_to_proto(await asyncio.to_thread(self.ops.get, request.name))
+
+    async def GetQueues(
+        self, request: submit_pb2.StreamingQueueGetRequest, context: Any
+    ) -> AsyncIterator[submit_pb2.StreamingQueueMessage]:
+        queues = await asyncio.to_thread(self.ops.api.storage.store.list_queues)
+        if request.num:
+            queues = queues[: request.num]
+        for queue in queues:
+            yield submit_pb2.StreamingQueueMessage(queue=queue_to_proto(queue))
+        yield submit_pb2.StreamingQueueMessage(end=submit_pb2.EndMarker())
+
+    @rpc
+    async def CordonQueue(
+        self, request: submit_pb2.QueueCordonRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self.ops.set_cordoned, request.name, True, self.who(context))
+        return empty_pb2.Empty()
+
+    @rpc
+    async def UncordonQueue(
+        self, request: submit_pb2.QueueUncordonRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self.ops.set_cordoned, request.name, False, self.who(context))
+        return empty_pb2.Empty()
+
+    @rpc
+    async def PreemptOnQueue(
+        self, request: submit_pb2.QueuePreemptRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self.ops.preempt_on_queue, request, self.who(context))
+        return empty_pb2.Empty()
+
+    @rpc
+    async def CancelOnQueue(
+        self, request: submit_pb2.QueueCancelRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self.ops.cancel_on_queue, request, self.who(context))
+        return empty_pb2.Empty()
+
+
+class QueueServicer(QueueRpcs, submit_pb2_grpc.QueueServiceServicer):  # type: ignore[misc]
+    """api.QueueService."""

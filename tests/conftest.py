@@ -1,0 +1,40 @@
+"""Shared fixtures: an embedded Armada on a temporary data directory, and clients for it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from armada_client.client import ArmadaClient
+
+from armada.config.dev import DevSettings
+from armada.dev.embedded import EmbeddedArmada
+
+
+def dev_settings(data_dir: Path, **overrides: object) -> DevSettings:
+    values: dict[str, object] = {
+        "grpc": {"host": "127.0.0.1", "port": 0},
+        "storage": {"data_dir": data_dir},
+        "clusters": 0,
+    }
+    values.update(overrides)
+    return DevSettings.model_validate(values)
+
+
+@pytest.fixture
+def armada(tmp_path: Path) -> Iterator[EmbeddedArmada]:
+    with EmbeddedArmada(dev_settings(tmp_path / "data")) as running:
+        yield running
+
+
+@pytest.fixture
+def channel(armada: EmbeddedArmada) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(armada.address) as ch:
+        yield ch
+
+
+@pytest.fixture
+def client(channel: grpc.Channel) -> ArmadaClient:
+    return ArmadaClient(channel)
