@@ -30,9 +30,9 @@ class EventServicer(event_pb2_grpc.EventServicer):  # type: ignore[misc]
             request.queue,
             request.id,
             request.from_message_id,
-            request.watch,
-            request.errorIfMissing,
-            context,
+            watch=request.watch,
+            error_if_missing=request.errorIfMissing,
+            context=context,
         ):
             yield message
 
@@ -40,7 +40,12 @@ class EventServicer(event_pb2_grpc.EventServicer):  # type: ignore[misc]
         self, request: event_pb2.WatchRequest, context: Any
     ) -> AsyncIterator[event_pb2.EventStreamMessage]:
         async for message in self._stream(
-            request.queue, request.job_set_id, request.from_id, True, True, context
+            request.queue,
+            request.job_set_id,
+            request.from_id,
+            watch=True,
+            error_if_missing=True,
+            context=context,
         ):
             yield message
 
@@ -54,6 +59,7 @@ class EventServicer(event_pb2_grpc.EventServicer):  # type: ignore[misc]
         queue: str,
         job_set: str,
         from_id: str,
+        *,
         watch: bool,
         error_if_missing: bool,
         context: Any,
