@@ -10,7 +10,7 @@ from __future__ import annotations
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
 
 from armada.config.submission import SubmissionSettings, TolerationSetting
-from armada.domain.resources import parse_quantity
+from armada.domain.resources import InvalidQuantity, parse_quantity
 
 
 def fill_resources(container: core.Container, defaults: dict[str, str]) -> None:
@@ -52,8 +52,11 @@ def requested_resource_names(pod: core.PodSpec) -> set[str]:
     names: set[str] = set()
     for container in (*pod.containers, *pod.initContainers):
         for name, quantity in container.resources.requests.items():
-            if parse_quantity(quantity.string) > 0:
-                names.add(name)
+            try:
+                if parse_quantity(quantity.string) > 0:
+                    names.add(name)
+            except InvalidQuantity:
+                continue  # reported by validation, with the field's path
     return names
 
 
