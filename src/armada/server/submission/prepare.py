@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
+import msgspec
 from armada_client.armada import submit_pb2
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
 
@@ -21,6 +23,17 @@ from armada.server.submission.validate import (
 
 MAX_PRIORITY = 2**32 - 1
 JOB_ID_TEMPLATE = "{JobId}"
+VERDICT_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class PodVerdict:
+    """What validating and defaulting one pod spec produced; a pure function of the spec and
+    the settings, so jobs with identical pod specs (most of a batch) share one verdict."""
+
+    pod_bytes: bytes
+    requirements: dj.SchedulingRequirements
+    exposed_ports: frozenset[int]
 
 
 @dataclass
@@ -41,6 +54,7 @@ class SubmissionPreparer:
         self._allowed = settings.allowed_priority_class_names or sorted(priority_classes)
         self._clock = clock
         self._ids = ids
+        self._verdicts: OrderedDict[tuple[str, bytes], PodVerdict | SubmissionError] = OrderedDict()
 
     def prepare(
         self,
@@ -101,14 +115,16 @@ class SubmissionPreparer:
                 "client_id", f"is longer than {settings.max_client_id_length} characters"
             )
         priority = check_priority(item.priority)
-        pod, pod_field = single_pod_spec(item)
-        apply_pod_defaults(pod, settings)
-        resources = job_resources(pod_field, pod, settings)
-        check_scheduling_fields(pod_field, pod, settings, self._allowed)
-        ingress = convert_ingress(item, pod)
-        services = convert_services(item, pod, settings.allow_custom_service_names)
-        node_selector = dict(item.required_node_labels)
-        node_selector.update(pod.nodeSelector)
+        verdict = self._judge_pod(item)
+        ingress = convert_ingress(item, verdict.exposed_ports)
+        services = convert_services(
+            item, verdict.exposed_ports, settings.allow_custom_service_names
+        )
+        requirements = verdict.requirements
+        if item.required_node_labels:
+            selector = dict(item.required_node_labels)
+            selector.update(requirements.node_selector)
+            requirements = msgspec.structs.replace(requirements, node_selector=selector)
         job_id = self._ids.job_id()
         annotations = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.annotations.items()}
         labels = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.labels.items()}
@@ -120,31 +136,14 @@ class SubmissionPreparer:
                     f"annotations[{dj.FAIL_FAST_ANNOTATION}]", "gang jobs must be fail-fast"
                 )
             fail_fast = True
-        pod_bytes = pod.SerializeToString()
-        if len(pod_bytes) > settings.max_pod_spec_size_bytes:
-            raise SubmissionError(
-                pod_field,
-                f"is {len(pod_bytes)} bytes; the limit is {settings.max_pod_spec_size_bytes}",
-            )
         return dj.JobSpec(
             job_id=job_id,
             queue=request.queue,
             job_set=request.job_set_id,
             namespace=item.namespace,
             priority=priority,
-            requirements=dj.SchedulingRequirements(
-                resources=resources,
-                priority_class=pod.priorityClassName,
-                node_selector=node_selector,
-                tolerations=tuple(
-                    dj.Toleration(
-                        key=t.key, operator=t.operator or "Equal", value=t.value, effect=t.effect
-                    )
-                    for t in pod.tolerations
-                ),
-                node_affinity=required_node_affinity(pod),
-            ),
-            pod_spec=pod_bytes,
+            requirements=requirements,
+            pod_spec=verdict.pod_bytes,
             submitted=now,
             owner=user,
             groups=groups,
@@ -159,6 +158,50 @@ class SubmissionPreparer:
             or annotations.get(dj.EXTERNAL_JOB_URI_ANNOTATION, ""),
             scheduler=item.scheduler,
         )
+
+    def _judge_pod(self, item: submit_pb2.JobSubmitRequestItem) -> PodVerdict:
+        pod, pod_field = single_pod_spec(item)
+        key = (pod_field, pod.SerializeToString(deterministic=True))
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            try:
+                verdict = judge_pod(pod_field, pod, self._settings, self._allowed)
+            except SubmissionError as exc:
+                verdict = exc
+            self._verdicts[key] = verdict
+            if len(self._verdicts) > VERDICT_CACHE_SIZE:
+                self._verdicts.popitem(last=False)
+        if isinstance(verdict, SubmissionError):
+            raise SubmissionError(verdict.field, verdict.problem)
+        return verdict
+
+
+def judge_pod(
+    pod_field: str, pod: core.PodSpec, settings: SubmissionSettings, allowed_classes: list[str]
+) -> PodVerdict:
+    """Default, then validate, one pod spec; raise SubmissionError or return the verdict."""
+    apply_pod_defaults(pod, settings)
+    resources = job_resources(pod_field, pod, settings)
+    check_scheduling_fields(pod_field, pod, settings, allowed_classes)
+    pod_bytes = pod.SerializeToString()
+    if len(pod_bytes) > settings.max_pod_spec_size_bytes:
+        raise SubmissionError(
+            pod_field,
+            f"is {len(pod_bytes)} bytes; the limit is {settings.max_pod_spec_size_bytes}",
+        )
+    requirements = dj.SchedulingRequirements(
+        resources=resources,
+        priority_class=pod.priorityClassName,
+        node_selector=dict(pod.nodeSelector),
+        tolerations=tuple(
+            dj.Toleration(key=t.key, operator=t.operator or "Equal", value=t.value, effect=t.effect)
+            for t in pod.tolerations
+        ),
+        node_affinity=required_node_affinity(pod),
+    )
+    return PodVerdict(
+        pod_bytes=pod_bytes, requirements=requirements, exposed_ports=frozenset(exposed_ports(pod))
+    )
 
 
 def check_priority(priority: float) -> int:
@@ -259,9 +302,8 @@ def check_gangs(specs: list[dj.JobSpec], request: submit_pb2.JobSubmitRequest) -
 
 
 def convert_ingress(
-    item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec
+    item: submit_pb2.JobSubmitRequestItem, exposed: frozenset[int]
 ) -> tuple[dj.IngressConfig, ...]:
-    exposed = exposed_ports(pod)
     result = []
     for i, ingress in enumerate(item.ingress):
         if not ingress.ports:
@@ -284,9 +326,8 @@ def convert_ingress(
 
 
 def convert_services(
-    item: submit_pb2.JobSubmitRequestItem, pod: core.PodSpec, allow_custom_names: bool
+    item: submit_pb2.JobSubmitRequestItem, exposed: frozenset[int], allow_custom_names: bool
 ) -> tuple[dj.ServiceConfig, ...]:
-    exposed = exposed_ports(pod)
     result = []
     for i, service in enumerate(item.services):
         if not service.ports:

@@ -1,0 +1,71 @@
+"""Shared by the benchmarks: start `armada dev` in a subprocess, build Armada requests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import grpc
+from armada_client.client import ArmadaClient
+from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
+from armada_client.k8s.io.apimachinery.pkg.api.resource import generated_pb2 as resource
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def armada_dev(*extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """A fresh `armada dev` (own data directory) in a subprocess; yields its address."""
+    with tempfile.TemporaryDirectory(prefix="armada-bench-") as data:
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "armada.cli.armada_main", "dev", "--host", "127.0.0.1",
+             "--port", str(port), "--data-dir", data, *extra],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+        )
+        address = f"127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with grpc.insecure_channel(address) as ch:
+                        ArmadaClient(ch).submit_health()
+                    break
+                except grpc.RpcError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise RuntimeError("armada dev did not start") from None
+                    time.sleep(0.1)
+            yield address
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def sleep_job_pod() -> core.PodSpec:
+    """The seed's example job: busybox sleeping, 150m CPU and 64Mi."""
+    quantity = {"cpu": resource.Quantity(string="150m"), "memory": resource.Quantity(string="64Mi")}
+    return core.PodSpec(
+        restartPolicy="Never",
+        terminationGracePeriodSeconds=0,
+        containers=[core.Container(
+            name="sleep", image="busybox:latest", imagePullPolicy="IfNotPresent",
+            args=["sleep", "60s"],
+            resources=core.ResourceRequirements(requests=quantity, limits=quantity),
+        )],
+    )
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
