@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import ValidationError
@@ -59,6 +59,47 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _settings_type(annotation: Any) -> type[Settings] | None:
+    if isinstance(annotation, type) and issubclass(annotation, Settings):
+        return annotation
+    return None
+
+
+def _normalise(model: type[Settings], data: Any) -> Any:
+    """Rename camelCase or snake_case keys to field names, recursively, so that a file in
+    one style and an environment variable in the other meet at the same field. Keys that are
+    data (resource names, priority class names) are left as they are."""
+    if not isinstance(data, dict):
+        return data
+    by_key: dict[str, str] = {}
+    for field_name, field in model.model_fields.items():
+        by_key[field_name] = field_name
+        if field.alias:
+            by_key[field.alias] = field_name
+            by_key[field.alias.lower()] = field_name
+    result: dict[str, Any] = {}
+    for key, raw in data.items():
+        name = by_key.get(key, key) if isinstance(key, str) else key
+        value = _normalise_value(model.model_fields.get(name), raw)
+        if name in result and isinstance(result[name], dict) and isinstance(value, dict):
+            value = _merge(result[name], value)
+        result[name] = value
+    return result
+
+
+def _normalise_value(info: Any, value: Any) -> Any:
+    if info is None:
+        return value
+    nested = _settings_type(info.annotation)
+    if nested is not None:
+        return _normalise(nested, value)
+    args = get_args(info.annotation)
+    inner = _settings_type(args[-1]) if args else None
+    if inner is not None and isinstance(value, dict):
+        return {k: _normalise(inner, v) for k, v in value.items()}
+    return value
+
+
 def load_settings(
     model: type[S],
     path: str | Path | None = None,
@@ -77,11 +118,11 @@ def load_settings(
             raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
-        data = loaded or {}
+        data = _normalise(model, loaded or {})
     if env is not None:
-        data = _merge(data, _env_overrides(env, prefix))
+        data = _merge(data, _normalise(model, _env_overrides(env, prefix)))
     if overrides:
-        data = _merge(data, overrides)
+        data = _merge(data, _normalise(model, dict(overrides)))
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -1,0 +1,96 @@
+"""Settings: YAML, environment and flags, every error naming the key; docs generated from them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from armada.config import ConfigError, load_settings
+from armada.config.base import parse_duration
+from armada.config.dev import DevSettings
+from armada.config.reference import all_models, render
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_need_no_file() -> None:
+    settings = load_settings(DevSettings)
+    assert settings.grpc.port == 50051
+    assert settings.submission.default_active_deadline == timedelta(hours=72)
+    assert settings.storage.sqlite_synchronous == "FULL"
+
+
+def test_yaml_then_env_then_overrides(tmp_path: Path) -> None:
+    config = tmp_path / "armada.yaml"
+    config.write_text(
+        "grpc:\n  port: 6000\nschedulePeriod: 2s\n"
+        "submission:\n  defaultActiveDeadline: 1h30m\n  maxClientIdLength: 10\n"
+    )
+    env = {
+        "ARMADA_GRPC__PORT": "7000",
+        "ARMADA_SUBMISSION__MAX_CLIENT_ID_LENGTH": "20",
+        "UNRELATED": "x",
+    }
+    settings = load_settings(DevSettings, config, env=env, overrides={"clusters": 3})
+    assert settings.grpc.port == 7000
+    assert settings.schedule_period == timedelta(seconds=2)
+    assert settings.submission.default_active_deadline == timedelta(minutes=90)
+    assert settings.submission.max_client_id_length == 20
+    assert settings.clusters == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("grpc:\n  prot: 1\n", "grpc.prot"),
+        ("schedulePeriod: soon\n", "not a duration"),
+        ("grpc:\n  port: 70000\n", "grpc.port"),
+        ("- a list\n", "mapping at the top level"),
+        ("grpc: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_config_names_the_problem(tmp_path: Path, text: str, expected: str) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(DevSettings, config)
+    assert expected in str(err.value) and str(config) in str(err.value)
+
+
+def test_a_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(DevSettings, tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("500ms", 0.5),
+        ("30s", 30),
+        ("5m", 300),
+        ("72h", 259200),
+        ("1h30m", 5400),
+        ("2", 2),
+        ("1d", 86400),
+    ],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5 minutes", "1x", "m5", "1h 30m"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_every_setting_is_documented_and_the_reference_is_current() -> None:
+    for model in all_models().values():
+        for name, field in model.model_fields.items():
+            assert field.description or hasattr(field.annotation, "model_fields"), name
+    committed = (ROOT / "docs" / "configuration.md").read_text()
+    assert committed == render(all_models()), (
+        "docs/configuration.md is stale: python -m armada.config.reference > docs/configuration.md"
+    )
