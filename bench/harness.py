@@ -30,9 +30,21 @@ def armada_dev(*extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="armada-bench-") as data:
         port = free_port()
         proc = subprocess.Popen(
-            [sys.executable, "-m", "armada.cli.armada_main", "dev", "--host", "127.0.0.1",
-             "--port", str(port), "--data-dir", data, *extra],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "armada.cli.armada_main",
+                "dev",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--data-dir",
+                data,
+                *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
         )
         address = f"127.0.0.1:{port}"
@@ -59,11 +71,15 @@ def sleep_job_pod() -> core.PodSpec:
     return core.PodSpec(
         restartPolicy="Never",
         terminationGracePeriodSeconds=0,
-        containers=[core.Container(
-            name="sleep", image="busybox:latest", imagePullPolicy="IfNotPresent",
-            args=["sleep", "60s"],
-            resources=core.ResourceRequirements(requests=quantity, limits=quantity),
-        )],
+        containers=[
+            core.Container(
+                name="sleep",
+                image="busybox:latest",
+                imagePullPolicy="IfNotPresent",
+                args=["sleep", "60s"],
+                resources=core.ResourceRequirements(requests=quantity, limits=quantity),
+            )
+        ],
     )
 
 

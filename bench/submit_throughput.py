@@ -20,15 +20,20 @@ from bench.harness import armada_dev, median, sleep_job_pod
 
 def one_run(jobs: int, batch: int, synchronous: str) -> float:
     env = {"ARMADA_STORAGE__SQLITE_SYNCHRONOUS": synchronous}
-    with armada_dev("--clusters", "0", env=env) as address, grpc.insecure_channel(
-        address, options=[("grpc.max_send_message_length", 64 * 2**20)]
-    ) as channel:
+    with (
+        armada_dev("--clusters", "0", env=env) as address,
+        grpc.insecure_channel(
+            address, options=[("grpc.max_send_message_length", 64 * 2**20)]
+        ) as channel,
+    ):
         client = ArmadaClient(channel)
         client.create_queue(client.create_queue_request("bench", 1.0))
         pod = sleep_job_pod()
         batches = [
-            [client.create_job_request_item(priority=0, pod_spec=pod, namespace="default")
-             for _ in range(batch)]
+            [
+                client.create_job_request_item(priority=0, pod_spec=pod, namespace="default")
+                for _ in range(batch)
+            ]
             for _ in range(jobs // batch)
         ]
         started = time.perf_counter()
@@ -49,9 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     results: dict[str, list[float]] = {"FULL": [], "NORMAL": []}
     for run in range(args.runs):
-        for mode in results:
+        for mode, rates in results.items():
             rate = one_run(args.jobs, args.batch, mode)
-            results[mode].append(rate)
+            rates.append(rate)
             print(f"run {run + 1} synchronous={mode}: {rate:,.0f} jobs/s", flush=True)
     print(f"submit_throughput_normal: {median(results['NORMAL']):,.0f} jobs/s (median)")
     print(f"submit_throughput: {median(results['FULL']):,.0f} jobs/s (target: >= 20,000)")
