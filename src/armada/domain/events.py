@@ -86,7 +86,7 @@ class JobRunLeased(_JobEvent, frozen=True, kw_only=True, tag=True):
     node: str
     pool: str
     scheduled_at_priority: int = 0
-    # Node ids the run must avoid; copied from the job when it was leased (retries).
+    # For gangs with a node uniformity label: the label value all members were placed on.
     gang_uniformity_value: str = ""
 
 

@@ -83,6 +83,7 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     failure: FailureInfo | None = None
     reason: str = ""
     ingress_addresses: dict[int, str] = msgspec.field(default_factory=dict)
+    gang_uniformity_value: str = ""
 
     @property
     def active(self) -> bool:
@@ -229,6 +230,7 @@ def _leased(job: JobRecord, event: JobRunLeased, at: float, user: str) -> JobRec
         state=RunState.LEASED,
         leased_at=at,
         scheduled_at_priority=event.scheduled_at_priority,
+        gang_uniformity_value=event.gang_uniformity_value,
     )
     return _move_job(job, JobState.LEASED, at, runs=(*job.runs, run), preemption_requested=False)
 

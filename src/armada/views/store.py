@@ -169,6 +169,27 @@ class QueryStore:
                 conn.execute("ROLLBACK")
                 raise
 
+    def reset(self) -> None:
+        """Drop every view table, to rebuild them from the log (the log is untouched)."""
+        tables = (
+            "view_checkpoint",
+            "jobs",
+            "runs",
+            "client_ids",
+            "queues",
+            "retry_policies",
+            "executor_settings",
+        )
+        with self.write() as conn:
+            for table in tables:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+        self._writer.executescript(_SCHEMA)
+
+    def all_jobs(self) -> list[JobRecord]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT record FROM jobs ORDER BY job_id").fetchall()
+        return [decode_job(r[0]) for r in rows]
+
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:

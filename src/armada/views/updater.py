@@ -10,6 +10,7 @@ signal fires, to pick up other processes' appends.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import threading
@@ -29,6 +30,7 @@ BATCH = 2000
 
 class ViewUpdater:
     def __init__(self, event_log: EventLog, store: QueryStore) -> None:
+        self.log = event_log
         self._log = event_log
         self._store = store
         self._lock = threading.Lock()
@@ -129,3 +131,17 @@ class ViewUpdater:
                 conn.execute("DELETE FROM executor_settings WHERE executor = ?", (executor,))
             case _:
                 log.warning("view: unexpected control-plane event %s", type(event).__name__)
+
+
+async def follow_log(updater: ViewUpdater, signal_wait: float) -> None:
+    """Keep the views up to date with appends made by other processes (runs until cancelled).
+
+    Appends made through this process's ``Storage.append`` are applied at once; this catches
+    the rest, waking on the log's signal or every ``signal_wait`` seconds.
+    """
+    while True:
+        await updater.log.signal.wait_async(signal_wait)
+        try:
+            await asyncio.to_thread(updater.catch_up)
+        except Exception:
+            log.exception("view: catching up with the log failed; retrying")
