@@ -141,7 +141,11 @@ class World:
 
     def apply(self, *events: ev.Event) -> None:
         self.db.apply(
-            [ev.EventSequence(queue="q", job_set="s", user="u", created=self.now, events=list(events))]
+            [
+                ev.EventSequence(
+                    queue="q", job_set="s", user="u", created=self.now, events=list(events)
+                )
+            ]
         )
 
     def snapshot(self) -> SchedulingSnapshot:
@@ -177,7 +181,11 @@ class World:
             )
         if events:
             report = self.db.apply(
-                [ev.EventSequence(queue="q", job_set="s", user="scheduler", created=self.now, events=events)]
+                [
+                    ev.EventSequence(
+                        queue="q", job_set="s", user="scheduler", created=self.now, events=events
+                    )
+                ]
             )
             assert not report.notes, report.notes
         self.db.validate()

@@ -53,10 +53,11 @@ def make_item(jobs: list[JobRecord], infos: list[KeyInfo], *, evicted: bool, gro
 
 
 class QueueCandidates:
-    """Iterates one queue's items for one pool; ``notes`` collects per-job reasons met on the way."""
+    """One queue's items for one pool; ``notes`` collects per-job reasons met on the way."""
 
     def __init__(
         self,
+        *,
         queue: str,
         pool: str,
         snap: JobDbSnapshot,
@@ -126,18 +127,18 @@ class QueueCandidates:
 
     def _find(self) -> Item | None:
         if self._next_evicted < len(self._evicted):
-            item = self._evicted[self._next_evicted]
+            evicted = self._evicted[self._next_evicted]
             self._next_evicted += 1
-            return item
+            return evicted
         while not self.new_stopped and self._heap:
             order, key_id = heapq.heappop(self._heap)
             if key_id in self._skipped:
                 continue
             self.consumed[key_id] += 1
             self._push(key_id)
-            item = self._item_for(order[3], key_id)
-            if item is not None:
-                return item
+            found = self._item_for(order[3], key_id)
+            if found is not None:
+                return found
         return None
 
     def _eligible(self, job: JobRecord) -> bool:

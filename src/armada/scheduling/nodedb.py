@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from armada.domain.jobs import NodeSelectorRequirement, SchedulingRequirements, Taint
+from armada.domain.resources import format_quantity
 from armada.scheduling.keys import SchedulingKey
 from armada.scheduling.nodes import Node, describe_taint, expression_matches, untolerated_taint
 from armada.scheduling.resources import ResourceSpace, Vector
@@ -238,12 +239,15 @@ class PoolNodeDb:
             node, at = memo
             if node < 0 and self._last_increase <= at:
                 return -1
-            if node >= 0 and (
-                at == self._version or (self._streak_node == node and at >= self._streak_start)
+            if (
+                node >= 0
+                and (
+                    at == self._version or (self._streak_node == node and at >= self._streak_start)
+                )
+                and bool(np.all(self.avail[row, node] >= request))
             ):
-                if bool(np.all(self.avail[row, node] >= request)):
-                    self._memo[(key_id, row)] = (node, self._version)
-                    return node
+                self._memo[(key_id, row)] = (node, self._version)
+                return node
         node = self._best(row, idx, request)
         self._memo[(key_id, row)] = (node, self._version)
         return node
@@ -330,12 +334,10 @@ class PoolNodeDb:
         lacking = (sub < request).sum(axis=0)
         worst = int(np.argmax(lacking))
         name = self.space.names[worst]
-        best = int(idx[int(np.argmax(sub[:, worst]))])
-        have = self.space.describe(
-            [int(x) for x in np.where(np.arange(len(self.space)) == worst, sub.max(axis=0), 0)]
-        )
+        best = int(np.argmax(sub[:, worst]))
+        have = format_quantity(int(sub[best, worst]), name)
         return (
             f"job does not fit on any node: it needs {self.space.describe(request)}; "
             f"{int(lacking[worst])} of {len(idx)} matching nodes lack {name} "
-            f"(most available: {have} on node {self.nodes[best].name})"
+            f"(most available: {name}={have} on node {self.nodes[int(idx[best])].name})"
         )

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from armada.domain.lifecycle import JobRecord
+from armada.domain.resources import format_quantity
 from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
 from armada.scheduling.cycle import Cycle
 from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
@@ -175,7 +176,12 @@ class PoolRound:
         self.evict()
         self.cands = {
             q: QueueCandidates(
-                q, self.pool, self.c.snap, self._evicted_items(q), self.c.info, self.c.taken
+                queue=q,
+                pool=self.pool,
+                snap=self.c.snap,
+                evicted=self._evicted_items(q),
+                info_of=self.c.info,
+                taken=self.c.taken,
             )
             for q in self.active
         }
@@ -318,12 +324,13 @@ class PoolRound:
         pc = item.infos[0].key.priority_class
         limit = self._limit(queue, pc)
         held = self.alloc_pc.get((queue, pc), self.zero)
-        for i, cap in enumerate(limit):
-            if cap is not None and held[i] + item.total[i] > cap:
+        for i, most in enumerate(limit):
+            if most is not None and held[i] + item.total[i] > most:
                 name = self.c.space.names[i]
                 reason = (
-                    f"resource limit exceeded: queue {queue} may hold at most {cap} {name} "
-                    f"(milli-units) at priority class {pc} in pool {self.pool}"
+                    f"resource limit exceeded: queue {queue} may hold at most "
+                    f"{name}={format_quantity(most, name)} at priority class {pc} "
+                    f"in pool {self.pool}"
                 )
                 self._reject(queue, cands, item, reason)
                 return False
