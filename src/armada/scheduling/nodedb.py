@@ -71,6 +71,8 @@ class PoolNodeDb:
         space: ResourceSpace,
         priorities: Sequence[int],
         cordoned_executors: frozenset[str] = frozenset(),
+        *,
+        ignore_unschedulable: bool = False,
     ) -> None:
         self.pool = pool
         self.space = space
@@ -83,7 +85,11 @@ class PoolNodeDb:
             self.capacity[i] = space.capacity(node.allocatable, node.non_armada_allocated)
         self.avail = np.repeat(self.capacity[None, :, :], len(self.levels) + 1, axis=0)
         self.schedulable: Mask = np.array(
-            [not x.unschedulable and x.executor not in cordoned_executors for x in self.nodes],
+            [
+                ignore_unschedulable
+                or (not x.unschedulable and x.executor not in cordoned_executors)
+                for x in self.nodes
+            ],
             dtype=np.bool_,
         )
         self.bound: list[dict[str, Placement]] = [{} for _ in range(n)]

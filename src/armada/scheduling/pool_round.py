@@ -150,23 +150,21 @@ class PoolRound:
             pc = self.c.info(job).key.pc_priority
             return (-pc, job.priority, started, job.submitted_at, job.job_id)
 
-        items: list[Item] = []
+        groups: list[list[JobRecord]] = []
         gangs: dict[str, list[JobRecord]] = {}
         for job in sorted(self.evicted_by_queue.get(queue, ()), key=order):
             gang = job.spec.gang
-            if gang is not None and gang.cardinality > 1:
-                members = gangs.get(gang.id)
-                if members is None:
-                    gangs[gang.id] = members = []
-                    items.append(make_item(members, [], evicted=True, group=-1))
-                members.append(job)
-                continue
-            items.append(make_item([job], [self.c.info(job)], evicted=True, group=-1))
-        for item in items:
-            if not item.infos:
-                item.infos = [self.c.info(j) for j in item.jobs]
-                item.total = make_item(item.jobs, item.infos, evicted=True, group=-1).total
-        return items
+            if gang is None or gang.cardinality <= 1:
+                groups.append([job])
+            elif gang.id in gangs:
+                gangs[gang.id].append(job)
+            else:
+                gangs[gang.id] = [job]
+                groups.append(gangs[gang.id])
+        return [
+            make_item(jobs, [self.c.info(j) for j in jobs], evicted=True, group=-1)
+            for jobs in groups
+        ]
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> None:
@@ -405,6 +403,7 @@ class PoolRound:
             self.stat(lease.queue, "scheduled", -1)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
+            self._cascade_gang(self.c.snap[job_id])
             return
         job = self.running[job_id]
         run = job.active_run
@@ -432,7 +431,9 @@ class PoolRound:
         if gang is None or gang.cardinality <= 1:
             return
         for member_id in sorted(self.c.snap.gang(job.spec.queue, gang.id)):
-            if member_id == job.job_id or member_id not in self.running:
+            if member_id == job.job_id:
+                continue
+            if member_id not in self.running and member_id not in self.new_here:
                 continue
             if member_id in self.db.placed:
                 self.db.unbind(member_id)
