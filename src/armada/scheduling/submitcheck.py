@@ -88,12 +88,12 @@ class SubmitChecker:
             wanted = np.maximum(request, 1)
             ratio = np.where(request > 0, caps / wanted, np.inf).min(axis=1)
             i = int(np.argmax(ratio))
-            short = [
+            lacking = ", ".join(
                 f"{name}={format_quantity(int(caps[i, r]), name)}"
                 for r, name in enumerate(self.space.names)
                 if caps[i, r] < request[r]
-            ]
-            candidate = (float(ratio[i]), pool, db.nodes[int(idx[i])].name, ", ".join(short))
+            )
+            candidate = (float(ratio[i]), pool, db.nodes[int(idx[i])].name, lacking)
             if best is None or candidate[0] > best[0]:
                 best = candidate
         if best is None:
