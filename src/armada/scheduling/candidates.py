@@ -155,7 +155,8 @@ class QueueCandidates:
             return None
         gang = job.spec.gang
         if gang is None or gang.cardinality <= 1:
-            return make_item([job], [self._info_of(job)], evicted=False, group=key_id)
+            info = self._info_of(job)
+            return Item([job], [info], list(info.request), False, gang, key_id)
         if gang.id in self._gangs_seen:
             return None
         self._gangs_seen.add(gang.id)

@@ -23,7 +23,11 @@ class DrfCost:
         return max((alloc[i] * inv for i, inv in self.terms), default=0.0)
 
     def with_extra(self, alloc: Sequence[int], extra: Sequence[int]) -> float:
-        return max(((alloc[i] + extra[i]) * inv for i, inv in self.terms), default=0.0)
+        best = 0.0
+        for i, inv in self.terms:
+            cost = (alloc[i] + extra[i]) * inv
+            best = max(best, cost)
+        return best
 
 
 def fair_shares(weights: Mapping[str, float]) -> dict[str, float]:

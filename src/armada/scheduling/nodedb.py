@@ -20,6 +20,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import ge
 
 import numpy as np
 import numpy.typing as npt
@@ -159,7 +160,7 @@ class PoolNodeDb:
     def restore(self, job_id: str) -> bool:
         """Put an evicted job back on its own node if the bound jobs leave it room."""
         p = self.evicted[job_id]
-        if not bool(np.all(self.avail[1, p.node] >= p.request)):
+        if not all(map(ge, self.avail[1, p.node].tolist(), p.request.tolist())):
             return False
         del self.evicted[job_id]
         self.avail[1 : p.level + 1, p.node] -= p.request
@@ -240,18 +241,16 @@ class PoolNodeDb:
         return int(idx[ok][int(np.argmin(fitting[:, 0]))])
 
     def _memo_row(self, key_id: int, row: int, idx: npt.NDArray[np.intp], request: Vector) -> int:
+        """Best fit on ``row``, reusing last time's answer when it is provably unchanged."""
         memo = self._memo.get((key_id, row))
         if memo is not None:
             node, at = memo
-            if node < 0 and self._last_increase <= at:
-                return -1
-            if (
-                node >= 0
-                and (
-                    at == self._version or (self._streak_node == node and at >= self._streak_start)
-                )
-                and bool(np.all(self.avail[row, node] >= request))
-            ):
+            if node < 0:
+                if self._last_increase <= at:
+                    return -1
+            elif (
+                at == self._version or (self._streak_node == node and at >= self._streak_start)
+            ) and all(map(ge, self.avail[row, node].tolist(), request.tolist())):
                 self._memo[(key_id, row)] = (node, self._version)
                 return node
         node = self._best(row, idx, request)

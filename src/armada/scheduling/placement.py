@@ -25,6 +25,8 @@ class GangPlacer:
 
     def place(self, item: Item) -> Placed | str:
         """Bind the item's jobs; return (uniformity value, placements, victims) or a reason."""
+        if len(item.jobs) == 1 and not item.jobs[0].avoid_nodes:
+            return self._single(item)
         gang = item.gang
         label = gang.node_uniformity_label if gang is not None and len(item.jobs) > 1 else ""
         if not label:
@@ -54,6 +56,20 @@ class GangPlacer:
         outcome = self._trial(item, column.codes == column.vocab[value])
         assert not isinstance(outcome, str), "a gang that fitted in trial must fit again"
         return (value, outcome[0], outcome[1])
+
+    def _single(self, item: Item) -> Placed | str:
+        job, info = item.jobs[0], item.infos[0]
+        db = self.r.db
+        choice = self.r.choose(info, None)
+        if choice is None:
+            return self._explain(item, 0, info, None)
+        victims: list[Placement] = []
+        if choice.row >= 2:
+            victims = db.victims(choice, info.vector, self.r.victim_rank)
+            for victim in victims:
+                db.unbind(victim.job_id)
+        placed = db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.key.pc_priority)
+        return ("", [placed], victims)
 
     def _mask(self, item: Item, index: int, restrict: Mask | None) -> Mask | None:
         avoid = self.r.avoid_mask(item.jobs[index])

@@ -26,9 +26,9 @@ def build_report(r: PoolRound, duration: float) -> PoolReport:
     zero = r.zero
     scheduled = list(zero)
     scheduled_by_queue: dict[str, list[int]] = {}
-    for lease, info in r.new_here.values():
-        per_queue = scheduled_by_queue.setdefault(lease.queue, list(zero))
-        for i, v in enumerate(info.request):
+    for new in r.new_here.values():
+        per_queue = scheduled_by_queue.setdefault(new.queue, list(zero))
+        for i, v in enumerate(new.info.request):
             scheduled[i] += v
             per_queue[i] += v
     preempted = list(zero)

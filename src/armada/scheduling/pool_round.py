@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import add, sub
 
 import numpy as np
 
@@ -28,6 +30,16 @@ from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
 from armada.scheduling.nodes import Node
 from armada.scheduling.placement import GangPlacer
 from armada.scheduling.pool_report import build_report
+
+
+@dataclass(slots=True)
+class NewLease:
+    queue: str
+    info: KeyInfo
+    node: int
+    gang_id: str
+    uniformity_value: str
+
 
 STOP_RATE = "global scheduling rate limit exceeded"
 STOP_RESOURCES = "maximum resources scheduled"
@@ -60,7 +72,7 @@ class PoolRound:
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
         self.doomed: set[str] = set()
-        self.new_here: dict[str, tuple[Lease, KeyInfo]] = {}
+        self.new_here: dict[str, NewLease] = {}
         self.scheduled_round = list(zero)
         self.scheduled_gangs = 0
         self.stop_reason = ""
@@ -68,14 +80,18 @@ class PoolRound:
         self.limits: dict[tuple[str, str], list[int | None]] = {}
         self.placer = GangPlacer(self)
         self.round_limit = self._round_limit()
+        self.limit_pairs: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        self.lookback = settings.max_queue_lookback
+        self.burst = min(
+            settings.maximum_scheduling_burst, settings.maximum_per_queue_scheduling_burst
+        )
 
     # -- accounting -----------------------------------------------------------------------
     def _add(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
-        alloc = self.alloc.setdefault(queue, list(self.zero))
-        by_pc = self.alloc_pc.setdefault((queue, pc), list(self.zero))
-        for i, v in enumerate(request):
-            alloc[i] += sign * v
-            by_pc[i] += sign * v
+        op = add if sign > 0 else sub
+        self.alloc[queue] = list(map(op, self.alloc.get(queue, self.zero), request))
+        key = (queue, pc)
+        self.alloc_pc[key] = list(map(op, self.alloc_pc.get(key, self.zero), request))
 
     def stat(self, queue: str, name: str, n: int = 1) -> None:
         counts = self.stats.setdefault(queue, {})
@@ -187,11 +203,14 @@ class PoolRound:
         for q in self.active:
             self._prepare_queue(q)
             self._push(heap, q)
-        while heap:
-            _, q = heapq.heappop(heap)
+        q = ""
+        while heap or q:
+            if not q:
+                _, q = heapq.heappop(heap)
             cands = self.cands[q]
             item = cands.peek()
             if item is None:
+                q = ""
                 continue
             if item.evicted:
                 self._restore(item)
@@ -200,12 +219,23 @@ class PoolRound:
                 self._stop_round(STOP_TIME)
             elif self._admit(q, cands, item):
                 self._schedule_new(q, cands, item)
-            self._push(heap, q)
+            q = self._next_queue(heap, q)
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
         self._preempt_unrestored()
         duration = self.c.monotonic() - started
         self.c.reports.append(build_report(self, duration))
+
+    def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
+        """Keep going with ``queue`` while it still has the smallest score, else switch."""
+        item = self.cands[queue].peek()
+        if item is None:
+            return ""
+        score = self.cost.with_extra(self.alloc.get(queue, self.zero), item.total)
+        score /= self.weights[queue]
+        if heap and heap[0] < (score, queue):
+            return heapq.heapreplace(heap, (score, queue))[1]
+        return queue
 
     def _push(self, heap: list[tuple[float, str]], queue: str) -> None:
         item = self.cands[queue].peek()
@@ -286,6 +316,39 @@ class PoolRound:
     def _admit(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
         """Check every limit on a new item; stop or reject (with a reason) if one is hit."""
         size = len(item.jobs)
+        c = self.c
+        if (
+            cands.considered_new < self.lookback
+            and size <= self.burst
+            and c.global_tokens >= size
+            and c.queue_tokens.get(queue, 0.0) >= size
+            and not item.infos[0].unknown
+            and self._within_limits(queue, item)
+        ):
+            return True
+        return self._refuse(queue, cands, item)
+
+    def _within_limits(self, queue: str, item: Item) -> bool:
+        total = item.total
+        scheduled = self.scheduled_round
+        for i, most in self.round_limit.items():
+            if scheduled[i] + total[i] > most:
+                return False
+        pc = item.infos[0].key.priority_class
+        held = self.alloc_pc.get((queue, pc), self.zero)
+        return all(held[i] + total[i] <= most for i, most in self._limit_pairs(queue, pc))
+
+    def _limit_pairs(self, queue: str, pc: str) -> list[tuple[int, int]]:
+        pairs = self.limit_pairs.get((queue, pc))
+        if pairs is None:
+            limit = self._limit(queue, pc)
+            pairs = [(i, most) for i, most in enumerate(limit) if most is not None]
+            self.limit_pairs[(queue, pc)] = pairs
+        return pairs
+
+    def _refuse(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
+        """The slow path of :meth:`_admit`: find the limit that was hit and act on it."""
+        size = len(item.jobs)
         settings = self.c.settings
         if cands.considered_new >= settings.max_queue_lookback:
             self._stop_queue(queue, "queue lookback limit reached", item)
@@ -349,31 +412,38 @@ class PoolRound:
         cands.advance()
         uniformity_value, placements, victims = outcome
         gang_id = item.gang.id if item.gang is not None and len(item.jobs) > 1 else ""
-        for job, info, placement in zip(item.jobs, item.infos, placements, strict=True):
-            node = self.db.nodes[placement.node]
-            lease = Lease(
-                job_id=job.job_id,
-                queue=queue,
-                executor=node.executor,
-                node=node.name,
-                pool=self.pool,
-                scheduled_at_priority=info.key.pc_priority,
-                gang_id=gang_id,
-                gang_uniformity_value=uniformity_value,
-            )
-            self.new_here[job.job_id] = (lease, info)
-            self.c.taken.add(job.job_id)
+        taken = self.c.taken
+        for info, placement in zip(item.infos, placements, strict=True):
+            job_id = placement.job_id
+            self.new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
+            taken.add(job_id)
             self._add(queue, info.key.priority_class, info.request, 1)
-            for i, v in enumerate(info.request):
-                self.scheduled_round[i] += v
-        self.stat(queue, "scheduled", len(item.jobs))
-        self.c.global_tokens -= len(item.jobs)
-        self.c.queue_tokens[queue] = self.c.queue_tokens.get(queue, 0.0) - len(item.jobs)
+        size = len(placements)
+        self.scheduled_round = list(map(add, self.scheduled_round, item.total))
+        self.stat(queue, "scheduled", size)
+        self.c.global_tokens -= size
+        self.c.queue_tokens[queue] = self.c.queue_tokens.get(queue, 0.0) - size
         if gang_id:
             self.scheduled_gangs += 1
-        preemptor = item.jobs[0]
         for victim in victims:
-            self.preempt_victim(victim, preemptor, item.infos[0])
+            self.preempt_victim(victim, item.jobs[0], item.infos[0])
+
+    def leases(self) -> list[Lease]:
+        """The round's new leases, in the order they were made."""
+        nodes = self.db.nodes
+        return [
+            Lease(
+                job_id=job_id,
+                queue=new.queue,
+                executor=nodes[new.node].executor,
+                node=nodes[new.node].name,
+                pool=self.pool,
+                scheduled_at_priority=new.info.key.pc_priority,
+                gang_id=new.gang_id,
+                gang_uniformity_value=new.uniformity_value,
+            )
+            for job_id, new in self.new_here.items()
+        ]
 
     def victim_rank(self, p: Placement) -> tuple[object, ...]:
         return (p.priority, -self.share_ratio(p.queue), p.job_id)
@@ -398,9 +468,8 @@ class PoolRound:
             return
         new = self.new_here.pop(job_id, None)
         if new is not None:
-            lease, info = new
-            self._add(lease.queue, info.key.priority_class, info.request, -1)
-            self.stat(lease.queue, "scheduled", -1)
+            self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
+            self.stat(new.queue, "scheduled", -1)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
             self._cascade_gang(self.c.snap[job_id])

@@ -99,7 +99,7 @@ def schedule(
     for pool in pools:
         round_ = PoolRound(cycle, pool, by_pool.get(pool, []))
         round_.run()
-        cycle.leases.extend(lease for lease, _ in round_.new_here.values())
+        cycle.leases.extend(round_.leases())
     _unknown_queue_reasons(cycle)
     now = snapshot.now
     state = RateLimiterState(
