@@ -1,2 +1,41 @@
-"""The scheduling core: a pure function from a snapshot of jobs, nodes and queues to
-decisions (leases, preemptions, and the reason for every job left queued). No I/O, no clock."""
+"""The scheduling core: pure functions from a snapshot of the world to decisions.
+
+No I/O, no wall clock, no ids: see docs/scheduling.md. The public surface is re-exported here.
+"""
+
+from armada.scheduling.jobdb import ApplyNote, ApplyReport, JobDb, JobDbSnapshot, WriteTxn
+from armada.scheduling.keys import SchedulingKey
+from armada.scheduling.model import (
+    KeyReason,
+    Lease,
+    PoolReport,
+    Preemption,
+    QueueRound,
+    SchedulingResult,
+    SchedulingSnapshot,
+)
+from armada.scheduling.nodes import Node
+from armada.scheduling.ratelimit import Bucket, RateLimiterState
+from armada.scheduling.resources import ResourceSpace
+from armada.scheduling.scheduler import schedule
+
+__all__ = [
+    "ApplyNote",
+    "ApplyReport",
+    "Bucket",
+    "JobDb",
+    "JobDbSnapshot",
+    "KeyReason",
+    "Lease",
+    "Node",
+    "PoolReport",
+    "Preemption",
+    "QueueRound",
+    "RateLimiterState",
+    "ResourceSpace",
+    "SchedulingKey",
+    "SchedulingResult",
+    "SchedulingSnapshot",
+    "WriteTxn",
+    "schedule",
+]

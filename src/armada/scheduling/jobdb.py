@@ -1,0 +1,448 @@
+"""The scheduler's in-memory job database: every non-terminal job, with the indexes it needs.
+
+Modelled on Armada's immutable job database. The database is a sequence of versions; a
+:class:`JobDbSnapshot` is one version and never changes, so a scheduling cycle reading it sees
+one consistent state however long it runs. Changes go through a :class:`WriteTxn` that copies,
+on first touch, only the containers it modifies (one of 256 job shards, one queue's index, one
+node's set) and publishes a new version atomically on commit; an aborted transaction leaves no
+trace. Log events are applied with :func:`armada.domain.lifecycle.apply_event`, exactly as
+every other view of the log does.
+
+Indexes kept incrementally:
+
+* queued jobs per queue, grouped by scheduling key, each group in scheduling order
+  (job priority ascending, submit time, job id; the key fixes the priority class);
+* active (leased, pending, running) jobs per node, per pool and per queue;
+* gang members seen so far, by (queue, gang id).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+from sortedcontainers import SortedList
+
+from armada.domain.events import EventSequence, JobEvent, LogEntry, SubmitJob
+from armada.domain.jobs import JobSpec
+from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event, validate_job
+from armada.domain.queues import PriorityClass
+from armada.domain.states import InvalidTransition, JobState
+from armada.scheduling.keys import KeyTable, SchedulingKey
+
+_SHARDS = 256
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+NodeRef = tuple[str, str]  # (executor, node name)
+GangRef = tuple[str, str]  # (queue, gang id)
+QueuedEntry = tuple[int, float, str]  # (job priority, submitted at, job id)
+
+
+def slim_spec(spec: JobSpec) -> JobSpec:
+    """The spec without what the scheduler never reads (pod spec, labels, annotations)."""
+    if not spec.pod_spec and not spec.labels and not spec.annotations:
+        return spec
+    return msgspec.structs.replace(spec, pod_spec=b"", labels=_EMPTY, annotations=_EMPTY)
+
+
+@dataclass(slots=True)
+class _State:
+    shards: list[dict[str, JobRecord]]
+    queued: dict[str, dict[int, SortedList]]
+    by_node: dict[NodeRef, set[str]]
+    by_pool: dict[str, set[str]]
+    by_queue: dict[str, set[str]]
+    gangs: dict[GangRef, set[str]]
+    size: int = 0
+    version: int = 0
+
+    @staticmethod
+    def empty() -> _State:
+        return _State([{} for _ in range(_SHARDS)], {}, {}, {}, {}, {})
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyNote:
+    """An event that was skipped: stale (expected in a concurrent system) or invalid."""
+
+    job_id: str
+    event: str
+    reason: str
+    invalid: bool
+
+
+@dataclass(slots=True)
+class ApplyReport:
+    applied: int = 0
+    notes: list[ApplyNote] = field(default_factory=list)
+
+
+def _shard(job_id: str) -> int:
+    return hash(job_id) % _SHARDS
+
+
+class JobDbSnapshot:
+    """One version of the job database. Immutable: safe to read for as long as you like."""
+
+    def __init__(self, state: _State, keys: KeyTable) -> None:
+        self._s = state
+        self.keys = keys
+
+    @property
+    def version(self) -> int:
+        return self._s.version
+
+    def __len__(self) -> int:
+        return self._s.size
+
+    def get(self, job_id: str) -> JobRecord | None:
+        return self._s.shards[_shard(job_id)].get(job_id)
+
+    def __getitem__(self, job_id: str) -> JobRecord:
+        return self._s.shards[_shard(job_id)][job_id]
+
+    def jobs(self) -> Iterator[JobRecord]:
+        for shard in self._s.shards:
+            yield from shard.values()
+
+    def key_of(self, job: JobRecord) -> SchedulingKey:
+        return self.keys.of(job.spec.requirements)
+
+    def queues_with_queued_jobs(self) -> list[str]:
+        return sorted(q for q, groups in self._s.queued.items() if groups)
+
+    def queued_groups(self, queue: str) -> Mapping[int, SortedList]:
+        """Queued jobs of ``queue`` by scheduling key id, each in scheduling order."""
+        return self._s.queued.get(queue, {})
+
+    def queued_count(self, queue: str) -> int:
+        return sum(len(g) for g in self._s.queued.get(queue, {}).values())
+
+    def queued(self, queue: str) -> Iterator[JobRecord]:
+        """Queued jobs of ``queue`` in scheduling order (class priority, priority, time, id)."""
+        heads: list[tuple[tuple[int, int, float, str], Iterator[QueuedEntry]]] = []
+        for key_id, group in self.queued_groups(queue).items():
+            neg_pc = -self.keys[key_id].pc_priority
+            it = iter(group)
+            first = next(it, None)
+            if first is not None:
+                heads.append(((neg_pc, first[0], first[1], first[2]), it))
+        heapq.heapify(heads)
+        while heads:
+            order, it = heads[0]
+            yield self[order[3]]
+            nxt = next(it, None)
+            if nxt is None:
+                heapq.heappop(heads)
+            else:
+                heapq.heapreplace(heads, ((order[0], nxt[0], nxt[1], nxt[2]), it))
+
+    def active_on_node(self, executor: str, node: str) -> frozenset[str]:
+        return frozenset(self._s.by_node.get((executor, node), ()))
+
+    def active_in_pool(self, pool: str) -> frozenset[str]:
+        return frozenset(self._s.by_pool.get(pool, ()))
+
+    def active_pools(self) -> list[str]:
+        return sorted(p for p, ids in self._s.by_pool.items() if ids)
+
+    def active_of_queue(self, queue: str) -> frozenset[str]:
+        return frozenset(self._s.by_queue.get(queue, ()))
+
+    def gang(self, queue: str, gang_id: str) -> frozenset[str]:
+        """Ids of the non-terminal members of a gang seen so far."""
+        return frozenset(self._s.gangs.get((queue, gang_id), ()))
+
+
+def queued_entry(job: JobRecord) -> QueuedEntry:
+    return (job.priority, job.submitted_at, job.job_id)
+
+
+class WriteTxn:
+    """Changes staged against one version; :meth:`commit` publishes them as the next version."""
+
+    def __init__(self, db: JobDb, base: _State) -> None:
+        self._db = db
+        self._keys = db.keys
+        self._owned: set[int] = set()
+        self._s = _State(
+            shards=list(base.shards),
+            queued=dict(base.queued),
+            by_node=dict(base.by_node),
+            by_pool=dict(base.by_pool),
+            by_queue=dict(base.by_queue),
+            gangs=dict(base.gangs),
+            size=base.size,
+            version=base.version + 1,
+        )
+        self.done = False
+
+    # -- copy on write --------------------------------------------------------------------
+    def _own(self, container: Any) -> Any:
+        if id(container) in self._owned:
+            return container
+        copy = container.copy()
+        self._owned.add(id(copy))
+        return copy
+
+    def _shard_for(self, job_id: str) -> dict[str, JobRecord]:
+        i = _shard(job_id)
+        shard: dict[str, JobRecord] = self._own(self._s.shards[i])
+        self._s.shards[i] = shard
+        return shard
+
+    def _set_add(self, index: dict[Any, set[str]], key: Any, job_id: str) -> None:
+        members = index.get(key)
+        members = set() if members is None else self._own(members)
+        self._owned.add(id(members))
+        members.add(job_id)
+        index[key] = members
+
+    def _set_discard(self, index: dict[Any, set[str]], key: Any, job_id: str) -> None:
+        members = index.get(key)
+        if members is None or job_id not in members:
+            return
+        members = self._own(members)
+        members.discard(job_id)
+        if members:
+            index[key] = members
+        else:
+            del index[key]
+
+    def _group(self, queue: str, key_id: int) -> SortedList:
+        groups = self._s.queued.get(queue)
+        groups = {} if groups is None else self._own(groups)
+        self._owned.add(id(groups))
+        self._s.queued[queue] = groups
+        group = groups.get(key_id)
+        group = SortedList() if group is None else self._own(group)
+        self._owned.add(id(group))
+        groups[key_id] = group
+        return group
+
+    def _drop_group_if_empty(self, queue: str, key_id: int) -> None:
+        groups = self._s.queued[queue]
+        if not groups[key_id]:
+            del groups[key_id]
+        if not groups:
+            del self._s.queued[queue]
+
+    # -- reads ----------------------------------------------------------------------------
+    def get(self, job_id: str) -> JobRecord | None:
+        return self._s.shards[_shard(job_id)].get(job_id)
+
+    # -- index maintenance ----------------------------------------------------------------
+    def _unindex(self, job: JobRecord) -> None:
+        spec = job.spec
+        if job.state is JobState.QUEUED:
+            key_id = self._keys.of(spec.requirements).id
+            self._group(spec.queue, key_id).discard(queued_entry(job))
+            self._drop_group_if_empty(spec.queue, key_id)
+        run = job.active_run
+        if run is not None:
+            self._set_discard(self._s.by_node, (run.executor, run.node), job.job_id)
+            self._set_discard(self._s.by_pool, run.pool, job.job_id)
+            self._set_discard(self._s.by_queue, spec.queue, job.job_id)
+
+    def _index(self, job: JobRecord) -> None:
+        spec = job.spec
+        if job.state is JobState.QUEUED:
+            key_id = self._keys.of(spec.requirements).id
+            self._group(spec.queue, key_id).add(queued_entry(job))
+        run = job.active_run
+        if run is not None:
+            self._set_add(self._s.by_node, (run.executor, run.node), job.job_id)
+            self._set_add(self._s.by_pool, run.pool, job.job_id)
+            self._set_add(self._s.by_queue, spec.queue, job.job_id)
+
+    # -- writes ---------------------------------------------------------------------------
+    def _prepare(self, job: JobRecord) -> JobRecord:
+        """Slim the spec and intern its requirements (one shared object per key)."""
+        spec = job.spec
+        key = self._keys.intern(spec.requirements)
+        slim = slim_spec(spec)
+        if key.requirements is not slim.requirements:
+            slim = msgspec.structs.replace(slim, requirements=key.requirements)
+        if slim is not spec:
+            job = msgspec.structs.replace(job, spec=slim)
+        return job
+
+    def upsert(self, job: JobRecord) -> None:
+        """Insert or replace a job; a terminal job is removed instead."""
+        self._check_open()
+        if job.state.terminal:
+            self.delete(job.job_id)
+            return
+        old = self.get(job.job_id)
+        if old is job:
+            return
+        if old is None or job.spec is not old.spec:
+            job = self._prepare(job)
+        shard = self._shard_for(job.job_id)
+        if old is not None:
+            self._unindex(old)
+        else:
+            self._s.size += 1
+            if job.spec.gang is not None:
+                self._set_add(self._s.gangs, (job.spec.queue, job.spec.gang.id), job.job_id)
+        shard[job.job_id] = job
+        self._index(job)
+
+    def delete(self, job_id: str) -> None:
+        self._check_open()
+        old = self.get(job_id)
+        if old is None:
+            return
+        self._unindex(old)
+        del self._shard_for(job_id)[job_id]
+        self._s.size -= 1
+        if old.spec.gang is not None:
+            self._set_discard(self._s.gangs, (old.spec.queue, old.spec.gang.id), job_id)
+
+    def apply(self, items: Iterable[LogEntry | EventSequence]) -> ApplyReport:
+        """Apply log entries (or bare sequences) in order with the lifecycle's ``apply_event``.
+
+        Stale and invalid events are skipped and noted; jobs that become terminal are dropped.
+        Control-plane events are ignored: queues and executors reach the scheduler elsewhere.
+        """
+        report = ApplyReport()
+        for item in items:
+            sequence = item.sequence if isinstance(item, LogEntry) else item
+            for event in sequence.events:
+                job_id = getattr(event, "job_id", None)
+                if isinstance(event, SubmitJob):
+                    job_id = event.spec.job_id
+                elif job_id is None:
+                    continue
+                self._apply_one(job_id, event, sequence, report)  # type: ignore[arg-type]
+        return report
+
+    def _apply_one(
+        self, job_id: str, event: JobEvent, sequence: EventSequence, report: ApplyReport
+    ) -> None:
+        job = self.get(job_id)
+        try:
+            new = apply_event(job, event, sequence.created, sequence.user)
+        except (StaleEvent, InvalidTransition) as exc:
+            invalid = isinstance(exc, InvalidTransition)
+            report.notes.append(ApplyNote(job_id, type(event).__name__, str(exc), invalid))
+            return
+        report.applied += 1
+        self.upsert(new)
+
+    def _check_open(self) -> None:
+        if self.done:
+            raise RuntimeError("this job database transaction is already committed or aborted")
+
+    def commit(self) -> JobDbSnapshot:
+        self._check_open()
+        self.done = True
+        return self._db._publish(self._s)
+
+    def abort(self) -> None:
+        self.done = True
+
+
+class JobDb:
+    """Holds the current version; hands out snapshots and write transactions."""
+
+    def __init__(
+        self,
+        priority_classes: Mapping[str, PriorityClass],
+        default_priority_class: str = "armada-default",
+    ) -> None:
+        priorities = {name: pc.priority for name, pc in priority_classes.items()}
+        default = priority_classes.get(default_priority_class)
+        self.keys = KeyTable(priorities, default.priority if default else 0)
+        self._state = _State.empty()
+        self._writing = False
+
+    def read(self) -> JobDbSnapshot:
+        """The current version, frozen."""
+        return JobDbSnapshot(self._state, self.keys)
+
+    def begin(self) -> WriteTxn:
+        if self._writing:
+            raise RuntimeError("a write transaction is already open on this job database")
+        self._writing = True
+        return WriteTxn(self, self._state)
+
+    @contextmanager
+    def write(self) -> Iterator[WriteTxn]:
+        """``with db.write() as txn:`` commits on success, aborts on an exception."""
+        txn = self.begin()
+        try:
+            yield txn
+        except BaseException:
+            txn.abort()
+            self._writing = False
+            raise
+        if not txn.done:
+            txn.commit()
+        self._writing = False
+
+    def _publish(self, state: _State) -> JobDbSnapshot:
+        self._state = state
+        self._writing = False
+        return self.read()
+
+    def apply(self, items: Iterable[LogEntry | EventSequence]) -> ApplyReport:
+        """Apply log entries in one transaction (see :meth:`WriteTxn.apply`)."""
+        with self.write() as txn:
+            return txn.apply(items)
+
+    def validate(self) -> None:
+        """Check every invariant of the current version; raise AssertionError if one breaks."""
+        validate_snapshot(self.read())
+
+
+def validate_snapshot(snap: JobDbSnapshot) -> None:
+    s = snap._s
+    seen_queued: set[str] = set()
+    for queue, groups in s.queued.items():
+        assert groups, f"queue {queue} has an empty group table"
+        for key_id, group in groups.items():
+            assert group, f"queue {queue} key {key_id} has an empty group"
+            for priority, submitted, job_id in group:
+                job = snap.get(job_id)
+                assert job is not None, f"queued index names unknown job {job_id}"
+                assert job.state is JobState.QUEUED, f"{job_id} indexed queued but is {job.state}"
+                assert job.spec.queue == queue, f"{job_id} indexed under the wrong queue"
+                assert snap.keys.of(job.spec.requirements).id == key_id, f"{job_id}: wrong key"
+                assert snap.keys[key_id].requirements is job.spec.requirements, (
+                    f"{job_id}: requirements not interned"
+                )
+                assert (priority, submitted) == (job.priority, job.submitted_at), (
+                    f"{job_id}: stale order entry"
+                )
+                seen_queued.add(job_id)
+    count, active = 0, 0
+    for job in snap.jobs():
+        count += 1
+        validate_job(job)
+        assert not job.state.terminal, f"terminal job {job.job_id} kept in the job database"
+        assert not job.spec.pod_spec, f"job {job.job_id} keeps its pod spec"
+        if job.state is JobState.QUEUED:
+            assert job.job_id in seen_queued, f"queued job {job.job_id} missing from its index"
+        run = job.active_run
+        if run is not None:
+            active += 1
+            assert job.job_id in s.by_node.get((run.executor, run.node), ()), job.job_id
+            assert job.job_id in s.by_pool.get(run.pool, ()), job.job_id
+            assert job.job_id in s.by_queue.get(job.spec.queue, ()), job.job_id
+        if job.spec.gang is not None:
+            assert job.job_id in s.gangs.get((job.spec.queue, job.spec.gang.id), ()), job.job_id
+    assert count == s.size, f"size {s.size} but {count} jobs stored"
+    assert len(seen_queued) == sum(len(g) for gs in s.queued.values() for g in gs.values())
+    for index in (s.by_node, s.by_pool, s.by_queue):
+        assert sum(len(ids) for ids in index.values()) == active, "active index out of step"
+    for (queue, gang_id), members in s.gangs.items():
+        assert members, f"empty gang entry {queue}/{gang_id}"
+        for job_id in members:
+            member = snap.get(job_id)
+            assert member is not None and member.spec.gang is not None, job_id
+            assert member.spec.gang.id == gang_id, f"{job_id} in the wrong gang"

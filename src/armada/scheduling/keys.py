@@ -1,0 +1,81 @@
+"""Scheduling keys: one shared object per distinct set of scheduling requirements.
+
+Most queued jobs are twins of thousands of others (same resources, priority class, selectors,
+tolerations, affinity). Interning their requirements lets the job database group them, lets
+the scheduler decide "does not fit" once for the whole group, and keeps one requirements
+object in memory instead of a million. The table only grows; it is shared by every version of
+the job database, so readers of an old snapshot always find the keys they hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from armada.domain.jobs import SchedulingRequirements
+from armada.domain.resources import format_resources
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SchedulingKey:
+    """An interned set of requirements. Compare by ``id`` (or identity)."""
+
+    id: int
+    requirements: SchedulingRequirements
+    pc_priority: int
+
+    @property
+    def priority_class(self) -> str:
+        return self.requirements.priority_class
+
+    def describe(self) -> str:
+        req = self.requirements
+        parts = [format_resources(req.resources)]
+        parts.append(f"class {req.priority_class}")
+        if req.node_selector:
+            parts.append("selector " + ",".join(f"{k}={v}" for k, v in req.node_selector.items()))
+        if req.tolerations:
+            parts.append(f"{len(req.tolerations)} tolerations")
+        if req.node_affinity:
+            parts.append("node affinity")
+        return "; ".join(parts)
+
+
+class KeyTable:
+    """Interns :class:`SchedulingRequirements`; ``of`` maps an interned object to its key."""
+
+    def __init__(self, pc_priorities: dict[str, int], default_priority: int) -> None:
+        self._pc_priorities = pc_priorities
+        self._default_priority = default_priority
+        self._by_value: dict[tuple[object, ...], SchedulingKey] = {}
+        self._by_identity: dict[int, SchedulingKey] = {}
+        self._by_id: list[SchedulingKey] = []
+
+    def intern(self, requirements: SchedulingRequirements) -> SchedulingKey:
+        """The key of ``requirements``; its ``.requirements`` is the one shared object."""
+        known = self._by_identity.get(id(requirements))
+        if known is not None and known.requirements is requirements:
+            return known
+        value = requirements.key()
+        key = self._by_value.get(value)
+        if key is None:
+            priority = self._pc_priorities.get(requirements.priority_class, self._default_priority)
+            key = SchedulingKey(
+                id=len(self._by_id), requirements=requirements, pc_priority=priority
+            )
+            self._by_value[value] = key
+            self._by_identity[id(requirements)] = key
+            self._by_id.append(key)
+        return key
+
+    def of(self, requirements: SchedulingRequirements) -> SchedulingKey:
+        """The key of an already interned requirements object."""
+        key = self._by_identity.get(id(requirements))
+        if key is None or key.requirements is not requirements:
+            return self.intern(requirements)
+        return key
+
+    def __getitem__(self, key_id: int) -> SchedulingKey:
+        return self._by_id[key_id]
+
+    def __len__(self) -> int:
+        return len(self._by_id)

@@ -1,0 +1,543 @@
+"""One pool's round: evict, then refill the pool fairly, then preempt what did not come back.
+
+1. Bind every running job of the pool to its node; compute each active queue's fair share.
+2. Evict the preemptible jobs of queues holding more than ``protectedFractionOfFairShare`` of
+   their fair share (they keep a claim on their node and may come back).
+3. Progressive filling: repeatedly take the queue whose cost after its next item (job or gang)
+   is the smallest multiple of its weight, and try that item: evicted jobs only on their own
+   node, new jobs anywhere they match, best fit, urgency-preempting lower priority classes if
+   nothing else works. Limits (rate, resources per round, per queue and class, lookback, time)
+   stop a queue or the round, always with a reason.
+4. Evicted jobs that did not come back are preempted, gangs as a unit.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+from operator import add, sub
+
+import numpy as np
+
+from armada.domain.lifecycle import JobRecord
+from armada.domain.resources import format_quantity
+from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
+from armada.scheduling.cycle import Cycle
+from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
+from armada.scheduling.model import KeyReason, Lease, Preemption
+from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
+from armada.scheduling.nodes import Node
+from armada.scheduling.placement import GangPlacer
+from armada.scheduling.pool_report import build_report
+
+
+@dataclass(slots=True)
+class NewLease:
+    queue: str
+    info: KeyInfo
+    node: int
+    gang_id: str
+    uniformity_value: str
+
+
+STOP_RATE = "global scheduling rate limit exceeded"
+STOP_RESOURCES = "maximum resources scheduled"
+STOP_TIME = "maximum scheduling duration exceeded"
+
+
+class PoolRound:
+    def __init__(self, cycle: Cycle, pool: str, nodes: Sequence[Node]) -> None:
+        self.c = cycle
+        self.pool = pool
+        settings = cycle.settings
+        self.pool_settings = settings.pool(pool)
+        self.db = PoolNodeDb(pool, nodes, cycle.space, cycle.levels, cycle.cordoned_executors)
+        self.total = [int(x) for x in self.db.total()]
+        names = cycle.space.names
+        considered = [
+            names.index(r)
+            for r in settings.dominant_resource_fairness_resources_to_consider
+            if r in names
+        ]
+        self.cost = DrfCost(self.total, considered)
+        self.urgency = settings.enable_urgency_preemption and not (
+            self.pool_settings.disable_urgency_preemption
+        )
+        zero = [0] * len(names)
+        self.zero = zero
+        self.alloc: dict[str, list[int]] = {}
+        self.alloc_pc: dict[tuple[str, str], list[int]] = {}
+        self.running: dict[str, JobRecord] = {}
+        self.evicted_by_queue: dict[str, list[JobRecord]] = {}
+        self.preempted: set[str] = set()
+        self.doomed: set[str] = set()
+        self.new_here: dict[str, NewLease] = {}
+        self.scheduled_round = list(zero)
+        self.scheduled_gangs = 0
+        self.stop_reason = ""
+        self.stats: dict[str, dict[str, int]] = {}
+        self.limits: dict[tuple[str, str], list[int | None]] = {}
+        self.placer = GangPlacer(self)
+        self.round_limit = self._round_limit()
+        self.limit_pairs: dict[tuple[str, str], list[tuple[int, int]]] = {}
+        self.lookback = settings.max_queue_lookback
+        self.burst = min(
+            settings.maximum_scheduling_burst, settings.maximum_per_queue_scheduling_burst
+        )
+
+    # -- accounting -----------------------------------------------------------------------
+    def _add(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
+        op = add if sign > 0 else sub
+        self.alloc[queue] = list(map(op, self.alloc.get(queue, self.zero), request))
+        key = (queue, pc)
+        self.alloc_pc[key] = list(map(op, self.alloc_pc.get(key, self.zero), request))
+
+    def stat(self, queue: str, name: str, n: int = 1) -> None:
+        counts = self.stats.setdefault(queue, {})
+        counts[name] = counts.get(name, 0) + n
+
+    # -- setup ----------------------------------------------------------------------------
+    def bind_running(self) -> None:
+        snap = self.c.snap
+        for job_id in sorted(snap.active_in_pool(self.pool)):
+            job = snap[job_id]
+            run = job.active_run
+            if run is None or job.spec.queue not in self.c.queues:
+                continue
+            info = self.c.info(job)
+            self.running[job_id] = job
+            self._add(job.spec.queue, info.key.priority_class, info.request, 1)
+            self.stat(job.spec.queue, "running")
+            node = self.db.index.get((run.executor, run.node))
+            if node is not None:
+                self.db.bind(job_id, job.spec.queue, node, info.vector, info.key.pc_priority)
+
+    def compute_shares(self) -> None:
+        snap = self.c.snap
+        active = {q for q in snap.queues_with_queued_jobs() if q in self.c.queues}
+        active |= set(self.alloc)
+        self.active = sorted(active)
+        self.weights = {q: self.c.queues[q].weight for q in self.active}
+        demand: dict[str, float] = {}
+        for q in self.active:
+            want = list(self.alloc.get(q, self.zero))
+            for key_id, group in snap.queued_groups(q).items():
+                info = self.c.info(snap[group[0][2]])
+                n = len(group)
+                want = [a + n * b for a, b in zip(want, info.request, strict=True)]
+                del key_id
+            demand[q] = self.cost(want)
+        self.demand = demand
+        self.fair = fair_shares(self.weights)
+        self.adjusted = demand_capped_shares(self.weights, demand)
+        self.actual_start = {q: self.cost(self.alloc.get(q, self.zero)) for q in self.active}
+
+    def share_ratio(self, queue: str) -> float:
+        """Actual share over the share protected from fair-share preemption."""
+        share = max(self.fair.get(queue, 0.0), self.adjusted.get(queue, 0.0))
+        actual = self.cost(self.alloc.get(queue, self.zero))
+        return actual / share if share > 0 else float("inf") if actual > 0 else 0.0
+
+    def evict(self) -> None:
+        settings = self.c.settings
+        if not settings.enable_fair_share_preemption or (
+            self.pool_settings.disable_fair_share_preemption
+        ):
+            return
+        protected = self.pool_settings.protected_fraction_of_fair_share
+        if protected is None:
+            protected = settings.protected_fraction_of_fair_share
+        evictable = {q for q in self.active if self.share_ratio(q) > protected}
+        for job_id, job in self.running.items():
+            queue = job.spec.queue
+            info = self.c.info(job)
+            if queue not in evictable or not info.preemptible or job_id not in self.db.placed:
+                continue
+            self.db.evict(job_id)
+            self._add(queue, info.key.priority_class, info.request, -1)
+            self.evicted_by_queue.setdefault(queue, []).append(job)
+            self.stat(queue, "evicted")
+
+    def _evicted_items(self, queue: str) -> list[Item]:
+        def order(job: JobRecord) -> tuple[int, int, float, float, str]:
+            run = job.active_run
+            started = run.running_at or run.leased_at if run is not None else 0.0
+            pc = self.c.info(job).key.pc_priority
+            return (-pc, job.priority, started, job.submitted_at, job.job_id)
+
+        groups: list[list[JobRecord]] = []
+        gangs: dict[str, list[JobRecord]] = {}
+        for job in sorted(self.evicted_by_queue.get(queue, ()), key=order):
+            gang = job.spec.gang
+            if gang is None or gang.cardinality <= 1:
+                groups.append([job])
+            elif gang.id in gangs:
+                gangs[gang.id].append(job)
+            else:
+                gangs[gang.id] = [job]
+                groups.append(gangs[gang.id])
+        return [
+            make_item(jobs, [self.c.info(j) for j in jobs], evicted=True, group=-1)
+            for jobs in groups
+        ]
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> None:
+        started = self.c.monotonic()
+        self.bind_running()
+        self.compute_shares()
+        self.evict()
+        self.cands = {
+            q: QueueCandidates(
+                queue=q,
+                pool=self.pool,
+                snap=self.c.snap,
+                evicted=self._evicted_items(q),
+                info_of=self.c.info,
+                taken=self.c.taken,
+            )
+            for q in self.active
+        }
+        heap: list[tuple[float, str]] = []
+        for q in self.active:
+            self._prepare_queue(q)
+            self._push(heap, q)
+        q = ""
+        while heap or q:
+            if not q:
+                _, q = heapq.heappop(heap)
+            cands = self.cands[q]
+            item = cands.peek()
+            if item is None:
+                q = ""
+                continue
+            if item.evicted:
+                self._restore(item)
+                cands.advance()
+            elif not self.stop_reason and self.c.monotonic() > self.c.deadline:
+                self._stop_round(STOP_TIME)
+            elif self._admit(q, cands, item):
+                self._schedule_new(q, cands, item)
+            q = self._next_queue(heap, q)
+        for q, cands in self.cands.items():
+            self._close_queue(q, cands)
+        self._preempt_unrestored()
+        duration = self.c.monotonic() - started
+        self.c.reports.append(build_report(self, duration))
+
+    def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
+        """Keep going with ``queue`` while it still has the smallest score, else switch."""
+        item = self.cands[queue].peek()
+        if item is None:
+            return ""
+        score = self.cost.with_extra(self.alloc.get(queue, self.zero), item.total)
+        score /= self.weights[queue]
+        if heap and heap[0] < (score, queue):
+            return heapq.heapreplace(heap, (score, queue))[1]
+        return queue
+
+    def _push(self, heap: list[tuple[float, str]], queue: str) -> None:
+        item = self.cands[queue].peek()
+        if item is not None:
+            alloc = self.alloc.get(queue, self.zero)
+            score = self.cost.with_extra(alloc, item.total) / self.weights[queue]
+            heapq.heappush(heap, (score, queue))
+
+    def _prepare_queue(self, queue: str) -> None:
+        if self.c.queues[queue].cordoned:
+            self._stop_queue(queue, "queue cordoned")
+
+    def _stop_queue(self, queue: str, reason: str, item: Item | None = None) -> None:
+        cands = self.cands[queue]
+        if cands.new_stopped:
+            return
+        if item is not None:
+            for job in item.jobs:
+                self.c.note(job.job_id, self.pool, reason)
+        cands.stop_new()
+        for key_id, count in cands.remaining_groups():
+            self._key_reason(queue, key_id, reason, count)
+
+    def _stop_round(self, reason: str) -> None:
+        self.stop_reason = reason
+        for q in self.active:
+            item = self.cands[q].peek()
+            self._stop_queue(q, reason, item if item is not None and not item.evicted else None)
+
+    def _key_reason(self, queue: str, key_id: int, reason: str, count: int) -> None:
+        key = self.c.snap.keys[key_id]
+        self.c.key_reasons.append(
+            KeyReason(
+                pool=self.pool,
+                queue=queue,
+                key_id=key_id,
+                key=key.describe(),
+                reason=reason,
+                jobs=count,
+            )
+        )
+
+    def _reject(self, queue: str, cands: QueueCandidates, item: Item, reason: str) -> None:
+        """The item stays queued; a plain job's reason covers its whole group."""
+        for job in item.jobs:
+            self.c.note(job.job_id, self.pool, reason)
+        cands.advance()
+        if item.group >= 0 and not item.jobs[0].avoid_nodes:
+            left = cands.skip_group(item.group)
+            if left:
+                self._key_reason(queue, item.group, reason, left)
+
+    def _limit(self, queue: str, pc: str) -> list[int | None]:
+        limit = self.limits.get((queue, pc))
+        if limit is None:
+            klass = self.c.priority_class(pc)
+            override = self.c.queues[queue].resource_limits_by_priority_class.get(pc)
+            if override is not None:
+                fractions = override.for_pool(self.pool)
+            else:
+                fractions = klass.maximum_resource_fraction_per_queue_by_pool.get(
+                    self.pool, klass.maximum_resource_fraction_per_queue
+                )
+            limit = [
+                int(fractions[name] * total) if name in fractions else None
+                for name, total in zip(self.c.space.names, self.total, strict=True)
+            ]
+            self.limits[(queue, pc)] = limit
+        return limit
+
+    def _round_limit(self) -> dict[int, int]:
+        fractions = self.pool_settings.maximum_resource_fraction_to_schedule
+        if fractions is None:
+            fractions = self.c.settings.maximum_resource_fraction_to_schedule
+        index = self.c.space.index
+        return {index[r]: int(f * self.total[index[r]]) for r, f in fractions.items() if r in index}
+
+    def _admit(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
+        """Check every limit on a new item; stop or reject (with a reason) if one is hit."""
+        size = len(item.jobs)
+        c = self.c
+        if (
+            cands.considered_new < self.lookback
+            and size <= self.burst
+            and c.global_tokens >= size
+            and c.queue_tokens.get(queue, 0.0) >= size
+            and not item.infos[0].unknown
+            and self._within_limits(queue, item)
+        ):
+            return True
+        return self._refuse(queue, cands, item)
+
+    def _within_limits(self, queue: str, item: Item) -> bool:
+        total = item.total
+        scheduled = self.scheduled_round
+        for i, most in self.round_limit.items():
+            if scheduled[i] + total[i] > most:
+                return False
+        pc = item.infos[0].key.priority_class
+        held = self.alloc_pc.get((queue, pc), self.zero)
+        return all(held[i] + total[i] <= most for i, most in self._limit_pairs(queue, pc))
+
+    def _limit_pairs(self, queue: str, pc: str) -> list[tuple[int, int]]:
+        pairs = self.limit_pairs.get((queue, pc))
+        if pairs is None:
+            limit = self._limit(queue, pc)
+            pairs = [(i, most) for i, most in enumerate(limit) if most is not None]
+            self.limit_pairs[(queue, pc)] = pairs
+        return pairs
+
+    def _refuse(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
+        """The slow path of :meth:`_admit`: find the limit that was hit and act on it."""
+        size = len(item.jobs)
+        settings = self.c.settings
+        if cands.considered_new >= settings.max_queue_lookback:
+            self._stop_queue(queue, "queue lookback limit reached", item)
+            return False
+        if size > settings.maximum_scheduling_burst:
+            reason = (
+                f"gang cardinality too large: {size} exceeds the global burst size "
+                f"{settings.maximum_scheduling_burst}"
+            )
+            self._reject(queue, cands, item, reason)
+            return False
+        if size > settings.maximum_per_queue_scheduling_burst:
+            reason = (
+                f"gang cardinality too large: {size} exceeds the queue burst size "
+                f"{settings.maximum_per_queue_scheduling_burst}"
+            )
+            self._reject(queue, cands, item, reason)
+            return False
+        if self.c.global_tokens < size:
+            self._stop_round(STOP_RATE)
+            return False
+        if self.c.queue_tokens.get(queue, 0.0) < size:
+            self._stop_queue(queue, "queue scheduling rate limit exceeded", item)
+            return False
+        for i, cap in self.round_limit.items():
+            if self.scheduled_round[i] + item.total[i] > cap:
+                self._stop_round(STOP_RESOURCES)
+                return False
+        unknown = item.infos[0].unknown
+        if unknown:
+            names = ", ".join(unknown)
+            self._reject(queue, cands, item, f"requests {names}, which no node offers")
+            return False
+        pc = item.infos[0].key.priority_class
+        limit = self._limit(queue, pc)
+        held = self.alloc_pc.get((queue, pc), self.zero)
+        for i, most in enumerate(limit):
+            if most is not None and held[i] + item.total[i] > most:
+                name = self.c.space.names[i]
+                reason = (
+                    f"resource limit exceeded: queue {queue} may hold at most "
+                    f"{name}={format_quantity(most, name)} at priority class {pc} "
+                    f"in pool {self.pool}"
+                )
+                self._reject(queue, cands, item, reason)
+                return False
+        return True
+
+    # -- placing --------------------------------------------------------------------------
+    def avoid_mask(self, job: JobRecord) -> Mask | None:
+        if not job.avoid_nodes:
+            return None
+        avoid = set(job.avoid_nodes)
+        return np.array([n.name not in avoid for n in self.db.nodes], dtype=np.bool_)
+
+    def _schedule_new(self, queue: str, cands: QueueCandidates, item: Item) -> None:
+        outcome = self.placer.place(item)
+        if isinstance(outcome, str):
+            self._reject(queue, cands, item, outcome)
+            return
+        cands.advance()
+        uniformity_value, placements, victims = outcome
+        gang_id = item.gang.id if item.gang is not None and len(item.jobs) > 1 else ""
+        taken = self.c.taken
+        for info, placement in zip(item.infos, placements, strict=True):
+            job_id = placement.job_id
+            self.new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
+            taken.add(job_id)
+            self._add(queue, info.key.priority_class, info.request, 1)
+        size = len(placements)
+        self.scheduled_round = list(map(add, self.scheduled_round, item.total))
+        self.stat(queue, "scheduled", size)
+        self.c.global_tokens -= size
+        self.c.queue_tokens[queue] = self.c.queue_tokens.get(queue, 0.0) - size
+        if gang_id:
+            self.scheduled_gangs += 1
+        for victim in victims:
+            self.preempt_victim(victim, item.jobs[0], item.infos[0])
+
+    def leases(self) -> list[Lease]:
+        """The round's new leases, in the order they were made."""
+        nodes = self.db.nodes
+        return [
+            Lease(
+                job_id=job_id,
+                queue=new.queue,
+                executor=nodes[new.node].executor,
+                node=nodes[new.node].name,
+                pool=self.pool,
+                scheduled_at_priority=new.info.key.pc_priority,
+                gang_id=new.gang_id,
+                gang_uniformity_value=new.uniformity_value,
+            )
+            for job_id, new in self.new_here.items()
+        ]
+
+    def victim_rank(self, p: Placement) -> tuple[object, ...]:
+        return (p.priority, -self.share_ratio(p.queue), p.job_id)
+
+    def choose(self, info: KeyInfo, restrict: Mask | None) -> Choice | None:
+        return self.db.select(
+            info.key, info.vector, info.key.pc_priority, restrict=restrict, urgency=self.urgency
+        )
+
+    def preempt_victim(self, victim: Placement, preemptor: JobRecord, info: KeyInfo) -> None:
+        """Urgency preemption of a bound job (already unbound from its node by the placer)."""
+        node = self.db.nodes[victim.node].name
+        reason = (
+            f"preempted by job {preemptor.job_id} of priority class {info.key.priority_class} "
+            f"(priority {info.key.pc_priority}), which needed room on node {node}"
+        )
+        self._drop(victim.job_id, reason, "urgency", preemptor.job_id)
+
+    def _drop(self, job_id: str, reason: str, kind: str, preemptor: str = "") -> None:
+        """A job bound in this round loses its place: preempt it, or un-lease a new one."""
+        if job_id in self.preempted:
+            return
+        new = self.new_here.pop(job_id, None)
+        if new is not None:
+            self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
+            self.stat(new.queue, "scheduled", -1)
+            self.c.taken.discard(job_id)
+            self.c.note(job_id, self.pool, f"displaced this round: {reason}")
+            self._cascade_gang(self.c.snap[job_id])
+            return
+        job = self.running[job_id]
+        run = job.active_run
+        assert run is not None
+        info = self.c.info(job)
+        if job_id in self.db.placed:
+            self._add(job.spec.queue, info.key.priority_class, info.request, -1)
+        self.preempted.add(job_id)
+        self.stat(job.spec.queue, "preempted")
+        self.c.preemptions.append(
+            Preemption(
+                job_id=job_id,
+                run_id=run.run_id,
+                queue=job.spec.queue,
+                pool=self.pool,
+                reason=reason,
+                kind=kind,
+                preempting_job_id=preemptor,
+            )
+        )
+        self._cascade_gang(job)
+
+    def _cascade_gang(self, job: JobRecord) -> None:
+        gang = job.spec.gang
+        if gang is None or gang.cardinality <= 1:
+            return
+        for member_id in sorted(self.c.snap.gang(job.spec.queue, gang.id)):
+            if member_id == job.job_id:
+                continue
+            if member_id not in self.running and member_id not in self.new_here:
+                continue
+            if member_id in self.db.placed:
+                self.db.unbind(member_id)
+                self._drop(member_id, f"preempted with its gang {gang.id}", "gang")
+            elif member_id in self.db.evicted:
+                self.doomed.add(member_id)
+
+    def _restore(self, item: Item) -> None:
+        if any(j.job_id in self.doomed for j in item.jobs):
+            return
+        restored: list[JobRecord] = []
+        for job in item.jobs:
+            if not self.db.restore(job.job_id):
+                for back in restored:
+                    self.db.unrestore(back.job_id)
+                return
+            restored.append(job)
+        for job, info in zip(item.jobs, item.infos, strict=True):
+            self._add(job.spec.queue, info.key.priority_class, info.request, 1)
+
+    def _preempt_unrestored(self) -> None:
+        for job_id in sorted(self.db.evicted):
+            job = self.running[job_id]
+            queue = job.spec.queue
+            fair = max(self.fair.get(queue, 0.0), self.adjusted.get(queue, 0.0))
+            reason = (
+                f"preempted to restore fair share in pool {self.pool}: queue {queue} held "
+                f"{self.actual_start.get(queue, 0.0):.1%} of the pool against a fair share of "
+                f"{fair:.1%}, and its node had no room for the job again"
+            )
+            self._drop(job_id, reason, "fair-share")
+
+    def _close_queue(self, queue: str, cands: QueueCandidates) -> None:
+        for job_id, reason in cands.notes:
+            self.c.note(job_id, self.pool, reason)
+        if not cands.new_stopped:
+            for key_id, count in cands.remaining_groups():
+                self._key_reason(queue, key_id, "not reached this round", count)

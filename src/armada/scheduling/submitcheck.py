@@ -1,0 +1,131 @@
+"""The submit check: could this job (or whole gang) ever run here, if the cluster were empty?
+
+A job that no node could ever hold would wait forever; the scheduler rejects it instead (event
+``JobRejected``), saying which node came closest and which resource it lacks. Jobs that pass
+learn the pools where they can run (event ``JobValidated``). Current usage, cordons and
+unschedulable flags are ignored: they pass. Answers are cached by scheduling key, so a million
+identical submissions cost one check; build a new checker when the node inventory changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from armada.config.scheduling import SchedulingSettings
+from armada.domain.jobs import Gang, SchedulingRequirements
+from armada.domain.resources import format_quantity
+from armada.scheduling.keys import KeyTable, SchedulingKey
+from armada.scheduling.nodedb import PoolNodeDb
+from armada.scheduling.nodes import Node
+from armada.scheduling.resources import ResourceSpace, Vector
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitCheckResult:
+    """Pools where the job can run; when there are none, ``reason`` says why."""
+
+    pools: tuple[str, ...]
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.pools)
+
+
+class SubmitChecker:
+    def __init__(self, nodes: Sequence[Node], settings: SchedulingSettings) -> None:
+        self.space = ResourceSpace.from_settings(settings.indexed_resources)
+        classes = settings.domain_priority_classes()
+        self.keys = KeyTable({n: pc.priority for n, pc in classes.items()}, 0)
+        by_pool: dict[str, list[Node]] = {}
+        for node in nodes:
+            by_pool.setdefault(node.pool, []).append(node)
+        self.pools = {
+            pool: PoolNodeDb(pool, members, self.space, [0], ignore_unschedulable=True)
+            for pool, members in sorted(by_pool.items())
+        }
+        self._cache: dict[tuple[object, ...], SubmitCheckResult] = {}
+
+    def check_submittable(
+        self, requirements: SchedulingRequirements, gang: Gang | None = None
+    ) -> SubmitCheckResult:
+        """Whether a job with these requirements (in this gang) fits some pool when empty."""
+        cardinality = gang.cardinality if gang is not None else 1
+        label = gang.node_uniformity_label if gang is not None else ""
+        cache_key = (requirements.key(), cardinality, label)
+        found = self._cache.get(cache_key)
+        if found is None:
+            found = self._cache[cache_key] = self._check(
+                self.keys.intern(requirements), cardinality, label
+            )
+        return found
+
+    def _check(self, key: SchedulingKey, cardinality: int, label: str) -> SubmitCheckResult:
+        request, unknown = self.space.request(key.requirements.resources)
+        if unknown:
+            return SubmitCheckResult((), f"requests {', '.join(unknown)}, which no node offers")
+        if not self.pools:
+            return SubmitCheckResult((), "there are no nodes in any pool")
+        fits = tuple(
+            pool
+            for pool, db in self.pools.items()
+            if _copies(db, key, request, label) >= cardinality
+        )
+        if fits:
+            return SubmitCheckResult(fits)
+        return SubmitCheckResult((), self._reason(key, request, cardinality))
+
+    def _reason(self, key: SchedulingKey, request: Vector, cardinality: int) -> str:
+        best: tuple[float, str, str, str] | None = None
+        for pool, db in self.pools.items():
+            idx = db.matching(key)
+            if len(idx) == 0:
+                continue
+            caps = db.capacity[idx]
+            wanted = np.maximum(request, 1)
+            ratio = np.where(request > 0, caps / wanted, np.inf).min(axis=1)
+            i = int(np.argmax(ratio))
+            lacking = ", ".join(
+                f"{name}={format_quantity(int(caps[i, r]), name)}"
+                for r, name in enumerate(self.space.names)
+                if caps[i, r] < request[r]
+            )
+            candidate = (float(ratio[i]), pool, db.nodes[int(idx[i])].name, lacking)
+            if best is None or candidate[0] > best[0]:
+                best = candidate
+        if best is None:
+            explanations = [db.explain_no_match(key) for db in self.pools.values()]
+            return "no node matches the job's constraints: " + "; ".join(explanations)
+        ratio, pool, node, short = best
+        wants = self.space.describe(request)
+        if ratio >= 1:
+            return (
+                f"the gang of {cardinality} members ({wants} each) can never fit at once; "
+                f"the closest pool is {pool}"
+            )
+        return (
+            f"job requests {wants}, more than any node can ever offer: the largest matching "
+            f"node, {node} in pool {pool}, has only {short}"
+        )
+
+
+def _copies(db: PoolNodeDb, key: SchedulingKey, request: Vector, label: str) -> int:
+    """How many copies of the request fit on the matching nodes of one pool (one label value)."""
+    idx = db.matching(key)
+    if len(idx) == 0:
+        return 0
+    caps = db.capacity[idx]
+    positive = request > 0
+    if not positive.any():
+        per_node = np.full(len(idx), 1 << 30, dtype=np.int64)
+    else:
+        per_node = (caps[:, positive] // request[positive]).min(axis=1)
+    if not label:
+        return int(per_node.sum())
+    codes = db.column(label).codes[idx]
+    if not (codes >= 0).any():
+        return 0
+    return int(np.bincount(codes[codes >= 0], weights=per_node[codes >= 0]).max())

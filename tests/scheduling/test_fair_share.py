@@ -1,0 +1,105 @@
+"""Fair division between queues, and fair-share preemption with its protection."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+from armada.domain.queues import Queue
+from tests.scheduling.world import World, node
+
+MakeWorld = Callable[..., World]
+
+
+def per_queue(world: World) -> Counter[str]:
+    snap = world.db.read()
+    return Counter(snap[j].spec.queue for j in world.running_on())
+
+
+def test_an_empty_cluster_is_divided_by_weight(make_world: MakeWorld) -> None:
+    w = make_world(
+        [node(f"n{i}", cpu=10) for i in range(3)],
+        [Queue(name="a", priority_factor=1.0), Queue(name="b", priority_factor=2.0)],
+    )
+    w.submit("a", 40)
+    w.submit("b", 40)
+    result = w.round()
+    assert len(result.leases) == 30
+    assert per_queue(w) == {"a": 20, "b": 10}
+    report = result.pools[0]
+    shares = {q.queue: q for q in report.queues}
+    assert abs(shares["a"].fair_share - 2 / 3) < 1e-9
+    assert abs(shares["b"].share_after - 1 / 3) < 1e-9
+
+
+def test_unused_share_goes_to_the_queue_that_wants_it(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=10)], [Queue(name="a"), Queue(name="b")])
+    w.submit("a", 2)
+    w.submit("b", 20)
+    result = w.round()
+    assert per_queue(w) == {"a": 2, "b": 8}
+    shares = {q.queue: q for q in result.pools[0].queues}
+    assert abs(shares["a"].adjusted_fair_share - 0.2) < 1e-9
+    assert abs(shares["b"].adjusted_fair_share - 0.8) < 1e-9
+
+
+def test_fair_share_preemption_makes_room_for_a_newcomer(make_world: MakeWorld) -> None:
+    w = make_world([node(f"n{i}", cpu=4) for i in range(2)], [Queue(name="a"), Queue(name="b")])
+    w.submit("a", 8, priority_class="armada-preemptible")
+    w.round()
+    assert per_queue(w) == {"a": 8}
+    w.submit("b", 8, priority_class="armada-preemptible")
+    result = w.round()
+    assert len(result.preemptions) == 4
+    assert all(p.kind == "fair-share" and p.queue == "a" for p in result.preemptions)
+    assert "fair share" in result.preemptions[0].reason
+    assert per_queue(w) == {"a": 4, "b": 4}
+    # Balanced now: nothing moves any more.
+    again = w.round()
+    assert not again.preemptions and not again.leases
+
+
+def test_non_preemptible_jobs_are_never_evicted_for_fair_share(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=8)], [Queue(name="a"), Queue(name="b")])
+    w.submit("a", 8, priority_class="armada-default")
+    w.round()
+    w.submit("b", 8, priority_class="armada-preemptible")
+    result = w.round()
+    assert not result.preemptions
+    assert per_queue(w) == {"a": 8}
+    assert "does not fit" in (result.reason_for(*_ident(w, "b")) or "")
+
+
+def _ident(w: World, queue: str) -> tuple[str, str, int]:
+    snap = w.db.read()
+    job = next(snap.queued(queue))
+    return job.job_id, queue, snap.key_of(job).id
+
+
+def test_protected_fraction_shields_queues_near_their_share(make_world: MakeWorld) -> None:
+    # a holds 6 of 8 CPUs; its fair share against b is 0.5, so actual/fair = 1.5.
+    def scenario(protected: float) -> int:
+        w = make_world(
+            [node("n0", cpu=8)],
+            [Queue(name="a"), Queue(name="b")],
+            protected_fraction_of_fair_share=protected,
+        )
+        w.submit("a", 6, priority_class="armada-preemptible")
+        w.round()
+        w.submit("b", 8, priority_class="armada-preemptible")
+        return len(w.round().preemptions)
+
+    assert scenario(2.0) == 0
+    assert scenario(1.0) == 2
+
+
+def test_fair_share_preemption_can_be_switched_off_per_pool(make_world: MakeWorld) -> None:
+    w = make_world(
+        [node("n0", cpu=4)],
+        [Queue(name="a"), Queue(name="b")],
+        pools={"default": {"disable_fair_share_preemption": True}},
+    )
+    w.submit("a", 4, priority_class="armada-preemptible")
+    w.round()
+    w.submit("b", 4, priority_class="armada-preemptible")
+    assert not w.round().preemptions

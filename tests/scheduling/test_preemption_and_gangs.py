@@ -1,0 +1,155 @@
+"""Urgency preemption by priority class, and gangs: whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from armada.domain import events as ev
+from armada.domain.jobs import Gang
+from armada.domain.queues import Queue
+from tests.scheduling.world import World, node
+
+MakeWorld = Callable[..., World]
+
+
+def test_a_higher_priority_class_preempts_a_lower_one(make_world: MakeWorld) -> None:
+    w = make_world(
+        [node("n0", cpu=4)], [Queue(name="a"), Queue(name="b")], enable_fair_share_preemption=False
+    )
+    low = w.submit("a", 4, priority_class="low")
+    w.round()
+    urgent = w.submit("b", 2, priority_class="urgent")
+    result = w.round()
+    assert {lease.job_id for lease in result.leases} == set(urgent)
+    assert len(result.preemptions) == 2
+    for p in result.preemptions:
+        assert p.kind == "urgency" and p.job_id in low and p.preempting_job_id in urgent
+        assert "priority class urgent" in p.reason
+
+
+def test_urgency_preemption_spares_equal_priorities(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=4)], [Queue(name="a"), Queue(name="b")])
+    w.submit("a", 4, priority_class="armada-default")
+    w.round()
+    w.submit("b", 2, priority_class="armada-default")
+    result = w.round()
+    assert not result.preemptions and not result.leases
+
+
+def test_urgency_preemption_can_be_disabled(make_world: MakeWorld) -> None:
+    w = make_world(
+        [node("n0", cpu=4)], [Queue(name="a"), Queue(name="b")], enable_urgency_preemption=False
+    )
+    w.submit("a", 4, priority_class="low")
+    w.round()
+    w.submit("b", 2, priority_class="urgent")
+    # Fair-share preemption still happens (low is preemptible, a is above its share).
+    result = w.round()
+    assert all(p.kind == "fair-share" for p in result.preemptions)
+
+
+def test_urgency_victims_are_the_lowest_priority_first(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=4)], [Queue(name="a")], enable_fair_share_preemption=False)
+    low = w.submit("a", 2, priority_class="low")
+    w.submit("a", 2, priority_class="armada-default")
+    w.round()
+    w.submit("a", 2, priority_class="urgent")
+    result = w.round()
+    assert {p.job_id for p in result.preemptions} == set(low)
+
+
+def test_a_gang_is_scheduled_whole(make_world: MakeWorld) -> None:
+    w = make_world([node(f"n{i}", cpu=5) for i in range(2)], [Queue(name="a")])
+    gang = Gang(id="g1", cardinality=3)
+    members = w.submit("a", 3, cpu=3, gang=gang)
+    result = w.round()
+    # Three 3-CPU members cannot fit on two 5-CPU nodes: none is scheduled.
+    assert not result.leases
+    for job_id in members:
+        reason = result.job_reasons[job_id]
+        assert "gang g1 does not fit" in reason
+    w.nodes.append(node("n2", cpu=5))
+    result = w.round()
+    assert {lease.job_id for lease in result.leases} == set(members)
+    assert {lease.gang_id for lease in result.leases} == {"g1"}
+    assert result.pools[0].scheduled_gangs == 1
+
+
+def test_a_gang_waits_for_all_its_members(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=8)], [Queue(name="a")])
+    gang = Gang(id="g1", cardinality=3)
+    first = w.submit("a", 2, gang=gang)
+    result = w.round()
+    assert not result.leases
+    assert "2 of 3 members queued" in result.job_reasons[first[0]]
+    w.submit("a", 1, gang=gang)
+    assert len(w.round().leases) == 3
+
+
+def test_a_gang_lands_on_one_value_of_its_uniformity_label(make_world: MakeWorld) -> None:
+    nodes = [
+        node("a1", cpu=2, labels={"zone": "a"}),
+        node("a2", cpu=2, labels={"zone": "a"}),
+        node("b1", cpu=4, labels={"zone": "b"}),
+        node("b2", cpu=4, labels={"zone": "b"}),
+    ]
+    w = make_world(nodes, [Queue(name="q")])
+    # Zone a is busy with one job on a1: the gang of four 2-CPU members fits only in zone b.
+    w.submit("q", 1, cpu=1, node_selector={"kubernetes.io/hostname": "a1"})
+    w.round()
+    members = w.submit(
+        "q", 4, cpu=2, gang=Gang(id="g", cardinality=4, node_uniformity_label="zone")
+    )
+    result = w.round()
+    leases = {lease.job_id: lease for lease in result.leases}
+    assert set(leases) == set(members)
+    assert {lease.node for lease in leases.values()} == {"b1", "b2"}
+    assert {lease.gang_uniformity_value for lease in leases.values()} == {"b"}
+
+
+def test_a_preempted_gang_member_takes_its_gang_with_it(make_world: MakeWorld) -> None:
+    w = make_world(
+        [node("n0", cpu=2), node("n1", cpu=2)],
+        [Queue(name="a"), Queue(name="b")],
+        enable_fair_share_preemption=False,
+    )
+    gang = w.submit("a", 2, cpu=2, priority_class="low", gang=Gang(id="g", cardinality=2))
+    w.round()
+    assert len(w.running_on()) == 2
+    w.submit("b", 1, cpu=2, priority_class="urgent", node_selector={"kubernetes.io/hostname": "n0"})
+    result = w.round()
+    assert {p.job_id for p in result.preemptions} == set(gang)
+    assert {p.kind for p in result.preemptions} == {"urgency", "gang"}
+
+
+def test_an_evicted_job_returns_only_to_its_own_node(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=2), node("n1", cpu=2)], [Queue(name="a"), Queue(name="b")])
+    first = w.submit("a", 2, cpu=2, priority_class="armada-preemptible")
+    w.round()
+    before = w.running_on()
+    w.submit("b", 1, cpu=2, priority_class="armada-preemptible")
+    result = w.round()
+    assert len(result.preemptions) == 1
+    survivor = next(j for j in first if j not in {p.job_id for p in result.preemptions})
+    assert w.running_on()[survivor] == before[survivor]
+
+
+def test_lease_returned_job_avoids_the_nodes_it_failed_on(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=4), node("n1", cpu=2)], [Queue(name="a")])
+    (job,) = w.submit("a", 1, cpu=2)
+    w.round()
+    run = w.db.read()[job].active_run
+    assert run is not None and run.node == "n1"
+    w.apply(
+        ev.JobRunLeaseReturned(job_id=job, run_id=run.run_id, reason="could not start"),
+        ev.JobRequeued(job_id=job, avoid_nodes=("n1",)),
+    )
+    result = w.round()
+    assert [lease.node for lease in result.leases] == ["n0"]
+    w.apply(
+        ev.JobRunLeaseReturned(job_id=job, run_id=w.db.read()[job].runs[-1].run_id),
+        ev.JobRequeued(job_id=job, avoid_nodes=("n0",)),
+    )
+    result = w.round()
+    assert not result.leases
+    assert "must avoid nodes n1, n0" in result.job_reasons[job]
