@@ -25,7 +25,7 @@ def test_defaults_need_no_file() -> None:
 def test_yaml_then_env_then_overrides(tmp_path: Path) -> None:
     config = tmp_path / "armada.yaml"
     config.write_text(
-        "grpc:\n  port: 6000\nschedulePeriod: 2s\n"
+        "grpc:\n  port: 6000\nscheduler:\n  schedulePeriod: 2s\n"
         "submission:\n  defaultActiveDeadline: 1h30m\n  maxClientIdLength: 10\n"
     )
     env = {
@@ -35,7 +35,7 @@ def test_yaml_then_env_then_overrides(tmp_path: Path) -> None:
     }
     settings = load_settings(DevSettings, config, env=env, overrides={"clusters": 3})
     assert settings.grpc.port == 7000
-    assert settings.schedule_period == timedelta(seconds=2)
+    assert settings.scheduler.schedule_period == timedelta(seconds=2)
     assert settings.submission.default_active_deadline == timedelta(minutes=90)
     assert settings.submission.max_client_id_length == 20
     assert settings.clusters == 3
@@ -45,7 +45,7 @@ def test_yaml_then_env_then_overrides(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("grpc:\n  prot: 1\n", "grpc.prot"),
-        ("schedulePeriod: soon\n", "not a duration"),
+        ("scheduler:\n  schedulePeriod: soon\n", "not a duration"),
         ("grpc:\n  port: 70000\n", "grpc.port"),
         ("- a list\n", "mapping at the top level"),
         ("grpc: [\n", "not valid YAML"),

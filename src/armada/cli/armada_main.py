@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,33 +16,50 @@ import click
 from armada import __version__
 from armada.config import ConfigError, Settings, load_settings
 from armada.config.dev import DevSettings
+from armada.config.scheduler import SchedulerSettings
 from armada.config.server import ServerSettings
 from armada.dev.runtime import (
     RunningSystem,
     serve_until_stopped,
     start_api_server,
+    start_scheduler,
     start_system,
 )
+
+Starter = Callable[[Any], Awaitable[RunningSystem]]
 
 
 def _overrides(**options: Any) -> dict[str, Any]:
     """Command-line options that were given, as settings keys."""
+    sections = {
+        "port": ("grpc", "port"),
+        "host": ("grpc", "host"),
+        "data_dir": ("storage", "data_dir"),
+        "schedule_period": ("scheduler", "schedule_period"),
+    }
     values: dict[str, Any] = {}
     for key, value in options.items():
         if value is None:
             continue
-        if key == "port":
-            values.setdefault("grpc", {})["port"] = value
-        elif key == "host":
-            values.setdefault("grpc", {})["host"] = value
-        elif key == "data_dir":
-            values.setdefault("storage", {})["data_dir"] = value
+        if key in sections:
+            section, name = sections[key]
+            values.setdefault(section, {})[name] = value
         else:
             values[key] = value
     return values
 
 
-def _run(settings: ServerSettings, component: str) -> None:
+def _load(
+    component: str, model: type[Settings], config_file: Path | None, options: dict[str, Any]
+) -> Any:
+    try:
+        return load_settings(model, config_file, env=os.environ, overrides=_overrides(**options))
+    except ConfigError as exc:
+        click.echo(f"armada {component}: {exc}", err=True)
+        sys.exit(2)
+
+
+def _serve(component: str, settings: Any, start: Starter) -> None:
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -49,17 +68,41 @@ def _run(settings: ServerSettings, component: str) -> None:
 
         def ready(system: RunningSystem) -> None:
             click.echo(f"Armada {__version__} ({component}) is serving on {system.address}")
-            click.echo(f"  data: {settings.storage.database_path} ({settings.storage.event_log})")
-            click.echo(f"  try:  armadactl --armadaUrl {system.address} create queue test")
+            storage = settings.storage
+            click.echo(f"  data: {storage.database_path} ({storage.event_log})")
+            if component != "scheduler":
+                click.echo(f"  try:  armadactl --armadaUrl {system.address} create queue test")
             click.echo("  stop: Ctrl-C")
 
-        if isinstance(settings, DevSettings):
-            dev_settings = settings
-            await serve_until_stopped(lambda: start_system(dev_settings), stop, ready)
-        else:
-            await serve_until_stopped(lambda: start_api_server(settings), stop, ready)
+        await serve_until_stopped(lambda: start(settings), stop, ready)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        click.echo(f"armada {component}: {exc}", err=True)
+        sys.exit(1)
+
+
+def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="YAML settings file (see docs/configuration.md).",
+    )(f)
+
+
+def listen_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        f = click.option("--port", type=int, help=f"gRPC port [default: {default_port}].")(f)
+        f = click.option("--host", help="Interface to listen on [default: localhost].")(f)
+        return click.option(
+            "--data-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Where the store is [default: ./.armada].",
+        )(f)
+
+    return decorate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,19 +117,8 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML settings file (see docs/configuration.md).",
-)
-@click.option("--port", type=int, help="gRPC port [default: 50051].")
-@click.option("--host", help="Interface to listen on [default: localhost].")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where to keep the embedded store [default: ./.armada].",
-)
+@config_option
+@listen_options(50051)
 @click.option("--clusters", type=int, help="Simulated clusters [default: 1].")
 @click.option("--nodes-per-cluster", type=int, help="Nodes per simulated cluster [default: 4].")
 @click.option("--node-resources", help="Each node's resources [default: cpu=32,memory=256Gi].")
@@ -96,35 +128,30 @@ def main(verbose: bool) -> None:
 )
 def dev(config_file: Path | None, **options: Any) -> None:
     """Start every component in one process on the embedded store."""
-    _start("dev", DevSettings, config_file, options)
+    _serve("dev", _load("dev", DevSettings, config_file, options), start_system)
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML settings file (see docs/configuration.md).",
-)
-@click.option("--port", type=int, help="gRPC port [default: 50051].")
-@click.option("--host", help="Interface to listen on [default: localhost].")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the store is [default: ./.armada].",
-)
+@config_option
+@listen_options(50051)
 def server(config_file: Path | None, **options: Any) -> None:
     """Start the public API server alone (other components share its store)."""
-    _start("server", ServerSettings, config_file, options)
+    _serve("server", _load("server", ServerSettings, config_file, options), start_api_server)
+
+
+@main.command()
+@config_option
+@listen_options(50052)
+@click.option("--schedule-period", help="Time between scheduling rounds [default: 10s].")
+def scheduler(config_file: Path | None, **options: Any) -> None:
+    """Start the scheduler: its loop, the executor API and the scheduling reports."""
+    _serve(
+        "scheduler", _load("scheduler", SchedulerSettings, config_file, options), start_scheduler
+    )
 
 
 @main.command("rebuild-views")
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="YAML settings file (see docs/configuration.md).",
-)
+@config_option
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -132,46 +159,17 @@ def server(config_file: Path | None, **options: Any) -> None:
 )
 def rebuild_views(config_file: Path | None, data_dir: Path | None) -> None:
     """Rebuild the query store from the event log (stop the other components first)."""
-    import os
-
     from armada.views.storage import open_storage
 
-    try:
-        settings = load_settings(
-            ServerSettings, config_file, env=os.environ, overrides=_overrides(data_dir=data_dir)
-        )
-    except ConfigError as exc:
-        click.echo(f"armada rebuild-views: {exc}", err=True)
-        sys.exit(2)
+    settings = _load("rebuild-views", ServerSettings, config_file, {"data_dir": data_dir})
     storage = open_storage(settings.storage)
     try:
         storage.store.reset()
         offset = storage.updater.catch_up()
-        click.echo(
-            f"rebuilt the views from {offset} log entries ({len(storage.store.all_jobs())} jobs)"
-        )
+        jobs = len(storage.store.all_jobs())
+        click.echo(f"rebuilt the views from {offset} log entries ({jobs} jobs)")
     finally:
         storage.close()
-
-
-def _start(
-    component: str, model: type[Settings], config_file: Path | None, options: dict[str, Any]
-) -> None:
-    import os
-
-    try:
-        settings = load_settings(
-            model, config_file, env=os.environ, overrides=_overrides(**options)
-        )
-    except ConfigError as exc:
-        click.echo(f"armada {component}: {exc}", err=True)
-        sys.exit(2)
-    assert isinstance(settings, ServerSettings)
-    try:
-        _run(settings, component)
-    except OSError as exc:
-        click.echo(f"armada {component}: {exc}", err=True)
-        sys.exit(1)
 
 
 if __name__ == "__main__":

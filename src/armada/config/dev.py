@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from armada.config.base import Duration
+from armada.config.scheduler import SchedulerLoopSettings
 from armada.config.server import ServerSettings
 
 
@@ -20,8 +20,15 @@ class DevSettings(ServerSettings):
         "cpu=32,memory=256Gi",
         description="Allocatable resources of each simulated node: name=quantity, comma-separated.",
     )
-    schedule_period: Duration = Field(
-        timedelta(seconds=1), description="How often the scheduler runs a scheduling round."
+    scheduler: SchedulerLoopSettings = Field(
+        default_factory=lambda: SchedulerLoopSettings(
+            schedule_period=timedelta(seconds=1),
+            executor_timeout=timedelta(seconds=30),
+            executor_stale_after=timedelta(seconds=10),
+            lease_resend_after=timedelta(seconds=5),
+            missing_run_grace=timedelta(seconds=30),
+        ),
+        description="The scheduler's loop (shorter periods and timeouts than in production).",
     )
     backend: Literal["fake", "process"] = Field(
         "fake", description="fake: simulated pods; process: run jobs' commands as local processes."

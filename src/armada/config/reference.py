@@ -81,8 +81,14 @@ def render(models: dict[str, type[Settings]]) -> str:
 
 def all_models() -> dict[str, type[Settings]]:
     from armada.config.dev import DevSettings
+    from armada.config.scheduler import SchedulerSettings
+    from armada.config.server import ServerSettings
 
-    return {"armada dev (and armada server)": DevSettings}
+    return {
+        "armada dev": DevSettings,
+        "armada server": ServerSettings,
+        "armada scheduler": SchedulerSettings,
+    }
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from armada.config.base import Duration, Settings
-from armada.config.scheduling import PriorityClassesSettings
+from armada.config.scheduling import SchedulingSettings
 from armada.config.submission import SubmissionSettings
 
 
@@ -70,7 +70,7 @@ class ServerSettings(Settings):
     grpc: GrpcSettings = Field(default_factory=GrpcSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     submission: SubmissionSettings = Field(default_factory=SubmissionSettings)
-    scheduling: PriorityClassesSettings = Field(default_factory=PriorityClassesSettings)
+    scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     events: EventApiSettings = Field(default_factory=EventApiSettings)
     queries: QueryApiSettings = Field(default_factory=QueryApiSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)

@@ -1,8 +1,9 @@
 """Running the components in one asyncio loop.
 
 ``start_system`` is what ``armada dev`` (and the embedded test harness) runs: storage, the API
-server, and the view follower; the scheduler and the simulated executors join here as they are
-built. ``start_api_server`` is what ``armada server`` runs.
+server, the view follower and the scheduler (whose executor API shares the public port); the
+simulated executors join here as they are built. ``start_api_server`` is what
+``armada server`` runs and ``start_scheduler`` what ``armada scheduler`` runs.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 
 from armada.config.dev import DevSettings
-from armada.config.server import ServerSettings
-from armada.domain.clock import Clock, IdSource
-from armada.server.app import add_public_api, grpc_options, make_api_context
+from armada.config.scheduler import SchedulerSettings
+from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
+from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
+from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
+from armada.schedulerservice.executor_api import ExecutorApiServicer, SchedulerRuntime
+from armada.schedulerservice.reports_service import SchedulerReportingServicer
+from armada.schedulerservice.service import SchedulerConfig, SchedulerService
+from armada.server.app import add_public_api, make_api_context
 from armada.views.storage import Storage, open_storage
 from armada.views.updater import follow_log
 
@@ -31,53 +38,124 @@ class RunningSystem:
     storage: Storage
     server: grpc.aio.Server
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    scheduler: SchedulerRuntime | None = None
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def stop(self, grace: float = 1.0) -> None:
+        for closer in self.closers:
+            await closer()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.server.stop(grace)
+        if self.scheduler is not None:
+            self.scheduler.close()
         self.storage.close()
+
+
+def grpc_server(grpc_settings: GrpcSettings) -> grpc.aio.Server:
+    size = grpc_settings.max_message_bytes
+    return grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", size),
+            ("grpc.max_send_message_length", size),
+            ("grpc.so_reuseport", 0),
+        ]
+    )
+
+
+async def _serve(
+    grpc_settings: GrpcSettings,
+    storage_settings: StorageSettings,
+    add_services: Callable[[grpc.aio.Server, Storage], SchedulerRuntime | None],
+    follow_interval: float,
+) -> RunningSystem:
+    storage = await asyncio.to_thread(open_storage, storage_settings)
+    server = grpc_server(grpc_settings)
+    runtime = add_services(server, storage)
+    port = server.add_insecure_port(grpc_settings.address)
+    if port == 0:
+        storage.close()
+        raise OSError(f"could not listen on {grpc_settings.address}")
+    await server.start()
+    tasks = [_task(follow_log(storage.updater, follow_interval), "view-follower")]
+    if runtime is not None:
+        tasks.append(_task(runtime.run(), "scheduler"))
+    return RunningSystem(
+        address=f"{grpc_settings.host}:{port}",
+        storage=storage,
+        server=server,
+        tasks=tasks,
+        scheduler=runtime,
+    )
+
+
+def _task(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    return asyncio.create_task(coroutine, name=name)
+
+
+def add_scheduler(
+    server: grpc.aio.Server, storage: Storage, config: SchedulerConfig, clock: Clock, ids: IdSource
+) -> SchedulerRuntime:
+    """Register the executor API and the scheduling reports, backed by a new scheduler."""
+    runtime = SchedulerRuntime(SchedulerService(storage, config, clock, ids))
+    executorapi_pb2_grpc.add_ExecutorApiServicer_to_server(ExecutorApiServicer(runtime), server)
+    scheduler_reporting_pb2_grpc.add_SchedulerReportingServicer_to_server(
+        SchedulerReportingServicer(runtime), server
+    )
+    return runtime
 
 
 async def start_api_server(
     settings: ServerSettings, clock: Clock | None = None, ids: IdSource | None = None
 ) -> RunningSystem:
-    """Open the storage, serve the public API, follow the log; return once the port is bound."""
-    storage = await asyncio.to_thread(open_storage, settings.storage)
-    api = make_api_context(storage, settings, clock, ids)
-    server = grpc.aio.server(options=grpc_options(settings))
-    add_public_api(server, api)
-    port = server.add_insecure_port(settings.grpc.address)
-    if port == 0:
-        storage.close()
-        raise OSError(f"could not listen on {settings.grpc.address}")
-    await server.start()
-    follower = asyncio.create_task(
-        follow_log(storage.updater, settings.events.poll_interval.total_seconds()),
-        name="view-follower",
+    """``armada server``: the public API on its store."""
+
+    def add(server: grpc.aio.Server, storage: Storage) -> None:
+        add_public_api(server, make_api_context(storage, settings, clock, ids))
+
+    return await _serve(
+        settings.grpc, settings.storage, add, settings.events.poll_interval.total_seconds()
     )
-    return RunningSystem(
-        address=f"{settings.grpc.host}:{port}", storage=storage, server=server, tasks=[follower]
-    )
+
+
+async def start_scheduler(
+    settings: SchedulerSettings, clock: Clock | None = None, ids: IdSource | None = None
+) -> RunningSystem:
+    """``armada scheduler``: the loop, the executor API and the reports on its store."""
+    config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)
+
+    def add(server: grpc.aio.Server, storage: Storage) -> SchedulerRuntime:
+        return add_scheduler(server, storage, config, clock or SystemClock(), ids or RandomIds())
+
+    return await _serve(settings.grpc, settings.storage, add, 1.0)
 
 
 async def start_system(
     settings: DevSettings, clock: Clock | None = None, ids: IdSource | None = None
 ) -> RunningSystem:
-    """Everything ``armada dev`` runs, in this loop."""
-    return await start_api_server(settings, clock, ids)
+    """Everything ``armada dev`` runs, in this loop, on one port."""
+    clock = clock or SystemClock()
+    ids = ids or RandomIds()
+    config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)
+
+    def add(server: grpc.aio.Server, storage: Storage) -> SchedulerRuntime:
+        add_public_api(server, make_api_context(storage, settings, clock, ids))
+        return add_scheduler(server, storage, config, clock, ids)
+
+    return await _serve(
+        settings.grpc, settings.storage, add, settings.events.poll_interval.total_seconds()
+    )
 
 
 async def serve_until_stopped(
-    start: Callable[[], object],
+    start: Callable[[], Awaitable[RunningSystem]],
     stop: asyncio.Event,
     on_ready: Callable[[RunningSystem], None] | None = None,
 ) -> None:
-    system = await start()  # type: ignore[misc]
-    assert isinstance(system, RunningSystem)
+    system = await start()
     try:
         if on_ready is not None:
             on_ready(system)

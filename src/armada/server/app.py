@@ -16,15 +16,6 @@ from armada.server.submit_service import SubmitServicer
 from armada.views.storage import Storage
 
 
-def grpc_options(settings: ServerSettings) -> list[tuple[str, int]]:
-    size = settings.grpc.max_message_bytes
-    return [
-        ("grpc.max_receive_message_length", size),
-        ("grpc.max_send_message_length", size),
-        ("grpc.so_reuseport", 0),
-    ]
-
-
 def add_public_api(server: grpc.aio.Server, api: ApiContext) -> None:
     """Register Armada's public services on ``server``."""
     submit_pb2_grpc.add_SubmitServicer_to_server(SubmitServicer(api), server)

@@ -1,0 +1,97 @@
+"""What the scheduler knows about each executor: its nodes, its runs, when it was last heard.
+
+Updated from every LeaseRequest (the executor's heartbeat). The scheduler schedules only onto
+executors heard from recently (``executorStaleAfter``), and expires the leases of executors
+silent for longer than ``executorTimeout``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from armada.domain.jobs import Taint
+from armada.domain.resources import InvalidQuantity, parse_quantity
+from armada.rpc.gen import executorapi_pb2 as pb
+from armada.scheduling import Node
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExecutorState:
+    executor_id: str
+    pool: str
+    last_seen: float
+    nodes: list[Node] = field(default_factory=list)
+    active_run_ids: frozenset[str] = frozenset()
+    max_jobs_to_lease: int = 0
+    acknowledged: set[str] = field(default_factory=set)
+    sent: dict[str, float] = field(default_factory=dict)
+    missing_since: dict[str, float] = field(default_factory=dict)
+
+
+def _quantities(executor: str, node: str, values: object) -> dict[str, int]:
+    parsed: dict[str, int] = {}
+    for name, text in values.items():  # type: ignore[attr-defined]
+        try:
+            parsed[name] = parse_quantity(text)
+        except InvalidQuantity:
+            log.warning("executor %s node %s: ignoring resource %s=%r", executor, node, name, text)
+    return parsed
+
+
+def node_from_proto(executor: str, pool: str, info: pb.NodeInfo) -> Node:
+    return Node(
+        executor=executor,
+        name=info.name,
+        pool=info.pool or pool,
+        allocatable=_quantities(executor, info.name, info.total_resources),
+        non_armada_allocated=_quantities(executor, info.name, info.non_armada_allocated_resources),
+        labels=dict(info.labels),
+        taints=tuple(
+            Taint(key=t.key, value=t.value, effect=t.effect or "NoSchedule") for t in info.taints
+        ),
+        unschedulable=info.unschedulable,
+    )
+
+
+class ExecutorRegistry:
+    def __init__(self) -> None:
+        self._executors: dict[str, ExecutorState] = {}
+
+    def heartbeat(self, request: pb.LeaseRequest, now: float) -> ExecutorState:
+        """Record a LeaseRequest; return the executor's state."""
+        state = self._executors.get(request.executor_id)
+        if state is None:
+            state = ExecutorState(executor_id=request.executor_id, pool=request.pool, last_seen=now)
+            self._executors[request.executor_id] = state
+            log.info("executor %s (pool %s) connected", request.executor_id, request.pool)
+        state.pool = request.pool
+        state.last_seen = now
+        state.nodes = [node_from_proto(request.executor_id, request.pool, n) for n in request.nodes]
+        state.active_run_ids = frozenset(request.active_run_ids)
+        state.acknowledged.update(request.active_run_ids)
+        state.max_jobs_to_lease = request.max_jobs_to_lease
+        return state
+
+    def get(self, executor_id: str) -> ExecutorState | None:
+        return self._executors.get(executor_id)
+
+    def all(self) -> list[ExecutorState]:
+        return list(self._executors.values())
+
+    def live_nodes(self, now: float, stale_after: float) -> list[Node]:
+        """Nodes of executors heard from within ``stale_after`` seconds."""
+        return [
+            node
+            for state in self._executors.values()
+            if now - state.last_seen <= stale_after
+            for node in state.nodes
+        ]
+
+    def timed_out(self, now: float, timeout: float) -> list[ExecutorState]:
+        return [s for s in self._executors.values() if now - s.last_seen > timeout]
+
+    def forget(self, executor_id: str) -> None:
+        self._executors.pop(executor_id, None)

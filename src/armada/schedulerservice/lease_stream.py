@@ -1,0 +1,104 @@
+"""What to tell one executor: leases it has not acknowledged, runs it must stop, and runs it
+has lost. The decisions are made against the job database on every LeaseRequest.
+
+* A lease is sent until the executor acknowledges it (lists the run in ``active_run_ids``);
+  it is sent again after ``leaseResendAfter`` in case a stream broke. The executor ignores a
+  lease for a run it already has, so a repeat can never start a job twice.
+* A run the executor reports that is no longer active (cancelled, preempted, finished,
+  expired, unknown) is to be stopped: ``PreemptRuns`` if it was preempted, else ``CancelRuns``.
+* A run the executor acknowledged but stopped reporting, while it is still active here, is
+  given back (lease returned) after ``missingRunGrace``: its pod is gone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from armada.domain.lifecycle import JobRecord
+from armada.rpc.gen import executorapi_pb2 as pb
+from armada.schedulerservice.executors import ExecutorState
+from armada.schedulerservice.leases import lease_message
+from armada.schedulerservice.rules import RunReport
+from armada.schedulerservice.service import SchedulerService
+
+
+@dataclass
+class StreamPlan:
+    messages: list[pb.LeaseStreamMessage] = field(default_factory=list)
+    lost_runs: list[RunReport] = field(default_factory=list)
+
+
+def plan_for_executor(
+    service: SchedulerService, state: ExecutorState, now: float, *, answer_request: bool
+) -> StreamPlan:
+    """Messages for one executor; with ``answer_request`` also stops, losses and EndMarker."""
+    loop = service.config.loop
+    snap = service.jobdb.read()
+    runs: dict[str, JobRecord] = {}
+    for job in service.jobs_on_executor(snap, state).values():
+        run = job.active_run
+        if run is not None and run.executor == state.executor_id:
+            runs[run.run_id] = job
+    plan = StreamPlan()
+    resend = loop.lease_resend_after.total_seconds()
+    due = [
+        job
+        for run_id, job in runs.items()
+        if run_id not in state.acknowledged
+        and (run_id not in state.sent or now - state.sent[run_id] >= resend)
+    ]
+    if state.max_jobs_to_lease >= 0:
+        due = due[: state.max_jobs_to_lease] if answer_request else due
+    if due:
+        specs = service.storage.store.get_jobs(job.job_id for job in due)
+        for job in due:
+            spec = specs.get(job.job_id)
+            run = job.active_run
+            if spec is None or run is None:
+                continue
+            lease = lease_message(
+                job, spec.spec, run, loop.node_id_label, loop.priority_class_name_override
+            )
+            plan.messages.append(pb.LeaseStreamMessage(lease=lease))
+            state.sent[run.run_id] = now
+    if not answer_request:
+        return plan
+    _stops(service, state, runs, plan)
+    _losses(state, runs, now, loop.missing_run_grace.total_seconds(), plan)
+    plan.messages.append(pb.LeaseStreamMessage(end=pb.EndMarker()))
+    return plan
+
+
+def _stops(
+    service: SchedulerService, state: ExecutorState, runs: dict[str, JobRecord], plan: StreamPlan
+) -> None:
+    stale = [run_id for run_id in state.active_run_ids if run_id not in runs]
+    preempt = [r for r in stale if r in service.preempted_runs]
+    cancel = [r for r in stale if r not in service.preempted_runs]
+    if preempt:
+        plan.messages.append(pb.LeaseStreamMessage(preempt_runs=pb.PreemptRuns(run_ids=preempt)))
+    if cancel:
+        plan.messages.append(pb.LeaseStreamMessage(cancel_runs=pb.CancelRuns(run_ids=cancel)))
+    for run_id in stale:
+        state.sent.pop(run_id, None)
+
+
+def _losses(
+    state: ExecutorState, runs: dict[str, JobRecord], now: float, grace: float, plan: StreamPlan
+) -> None:
+    for run_id, job in runs.items():
+        if run_id not in state.acknowledged or run_id in state.active_run_ids:
+            state.missing_since.pop(run_id, None)
+            continue
+        since = state.missing_since.setdefault(run_id, now)
+        if now - since >= grace:
+            del state.missing_since[run_id]
+            plan.lost_runs.append(
+                RunReport(
+                    job_id=job.job_id,
+                    run_id=run_id,
+                    kind="lease_returned",
+                    reason="the executor no longer reports this run (its pod is gone)",
+                    run_attempted=True,
+                )
+            )

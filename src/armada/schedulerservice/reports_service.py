@@ -1,0 +1,75 @@
+"""schedulerobjects.SchedulerReporting: "why is my job not scheduled?" over gRPC.
+
+Wire-compatible with Armada's service, so armadactl (ours or Armada's) and the web UI can ask.
+Reports come from the last rounds the scheduler kept (``reportRoundsKept``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+
+from armada.rpc.gen import scheduler_reporting_pb2 as pb
+from armada.rpc.gen import scheduler_reporting_pb2_grpc as pb_grpc
+from armada.schedulerservice.executor_api import SchedulerRuntime
+from armada.scheduling.reports import job_report, queue_report, scheduling_report
+
+
+class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: ignore[misc]
+    def __init__(self, runtime: SchedulerRuntime) -> None:
+        self.runtime = runtime
+        self.service = runtime.service
+
+    def _job_report(self, job_id: str) -> str:
+        snap = self.service.jobdb.read()
+        job = snap.get(job_id)
+        if job is not None:
+            report = job_report(self.service.history, job_id, job.spec.queue, snap.key_of(job).id)
+            return f"Job {job_id} is {job.state.value}.\n{report}"
+        stored = self.service.storage.store.get_job(job_id)
+        if stored is None:
+            raise LookupError(f"job {job_id!r} does not exist")
+        lines = [f"Job {job_id} is {stored.state.value}; the scheduler no longer considers it."]
+        if stored.error:
+            lines.append(f"Reason: {stored.error}")
+        return "\n".join(lines)
+
+    async def GetSchedulingReport(
+        self, request: pb.SchedulingReportRequest, context: Any
+    ) -> pb.SchedulingReport:
+        which = request.WhichOneof("filter")
+        if which == "most_recent_for_queue":
+            text = await self.runtime.call(
+                queue_report,
+                self.service.history,
+                request.most_recent_for_queue.queue_name,
+                request.verbosity,
+            )
+        elif which == "most_recent_for_job":
+            text = await self._job(request.most_recent_for_job.job_id, context)
+        else:
+            text = await self.runtime.call(
+                scheduling_report, self.service.history, request.verbosity
+            )
+        return pb.SchedulingReport(report=text)
+
+    async def GetQueueReport(self, request: pb.QueueReportRequest, context: Any) -> pb.QueueReport:
+        if not request.queue_name:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "queue_name is required")
+        text = await self.runtime.call(
+            queue_report, self.service.history, request.queue_name, request.verbosity or 2
+        )
+        return pb.QueueReport(report=text)
+
+    async def GetJobReport(self, request: pb.JobReportRequest, context: Any) -> pb.JobReport:
+        return pb.JobReport(report=await self._job(request.job_id, context))
+
+    async def _job(self, job_id: str, context: Any) -> str:
+        if not job_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "job_id is required")
+        try:
+            return await self.runtime.call(self._job_report, job_id)
+        except LookupError as exc:
+            await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
+            raise

@@ -1,0 +1,345 @@
+"""The scheduler service: the I/O shell around the pure scheduling core and lifecycle rules.
+
+It keeps its job database in step with the log (``ingest``), and on every tick carries out
+the duties that need no executor: lease expiry for silent executors, the submit check of new
+jobs, users' preemption requests, failing whole fail-fast gangs, and (every
+``schedulePeriod``) a scheduling round. Everything it decides is appended to the log first and
+only then applied to its job database, by reading the log back: its state is always exactly
+the replay of the log, which is what makes a restarted scheduler decide the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from armada.config.scheduler import SchedulerLoopSettings
+from armada.config.scheduling import SchedulingSettings
+from armada.domain import events as ev
+from armada.domain.clock import Clock, IdSource
+from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
+from armada.domain.states import InvalidTransition
+from armada.schedulerservice.executors import ExecutorRegistry, ExecutorState
+from armada.schedulerservice.rules import (
+    RetryRules,
+    RunReport,
+    events_for_expired_executor,
+    events_for_failed_gang,
+    events_for_preemption_requests,
+    events_for_report,
+)
+from armada.scheduling import JobDb, JobDbSnapshot, Node, RateLimiterState, SchedulingSnapshot
+from armada.scheduling import schedule as run_scheduling_round
+from armada.scheduling.model import SchedulingResult
+from armada.scheduling.reports import ReportHistory
+from armada.scheduling.submitcheck import SubmitChecker
+from armada.views.storage import Storage
+
+log = logging.getLogger(__name__)
+
+INGEST_BATCH = 5000
+REMEMBERED_PREEMPTIONS = 100_000
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    scheduling: SchedulingSettings
+    loop: SchedulerLoopSettings
+
+
+class SchedulerService:
+    def __init__(
+        self,
+        storage: Storage,
+        config: SchedulerConfig,
+        clock: Clock,
+        ids: IdSource,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.storage = storage
+        self.config = config
+        self.clock = clock
+        self.ids = ids
+        self.monotonic = monotonic
+        classes = config.scheduling.domain_priority_classes()
+        self.jobdb = JobDb(classes, config.scheduling.default_priority_class_name)
+        self.executors = ExecutorRegistry()
+        self.history = ReportHistory(config.scheduling.report_rounds_kept)
+        self.rules = RetryRules(
+            max_retries=config.loop.max_retries,
+            requeue_expired_leases=config.loop.requeue_expired_leases,
+        )
+        self.offset = 0
+        self.cycle = 0
+        self.rate_limits = RateLimiterState()
+        self.last_round_at = float("-inf")
+        self._ingest_lock = threading.Lock()
+        self._unchecked: dict[str, None] = {}
+        self._preemption_requests: dict[str, None] = {}
+        self._failed_gang_members: list[JobRecord] = []
+        self.preempted_runs: OrderedDict[str, None] = OrderedDict()
+        self._checker: SubmitChecker | None = None
+        self._checker_nodes: tuple[object, ...] = ()
+        self._listeners: list[Callable[[], None]] = []
+
+    # --- the log ---------------------------------------------------------------------------
+
+    def ingest(self) -> int:
+        """Apply every log entry after ``offset`` to the job database; return the new offset."""
+        with self._ingest_lock:
+            while True:
+                entries = self.storage.log.read(self.offset, INGEST_BATCH)
+                if not entries:
+                    return self.offset
+                self._note(entries)
+                self.jobdb.apply(entries)
+                self.offset = entries[-1].offset
+
+    def _note(self, entries: Sequence[ev.LogEntry]) -> None:
+        """Remember what the duties must look at, before the job database changes."""
+        before = self.jobdb.read()
+        for entry in entries:
+            for event in entry.sequence.events:
+                if isinstance(event, ev.SubmitJob):
+                    self._unchecked[event.spec.job_id] = None
+                elif isinstance(event, ev.JobPreemptionRequested):
+                    self._preemption_requests[event.job_id] = None
+                elif isinstance(event, ev.JobRunPreempted):
+                    self.preempted_runs[event.run_id] = None
+                    if len(self.preempted_runs) > REMEMBERED_PREEMPTIONS:
+                        self.preempted_runs.popitem(last=False)
+                elif isinstance(event, ev.JobFailed | ev.JobRejected):
+                    job = before.get(event.job_id)
+                    if job is not None and job.spec.gang is not None:
+                        self._failed_gang_members.append(job)
+
+    def append(
+        self, events_by_job: Iterable[tuple[JobRecord, ev.Event]], who: str, cause: str
+    ) -> int:
+        """Append events (grouped per job set, order kept), then read them back."""
+        grouped: dict[tuple[str, str], list[ev.Event]] = defaultdict(list)
+        for job, event in events_by_job:
+            grouped[(job.spec.queue, job.spec.job_set)].append(event)
+        if not grouped:
+            return 0
+        now = self.clock.now()
+        self.storage.append(
+            [
+                ev.EventSequence(
+                    queue=q, job_set=s, user=who, created=now, events=events, cause=cause
+                )
+                for (q, s), events in grouped.items()
+            ]
+        )
+        self.ingest()
+        return sum(len(events) for events in grouped.values())
+
+    def on_new_leases(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (from any thread) after a round leased something."""
+        self._listeners.append(listener)
+
+    # --- duties ----------------------------------------------------------------------------
+
+    def tick(self) -> SchedulingResult | None:
+        """One pass of every duty; a scheduling round when one is due. Thread-safe to call
+        from one worker thread at a time."""
+        self.ingest()
+        now = self.clock.now()
+        self.expire_silent_executors(now)
+        self.check_submissions()
+        self.carry_out_requests()
+        if (
+            self.monotonic() - self.last_round_at
+            >= self.config.loop.schedule_period.total_seconds()
+        ):
+            self.last_round_at = self.monotonic()
+            return self.schedule_round()
+        return None
+
+    def expire_silent_executors(self, now: float) -> None:
+        timeout = self.config.loop.executor_timeout.total_seconds()
+        for state in self.executors.timed_out(now, timeout):
+            snap = self.jobdb.read()
+            jobs = self.jobs_on_executor(snap, state)
+            events = events_for_expired_executor(jobs.values(), state.executor_id, self.rules)
+            self.append(
+                _paired(jobs, events), "scheduler", f"scheduler/lease-expiry/{state.executor_id}"
+            )
+            log.warning(
+                "executor %s silent for over %ss: %d runs lost their lease",
+                state.executor_id,
+                timeout,
+                len(jobs),
+            )
+            self.executors.forget(state.executor_id)
+
+    @staticmethod
+    def jobs_on_executor(snap: JobDbSnapshot, state: ExecutorState) -> dict[str, JobRecord]:
+        jobs: dict[str, JobRecord] = {}
+        for node in state.nodes:
+            for job_id in snap.active_on_node(state.executor_id, node.name):
+                job = snap.get(job_id)
+                if job is not None:
+                    jobs[job_id] = job
+        return jobs
+
+    def live_nodes(self) -> list[Node]:
+        stale = self.config.loop.executor_stale_after.total_seconds()
+        return self.executors.live_nodes(self.clock.now(), stale)
+
+    def _submit_checker(self, nodes: list[Node]) -> SubmitChecker:
+        shape = tuple(
+            sorted(
+                (
+                    n.executor,
+                    n.name,
+                    n.pool,
+                    tuple(sorted(n.allocatable.items())),
+                    tuple(sorted(n.labels.items())),
+                    n.taints,
+                )
+                for n in nodes
+            )
+        )
+        if self._checker is None or shape != self._checker_nodes:
+            self._checker = SubmitChecker(nodes, self.config.scheduling)
+            self._checker_nodes = shape
+        return self._checker
+
+    def check_submissions(self) -> None:
+        """Validate new jobs against the farm: which pools could ever run them."""
+        if not self._unchecked:
+            return
+        nodes = self.live_nodes()
+        if not nodes:
+            return  # no executor has reported yet: nothing to judge against
+        checker = self._submit_checker(nodes)
+        snap = self.jobdb.read()
+        pairs: list[tuple[JobRecord, ev.Event]] = []
+        for job_id in list(self._unchecked):
+            del self._unchecked[job_id]
+            job = snap.get(job_id)
+            if job is None or job.validated_pools or job.state.terminal:
+                continue
+            result = checker.check_submittable(job.spec.requirements, job.spec.gang)
+            event: ev.Event = (
+                ev.JobValidated(job_id=job_id, pools=result.pools)
+                if result.ok
+                else ev.JobRejected(job_id=job_id, reason=result.reason)
+            )
+            pairs.append((job, event))
+        self.append(pairs, "scheduler", "scheduler/submit-check")
+
+    def carry_out_requests(self) -> None:
+        snap = self.jobdb.read()
+        pairs: list[tuple[JobRecord, ev.Event]] = []
+        if self._preemption_requests:
+            jobs = [j for j in map(snap.get, self._preemption_requests) if j is not None]
+            self._preemption_requests.clear()
+            by_id = {j.job_id: j for j in jobs}
+            pairs += _paired(by_id, events_for_preemption_requests(jobs))
+        failed, self._failed_gang_members = self._failed_gang_members, []
+        for member in failed:
+            gang = member.spec.gang
+            assert gang is not None
+            others = [j for j in map(snap.get, snap.gang(member.spec.queue, gang.id)) if j]
+            by_id = {j.job_id: j for j in others}
+            pairs += _paired(by_id, events_for_failed_gang(member, others))
+        self.append(pairs, "scheduler", "scheduler/requests")
+
+    def schedule_round(self) -> SchedulingResult:
+        self.cycle += 1
+        snap = self.jobdb.read()
+        settings = self.storage.store.list_executor_settings()
+        snapshot = SchedulingSnapshot(
+            jobs=snap,
+            nodes=self.live_nodes(),
+            queues=self.storage.store.list_queues(),
+            now=self.clock.now(),
+            cordoned_executors=frozenset(s.executor for s in settings if s.cordoned),
+            rate_limits=self.rate_limits,
+            cycle=self.cycle,
+        )
+        result = run_scheduling_round(snapshot, self.config.scheduling, monotonic=self.monotonic)
+        self.rate_limits = result.rate_limits
+        self.history.record(result)
+        pairs: list[tuple[JobRecord, ev.Event]] = []
+        for preemption in result.preemptions:
+            job = snap.get(preemption.job_id)
+            if job is not None and job.active_run is not None:
+                pairs.append(
+                    (
+                        job,
+                        ev.JobRunPreempted(
+                            job_id=job.job_id,
+                            run_id=preemption.run_id,
+                            executor=job.active_run.executor,
+                            reason=preemption.reason,
+                            preempting_job_id=preemption.preempting_job_id,
+                        ),
+                    )
+                )
+        for lease in result.leases:
+            job = snap.get(lease.job_id)
+            if job is not None:
+                pairs.append(
+                    (
+                        job,
+                        ev.JobRunLeased(
+                            job_id=lease.job_id,
+                            run_id=self.ids.run_id(),
+                            executor=lease.executor,
+                            node=lease.node,
+                            pool=lease.pool,
+                            scheduled_at_priority=lease.scheduled_at_priority,
+                            gang_uniformity_value=lease.gang_uniformity_value,
+                        ),
+                    )
+                )
+        self.append(pairs, "scheduler", f"scheduler/cycle-{self.cycle}")
+        if result.leases or result.preemptions:
+            for listener in self._listeners:
+                listener()
+        return result
+
+    # --- executors' reports ----------------------------------------------------------------
+
+    def handle_reports(self, executor_id: str, reports: Sequence[RunReport]) -> int:
+        """Turn an executor's run reports into events; return how many were appended."""
+        snap = self.jobdb.read()
+        pairs: list[tuple[JobRecord, ev.Event]] = []
+        pending: dict[str, JobRecord] = {}
+        for report in reports:
+            job = pending.get(report.job_id) or snap.get(report.job_id)
+            events = events_for_report(job, report, self.rules)
+            if job is None or not events:
+                continue
+            pairs += [(job, e) for e in events]
+            # Later reports in the same batch must see this one's effect.
+            pending[job.job_id] = _after(job, events, self.clock.now())
+        return self.append(pairs, executor_id, f"executor/{executor_id}")
+
+
+def _paired(
+    jobs: dict[str, JobRecord], events: Iterable[ev.Event]
+) -> list[tuple[JobRecord, ev.Event]]:
+    """Each event with the job it is about (events about unknown jobs are dropped)."""
+    pairs = []
+    for event in events:
+        job = jobs.get(ev.event_job_id(event) or "")
+        if job is not None:
+            pairs.append((job, event))
+    return pairs
+
+
+def _after(job: JobRecord, events: Iterable[ev.Event], at: float) -> JobRecord:
+    for event in events:
+        try:
+            job = apply_event(job, event, at)  # type: ignore[arg-type]
+        except (StaleEvent, InvalidTransition):
+            continue
+    return job

@@ -1,0 +1,132 @@
+"""A scheduler service on an in-memory store, with virtual time and predictable ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from armada.config.scheduler import SchedulerLoopSettings
+from armada.config.scheduling import SchedulingSettings
+from armada.config.server import StorageSettings
+from armada.domain import events as ev
+from armada.domain.clock import ManualClock, SequentialIds
+from armada.domain.queues import Queue
+from armada.rpc.gen import executorapi_pb2 as pb
+from armada.schedulerservice.service import SchedulerConfig, SchedulerService
+from armada.views.storage import Storage, open_storage
+from tests.builders import job_spec, requirements
+
+
+@dataclass
+class Monotonic:
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def loop_settings(**overrides: Any) -> SchedulerLoopSettings:
+    values: dict[str, Any] = {
+        "schedule_period": timedelta(seconds=1),
+        "executor_timeout": timedelta(seconds=30),
+        "executor_stale_after": timedelta(seconds=10),
+        "lease_resend_after": timedelta(seconds=5),
+        "missing_run_grace": timedelta(seconds=20),
+    }
+    values.update(overrides)
+    return SchedulerLoopSettings(**values)
+
+
+@dataclass
+class Harness:
+    storage: Storage
+    service: SchedulerService
+    clock: ManualClock
+    monotonic: Monotonic
+    submitted: list[str] = field(default_factory=list)
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.monotonic.now += seconds
+
+    def create_queue(self, name: str = "queue-a", factor: float = 1.0) -> None:
+        self.storage.append(
+            [
+                ev.EventSequence(
+                    queue="",
+                    job_set="",
+                    user="admin",
+                    created=self.clock.now(),
+                    events=[ev.QueueCreated(queue=Queue(name=name, priority_factor=factor))],
+                )
+            ]
+        )
+
+    def submit(
+        self, *job_ids: str, queue: str = "queue-a", job_set: str = "set-1", **spec: Any
+    ) -> None:
+        self.storage.append(
+            [
+                ev.EventSequence(
+                    queue=queue,
+                    job_set=job_set,
+                    user="alice",
+                    created=self.clock.now(),
+                    events=[
+                        ev.SubmitJob(
+                            spec=job_spec(
+                                j, queue=queue, job_set=job_set, submitted=self.clock.now(), **spec
+                            )
+                        )
+                        for j in job_ids
+                    ],
+                )
+            ]
+        )
+        self.submitted.extend(job_ids)
+
+    def heartbeat(
+        self,
+        executor: str = "cluster-1",
+        nodes: int = 2,
+        cpu: str = "4",
+        active: list[str] | None = None,
+        pool: str = "default",
+        taints: list[pb.Taint] | None = None,
+    ) -> pb.LeaseRequest:
+        request = pb.LeaseRequest(
+            executor_id=executor, pool=pool, max_jobs_to_lease=1000, active_run_ids=active or []
+        )
+        for i in range(nodes):
+            request.nodes.add(
+                name=f"{executor}-node-{i}",
+                total_resources={"cpu": cpu, "memory": "16Gi", "ephemeral-storage": "100Gi"},
+                labels={"kubernetes.io/hostname": f"{executor}-node-{i}"},
+                taints=taints or [],
+            )
+        self.service.executors.heartbeat(request, self.clock.now())
+        return request
+
+    def state_of(self, job_id: str) -> str:
+        job = self.storage.store.get_job(job_id)
+        assert job is not None
+        return job.state.value
+
+
+def harness(**loop: Any) -> Harness:
+    clock = ManualClock()
+    monotonic = Monotonic()
+    storage = open_storage(StorageSettings(event_log="memory"))
+    scheduling = SchedulingSettings()
+    service = SchedulerService(
+        storage,
+        SchedulerConfig(scheduling=scheduling, loop=loop_settings(**loop)),
+        clock,
+        SequentialIds(),
+        monotonic=monotonic,
+    )
+    return Harness(storage=storage, service=service, clock=clock, monotonic=monotonic)
+
+
+SMALL = requirements(resources={"cpu": 1000, "memory": 2**30 * 1000})

@@ -1,0 +1,259 @@
+"""The scheduler service: its duties on a store, in virtual time (no gRPC here)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from armada.domain import events as ev
+from armada.schedulerservice.lease_stream import plan_for_executor
+from armada.schedulerservice.rules import RunReport
+from tests.builders import requirements
+from tests.schedulerservice.harness import SMALL, harness
+
+
+def leases_of(h: object, executor: str = "cluster-1") -> list[str]:
+    from armada.schedulerservice.service import SchedulerService
+
+    service: SchedulerService = h.service  # type: ignore[attr-defined]
+    state = service.executors.get(executor)
+    assert state is not None
+    plan = plan_for_executor(service, state, service.clock.now(), answer_request=True)
+    return [m.lease.job_id for m in plan.messages if m.HasField("lease")]
+
+
+def test_a_round_leases_queued_jobs_and_the_lease_reaches_the_executor() -> None:
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=2, cpu="4")
+    h.submit("j1", "j2", "j3", requirements=SMALL)
+    result = h.service.tick()
+    assert result is not None and {lease.job_id for lease in result.leases} == {"j1", "j2", "j3"}
+    assert [h.state_of(j) for j in ("j1", "j2", "j3")] == ["LEASED"] * 3
+    sent = leases_of(h)
+    assert sorted(sent) == ["j1", "j2", "j3"]
+    assert leases_of(h) == [], "not sent again before leaseResendAfter"
+    h.advance(6)
+    assert sorted(leases_of(h)) == ["j1", "j2", "j3"], "resent: never acknowledged"
+
+
+def test_the_pod_spec_in_a_lease_is_pinned_to_its_node() -> None:
+    from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
+
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=1)
+    h.submit("j1", requirements=SMALL)
+    h.service.tick()
+    state = h.service.executors.get("cluster-1")
+    assert state is not None
+    plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    lease = plan.messages[0].lease
+    pod = core.PodSpec()
+    pod.ParseFromString(lease.pod_spec)
+    assert pod.nodeSelector["kubernetes.io/hostname"] == lease.node == "cluster-1-node-0"
+    assert lease.annotations["armadaproject.io/pool"] == "default"
+    assert plan.messages[-1].HasField("end")
+
+
+def test_reports_move_the_job_to_succeeded() -> None:
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=1)
+    h.submit("j1", requirements=SMALL)
+    h.service.tick()
+    job = h.storage.store.get_job("j1")
+    assert job is not None and job.active_run is not None
+    run_id = job.active_run.run_id
+    for kind in ("assigned", "running", "succeeded"):
+        h.service.handle_reports(
+            "cluster-1", [RunReport(job_id="j1", run_id=run_id, kind=kind, pod_name="armada-j1-0")]
+        )
+    assert h.state_of("j1") == "SUCCEEDED"
+    # A repeated report (the executor retried) changes nothing and appends nothing.
+    head = h.storage.log.head()
+    h.service.handle_reports("cluster-1", [RunReport(job_id="j1", run_id=run_id, kind="succeeded")])
+    assert h.storage.log.head() == head
+
+
+def test_a_returned_lease_is_retried_elsewhere_then_fails_after_max_retries() -> None:
+    h = harness(max_retries=1)
+    h.create_queue()
+    h.heartbeat(nodes=2, cpu="1")
+    h.submit("j1", requirements=SMALL)
+    h.service.tick()
+    first = h.storage.store.get_job("j1")
+    assert first is not None and first.active_run is not None
+    h.service.handle_reports(
+        "cluster-1",
+        [
+            RunReport(
+                job_id="j1",
+                run_id=first.active_run.run_id,
+                kind="lease_returned",
+                reason="no image",
+            )
+        ],
+    )
+    requeued = h.storage.store.get_job("j1")
+    assert requeued is not None and requeued.state.value == "QUEUED"
+    assert requeued.avoid_nodes == (first.active_run.node,)
+    h.advance(1.5)
+    h.service.tick()
+    second = h.storage.store.get_job("j1")
+    assert second is not None and second.active_run is not None
+    assert second.active_run.node != first.active_run.node, "anti-affinity to the tried node"
+    h.service.handle_reports(
+        "cluster-1",
+        [RunReport(job_id="j1", run_id=second.active_run.run_id, kind="lease_returned")],
+    )
+    final = h.storage.store.get_job("j1")
+    assert final is not None and final.state.value == "FAILED"
+    assert "maxRetries is 1" in final.error
+
+
+def test_a_silent_executor_loses_its_leases_and_the_jobs_go_elsewhere() -> None:
+    h = harness()
+    h.create_queue()
+    h.heartbeat("cluster-1", nodes=1)
+    h.submit("j1", requirements=SMALL)
+    h.service.tick()
+    assert h.storage.store.get_job("j1").active_run.executor == "cluster-1"  # type: ignore[union-attr]
+    h.advance(31)
+    h.heartbeat("cluster-2", nodes=1)
+    h.service.tick()  # expires cluster-1, requeues j1, and the round leases it on cluster-2
+    job = h.storage.store.get_job("j1")
+    assert job is not None and job.active_run is not None
+    assert job.active_run.executor == "cluster-2"
+    assert [r.state.value for r in job.runs] == ["LEASE_EXPIRED", "LEASED"]
+
+
+def test_runs_the_executor_must_stop_are_cancelled_or_preempted() -> None:
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=1, cpu="8")
+    h.submit("j1", "j2", "j3", requirements=SMALL)
+    h.service.tick()
+    runs = {j: h.storage.store.get_job(j).active_run.run_id for j in ("j1", "j2", "j3")}  # type: ignore[union-attr]
+    # j1 is cancelled by a user; j2's preemption is requested by a user.
+    h.storage.append(
+        [
+            ev.EventSequence(
+                queue="queue-a",
+                job_set="set-1",
+                user="alice",
+                created=h.clock.now(),
+                events=[ev.CancelledJob(job_id="j1"), ev.JobPreemptionRequested(job_id="j2")],
+            )
+        ]
+    )
+    h.service.tick()
+    assert h.state_of("j2") == "PREEMPTED"
+    h.heartbeat(nodes=1, cpu="8", active=list(runs.values()))
+    state = h.service.executors.get("cluster-1")
+    assert state is not None
+    plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    kinds = {m.WhichOneof("event"): m for m in plan.messages}
+    assert list(kinds["cancel_runs"].cancel_runs.run_ids) == [runs["j1"]]
+    assert list(kinds["preempt_runs"].preempt_runs.run_ids) == [runs["j2"]]
+    assert "lease" not in kinds, "acknowledged runs are not sent again"
+
+
+def test_a_job_that_can_never_fit_is_rejected_with_a_reason() -> None:
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=2, cpu="4")
+    h.submit("big", requirements=requirements(resources={"cpu": 64_000}))
+    h.submit("ok", requirements=SMALL)
+    h.service.tick()
+    big = h.storage.store.get_job("big")
+    assert big is not None and big.state.value == "REJECTED"
+    assert "cpu" in big.error
+    assert h.state_of("ok") == "LEASED"
+
+
+def test_a_failing_gang_member_fails_the_gang() -> None:
+    from armada.domain.jobs import Gang
+
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=3, cpu="2")
+    gang = Gang(id="g1", cardinality=3)
+    h.submit("g-a", "g-b", "g-c", requirements=SMALL, gang=gang, fail_fast=True)
+    h.service.tick()
+    assert [h.state_of(j) for j in ("g-a", "g-b", "g-c")] == ["LEASED"] * 3
+    run = h.storage.store.get_job("g-a").active_run  # type: ignore[union-attr]
+    failure = ev.FailureInfo(reason="exit 1", exit_codes={"main": 1})
+    h.service.handle_reports(
+        "cluster-1",
+        [
+            RunReport(
+                job_id="g-a",
+                run_id=run.run_id,  # type: ignore[union-attr]
+                kind="failed",
+                failure=failure,
+            )
+        ],
+    )
+    h.service.tick()
+    assert [h.state_of(j) for j in ("g-a", "g-b", "g-c")] == ["FAILED"] * 3
+    assert "gang g1: member g-a failed" in h.storage.store.get_job("g-b").error  # type: ignore[union-attr]
+
+
+def test_a_lost_run_is_given_back_after_the_grace_period() -> None:
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=1)
+    h.submit("j1", requirements=SMALL)
+    h.service.tick()
+    run_id = h.storage.store.get_job("j1").active_run.run_id  # type: ignore[union-attr]
+    h.heartbeat(nodes=1, active=[run_id])  # acknowledged
+    state = h.service.executors.get("cluster-1")
+    assert state is not None
+    h.heartbeat(nodes=1, active=[])  # and then it is gone
+    assert not plan_for_executor(h.service, state, h.clock.now(), answer_request=True).lost_runs
+    h.advance(21)
+    plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    assert [r.run_id for r in plan.lost_runs] == [run_id]
+
+
+def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
+    """Replay: the log alone determines the scheduler's state and its next decisions."""
+    from armada.domain.clock import SequentialIds
+    from armada.schedulerservice.service import SchedulerService
+
+    h = harness()
+    h.create_queue("queue-a")
+    h.create_queue("queue-b", factor=2.0)
+    h.heartbeat(nodes=3, cpu="4")
+    for i in range(12):
+        h.submit(f"a{i}", requirements=SMALL, queue="queue-a")
+        h.submit(f"b{i}", requirements=SMALL, queue="queue-b")
+    h.service.tick()
+    run = h.storage.store.get_job("a0").active_run  # type: ignore[union-attr]
+    h.service.handle_reports(
+        "cluster-1",
+        [
+            RunReport(
+                job_id="a0",
+                run_id=run.run_id,  # type: ignore[union-attr]
+                kind="succeeded",
+            )
+        ],
+    )
+    h.submit("late", requirements=SMALL, queue="queue-b")
+    fresh = SchedulerService(
+        h.storage, h.service.config, h.clock, SequentialIds("x"), monotonic=h.monotonic
+    )
+    fresh.ingest()
+    h.service.ingest()
+    original = {j.job_id: j for j in h.service.jobdb.read().jobs()}
+    replayed = {j.job_id: j for j in fresh.jobdb.read().jobs()}
+    assert replayed == original
+    request = h.heartbeat(nodes=3, cpu="4")
+    fresh.executors.heartbeat(request, h.clock.now())
+    fresh.rate_limits = h.service.rate_limits
+    h.advance(2)
+    ours, theirs = h.service.schedule_round(), fresh.schedule_round()
+    strip = lambda r: msgspec.structs.replace(r, pools=())  # noqa: E731 - timings differ
+    assert strip(ours).leases == strip(theirs).leases
+    assert strip(ours).job_reasons == strip(theirs).job_reasons
