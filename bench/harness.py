@@ -25,8 +25,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def armada_dev(*extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """A fresh `armada dev` (own data directory) in a subprocess; yields its address."""
+def armada_dev(
+    *extra: str, env: dict[str, str] | None = None, component: str = "dev"
+) -> Iterator[str]:
+    """A fresh `armada dev` (or another component: `server`) with its own data directory, in
+    a subprocess; yields its address."""
     with tempfile.TemporaryDirectory(prefix="armada-bench-") as data:
         port = free_port()
         proc = subprocess.Popen(
@@ -34,7 +37,7 @@ def armada_dev(*extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
                 sys.executable,
                 "-m",
                 "armada.cli.armada_main",
-                "dev",
+                component,
                 "--host",
                 "127.0.0.1",
                 "--port",

@@ -32,27 +32,57 @@ from bench.harness import sleep_job_pod
 
 def build_log(data_dir: Path, jobs: int, queues: int) -> None:
     storage = open_storage(StorageSettings(data_dir=data_dir, sqlite_synchronous="NORMAL"))
-    storage.append([ev.EventSequence(queue="", job_set="", user="admin", created=time.time(),
-                                     events=[ev.QueueCreated(queue=Queue(name=f"q{i}"))])
-                    for i in range(queues)])
+    storage.append(
+        [
+            ev.EventSequence(
+                queue="",
+                job_set="",
+                user="admin",
+                created=time.time(),
+                events=[ev.QueueCreated(queue=Queue(name=f"q{i}"))],
+            )
+            for i in range(queues)
+        ]
+    )
     pod = sleep_job_pod().SerializeToString()
     requirements = SchedulingRequirements(
         resources={"cpu": 1000, "memory": 4 * 2**30 * 1000, "ephemeral-storage": 8 * 2**30 * 1000},
-        priority_class="armada-default")
+        priority_class="armada-default",
+    )
     ids = RandomIds()
     started = time.perf_counter()
     for batch in range(jobs // 1000):
         queue = f"q{batch % queues}"
         now = time.time()
-        specs = [JobSpec(job_id=ids.job_id(), queue=queue, job_set=f"set-{batch % 10}",
-                         namespace="default", priority=0, requirements=requirements,
-                         pod_spec=pod, submitted=now) for _ in range(1000)]
-        storage.log.append([ev.EventSequence(queue=queue, job_set=f"set-{batch % 10}",
-                                             user="bench", created=now,
-                                             events=[ev.SubmitJob(spec=s) for s in specs])])
+        specs = [
+            JobSpec(
+                job_id=ids.job_id(),
+                queue=queue,
+                job_set=f"set-{batch % 10}",
+                namespace="default",
+                priority=0,
+                requirements=requirements,
+                pod_spec=pod,
+                submitted=now,
+            )
+            for _ in range(1000)
+        ]
+        storage.log.append(
+            [
+                ev.EventSequence(
+                    queue=queue,
+                    job_set=f"set-{batch % 10}",
+                    user="bench",
+                    created=now,
+                    events=[ev.SubmitJob(spec=s) for s in specs],
+                )
+            ]
+        )
         if (batch + 1) % 100 == 0:
-            print(f"  log: {(batch + 1) * 1000:,} jobs ({time.perf_counter() - started:.0f}s)",
-                  flush=True)
+            print(
+                f"  log: {(batch + 1) * 1000:,} jobs ({time.perf_counter() - started:.0f}s)",
+                flush=True,
+            )
     storage.close()
 
 
@@ -69,14 +99,19 @@ def restart(data_dir: Path, nodes: int) -> None:
     for e in range(nodes // 500):
         request = pb.LeaseRequest(executor_id=f"cluster-{e}", pool="default")
         for i in range(500):
-            request.nodes.add(name=f"n{e}-{i}", total_resources={
-                "cpu": "32", "memory": "256Gi", "ephemeral-storage": "1Ti"})
+            request.nodes.add(
+                name=f"n{e}-{i}",
+                total_resources={"cpu": "32", "memory": "256Gi", "ephemeral-storage": "1Ti"},
+            )
         service.executors.heartbeat(request, time.time())
     service.schedule_round()
     first_round = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"replay {replayed:.1f}s, first round done at {first_round:.1f}s, "
-          f"{len(service.jobdb.read()):,} jobs, peak RSS {rss:.2f} GiB", flush=True)
+    print(
+        f"replay {replayed:.1f}s, first round done at {first_round:.1f}s, "
+        f"{len(service.jobdb.read()):,} jobs, peak RSS {rss:.2f} GiB",
+        flush=True,
+    )
     print(f"scheduler_restart_to_first_cycle: {first_round:.1f} s (target: <= 30 s)")
     print(f"scheduler_restart_rss: {rss:.2f} GiB (peak)")
 
@@ -94,8 +129,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="armada-restart-") as tmp:
         data = Path(tmp)
         build_log(data, args.jobs, args.queues)
-        subprocess.run([sys.executable, "-m", "bench.scheduler_restart", "--restart-only",
-                        str(data), "--nodes", str(args.nodes)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench.scheduler_restart",
+                "--restart-only",
+                str(data),
+                "--nodes",
+                str(args.nodes),
+            ],
+            check=True,
+        )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ def _bare_server(port: int, count: int, ready: Any) -> None:
         messages.append(message)
 
     class Bare(event_pb2_grpc.EventServicer):  # type: ignore[misc]
-        async def GetJobSetEvents(self, request: Any, context: Any
-                                  ) -> AsyncIterator[event_pb2.EventStreamMessage]:
+        async def GetJobSetEvents(
+            self, request: Any, context: Any
+        ) -> AsyncIterator[event_pb2.EventStreamMessage]:
             for message in messages:
                 yield message
 
@@ -95,8 +96,10 @@ def main() -> None:
         client.create_queue(client.create_queue_request("bench", 1.0))
         pod = sleep_job_pod()
         for i in range(args.jobs // 1000):
-            items = [client.create_job_request_item(priority=0, pod_spec=pod,
-                                                    namespace="default") for _ in range(1000)]
+            items = [
+                client.create_job_request_item(priority=0, pod_spec=pod, namespace="default")
+                for _ in range(1000)
+            ]
             client.submit_jobs("bench", "watched", items)
             if (i + 1) % 10 == 0:
                 print(f"  submitted {(i + 1) * 1000:,} jobs", flush=True)
@@ -104,8 +107,11 @@ def main() -> None:
             count, seconds = read_all(address, "bench", "watched")
             ours.append(count / seconds)
             bare.append(bare_transport(count))
-            print(f"run {run + 1}: armada {count:,} events in {seconds:.2f}s = {ours[-1]:,.0f}/s;"
-                  f" bare grpcio stream {bare[-1]:,.0f}/s", flush=True)
+            print(
+                f"run {run + 1}: armada {count:,} events in {seconds:.2f}s = {ours[-1]:,.0f}/s;"
+                f" bare grpcio stream {bare[-1]:,.0f}/s",
+                flush=True,
+            )
     print(f"watch_bare_grpc_ceiling: {median(bare):,.0f} events/s (median)")
     print(f"watch_throughput: {median(ours):,.0f} events/s (target: >= 50,000)")
 

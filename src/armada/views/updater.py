@@ -133,14 +133,14 @@ class ViewUpdater:
                 log.warning("view: unexpected control-plane event %s", type(event).__name__)
 
 
-async def follow_log(updater: ViewUpdater, signal_wait: float) -> None:
+async def follow_log(updater: ViewUpdater, interval: float) -> None:
     """Keep the views up to date with appends made by other processes (runs until cancelled).
 
-    Appends made through this process's ``Storage.append`` are applied at once; this catches
-    the rest, waking on the log's signal or every ``signal_wait`` seconds.
+    Appends made through this process's ``Storage.append`` are applied at once by the
+    appender; this catches the rest, every ``interval`` seconds.
     """
     while True:
-        await updater.log.signal.wait_async(signal_wait)
+        await asyncio.sleep(interval)
         try:
             await asyncio.to_thread(updater.catch_up)
         except Exception:

@@ -82,6 +82,7 @@ class SubmissionPreparer:
             raise SubmissionError("job_request_items", "at least one job is required")
         now = self._clock.now()
         prepared = PreparedRequest()
+        fresh_ids = iter(self._ids.job_ids(len(request.job_request_items)))
         seen_client_ids = dict(existing_client_ids)
         for index, item in enumerate(request.job_request_items):
             prefix = f"job_request_items[{index}]"
@@ -89,7 +90,7 @@ class SubmissionPreparer:
                 prepared.response_ids.append(seen_client_ids[item.client_id])
                 continue
             try:
-                spec = self._prepare_item(request, item, user, groups, now)
+                spec = self._prepare_item(request, item, user, groups, now, next(fresh_ids))
             except SubmissionError as exc:
                 raise exc.within(prefix) from None
             if item.client_id:
@@ -106,6 +107,7 @@ class SubmissionPreparer:
         user: str,
         groups: tuple[str, ...],
         now: float,
+        job_id: str,
     ) -> dj.JobSpec:
         settings = self._settings
         if not item.namespace:
@@ -125,7 +127,6 @@ class SubmissionPreparer:
             selector = dict(item.required_node_labels)
             selector.update(requirements.node_selector)
             requirements = msgspec.structs.replace(requirements, node_selector=selector)
-        job_id = self._ids.job_id()
         annotations = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.annotations.items()}
         labels = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.labels.items()}
         gang = gang_from_annotations(annotations, settings.default_gang_node_uniformity_label)
@@ -160,10 +161,12 @@ class SubmissionPreparer:
         )
 
     def _judge_pod(self, item: submit_pb2.JobSubmitRequestItem) -> PodVerdict:
-        pod, pod_field = single_pod_spec(item)
-        key = (pod_field, pod.SerializeToString(deterministic=True))
+        original, pod_field = single_pod_spec(item)
+        key = (pod_field, original.SerializeToString(deterministic=True))
         verdict = self._verdicts.get(key)
         if verdict is None:
+            pod = core.PodSpec()
+            pod.CopyFrom(original)  # defaulting changes it; the request stays as sent
             try:
                 verdict = judge_pod(pod_field, pod, self._settings, self._allowed)
             except SubmissionError as exc:
@@ -211,18 +214,16 @@ def check_priority(priority: float) -> int:
 
 
 def single_pod_spec(item: submit_pb2.JobSubmitRequestItem) -> tuple[core.PodSpec, str]:
+    """The item's one pod spec (not a copy) and the name of the field it came from."""
     has_single = item.HasField("pod_spec")
     count = len(item.pod_specs) + (1 if has_single else 0)
     if count == 0:
         raise SubmissionError("pod_spec", "a pod spec is required")
     if count > 1:
         raise SubmissionError("pod_specs", "jobs with multiple pods are not supported")
-    pod = core.PodSpec()
     if has_single:
-        pod.CopyFrom(item.pod_spec)
-        return pod, "pod_spec"
-    pod.CopyFrom(item.pod_specs[0])
-    return pod, "pod_specs[0]"
+        return item.pod_spec, "pod_spec"
+    return item.pod_specs[0], "pod_specs[0]"
 
 
 def required_node_affinity(pod: core.PodSpec) -> tuple[dj.NodeSelectorTerm, ...]:

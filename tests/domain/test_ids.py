@@ -1,0 +1,30 @@
+"""Job ids are ULIDs: 26 Crockford base32 characters, sortable by creation time."""
+
+from __future__ import annotations
+
+import re
+
+from armada.domain.clock import RandomIds, SequentialIds, ulids
+
+ULID = re.compile(r"^[0-7][0-9abcdefghjkmnpqrstvwxyz]{25}$")
+
+
+def test_known_values() -> None:
+    assert ulids(0, bytes(10)) == ["0" * 26]
+    assert ulids(2**48 - 1, b"\xff" * 10) == ["7" + "z" * 25]
+    # 1 ms and randomness 1: the time is in the first 10 characters, the randomness after.
+    assert ulids(1, (1).to_bytes(10, "big")) == ["0000000001" + "0" * 15 + "1"]
+
+
+def test_random_ids_are_unique_well_formed_and_sorted_by_time() -> None:
+    ids = RandomIds().job_ids(1000)
+    assert len(set(ids)) == 1000
+    assert all(ULID.match(i) for i in ids)
+    early, late = ulids(1_700_000_000_000, bytes(10)), ulids(1_700_000_000_001, bytes(10))
+    assert early < late
+
+
+def test_sequential_ids_for_tests() -> None:
+    ids = SequentialIds("t-")
+    assert ids.job_ids(2) == ["t-job-000001", "t-job-000002"]
+    assert ids.run_id() == "t-run-000001"
