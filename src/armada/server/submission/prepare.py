@@ -90,7 +90,9 @@ class SubmissionPreparer:
                 prepared.response_ids.append(seen_client_ids[item.client_id])
                 continue
             try:
-                spec = self._prepare_item(request, item, user, groups, now, next(fresh_ids))
+                spec = self._prepare_item(
+                    request, item, user=user, groups=groups, now=now, job_id=next(fresh_ids)
+                )
             except SubmissionError as exc:
                 raise exc.within(prefix) from None
             if item.client_id:
@@ -104,6 +106,7 @@ class SubmissionPreparer:
         self,
         request: submit_pb2.JobSubmitRequest,
         item: submit_pb2.JobSubmitRequestItem,
+        *,
         user: str,
         groups: tuple[str, ...],
         now: float,
