@@ -68,12 +68,14 @@ def requirements(cpu: float, memory_gi: float, pc: str) -> SchedulingRequirement
     )
 
 
-def queued(queues: list[str], per_queue: int, req: SchedulingRequirements) -> Iterable[JobRecord]:
+def queued(
+    queues: list[str], per_queue: int, req: SchedulingRequirements, prefix: str = ""
+) -> Iterable[JobRecord]:
     n = 0
     for q in queues:
         for i in range(per_queue):
             n += 1
-            yield new_job(spec(f"{q}-{i:07d}", q, req, T0 + n * 1e-3), T0 + n * 1e-3)
+            yield new_job(spec(f"{prefix}{q}-{i:07d}", q, req, T0 + n * 1e-3), T0 + n * 1e-3)
 
 
 def running(
