@@ -69,6 +69,7 @@ class PoolRound:
         self.alloc: dict[str, list[int]] = {}
         self.alloc_pc: dict[tuple[str, str], list[int]] = {}
         self.running: dict[str, JobRecord] = {}
+        self.started: dict[str, float] = {}
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
         self.doomed: set[str] = set()
@@ -99,19 +100,36 @@ class PoolRound:
 
     # -- setup ----------------------------------------------------------------------------
     def bind_running(self) -> None:
-        snap = self.c.snap
+        """Put every running job of the pool on its node (jobs on vanished nodes still count)."""
+        snap, queues, index = self.c.snap, self.c.queues, self.db.index
+        counts: dict[tuple[str, int], int] = {}
+        binds: list[tuple[str, str, int, KeyInfo]] = []
         for job_id in sorted(snap.active_in_pool(self.pool)):
             job = snap[job_id]
-            run = job.active_run
-            if run is None or job.spec.queue not in self.c.queues:
+            run = job.runs[-1] if job.runs else None
+            queue = job.spec.queue
+            if run is None or run.state.terminal or queue not in queues:
                 continue
             info = self.c.info(job)
             self.running[job_id] = job
-            self._add(job.spec.queue, info.key.priority_class, info.request, 1)
-            self.stat(job.spec.queue, "running")
-            node = self.db.index.get((run.executor, run.node))
+            self.started[job_id] = run.running_at or run.leased_at
+            counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
+            node = index.get((run.executor, run.node))
             if node is not None:
-                self.db.bind(job_id, job.spec.queue, node, info.vector, info.key.pc_priority)
+                binds.append((job_id, queue, node, info))
+        self.db.bind_many(
+            [
+                (job_id, queue, node, info.vector, info.key.pc_priority)
+                for job_id, queue, node, info in binds
+            ]
+        )
+        self._add_counts(counts, 1, "running")
+
+    def _add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
+        for (queue, key_id), n in counts.items():
+            info = self.c.infos[key_id]
+            self._add(queue, info.key.priority_class, [n * v for v in info.request], sign)
+            self.stat(queue, stat, n)
 
     def compute_shares(self) -> None:
         snap = self.c.snap
@@ -149,22 +167,29 @@ class PoolRound:
         if protected is None:
             protected = settings.protected_fraction_of_fair_share
         evictable = {q for q in self.active if self.share_ratio(q) > protected}
+        counts: dict[tuple[str, int], int] = {}
+        chosen: list[str] = []
+        placed = self.db.placed
         for job_id, job in self.running.items():
             queue = job.spec.queue
-            info = self.c.info(job)
-            if queue not in evictable or not info.preemptible or job_id not in self.db.placed:
+            if queue not in evictable or job_id not in placed:
                 continue
-            self.db.evict(job_id)
-            self._add(queue, info.key.priority_class, info.request, -1)
+            info = self.c.info(job)
+            if not info.preemptible:
+                continue
+            chosen.append(job_id)
+            counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
             self.evicted_by_queue.setdefault(queue, []).append(job)
-            self.stat(queue, "evicted")
+        self.db.evict_many(chosen)
+        self._add_counts(counts, -1, "evicted")
 
     def _evicted_items(self, queue: str) -> list[Item]:
+        info, started = self.c.info, self.started
+
         def order(job: JobRecord) -> tuple[int, int, float, float, str]:
-            run = job.active_run
-            started = run.running_at or run.leased_at if run is not None else 0.0
-            pc = self.c.info(job).key.pc_priority
-            return (-pc, job.priority, started, job.submitted_at, job.job_id)
+            job_id = job.spec.job_id
+            pc = info(job).key.pc_priority
+            return (-pc, job.priority, started[job_id], job.submitted_at, job_id)
 
         groups: list[list[JobRecord]] = []
         gangs: dict[str, list[JobRecord]] = {}
