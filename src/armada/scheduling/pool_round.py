@@ -21,7 +21,7 @@ from operator import add, sub
 import numpy as np
 
 from armada.domain.lifecycle import JobRecord
-from armada.domain.resources import format_quantity
+from armada.scheduling.admission import Admission
 from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
 from armada.scheduling.cycle import Cycle
 from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
@@ -41,8 +41,6 @@ class NewLease:
     uniformity_value: str
 
 
-STOP_RATE = "global scheduling rate limit exceeded"
-STOP_RESOURCES = "maximum resources scheduled"
 STOP_TIME = "maximum scheduling duration exceeded"
 
 
@@ -78,14 +76,8 @@ class PoolRound:
         self.scheduled_gangs = 0
         self.stop_reason = ""
         self.stats: dict[str, dict[str, int]] = {}
-        self.limits: dict[tuple[str, str], list[int | None]] = {}
         self.placer = GangPlacer(self)
-        self.round_limit = self._round_limit()
-        self.limit_pairs: dict[tuple[str, str], list[tuple[int, int]]] = {}
-        self.lookback = settings.max_queue_lookback
-        self.burst = min(
-            settings.maximum_scheduling_burst, settings.maximum_per_queue_scheduling_burst
-        )
+        self.admission = Admission(self)
 
     # -- accounting -----------------------------------------------------------------------
     def _add(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
@@ -241,8 +233,8 @@ class PoolRound:
                 self._restore(item)
                 cands.advance()
             elif not self.stop_reason and self.c.monotonic() > self.c.deadline:
-                self._stop_round(STOP_TIME)
-            elif self._admit(q, cands, item):
+                self.stop_round(STOP_TIME)
+            elif self.admission.admit(q, cands, item):
                 self._schedule_new(q, cands, item)
             q = self._next_queue(heap, q)
         for q, cands in self.cands.items():
@@ -271,9 +263,9 @@ class PoolRound:
 
     def _prepare_queue(self, queue: str) -> None:
         if self.c.queues[queue].cordoned:
-            self._stop_queue(queue, "queue cordoned")
+            self.stop_queue(queue, "queue cordoned")
 
-    def _stop_queue(self, queue: str, reason: str, item: Item | None = None) -> None:
+    def stop_queue(self, queue: str, reason: str, item: Item | None = None) -> None:
         cands = self.cands[queue]
         if cands.new_stopped:
             return
@@ -284,11 +276,11 @@ class PoolRound:
         for key_id, count in cands.remaining_groups():
             self._key_reason(queue, key_id, reason, count)
 
-    def _stop_round(self, reason: str) -> None:
+    def stop_round(self, reason: str) -> None:
         self.stop_reason = reason
         for q in self.active:
             item = self.cands[q].peek()
-            self._stop_queue(q, reason, item if item is not None and not item.evicted else None)
+            self.stop_queue(q, reason, item if item is not None and not item.evicted else None)
 
     def _key_reason(self, queue: str, key_id: int, reason: str, count: int) -> None:
         key = self.c.snap.keys[key_id]
@@ -303,7 +295,7 @@ class PoolRound:
             )
         )
 
-    def _reject(self, queue: str, cands: QueueCandidates, item: Item, reason: str) -> None:
+    def reject(self, queue: str, cands: QueueCandidates, item: Item, reason: str) -> None:
         """The item stays queued; a plain job's reason covers its whole group."""
         for job in item.jobs:
             self.c.note(job.job_id, self.pool, reason)
@@ -312,115 +304,6 @@ class PoolRound:
             left = cands.skip_group(item.group)
             if left:
                 self._key_reason(queue, item.group, reason, left)
-
-    def _limit(self, queue: str, pc: str) -> list[int | None]:
-        limit = self.limits.get((queue, pc))
-        if limit is None:
-            klass = self.c.priority_class(pc)
-            override = self.c.queues[queue].resource_limits_by_priority_class.get(pc)
-            if override is not None:
-                fractions = override.for_pool(self.pool)
-            else:
-                fractions = klass.maximum_resource_fraction_per_queue_by_pool.get(
-                    self.pool, klass.maximum_resource_fraction_per_queue
-                )
-            limit = [
-                int(fractions[name] * total) if name in fractions else None
-                for name, total in zip(self.c.space.names, self.total, strict=True)
-            ]
-            self.limits[(queue, pc)] = limit
-        return limit
-
-    def _round_limit(self) -> dict[int, int]:
-        fractions = self.pool_settings.maximum_resource_fraction_to_schedule
-        if fractions is None:
-            fractions = self.c.settings.maximum_resource_fraction_to_schedule
-        index = self.c.space.index
-        return {index[r]: int(f * self.total[index[r]]) for r, f in fractions.items() if r in index}
-
-    def _admit(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
-        """Check every limit on a new item; stop or reject (with a reason) if one is hit."""
-        size = len(item.jobs)
-        c = self.c
-        if (
-            cands.considered_new < self.lookback
-            and size <= self.burst
-            and c.global_tokens >= size
-            and c.queue_tokens.get(queue, 0.0) >= size
-            and not item.infos[0].unknown
-            and self._within_limits(queue, item)
-        ):
-            return True
-        return self._refuse(queue, cands, item)
-
-    def _within_limits(self, queue: str, item: Item) -> bool:
-        total = item.total
-        scheduled = self.scheduled_round
-        for i, most in self.round_limit.items():
-            if scheduled[i] + total[i] > most:
-                return False
-        pc = item.infos[0].key.priority_class
-        held = self.alloc_pc.get((queue, pc), self.zero)
-        return all(held[i] + total[i] <= most for i, most in self._limit_pairs(queue, pc))
-
-    def _limit_pairs(self, queue: str, pc: str) -> list[tuple[int, int]]:
-        pairs = self.limit_pairs.get((queue, pc))
-        if pairs is None:
-            limit = self._limit(queue, pc)
-            pairs = [(i, most) for i, most in enumerate(limit) if most is not None]
-            self.limit_pairs[(queue, pc)] = pairs
-        return pairs
-
-    def _refuse(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
-        """The slow path of :meth:`_admit`: find the limit that was hit and act on it."""
-        size = len(item.jobs)
-        settings = self.c.settings
-        if cands.considered_new >= settings.max_queue_lookback:
-            self._stop_queue(queue, "queue lookback limit reached", item)
-            return False
-        if size > settings.maximum_scheduling_burst:
-            reason = (
-                f"gang cardinality too large: {size} exceeds the global burst size "
-                f"{settings.maximum_scheduling_burst}"
-            )
-            self._reject(queue, cands, item, reason)
-            return False
-        if size > settings.maximum_per_queue_scheduling_burst:
-            reason = (
-                f"gang cardinality too large: {size} exceeds the queue burst size "
-                f"{settings.maximum_per_queue_scheduling_burst}"
-            )
-            self._reject(queue, cands, item, reason)
-            return False
-        if self.c.global_tokens < size:
-            self._stop_round(STOP_RATE)
-            return False
-        if self.c.queue_tokens.get(queue, 0.0) < size:
-            self._stop_queue(queue, "queue scheduling rate limit exceeded", item)
-            return False
-        for i, cap in self.round_limit.items():
-            if self.scheduled_round[i] + item.total[i] > cap:
-                self._stop_round(STOP_RESOURCES)
-                return False
-        unknown = item.infos[0].unknown
-        if unknown:
-            names = ", ".join(unknown)
-            self._reject(queue, cands, item, f"requests {names}, which no node offers")
-            return False
-        pc = item.infos[0].key.priority_class
-        limit = self._limit(queue, pc)
-        held = self.alloc_pc.get((queue, pc), self.zero)
-        for i, most in enumerate(limit):
-            if most is not None and held[i] + item.total[i] > most:
-                name = self.c.space.names[i]
-                reason = (
-                    f"resource limit exceeded: queue {queue} may hold at most "
-                    f"{name}={format_quantity(most, name)} at priority class {pc} "
-                    f"in pool {self.pool}"
-                )
-                self._reject(queue, cands, item, reason)
-                return False
-        return True
 
     # -- placing --------------------------------------------------------------------------
     def avoid_mask(self, job: JobRecord) -> Mask | None:
@@ -432,7 +315,7 @@ class PoolRound:
     def _schedule_new(self, queue: str, cands: QueueCandidates, item: Item) -> None:
         outcome = self.placer.place(item)
         if isinstance(outcome, str):
-            self._reject(queue, cands, item, outcome)
+            self.reject(queue, cands, item, outcome)
             return
         cands.advance()
         uniformity_value, placements, victims = outcome
