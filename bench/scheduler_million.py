@@ -11,7 +11,6 @@ Run: .venv/bin/python -m bench.scheduler_million [--runs 3]
 
 from __future__ import annotations
 
-import argparse
 import itertools
 
 from armada.scheduling import JobDb, SchedulingResult, SchedulingSnapshot
@@ -21,6 +20,7 @@ from bench.scheduler_world import (
     make_queues,
     median,
     nodes,
+    parse_args,
     peak_rss_mib,
     queued,
     requirements,
@@ -34,10 +34,7 @@ NODES, RUNNING_PER_NODE, QUEUES, QUEUED = 10_000, 10, 100, 1_000_000
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--gc", action="store_true", help="leave the cyclic GC running")
-    args = parser.parse_args()
+    args = parse_args(runs=3)
     config = settings(
         maximum_scheduling_rate=100.0,
         maximum_scheduling_burst=1000,

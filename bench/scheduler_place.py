@@ -5,8 +5,6 @@ Run: .venv/bin/python -m bench.scheduler_place [--runs 5]
 
 from __future__ import annotations
 
-import argparse
-
 from armada.scheduling import JobDb, SchedulingResult, SchedulingSnapshot
 from bench.scheduler_world import (
     T0,
@@ -14,6 +12,7 @@ from bench.scheduler_world import (
     make_queues,
     median,
     nodes,
+    parse_args,
     queued,
     requirements,
     settings,
@@ -24,10 +23,7 @@ JOBS, NODES, QUEUES = 32_000, 1_000, 10
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--gc", action="store_true", help="leave the cyclic GC running")
-    args = parser.parse_args()
+    args = parse_args(runs=5)
     config = settings()
     db = JobDb(config.domain_priority_classes())
     queues = make_queues(QUEUES)

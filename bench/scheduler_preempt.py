@@ -10,7 +10,6 @@ Run: .venv/bin/python -m bench.scheduler_preempt [--runs 5]
 
 from __future__ import annotations
 
-import argparse
 import itertools
 
 from armada.scheduling import JobDb, SchedulingResult, SchedulingSnapshot
@@ -20,6 +19,7 @@ from bench.scheduler_world import (
     make_queues,
     median,
     nodes,
+    parse_args,
     queued,
     requirements,
     running,
@@ -31,10 +31,7 @@ NODES, PER_NODE, QUEUES, QUEUED_PER_QUEUE = 1_000, 32, 10, 1_000
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--gc", action="store_true", help="leave the cyclic GC running")
-    args = parser.parse_args()
+    args = parse_args(runs=5)
     config = settings(protected_fraction_of_fair_share=0.0)
     db = JobDb(config.domain_priority_classes())
     queues = make_queues(QUEUES)

@@ -6,6 +6,7 @@ through one event each, so that building a million-job database is not what is m
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import statistics
@@ -162,6 +163,14 @@ def time_rounds(
             flush=True,
         )
     return times
+
+
+def parse_args(runs: int) -> argparse.Namespace:
+    """The options every scheduler benchmark takes."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=runs, help="rounds to time (median)")
+    parser.add_argument("--gc", action="store_true", help="leave the cyclic GC running")
+    return parser.parse_args()
 
 
 def median(values: list[float]) -> float:

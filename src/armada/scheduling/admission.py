@@ -98,20 +98,16 @@ class Admission:
         if cands.considered_new >= settings.max_queue_lookback:
             self.r.stop_queue(queue, "queue lookback limit reached", item)
             return False
-        if size > settings.maximum_scheduling_burst:
-            reason = (
-                f"gang cardinality too large: {size} exceeds the global burst size "
-                f"{settings.maximum_scheduling_burst}"
-            )
-            self.r.reject(queue, cands, item, reason)
-            return False
-        if size > settings.maximum_per_queue_scheduling_burst:
-            reason = (
-                f"gang cardinality too large: {size} exceeds the queue burst size "
-                f"{settings.maximum_per_queue_scheduling_burst}"
-            )
-            self.r.reject(queue, cands, item, reason)
-            return False
+        for scope, burst in (
+            ("global", settings.maximum_scheduling_burst),
+            ("queue", settings.maximum_per_queue_scheduling_burst),
+        ):
+            if size > burst:
+                reason = (
+                    f"gang cardinality too large: {size} exceeds the {scope} burst size {burst}"
+                )
+                self.r.reject(queue, cands, item, reason)
+                return False
         if self.r.c.global_tokens < size:
             self.r.stop_round(STOP_RATE)
             return False
