@@ -255,3 +255,14 @@ def test_the_same_snapshot_gives_the_same_result(make_world: MakeWorld) -> None:
     second = schedule(snapshot, w.settings, monotonic=FakeMonotonic())
     assert msgspec.json.encode(first) == msgspec.json.encode(second)
     assert first.leases
+
+
+def test_jobs_of_a_deleted_queue_still_hold_their_node(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=4)], [Queue(name="gone"), Queue(name="b")])
+    w.submit("gone", 4)
+    w.round()
+    w.queues = [Queue(name="b")]
+    w.submit("b", 2)
+    result = w.round()
+    assert not result.leases and not result.preemptions
+    assert "does not fit" in next(iter(result.job_reasons.values()))

@@ -100,12 +100,13 @@ class PoolRound:
             job = snap[job_id]
             run = job.runs[-1] if job.runs else None
             queue = job.spec.queue
-            if run is None or run.state.terminal or queue not in queues:
+            if run is None or run.state.terminal:
                 continue
             info = self.c.info(job)
             self.running[job_id] = job
             self.started[job_id] = run.running_at or run.leased_at
-            counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
+            if queue in queues:  # a deleted queue's jobs still hold their nodes
+                counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
             node = index.get((run.executor, run.node))
             if node is not None:
                 binds.append((job_id, queue, node, info))
