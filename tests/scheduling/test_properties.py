@@ -96,6 +96,7 @@ def check_invariants(w: World, result: SchedulingResult, before: Any) -> None:
     for lease in result.leases:
         target = nodes[(lease.executor, lease.node)]
         assert not target.unschedulable and lease.executor not in w.cordoned
+        assert lease.node not in before[lease.job_id].avoid_nodes, "an avoided node was used"
     for p in result.preemptions:
         klass = before[p.job_id].spec.priority_class
         if p.kind == "fair-share":
@@ -121,6 +122,7 @@ def check_invariants(w: World, result: SchedulingResult, before: Any) -> None:
     factors=st.lists(st.sampled_from([0.5, 1.0, 2.0]), min_size=3, max_size=3),
     protected=st.sampled_from([0.0, 0.5, 1.0]),
     finish=st.integers(0, 3),
+    returned=st.integers(0, 2),
 )
 def test_random_rounds_keep_every_invariant(
     cluster: list[Node],
@@ -128,6 +130,7 @@ def test_random_rounds_keep_every_invariant(
     factors: list[float],
     protected: float,
     finish: int,
+    returned: int,
 ) -> None:
     queues = [Queue(name=f"q{i + 1}", priority_factor=f) for i, f in enumerate(factors)]
     w = World(cluster, queues, protected_fraction_of_fair_share=protected)
@@ -148,5 +151,15 @@ def test_random_rounds_keep_every_invariant(
             w.apply(
                 ev.JobRunSucceeded(job_id=job.job_id, run_id=run.run_id),
                 ev.JobSucceeded(job_id=job.job_id),
+            )
+        running = [
+            j for j in w.db.read().jobs() if j.active_run is not None and j.spec.gang is None
+        ]
+        for job in running[-returned:] if returned else []:
+            run = job.active_run
+            assert run is not None
+            w.apply(
+                ev.JobRunLeaseReturned(job_id=job.job_id, run_id=run.run_id),
+                ev.JobRequeued(job_id=job.job_id, avoid_nodes=(run.node,)),
             )
     w.db.validate()
