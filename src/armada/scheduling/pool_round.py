@@ -320,6 +320,16 @@ class PoolRound:
             return
         cands.advance()
         uniformity_value, placements, victims = outcome
+        if len(placements) == 1 and not victims:  # the common case, kept short
+            info, node, job_id = item.infos[0], placements[0].node, placements[0].job_id
+            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
+            self.c.taken.add(job_id)
+            self._add(queue, info.key.priority_class, info.request, 1)
+            self.scheduled_round = list(map(add, self.scheduled_round, info.request))
+            self.stat(queue, "scheduled")
+            self.c.global_tokens -= 1
+            self.c.queue_tokens[queue] -= 1
+            return
         gang_id = item.gang.id if item.gang is not None and len(item.jobs) > 1 else ""
         taken = self.c.taken
         for info, placement in zip(item.infos, placements, strict=True):
@@ -331,7 +341,7 @@ class PoolRound:
         self.scheduled_round = list(map(add, self.scheduled_round, item.total))
         self.stat(queue, "scheduled", size)
         self.c.global_tokens -= size
-        self.c.queue_tokens[queue] = self.c.queue_tokens.get(queue, 0.0) - size
+        self.c.queue_tokens[queue] -= size
         if gang_id:
             self.scheduled_gangs += 1
         for victim in victims:
