@@ -7,6 +7,7 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
+from armada.domain import events as ev
 from armada.domain.jobs import NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration
 from armada.domain.queues import Queue, ResourceFractionLimits
 from armada.scheduling import schedule
@@ -266,3 +267,12 @@ def test_jobs_of_a_deleted_queue_still_hold_their_node(make_world: MakeWorld) ->
     result = w.round()
     assert not result.leases and not result.preemptions
     assert "does not fit" in next(iter(result.job_reasons.values()))
+
+
+def test_a_job_whose_pools_have_no_nodes_is_told_so(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", pool="cpu")], [Queue(name="q")])
+    (job,) = w.submit("q")
+    w.apply(ev.JobValidated(job_id=job, pools=("gpu",)))
+    result = w.round()
+    assert not result.leases
+    assert result.job_reasons[job] == "pool cpu: none of the pools it may run in (gpu) has nodes"

@@ -64,6 +64,7 @@ class QueueCandidates:
         evicted: list[Item],
         info_of: Callable[[JobRecord], KeyInfo],
         taken: set[str],
+        pools: frozenset[str] = frozenset(),
     ) -> None:
         self.queue = queue
         self.pool = pool
@@ -72,6 +73,9 @@ class QueueCandidates:
         self._next_evicted = 0
         self._info_of = info_of
         self._taken = taken
+        # Pools this round schedules; the first of them reports jobs that may run in none.
+        self._pools = pools
+        self._first_pool = bool(pools) and pool == min(pools)
         self._gangs_seen: set[str] = set()
         self._iters: dict[int, Iterator[QueuedEntry]] = {}
         self._heap: list[tuple[tuple[int, int, float, str], int]] = []
@@ -149,6 +153,9 @@ class QueueCandidates:
     def _item_for(self, job_id: str, key_id: int) -> Item | None:
         job = self._snap[job_id]
         if not self._eligible(job):
+            if self._first_pool and not self._pools.intersection(job.validated_pools):
+                pools = ", ".join(job.validated_pools)
+                self.notes.append((job_id, f"none of the pools it may run in ({pools}) has nodes"))
             return None
         if job.cancel_requested:
             self.notes.append((job_id, "cancellation requested"))

@@ -29,6 +29,7 @@ class Cycle:
     monotonic: Callable[[], float]
     deadline: float
     cordoned_executors: frozenset[str]
+    pools: frozenset[str] = frozenset()
     infos: dict[int, KeyInfo] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
     leases: list[Lease] = field(default_factory=list)

@@ -214,6 +214,7 @@ class PoolRound:
                 evicted=self._evicted_items(q),
                 info_of=self.c.info,
                 taken=self.c.taken,
+                pools=self.c.pools,
             )
             for q in self.active
         }

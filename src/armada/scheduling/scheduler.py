@@ -96,6 +96,7 @@ def schedule(
     for node in snapshot.nodes:
         by_pool.setdefault(node.pool, []).append(node)
     pools = sorted(set(by_pool) | set(snapshot.jobs.active_pools()))
+    cycle.pools = frozenset(pools)
     for pool in pools:
         round_ = PoolRound(cycle, pool, by_pool.get(pool, []))
         round_.run()
