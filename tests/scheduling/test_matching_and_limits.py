@@ -275,4 +275,6 @@ def test_a_job_whose_pools_have_no_nodes_is_told_so(make_world: MakeWorld) -> No
     w.apply(ev.JobValidated(job_id=job, pools=("gpu",)))
     result = w.round()
     assert not result.leases
-    assert result.job_reasons[job] == "pool cpu: none of the pools it may run in (gpu) has nodes"
+    key_id = w.db.read().key_of(w.db.read()[job]).id
+    reason = result.reason_for(job, "q", key_id)
+    assert reason == "pool cpu: none of the pools it may run in (gpu) has nodes"

@@ -47,6 +47,7 @@ job_shapes = st.fixed_dictionaries(
         "tolerate": st.booleans(),
         "gang": st.integers(0, 3),
         "uniform": st.booleans(),
+        "pools": st.sampled_from([(), ("p1",), ("p2",), ("p3",), ("p1", "p2")]),
     }
 )
 
@@ -64,7 +65,7 @@ def submit_shape(w: World, shape: dict[str, Any], serial: int) -> None:
             id=f"g{serial}", cardinality=shape["gang"], node_uniformity_label=label
         )
         n = shape["gang"] - (1 if serial % 5 == 0 else 0)  # now and then a member is missing
-    w.submit(
+    ids = w.submit(
         shape["queue"],
         n,
         cpu=shape["cpu"],
@@ -72,6 +73,8 @@ def submit_shape(w: World, shape: dict[str, Any], serial: int) -> None:
         priority_class=shape["priority_class"],
         **extra,
     )
+    if shape["pools"]:
+        w.apply(*(ev.JobValidated(job_id=job_id, pools=shape["pools"]) for job_id in ids))
 
 
 def check_invariants(w: World, result: SchedulingResult, before: Any) -> None:
@@ -97,6 +100,8 @@ def check_invariants(w: World, result: SchedulingResult, before: Any) -> None:
         target = nodes[(lease.executor, lease.node)]
         assert not target.unschedulable and lease.executor not in w.cordoned
         assert lease.node not in before[lease.job_id].avoid_nodes, "an avoided node was used"
+        pools = before[lease.job_id].validated_pools
+        assert not pools or lease.pool in pools, "leased outside its validated pools"
     for p in result.preemptions:
         klass = before[p.job_id].spec.priority_class
         if p.kind == "fair-share":

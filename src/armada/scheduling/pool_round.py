@@ -133,11 +133,10 @@ class PoolRound:
         demand: dict[str, float] = {}
         for q in self.active:
             want = list(self.alloc.get(q, self.zero))
-            for key_id, group in snap.queued_groups(q).items():
-                info = self.c.info(snap[group[0][2]])
+            for group_id, group in snap.queued_groups(q).items():
+                info = self.c.info_of_key(snap.groups[group_id].key)
                 n = len(group)
                 want = [a + n * b for a, b in zip(want, info.request, strict=True)]
-                del key_id
             demand[q] = self.cost(want)
         self.demand = demand
         self.fair = fair_shares(self.weights)
@@ -275,8 +274,8 @@ class PoolRound:
             for job in item.jobs:
                 self.c.note(job.job_id, self.pool, reason)
         cands.stop_new()
-        for key_id, count in cands.remaining_groups():
-            self._key_reason(queue, key_id, reason, count)
+        for group_id, count in cands.remaining_groups():
+            self._key_reason(queue, group_id, reason, count)
 
     def stop_round(self, reason: str) -> None:
         self.stop_reason = reason
@@ -284,13 +283,13 @@ class PoolRound:
             item = self.cands[q].peek()
             self.stop_queue(q, reason, item if item is not None and not item.evicted else None)
 
-    def _key_reason(self, queue: str, key_id: int, reason: str, count: int) -> None:
-        key = self.c.snap.keys[key_id]
+    def _key_reason(self, queue: str, group_id: int, reason: str, count: int) -> None:
+        key = self.c.snap.groups[group_id].key
         self.c.key_reasons.append(
             KeyReason(
                 pool=self.pool,
                 queue=queue,
-                key_id=key_id,
+                key_id=key.id,
                 key=key.describe(),
                 reason=reason,
                 jobs=count,
@@ -459,5 +458,9 @@ class PoolRound:
         for job_id, reason in cands.notes:
             self.c.note(job_id, self.pool, reason)
         if not cands.new_stopped:
-            for key_id, count in cands.remaining_groups():
-                self._key_reason(queue, key_id, "not reached this round", count)
+            for group_id, count in cands.remaining_groups():
+                self._key_reason(queue, group_id, "not reached this round", count)
+        for group_id, count in cands.poolless:
+            pools = ", ".join(sorted(self.c.snap.groups[group_id].pools or ()))
+            reason = f"none of the pools it may run in ({pools}) has nodes"
+            self._key_reason(queue, group_id, reason, count)
