@@ -13,38 +13,26 @@ from __future__ import annotations
 import itertools
 
 from armada.scheduling import JobDb, SchedulingResult, SchedulingSnapshot
-from bench.scheduler_world import (
-    T0,
-    load,
-    make_queues,
-    median,
-    nodes,
-    parse_args,
-    queued,
-    requirements,
-    running,
-    settings,
-    time_rounds,
-)
+from bench import scheduler_world as world
 
 NODES, PER_NODE, QUEUES, QUEUED_PER_QUEUE = 1_000, 32, 10, 1_000
 
 
 def main() -> None:
-    args = parse_args(runs=5)
-    config = settings(protected_fraction_of_fair_share=0.0)
+    args = world.parse_args(runs=5)
+    config = world.settings(protected_fraction_of_fair_share=0.0)
     db = JobDb(config.domain_priority_classes())
-    queues = make_queues(QUEUES)
+    queues = world.make_queues(QUEUES)
     names = [q.name for q in queues]
-    cluster = nodes(NODES, cpu=32, memory_gi=256)
-    req = requirements(1, 4, "armada-preemptible")
+    cluster = world.nodes(NODES, cpu=32, memory_gi=256)
+    req = world.requirements(1, 4, "armada-preemptible")
     cycle = itertools.cycle(names)  # exactly 3,200 jobs per queue: every queue at its share
     slots = ((next(cycle), n) for n in cluster for _ in range(PER_NODE))
     print(f"loading {NODES * PER_NODE} running and {QUEUES * QUEUED_PER_QUEUE} queued jobs ...")
-    took = load(db, running(slots, req))
-    took += load(db, queued(names, QUEUED_PER_QUEUE, req))
+    took = world.load(db, world.running(slots, req))
+    took += world.load(db, world.queued(names, QUEUED_PER_QUEUE, req))
     print(f"  loaded in {took:.2f} s", flush=True)
-    snapshot = SchedulingSnapshot(jobs=db.read(), nodes=cluster, queues=queues, now=T0 + 100)
+    snapshot = SchedulingSnapshot(jobs=db.read(), nodes=cluster, queues=queues, now=world.T0 + 100)
 
     def check(result: SchedulingResult) -> None:
         assert not result.leases and not result.preemptions, (
@@ -53,8 +41,8 @@ def main() -> None:
         )
         assert sum(q.evicted_jobs for q in result.pools[0].queues) == NODES * PER_NODE
 
-    times = time_rounds(snapshot, config, args.runs, check, pause_gc=not args.gc)
-    print(f"scheduler_preempting_pass_32k_running: {median(times):.3f} s (target: <= 1.3 s)")
+    times = world.time_rounds(snapshot, config, args.runs, check, pause_gc=not args.gc)
+    print(f"scheduler_preempting_pass_32k_running: {world.median(times):.3f} s (target: <= 1.3 s)")
 
 
 if __name__ == "__main__":
