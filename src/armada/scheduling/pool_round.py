@@ -326,7 +326,6 @@ class PoolRound:
             self.c.taken.add(job_id)
             self._add(queue, info.key.priority_class, info.request, 1)
             self.scheduled_round = list(map(add, self.scheduled_round, info.request))
-            self.stat(queue, "scheduled")
             self.c.global_tokens -= 1
             self.c.queue_tokens[queue] -= 1
             return
@@ -339,7 +338,6 @@ class PoolRound:
             self._add(queue, info.key.priority_class, info.request, 1)
         size = len(placements)
         self.scheduled_round = list(map(add, self.scheduled_round, item.total))
-        self.stat(queue, "scheduled", size)
         self.c.global_tokens -= size
         self.c.queue_tokens[queue] -= size
         if gang_id:
@@ -388,7 +386,6 @@ class PoolRound:
         new = self.new_here.pop(job_id, None)
         if new is not None:
             self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
-            self.stat(new.queue, "scheduled", -1)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
             self._cascade_gang(self.c.snap[job_id])
