@@ -6,6 +6,7 @@ through one event each, so that building a million-job database is not what is m
 
 from __future__ import annotations
 
+import argparse
 import gc
 import os
 import statistics
@@ -18,6 +19,7 @@ from armada.domain.lifecycle import JobRecord, RunRecord, new_job
 from armada.domain.queues import Queue
 from armada.domain.states import JobState, RunState
 from armada.scheduling import JobDb, Node, SchedulingResult, SchedulingSnapshot, schedule
+from armada.scheduling.gcpause import gc_paused
 
 GI = 2**30 * 1000
 CPU = 1000
@@ -68,12 +70,14 @@ def requirements(cpu: float, memory_gi: float, pc: str) -> SchedulingRequirement
     )
 
 
-def queued(queues: list[str], per_queue: int, req: SchedulingRequirements) -> Iterable[JobRecord]:
+def queued(
+    queues: list[str], per_queue: int, req: SchedulingRequirements, prefix: str = ""
+) -> Iterable[JobRecord]:
     n = 0
     for q in queues:
         for i in range(per_queue):
             n += 1
-            yield new_job(spec(f"{q}-{i:07d}", q, req, T0 + n * 1e-3), T0 + n * 1e-3)
+            yield new_job(spec(f"{prefix}{q}-{i:07d}", q, req, T0 + n * 1e-3), T0 + n * 1e-3)
 
 
 def running(
@@ -105,10 +109,12 @@ def running(
 
 
 def load(db: JobDb, records: Iterable[JobRecord]) -> float:
+    """Insert records in one transaction, with the cyclic GC paused (as a restart would)."""
     start = time.perf_counter()
-    with db.write() as txn:
+    with gc_paused(), db.write() as txn:
         for record in records:
             txn.upsert(record)
+    gc.freeze()  # what has been loaded is long-lived: keep it out of future collections
     return time.perf_counter() - start
 
 
@@ -133,12 +139,23 @@ def time_rounds(
     config: SchedulingSettings,
     runs: int,
     check: Callable[[SchedulingResult], None],
+    *,
+    pause_gc: bool = True,
 ) -> list[float]:
+    """Time ``runs`` rounds on the same snapshot (the core is pure, so each starts afresh).
+
+    With ``pause_gc`` the round runs inside :func:`gc_paused`, as the scheduler service runs
+    it; without, the cyclic collector runs as it likes.
+    """
     times = []
     for i in range(runs):
         gc.collect()
         start = time.perf_counter()
-        result = schedule(snapshot, config, monotonic=time.monotonic)
+        if pause_gc:
+            with gc_paused():
+                result = schedule(snapshot, config, monotonic=time.monotonic)
+        else:
+            result = schedule(snapshot, config, monotonic=time.monotonic)
         elapsed = time.perf_counter() - start
         check(result)
         times.append(elapsed)
@@ -148,6 +165,14 @@ def time_rounds(
             flush=True,
         )
     return times
+
+
+def parse_args(runs: int) -> argparse.Namespace:
+    """The options every scheduler benchmark takes."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=runs, help="rounds to time (median)")
+    parser.add_argument("--gc", action="store_true", help="leave the cyclic GC running")
+    return parser.parse_args()
 
 
 def median(values: list[float]) -> float:

@@ -113,3 +113,16 @@ def test_only_one_writer_at_a_time() -> None:
     txn.commit()
     with pytest.raises(RuntimeError, match="already committed"):
         txn.delete("j1")
+
+
+def test_validated_pools_split_a_key_group() -> None:
+    jobs = db()
+    jobs.apply([sequence(submit("j1"), submit("j2"))])
+    jobs.apply([sequence(ev.JobValidated(job_id="j2", pools=("gpu",)))])
+    snap = jobs.read()
+    groups = {
+        snap.groups[g].pools: len(members) for g, members in snap.queued_groups("queue-a").items()
+    }
+    assert groups == {None: 1, frozenset({"gpu"}): 1}
+    assert [j.job_id for j in snap.queued("queue-a")] == ["j1", "j2"]
+    jobs.validate()

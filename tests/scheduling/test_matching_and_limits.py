@@ -7,6 +7,7 @@ from collections.abc import Callable
 import msgspec
 import pytest
 
+from armada.domain import events as ev
 from armada.domain.jobs import NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration
 from armada.domain.queues import Queue, ResourceFractionLimits
 from armada.scheduling import schedule
@@ -255,3 +256,25 @@ def test_the_same_snapshot_gives_the_same_result(make_world: MakeWorld) -> None:
     second = schedule(snapshot, w.settings, monotonic=FakeMonotonic())
     assert msgspec.json.encode(first) == msgspec.json.encode(second)
     assert first.leases
+
+
+def test_jobs_of_a_deleted_queue_still_hold_their_node(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", cpu=4)], [Queue(name="gone"), Queue(name="b")])
+    w.submit("gone", 4)
+    w.round()
+    w.queues = [Queue(name="b")]
+    w.submit("b", 2)
+    result = w.round()
+    assert not result.leases and not result.preemptions
+    assert "does not fit" in next(iter(result.job_reasons.values()))
+
+
+def test_a_job_whose_pools_have_no_nodes_is_told_so(make_world: MakeWorld) -> None:
+    w = make_world([node("n0", pool="cpu")], [Queue(name="q")])
+    (job,) = w.submit("q")
+    w.apply(ev.JobValidated(job_id=job, pools=("gpu",)))
+    result = w.round()
+    assert not result.leases
+    key_id = w.db.read().key_of(w.db.read()[job]).id
+    reason = result.reason_for(job, "q", key_id)
+    assert reason == "pool cpu: none of the pools it may run in (gpu) has nodes"

@@ -47,6 +47,7 @@ job_shapes = st.fixed_dictionaries(
         "tolerate": st.booleans(),
         "gang": st.integers(0, 3),
         "uniform": st.booleans(),
+        "pools": st.sampled_from([(), ("p1",), ("p2",), ("p3",), ("p1", "p2")]),
     }
 )
 
@@ -64,7 +65,7 @@ def submit_shape(w: World, shape: dict[str, Any], serial: int) -> None:
             id=f"g{serial}", cardinality=shape["gang"], node_uniformity_label=label
         )
         n = shape["gang"] - (1 if serial % 5 == 0 else 0)  # now and then a member is missing
-    w.submit(
+    ids = w.submit(
         shape["queue"],
         n,
         cpu=shape["cpu"],
@@ -72,6 +73,8 @@ def submit_shape(w: World, shape: dict[str, Any], serial: int) -> None:
         priority_class=shape["priority_class"],
         **extra,
     )
+    if shape["pools"]:
+        w.apply(*(ev.JobValidated(job_id=job_id, pools=shape["pools"]) for job_id in ids))
 
 
 def check_invariants(w: World, result: SchedulingResult, before: Any) -> None:
@@ -96,6 +99,9 @@ def check_invariants(w: World, result: SchedulingResult, before: Any) -> None:
     for lease in result.leases:
         target = nodes[(lease.executor, lease.node)]
         assert not target.unschedulable and lease.executor not in w.cordoned
+        assert lease.node not in before[lease.job_id].avoid_nodes, "an avoided node was used"
+        pools = before[lease.job_id].validated_pools
+        assert not pools or lease.pool in pools, "leased outside its validated pools"
     for p in result.preemptions:
         klass = before[p.job_id].spec.priority_class
         if p.kind == "fair-share":
@@ -121,6 +127,7 @@ def check_invariants(w: World, result: SchedulingResult, before: Any) -> None:
     factors=st.lists(st.sampled_from([0.5, 1.0, 2.0]), min_size=3, max_size=3),
     protected=st.sampled_from([0.0, 0.5, 1.0]),
     finish=st.integers(0, 3),
+    returned=st.integers(0, 2),
 )
 def test_random_rounds_keep_every_invariant(
     cluster: list[Node],
@@ -128,6 +135,7 @@ def test_random_rounds_keep_every_invariant(
     factors: list[float],
     protected: float,
     finish: int,
+    returned: int,
 ) -> None:
     queues = [Queue(name=f"q{i + 1}", priority_factor=f) for i, f in enumerate(factors)]
     w = World(cluster, queues, protected_fraction_of_fair_share=protected)
@@ -148,5 +156,15 @@ def test_random_rounds_keep_every_invariant(
             w.apply(
                 ev.JobRunSucceeded(job_id=job.job_id, run_id=run.run_id),
                 ev.JobSucceeded(job_id=job.job_id),
+            )
+        running = [
+            j for j in w.db.read().jobs() if j.active_run is not None and j.spec.gang is None
+        ]
+        for job in running[-returned:] if returned else []:
+            run = job.active_run
+            assert run is not None
+            w.apply(
+                ev.JobRunLeaseReturned(job_id=job.job_id, run_id=run.run_id),
+                ev.JobRequeued(job_id=job.job_id, avoid_nodes=(run.node,)),
             )
     w.db.validate()

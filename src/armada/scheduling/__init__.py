@@ -3,6 +3,7 @@
 No I/O, no wall clock, no ids: see docs/scheduling.md. The public surface is re-exported here.
 """
 
+from armada.scheduling.gcpause import gc_paused
 from armada.scheduling.jobdb import ApplyNote, ApplyReport, JobDb, JobDbSnapshot, WriteTxn
 from armada.scheduling.keys import SchedulingKey
 from armada.scheduling.model import (
@@ -16,8 +17,10 @@ from armada.scheduling.model import (
 )
 from armada.scheduling.nodes import Node
 from armada.scheduling.ratelimit import Bucket, RateLimiterState
+from armada.scheduling.reports import ReportHistory, job_report, queue_report, scheduling_report
 from armada.scheduling.resources import ResourceSpace
 from armada.scheduling.scheduler import schedule
+from armada.scheduling.submitcheck import SubmitChecker, SubmitCheckResult
 
 __all__ = [
     "ApplyNote",
@@ -32,10 +35,17 @@ __all__ = [
     "Preemption",
     "QueueRound",
     "RateLimiterState",
+    "ReportHistory",
     "ResourceSpace",
     "SchedulingKey",
     "SchedulingResult",
     "SchedulingSnapshot",
+    "SubmitCheckResult",
+    "SubmitChecker",
     "WriteTxn",
+    "gc_paused",
+    "job_report",
+    "queue_report",
     "schedule",
+    "scheduling_report",
 ]

@@ -42,7 +42,7 @@ class Item:
     total: list[int]
     evicted: bool
     gang: Gang | None
-    group: int  # key id of the queued group it came from; -1 for gangs and evicted jobs
+    group: int  # id of the queued group it came from; -1 for gangs and evicted jobs
 
 
 def make_item(jobs: list[JobRecord], infos: list[KeyInfo], *, evicted: bool, group: int) -> Item:
@@ -50,6 +50,11 @@ def make_item(jobs: list[JobRecord], infos: list[KeyInfo], *, evicted: bool, gro
     for info in infos[1:]:
         total = [a + b for a, b in zip(total, info.request, strict=True)]
     return Item(jobs, infos, total, evicted, jobs[0].spec.gang, group)
+
+
+def first_pool(pool: str, pools: frozenset[str]) -> bool:
+    """Whether ``pool`` is the first this round schedules (it reports round-wide reasons)."""
+    return bool(pools) and pool == min(pools)
 
 
 class QueueCandidates:
@@ -64,6 +69,7 @@ class QueueCandidates:
         evicted: list[Item],
         info_of: Callable[[JobRecord], KeyInfo],
         taken: set[str],
+        pools: frozenset[str] = frozenset(),
     ) -> None:
         self.queue = queue
         self.pool = pool
@@ -81,18 +87,24 @@ class QueueCandidates:
         self.considered_new = 0
         self.new_stopped = False
         self.notes: list[tuple[str, str]] = []
+        self.poolless: list[tuple[int, int]] = []  # (group id, jobs) that may run in no pool
         self._peeked: Item | None = None
-        for key_id, group in snap.queued_groups(queue).items():
-            self.sizes[key_id] = len(group)
-            self.consumed[key_id] = 0
-            self._iters[key_id] = iter(group)
-            self._push(key_id)
+        for group_id, group in snap.queued_groups(queue).items():
+            info = snap.groups[group_id]
+            if not info.admits(pool):
+                if first_pool(pool, pools) and info.pools and not info.pools & pools:
+                    self.poolless.append((group_id, len(group)))
+                continue
+            self.sizes[group_id] = len(group)
+            self.consumed[group_id] = 0
+            self._iters[group_id] = iter(group)
+            self._push(group_id)
 
-    def _push(self, key_id: int) -> None:
-        entry = next(self._iters[key_id], None)
+    def _push(self, group_id: int) -> None:
+        entry = next(self._iters[group_id], None)
         if entry is not None:
-            pc = self._snap.keys[key_id].pc_priority
-            heapq.heappush(self._heap, ((-pc, entry[0], entry[1], entry[2]), key_id))
+            pc = self._snap.groups[group_id].key.pc_priority
+            heapq.heappush(self._heap, ((-pc, entry[0], entry[1], entry[2]), group_id))
 
     def peek(self) -> Item | None:
         if self._peeked is None:
@@ -106,11 +118,11 @@ class QueueCandidates:
         if item is not None and not item.evicted:
             self.considered_new += len(item.jobs)
 
-    def skip_group(self, key_id: int) -> int:
-        """Drop the rest of a key's group; returns how many jobs were left in it."""
-        self._skipped.add(key_id)
+    def skip_group(self, group_id: int) -> int:
+        """Drop the rest of a group of twins; returns how many jobs were left in it."""
+        self._skipped.add(group_id)
         self._peeked = None
-        return self.sizes.get(key_id, 0) - self.consumed.get(key_id, 0)
+        return self.sizes.get(group_id, 0) - self.consumed.get(group_id, 0)
 
     def stop_new(self) -> None:
         self.new_stopped = True
@@ -118,7 +130,7 @@ class QueueCandidates:
             self._peeked = None
 
     def remaining_groups(self) -> list[tuple[int, int]]:
-        """(key id, jobs not yet examined) for groups still open."""
+        """(group id, jobs not yet examined) for groups still open."""
         return [
             (k, self.sizes[k] - self.consumed[k])
             for k in sorted(self.sizes)
@@ -131,12 +143,12 @@ class QueueCandidates:
             self._next_evicted += 1
             return evicted
         while not self.new_stopped and self._heap:
-            order, key_id = heapq.heappop(self._heap)
-            if key_id in self._skipped:
+            order, group_id = heapq.heappop(self._heap)
+            if group_id in self._skipped:
                 continue
-            self.consumed[key_id] += 1
-            self._push(key_id)
-            found = self._item_for(order[3], key_id)
+            self.consumed[group_id] += 1
+            self._push(group_id)
+            found = self._item_for(order[3], group_id)
             if found is not None:
                 return found
         return None
@@ -146,7 +158,7 @@ class QueueCandidates:
             not job.validated_pools or self.pool in job.validated_pools
         )
 
-    def _item_for(self, job_id: str, key_id: int) -> Item | None:
+    def _item_for(self, job_id: str, group_id: int) -> Item | None:
         job = self._snap[job_id]
         if not self._eligible(job):
             return None
@@ -156,7 +168,7 @@ class QueueCandidates:
         gang = job.spec.gang
         if gang is None or gang.cardinality <= 1:
             info = self._info_of(job)
-            return Item([job], [info], list(info.request), False, gang, key_id)
+            return Item([job], [info], list(info.request), False, gang, group_id)
         if gang.id in self._gangs_seen:
             return None
         self._gangs_seen.add(gang.id)

@@ -10,6 +10,7 @@ from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import PriorityClass, Queue
 from armada.scheduling.candidates import KeyInfo
 from armada.scheduling.jobdb import JobDbSnapshot
+from armada.scheduling.keys import SchedulingKey
 from armada.scheduling.model import KeyReason, Lease, PoolReport, Preemption
 from armada.scheduling.resources import ResourceSpace
 
@@ -29,6 +30,7 @@ class Cycle:
     monotonic: Callable[[], float]
     deadline: float
     cordoned_executors: frozenset[str]
+    pools: frozenset[str] = frozenset()
     infos: dict[int, KeyInfo] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
     leases: list[Lease] = field(default_factory=list)
@@ -45,7 +47,9 @@ class Cycle:
         return self.priority_classes.get(name, self.default_class)
 
     def info(self, job: JobRecord) -> KeyInfo:
-        key = self.snap.keys.of(job.spec.requirements)
+        return self.info_of_key(self.snap.keys.of(job.spec.requirements))
+
+    def info_of_key(self, key: SchedulingKey) -> KeyInfo:
         info = self.infos.get(key.id)
         if info is None:
             vector, unknown = self.space.request(key.requirements.resources)

@@ -10,8 +10,9 @@ every other view of the log does.
 
 Indexes kept incrementally:
 
-* queued jobs per queue, grouped by scheduling key, each group in scheduling order
-  (job priority ascending, submit time, job id; the key fixes the priority class);
+* queued jobs per queue, grouped by scheduling key and validated pools, each group in
+  scheduling order (job priority ascending, submit time, job id; the key fixes the priority
+  class), so that a round can set aside a whole group of twins in one step;
 * active (leased, pending, running) jobs per node, per pool and per queue;
 * gang members seen so far, by (queue, gang id).
 """
@@ -33,7 +34,7 @@ from armada.domain.jobs import JobSpec
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event, validate_job
 from armada.domain.queues import PriorityClass
 from armada.domain.states import InvalidTransition, JobState
-from armada.scheduling.keys import KeyTable, SchedulingKey
+from armada.scheduling.keys import GroupTable, KeyTable, QueuedGroup, SchedulingKey
 
 _SHARDS = 256
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -88,9 +89,10 @@ def _shard(job_id: str) -> int:
 class JobDbSnapshot:
     """One version of the job database. Immutable: safe to read for as long as you like."""
 
-    def __init__(self, state: _State, keys: KeyTable) -> None:
+    def __init__(self, state: _State, keys: KeyTable, groups: GroupTable) -> None:
         self._s = state
         self.keys = keys
+        self.groups = groups
 
     @property
     def version(self) -> int:
@@ -116,7 +118,7 @@ class JobDbSnapshot:
         return sorted(q for q, groups in self._s.queued.items() if groups)
 
     def queued_groups(self, queue: str) -> Mapping[int, SortedList]:
-        """Queued jobs of ``queue`` by scheduling key id, each in scheduling order."""
+        """Queued jobs of ``queue`` by group id (see ``groups``), each in scheduling order."""
         return self._s.queued.get(queue, {})
 
     def queued_count(self, queue: str) -> int:
@@ -125,8 +127,8 @@ class JobDbSnapshot:
     def queued(self, queue: str) -> Iterator[JobRecord]:
         """Queued jobs of ``queue`` in scheduling order (class priority, priority, time, id)."""
         heads: list[tuple[tuple[int, int, float, str], Iterator[QueuedEntry]]] = []
-        for key_id, group in self.queued_groups(queue).items():
-            neg_pc = -self.keys[key_id].pc_priority
+        for group_id, group in self.queued_groups(queue).items():
+            neg_pc = -self.groups[group_id].key.pc_priority
             it = iter(group)
             first = next(it, None)
             if first is not None:
@@ -168,6 +170,7 @@ class WriteTxn:
     def __init__(self, db: JobDb, base: _State) -> None:
         self._db = db
         self._keys = db.keys
+        self._groups = db.groups
         self._owned: set[int] = set()
         self._s = _State(
             shards=list(base.shards),
@@ -213,21 +216,21 @@ class WriteTxn:
         else:
             del index[key]
 
-    def _group(self, queue: str, key_id: int) -> SortedList:
+    def _group(self, queue: str, group_id: int) -> SortedList:
         groups = self._s.queued.get(queue)
         groups = {} if groups is None else self._own(groups)
         self._owned.add(id(groups))
         self._s.queued[queue] = groups
-        group = groups.get(key_id)
+        group = groups.get(group_id)
         group = SortedList() if group is None else self._own(group)
         self._owned.add(id(group))
-        groups[key_id] = group
+        groups[group_id] = group
         return group
 
-    def _drop_group_if_empty(self, queue: str, key_id: int) -> None:
+    def _drop_group_if_empty(self, queue: str, group_id: int) -> None:
         groups = self._s.queued[queue]
-        if not groups[key_id]:
-            del groups[key_id]
+        if not groups[group_id]:
+            del groups[group_id]
         if not groups:
             del self._s.queued[queue]
 
@@ -239,20 +242,22 @@ class WriteTxn:
     def _unindex(self, job: JobRecord) -> None:
         spec = job.spec
         if job.state is JobState.QUEUED:
-            key_id = self._keys.of(spec.requirements).id
-            self._group(spec.queue, key_id).discard(queued_entry(job))
-            self._drop_group_if_empty(spec.queue, key_id)
+            group_id = self._group_of(job).id
+            self._group(spec.queue, group_id).discard(queued_entry(job))
+            self._drop_group_if_empty(spec.queue, group_id)
         run = job.active_run
         if run is not None:
             self._set_discard(self._s.by_node, (run.executor, run.node), job.job_id)
             self._set_discard(self._s.by_pool, run.pool, job.job_id)
             self._set_discard(self._s.by_queue, spec.queue, job.job_id)
 
+    def _group_of(self, job: JobRecord) -> QueuedGroup:
+        return self._groups.intern(self._keys.of(job.spec.requirements), job.validated_pools)
+
     def _index(self, job: JobRecord) -> None:
         spec = job.spec
         if job.state is JobState.QUEUED:
-            key_id = self._keys.of(spec.requirements).id
-            self._group(spec.queue, key_id).add(queued_entry(job))
+            self._group(spec.queue, self._group_of(job).id).add(queued_entry(job))
         run = job.active_run
         if run is not None:
             self._set_add(self._s.by_node, (run.executor, run.node), job.job_id)
@@ -358,12 +363,13 @@ class JobDb:
         priorities = {name: pc.priority for name, pc in priority_classes.items()}
         default = priority_classes.get(default_priority_class)
         self.keys = KeyTable(priorities, default.priority if default else 0)
+        self.groups = GroupTable()
         self._state = _State.empty()
         self._writing = False
 
     def read(self) -> JobDbSnapshot:
         """The current version, frozen."""
-        return JobDbSnapshot(self._state, self.keys)
+        return JobDbSnapshot(self._state, self.keys, self.groups)
 
     def begin(self) -> WriteTxn:
         if self._writing:
@@ -405,16 +411,17 @@ def validate_snapshot(snap: JobDbSnapshot) -> None:
     seen_queued: set[str] = set()
     for queue, groups in s.queued.items():
         assert groups, f"queue {queue} has an empty group table"
-        for key_id, group in groups.items():
-            assert group, f"queue {queue} key {key_id} has an empty group"
+        for group_id, group in groups.items():
+            assert group, f"queue {queue} group {group_id} is empty"
+            info = snap.groups[group_id]
             for priority, submitted, job_id in group:
                 job = snap.get(job_id)
                 assert job is not None, f"queued index names unknown job {job_id}"
                 assert job.state is JobState.QUEUED, f"{job_id} indexed queued but is {job.state}"
                 assert job.spec.queue == queue, f"{job_id} indexed under the wrong queue"
-                assert snap.keys.of(job.spec.requirements).id == key_id, f"{job_id}: wrong key"
-                assert snap.keys[key_id].requirements is job.spec.requirements, (
-                    f"{job_id}: requirements not interned"
+                assert info.key.requirements is job.spec.requirements, f"{job_id}: wrong key"
+                assert info.pools == (frozenset(job.validated_pools) or None), (
+                    f"{job_id}: in the group of other pools"
                 )
                 assert (priority, submitted) == (job.priority, job.submitted_at), (
                     f"{job_id}: stale order entry"

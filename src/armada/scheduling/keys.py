@@ -79,3 +79,36 @@ class KeyTable:
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class QueuedGroup:
+    """Queued twins: one scheduling key and one set of pools they may run in (None: any)."""
+
+    id: int
+    key: SchedulingKey
+    pools: frozenset[str] | None
+
+    def admits(self, pool: str) -> bool:
+        return self.pools is None or pool in self.pools
+
+
+class GroupTable:
+    """Interns (scheduling key, validated pools) pairs; only grows, like :class:`KeyTable`."""
+
+    def __init__(self) -> None:
+        self._by_value: dict[tuple[int, tuple[str, ...]], QueuedGroup] = {}
+        self._by_id: list[QueuedGroup] = []
+
+    def intern(self, key: SchedulingKey, pools: tuple[str, ...]) -> QueuedGroup:
+        group = self._by_value.get((key.id, pools))
+        if group is None:
+            group = QueuedGroup(
+                id=len(self._by_id), key=key, pools=frozenset(pools) if pools else None
+            )
+            self._by_value[(key.id, pools)] = group
+            self._by_id.append(group)
+        return group
+
+    def __getitem__(self, group_id: int) -> QueuedGroup:
+        return self._by_id[group_id]

@@ -140,6 +140,43 @@ class PoolNodeDb:
         self._decreased(node)
         return placement
 
+    def bind_many(self, entries: Sequence[tuple[str, str, int, Vector, int]]) -> None:
+        """:meth:`bind` for many jobs at once (the running jobs at the start of a round)."""
+        if not entries:
+            return
+        nodes = np.fromiter((e[2] for e in entries), dtype=np.intp, count=len(entries))
+        levels = np.fromiter(
+            (self.level_of(e[4]) for e in entries), dtype=np.intp, count=len(entries)
+        )
+        requests = np.stack([e[3] for e in entries])
+        for row in range(len(self.levels) + 1):
+            mask = levels >= row
+            np.subtract.at(self.avail[row], nodes[mask], requests[mask])
+        bound, placed = self.bound, self.placed
+        for (job_id, queue, node, request, priority), level in zip(
+            entries, levels.tolist(), strict=True
+        ):
+            p = Placement(job_id, queue, node, request, priority, level)
+            bound[node][job_id] = p
+            placed[job_id] = p
+        self._increased()
+
+    def evict_many(self, job_ids: Sequence[str]) -> None:
+        """:meth:`evict` for many jobs at once."""
+        if not job_ids:
+            return
+        chosen = [self.placed.pop(job_id) for job_id in job_ids]
+        for p in chosen:
+            del self.bound[p.node][p.job_id]
+            self.evicted[p.job_id] = p
+        nodes = np.fromiter((p.node for p in chosen), dtype=np.intp, count=len(chosen))
+        levels = np.fromiter((p.level for p in chosen), dtype=np.intp, count=len(chosen))
+        requests = np.stack([p.request for p in chosen])
+        for row in range(1, len(self.levels) + 1):
+            mask = levels >= row
+            np.add.at(self.avail[row], nodes[mask], requests[mask])
+        self._increased()
+
     def unbind(self, job_id: str) -> Placement:
         """Take a bound job off its node (preemption, or undoing a trial placement)."""
         p = self.placed.pop(job_id)

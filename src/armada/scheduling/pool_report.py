@@ -26,7 +26,9 @@ def build_report(r: PoolRound, duration: float) -> PoolReport:
     zero = r.zero
     scheduled = list(zero)
     scheduled_by_queue: dict[str, list[int]] = {}
+    scheduled_count: dict[str, int] = {}
     for new in r.new_here.values():
+        scheduled_count[new.queue] = scheduled_count.get(new.queue, 0) + 1
         per_queue = scheduled_by_queue.setdefault(new.queue, list(zero))
         for i, v in enumerate(new.info.request):
             scheduled[i] += v
@@ -50,7 +52,7 @@ def build_report(r: PoolRound, duration: float) -> PoolReport:
                 cordoned=r.c.queues[q].cordoned,
                 queued_jobs=r.c.snap.queued_count(q),
                 running_jobs=stats.get("running", 0),
-                scheduled_jobs=stats.get("scheduled", 0),
+                scheduled_jobs=scheduled_count.get(q, 0),
                 scheduled_resources=space.as_dict(scheduled_by_queue.get(q, zero)),
                 preempted_jobs=stats.get("preempted", 0),
                 evicted_jobs=stats.get("evicted", 0),

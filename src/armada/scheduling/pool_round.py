@@ -21,7 +21,7 @@ from operator import add, sub
 import numpy as np
 
 from armada.domain.lifecycle import JobRecord
-from armada.domain.resources import format_quantity
+from armada.scheduling.admission import Admission
 from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
 from armada.scheduling.cycle import Cycle
 from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
@@ -41,8 +41,6 @@ class NewLease:
     uniformity_value: str
 
 
-STOP_RATE = "global scheduling rate limit exceeded"
-STOP_RESOURCES = "maximum resources scheduled"
 STOP_TIME = "maximum scheduling duration exceeded"
 
 
@@ -69,6 +67,7 @@ class PoolRound:
         self.alloc: dict[str, list[int]] = {}
         self.alloc_pc: dict[tuple[str, str], list[int]] = {}
         self.running: dict[str, JobRecord] = {}
+        self.started: dict[str, float] = {}
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
         self.doomed: set[str] = set()
@@ -77,14 +76,8 @@ class PoolRound:
         self.scheduled_gangs = 0
         self.stop_reason = ""
         self.stats: dict[str, dict[str, int]] = {}
-        self.limits: dict[tuple[str, str], list[int | None]] = {}
         self.placer = GangPlacer(self)
-        self.round_limit = self._round_limit()
-        self.limit_pairs: dict[tuple[str, str], list[tuple[int, int]]] = {}
-        self.lookback = settings.max_queue_lookback
-        self.burst = min(
-            settings.maximum_scheduling_burst, settings.maximum_per_queue_scheduling_burst
-        )
+        self.admission = Admission(self)
 
     # -- accounting -----------------------------------------------------------------------
     def _add(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
@@ -99,19 +92,37 @@ class PoolRound:
 
     # -- setup ----------------------------------------------------------------------------
     def bind_running(self) -> None:
-        snap = self.c.snap
+        """Put every running job of the pool on its node (jobs on vanished nodes still count)."""
+        snap, queues, index = self.c.snap, self.c.queues, self.db.index
+        counts: dict[tuple[str, int], int] = {}
+        binds: list[tuple[str, str, int, KeyInfo]] = []
         for job_id in sorted(snap.active_in_pool(self.pool)):
             job = snap[job_id]
-            run = job.active_run
-            if run is None or job.spec.queue not in self.c.queues:
+            run = job.runs[-1] if job.runs else None
+            queue = job.spec.queue
+            if run is None or run.state.terminal:
                 continue
             info = self.c.info(job)
             self.running[job_id] = job
-            self._add(job.spec.queue, info.key.priority_class, info.request, 1)
-            self.stat(job.spec.queue, "running")
-            node = self.db.index.get((run.executor, run.node))
+            self.started[job_id] = run.running_at or run.leased_at
+            if queue in queues:  # a deleted queue's jobs still hold their nodes
+                counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
+            node = index.get((run.executor, run.node))
             if node is not None:
-                self.db.bind(job_id, job.spec.queue, node, info.vector, info.key.pc_priority)
+                binds.append((job_id, queue, node, info))
+        self.db.bind_many(
+            [
+                (job_id, queue, node, info.vector, info.key.pc_priority)
+                for job_id, queue, node, info in binds
+            ]
+        )
+        self._add_counts(counts, 1, "running")
+
+    def _add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
+        for (queue, key_id), n in counts.items():
+            info = self.c.infos[key_id]
+            self._add(queue, info.key.priority_class, [n * v for v in info.request], sign)
+            self.stat(queue, stat, n)
 
     def compute_shares(self) -> None:
         snap = self.c.snap
@@ -122,11 +133,10 @@ class PoolRound:
         demand: dict[str, float] = {}
         for q in self.active:
             want = list(self.alloc.get(q, self.zero))
-            for key_id, group in snap.queued_groups(q).items():
-                info = self.c.info(snap[group[0][2]])
+            for group_id, group in snap.queued_groups(q).items():
+                info = self.c.info_of_key(snap.groups[group_id].key)
                 n = len(group)
                 want = [a + n * b for a, b in zip(want, info.request, strict=True)]
-                del key_id
             demand[q] = self.cost(want)
         self.demand = demand
         self.fair = fair_shares(self.weights)
@@ -149,22 +159,29 @@ class PoolRound:
         if protected is None:
             protected = settings.protected_fraction_of_fair_share
         evictable = {q for q in self.active if self.share_ratio(q) > protected}
+        counts: dict[tuple[str, int], int] = {}
+        chosen: list[str] = []
+        placed = self.db.placed
         for job_id, job in self.running.items():
             queue = job.spec.queue
-            info = self.c.info(job)
-            if queue not in evictable or not info.preemptible or job_id not in self.db.placed:
+            if queue not in evictable or job_id not in placed:
                 continue
-            self.db.evict(job_id)
-            self._add(queue, info.key.priority_class, info.request, -1)
+            info = self.c.info(job)
+            if not info.preemptible:
+                continue
+            chosen.append(job_id)
+            counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
             self.evicted_by_queue.setdefault(queue, []).append(job)
-            self.stat(queue, "evicted")
+        self.db.evict_many(chosen)
+        self._add_counts(counts, -1, "evicted")
 
     def _evicted_items(self, queue: str) -> list[Item]:
+        info, started = self.c.info, self.started
+
         def order(job: JobRecord) -> tuple[int, int, float, float, str]:
-            run = job.active_run
-            started = run.running_at or run.leased_at if run is not None else 0.0
-            pc = self.c.info(job).key.pc_priority
-            return (-pc, job.priority, started, job.submitted_at, job.job_id)
+            job_id = job.spec.job_id
+            pc = info(job).key.pc_priority
+            return (-pc, job.priority, started[job_id], job.submitted_at, job_id)
 
         groups: list[list[JobRecord]] = []
         gangs: dict[str, list[JobRecord]] = {}
@@ -196,6 +213,7 @@ class PoolRound:
                 evicted=self._evicted_items(q),
                 info_of=self.c.info,
                 taken=self.c.taken,
+                pools=self.c.pools,
             )
             for q in self.active
         }
@@ -216,8 +234,8 @@ class PoolRound:
                 self._restore(item)
                 cands.advance()
             elif not self.stop_reason and self.c.monotonic() > self.c.deadline:
-                self._stop_round(STOP_TIME)
-            elif self._admit(q, cands, item):
+                self.stop_round(STOP_TIME)
+            elif self.admission.admit(q, cands, item):
                 self._schedule_new(q, cands, item)
             q = self._next_queue(heap, q)
         for q, cands in self.cands.items():
@@ -246,9 +264,9 @@ class PoolRound:
 
     def _prepare_queue(self, queue: str) -> None:
         if self.c.queues[queue].cordoned:
-            self._stop_queue(queue, "queue cordoned")
+            self.stop_queue(queue, "queue cordoned")
 
-    def _stop_queue(self, queue: str, reason: str, item: Item | None = None) -> None:
+    def stop_queue(self, queue: str, reason: str, item: Item | None = None) -> None:
         cands = self.cands[queue]
         if cands.new_stopped:
             return
@@ -256,29 +274,29 @@ class PoolRound:
             for job in item.jobs:
                 self.c.note(job.job_id, self.pool, reason)
         cands.stop_new()
-        for key_id, count in cands.remaining_groups():
-            self._key_reason(queue, key_id, reason, count)
+        for group_id, count in cands.remaining_groups():
+            self._key_reason(queue, group_id, reason, count)
 
-    def _stop_round(self, reason: str) -> None:
+    def stop_round(self, reason: str) -> None:
         self.stop_reason = reason
         for q in self.active:
             item = self.cands[q].peek()
-            self._stop_queue(q, reason, item if item is not None and not item.evicted else None)
+            self.stop_queue(q, reason, item if item is not None and not item.evicted else None)
 
-    def _key_reason(self, queue: str, key_id: int, reason: str, count: int) -> None:
-        key = self.c.snap.keys[key_id]
+    def _key_reason(self, queue: str, group_id: int, reason: str, count: int) -> None:
+        key = self.c.snap.groups[group_id].key
         self.c.key_reasons.append(
             KeyReason(
                 pool=self.pool,
                 queue=queue,
-                key_id=key_id,
+                key_id=key.id,
                 key=key.describe(),
                 reason=reason,
                 jobs=count,
             )
         )
 
-    def _reject(self, queue: str, cands: QueueCandidates, item: Item, reason: str) -> None:
+    def reject(self, queue: str, cands: QueueCandidates, item: Item, reason: str) -> None:
         """The item stays queued; a plain job's reason covers its whole group."""
         for job in item.jobs:
             self.c.note(job.job_id, self.pool, reason)
@@ -287,115 +305,6 @@ class PoolRound:
             left = cands.skip_group(item.group)
             if left:
                 self._key_reason(queue, item.group, reason, left)
-
-    def _limit(self, queue: str, pc: str) -> list[int | None]:
-        limit = self.limits.get((queue, pc))
-        if limit is None:
-            klass = self.c.priority_class(pc)
-            override = self.c.queues[queue].resource_limits_by_priority_class.get(pc)
-            if override is not None:
-                fractions = override.for_pool(self.pool)
-            else:
-                fractions = klass.maximum_resource_fraction_per_queue_by_pool.get(
-                    self.pool, klass.maximum_resource_fraction_per_queue
-                )
-            limit = [
-                int(fractions[name] * total) if name in fractions else None
-                for name, total in zip(self.c.space.names, self.total, strict=True)
-            ]
-            self.limits[(queue, pc)] = limit
-        return limit
-
-    def _round_limit(self) -> dict[int, int]:
-        fractions = self.pool_settings.maximum_resource_fraction_to_schedule
-        if fractions is None:
-            fractions = self.c.settings.maximum_resource_fraction_to_schedule
-        index = self.c.space.index
-        return {index[r]: int(f * self.total[index[r]]) for r, f in fractions.items() if r in index}
-
-    def _admit(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
-        """Check every limit on a new item; stop or reject (with a reason) if one is hit."""
-        size = len(item.jobs)
-        c = self.c
-        if (
-            cands.considered_new < self.lookback
-            and size <= self.burst
-            and c.global_tokens >= size
-            and c.queue_tokens.get(queue, 0.0) >= size
-            and not item.infos[0].unknown
-            and self._within_limits(queue, item)
-        ):
-            return True
-        return self._refuse(queue, cands, item)
-
-    def _within_limits(self, queue: str, item: Item) -> bool:
-        total = item.total
-        scheduled = self.scheduled_round
-        for i, most in self.round_limit.items():
-            if scheduled[i] + total[i] > most:
-                return False
-        pc = item.infos[0].key.priority_class
-        held = self.alloc_pc.get((queue, pc), self.zero)
-        return all(held[i] + total[i] <= most for i, most in self._limit_pairs(queue, pc))
-
-    def _limit_pairs(self, queue: str, pc: str) -> list[tuple[int, int]]:
-        pairs = self.limit_pairs.get((queue, pc))
-        if pairs is None:
-            limit = self._limit(queue, pc)
-            pairs = [(i, most) for i, most in enumerate(limit) if most is not None]
-            self.limit_pairs[(queue, pc)] = pairs
-        return pairs
-
-    def _refuse(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
-        """The slow path of :meth:`_admit`: find the limit that was hit and act on it."""
-        size = len(item.jobs)
-        settings = self.c.settings
-        if cands.considered_new >= settings.max_queue_lookback:
-            self._stop_queue(queue, "queue lookback limit reached", item)
-            return False
-        if size > settings.maximum_scheduling_burst:
-            reason = (
-                f"gang cardinality too large: {size} exceeds the global burst size "
-                f"{settings.maximum_scheduling_burst}"
-            )
-            self._reject(queue, cands, item, reason)
-            return False
-        if size > settings.maximum_per_queue_scheduling_burst:
-            reason = (
-                f"gang cardinality too large: {size} exceeds the queue burst size "
-                f"{settings.maximum_per_queue_scheduling_burst}"
-            )
-            self._reject(queue, cands, item, reason)
-            return False
-        if self.c.global_tokens < size:
-            self._stop_round(STOP_RATE)
-            return False
-        if self.c.queue_tokens.get(queue, 0.0) < size:
-            self._stop_queue(queue, "queue scheduling rate limit exceeded", item)
-            return False
-        for i, cap in self.round_limit.items():
-            if self.scheduled_round[i] + item.total[i] > cap:
-                self._stop_round(STOP_RESOURCES)
-                return False
-        unknown = item.infos[0].unknown
-        if unknown:
-            names = ", ".join(unknown)
-            self._reject(queue, cands, item, f"requests {names}, which no node offers")
-            return False
-        pc = item.infos[0].key.priority_class
-        limit = self._limit(queue, pc)
-        held = self.alloc_pc.get((queue, pc), self.zero)
-        for i, most in enumerate(limit):
-            if most is not None and held[i] + item.total[i] > most:
-                name = self.c.space.names[i]
-                reason = (
-                    f"resource limit exceeded: queue {queue} may hold at most "
-                    f"{name}={format_quantity(most, name)} at priority class {pc} "
-                    f"in pool {self.pool}"
-                )
-                self._reject(queue, cands, item, reason)
-                return False
-        return True
 
     # -- placing --------------------------------------------------------------------------
     def avoid_mask(self, job: JobRecord) -> Mask | None:
@@ -407,10 +316,19 @@ class PoolRound:
     def _schedule_new(self, queue: str, cands: QueueCandidates, item: Item) -> None:
         outcome = self.placer.place(item)
         if isinstance(outcome, str):
-            self._reject(queue, cands, item, outcome)
+            self.reject(queue, cands, item, outcome)
             return
         cands.advance()
         uniformity_value, placements, victims = outcome
+        if len(placements) == 1 and not victims:  # the common case, kept short
+            info, node, job_id = item.infos[0], placements[0].node, placements[0].job_id
+            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
+            self.c.taken.add(job_id)
+            self._add(queue, info.key.priority_class, info.request, 1)
+            self.scheduled_round = list(map(add, self.scheduled_round, info.request))
+            self.c.global_tokens -= 1
+            self.c.queue_tokens[queue] -= 1
+            return
         gang_id = item.gang.id if item.gang is not None and len(item.jobs) > 1 else ""
         taken = self.c.taken
         for info, placement in zip(item.infos, placements, strict=True):
@@ -420,9 +338,8 @@ class PoolRound:
             self._add(queue, info.key.priority_class, info.request, 1)
         size = len(placements)
         self.scheduled_round = list(map(add, self.scheduled_round, item.total))
-        self.stat(queue, "scheduled", size)
         self.c.global_tokens -= size
-        self.c.queue_tokens[queue] = self.c.queue_tokens.get(queue, 0.0) - size
+        self.c.queue_tokens[queue] -= size
         if gang_id:
             self.scheduled_gangs += 1
         for victim in victims:
@@ -469,7 +386,6 @@ class PoolRound:
         new = self.new_here.pop(job_id, None)
         if new is not None:
             self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
-            self.stat(new.queue, "scheduled", -1)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
             self._cascade_gang(self.c.snap[job_id])
@@ -539,5 +455,9 @@ class PoolRound:
         for job_id, reason in cands.notes:
             self.c.note(job_id, self.pool, reason)
         if not cands.new_stopped:
-            for key_id, count in cands.remaining_groups():
-                self._key_reason(queue, key_id, "not reached this round", count)
+            for group_id, count in cands.remaining_groups():
+                self._key_reason(queue, group_id, "not reached this round", count)
+        for group_id, count in cands.poolless:
+            pools = ", ".join(sorted(self.c.snap.groups[group_id].pools or ()))
+            reason = f"none of the pools it may run in ({pools}) has nodes"
+            self._key_reason(queue, group_id, reason, count)

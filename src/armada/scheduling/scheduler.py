@@ -69,13 +69,14 @@ def _unknown_queue_reasons(cycle: Cycle) -> None:
     for queue in snap.queues_with_queued_jobs():
         if queue in cycle.queues:
             continue
-        for key_id, group in snap.queued_groups(queue).items():
+        for group_id, group in snap.queued_groups(queue).items():
+            key = snap.groups[group_id].key
             cycle.key_reasons.append(
                 KeyReason(
                     pool="*",
                     queue=queue,
-                    key_id=key_id,
-                    key=snap.keys[key_id].describe(),
+                    key_id=key.id,
+                    key=key.describe(),
                     reason=f"queue {queue} does not exist",
                     jobs=len(group),
                 )
@@ -96,6 +97,7 @@ def schedule(
     for node in snapshot.nodes:
         by_pool.setdefault(node.pool, []).append(node)
     pools = sorted(set(by_pool) | set(snapshot.jobs.active_pools()))
+    cycle.pools = frozenset(pools)
     for pool in pools:
         round_ = PoolRound(cycle, pool, by_pool.get(pool, []))
         round_.run()
