@@ -111,24 +111,29 @@ class ExecutorAgent:
             self._submit_loop(),
             self._tick_loop(),
             self._cleanup_loop(),
-            self.reporter.run(),
         ]
         tasks = [asyncio.create_task(loop) for loop in loops]
+        reporter = asyncio.create_task(self.reporter.run())
         stopper = asyncio.create_task(stop.wait())
         try:
-            done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                [stopper, reporter, *tasks], return_when=asyncio.FIRST_COMPLETED
+            )
             for task in done:
                 if task is not stopper:
                     task.result()  # a loop never ends by itself: surface its error
         finally:
-            await self._shutdown([stopper, *tasks])
+            await self._shutdown([stopper, *tasks], reporter)
 
-    async def _shutdown(self, tasks: Sequence[asyncio.Task[Any]]) -> None:
+    async def _shutdown(
+        self, tasks: Sequence[asyncio.Task[Any]], reporter: asyncio.Task[None]
+    ) -> None:
         for task in [*tasks, *self._tasks]:
             task.cancel()
         await asyncio.gather(*tasks, *self._tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.reporter.flush(), timeout=2.0)
+        self.reporter.finish()  # deliver what is buffered, briefly
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(reporter, timeout=2.0)
         if self.reporter.backlog:
             log.error("stopping with %d run events not delivered", self.reporter.backlog)
         if self._owns_channel and self._channel is not None:

@@ -64,6 +64,7 @@ class EventReporter:
         self._buffer: deque[tuple[pb.RunEvent, str, bool]] = deque()
         self._pending = asyncio.Event()
         self._over = False
+        self._stopping = False
         self.sent = 0
         self.failures = 0
 
@@ -89,22 +90,20 @@ class EventReporter:
         self._pending.set()
 
     async def run(self) -> None:
-        """Send buffered events forever (cancel to stop)."""
-        while True:
+        """Send buffered events until :meth:`finish` was called and none is left."""
+        while not (self._stopping and not self._buffer):
             await self._pending.wait()
-            if len(self._buffer) < self._batch_size:
+            if len(self._buffer) < self._batch_size and not self._stopping:
                 await asyncio.sleep(self._flush_interval)
             self._pending.clear()
             while self._buffer:
                 if not await self._send_batch():
                     await asyncio.sleep(self._backoff.next())
 
-    async def flush(self) -> bool:
-        """Try once to send everything buffered (on shutdown); True if nothing is left."""
-        while self._buffer:
-            if not await self._send_batch():
-                return False
-        return True
+    def finish(self) -> None:
+        """Ask :meth:`run` to send what is buffered, then return (it keeps retrying)."""
+        self._stopping = True
+        self._pending.set()
 
     async def _send_batch(self) -> bool:
         count = min(self._batch_size, len(self._buffer))
