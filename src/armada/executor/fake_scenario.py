@@ -29,7 +29,7 @@ FAILURES = frozenset(
 )
 
 _RANDOM_SLEEP = re.compile(r"\$\(\(\s*\(?\s*RANDOM\s*%\s*(\d+)\s*\)?\s*\+\s*(\d+)\s*\)\)")
-_SLEEP = re.compile(r"(?:^|[\s;&|(])sleep\s+(\S+)")
+_SLEEP = re.compile(r"(?:^|[\s;&|(])sleep\s+([^\s;&|)]+)")
 _SLEEP_VALUE = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
 _ECHO = re.compile(r"(?:^|[;&|]\s*)echo\s+([^;&|]*)")
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
