@@ -26,6 +26,7 @@ from typing import Any
 
 from armada.config.executor import ProcessClusterSettings
 from armada.domain.clock import Clock, SystemClock
+from armada.executor.children import Child, spawn
 from armada.executor.cluster import ClusterError, PodKey, PodNotFound, WatchItem
 from armada.executor.logtext import filter_lines
 from armada.executor.model import (
@@ -47,7 +48,7 @@ _DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadli
 class _Pod:
     plan: PodPlan
     logs: dict[str, Path]
-    processes: list[asyncio.subprocess.Process] = field(default_factory=list)
+    processes: list[Child] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     deleting: bool = False
     killer: asyncio.TimerHandle | None = None
@@ -266,9 +267,7 @@ class ProcessCluster:
                 return status
         return None
 
-    def _aligned(
-        self, pod: _Pod, statuses: Sequence[ContainerView]
-    ) -> list[asyncio.subprocess.Process | None]:
+    def _aligned(self, pod: _Pod, statuses: Sequence[ContainerView]) -> list[Child | None]:
         running = iter(pod.processes)
         return [next(running) if s.state == "running" else None for s in statuses]
 
@@ -279,16 +278,12 @@ class ProcessCluster:
         )
         now = self._clock.now()
         try:
-            with open(path, "ab") as out:
-                process = await asyncio.create_subprocess_exec(
-                    *command_line(spec),
-                    stdin=asyncio.subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=asyncio.subprocess.STDOUT,
-                    env={**self._base_env, **self._env(pod, spec)},
-                    cwd=spec.get("workingDir") or self._work_dir,
-                    start_new_session=True,
-                )
+            process = spawn(
+                command_line(spec),
+                env={**self._base_env, **self._env(pod, spec)},
+                cwd=spec.get("workingDir") or self._work_dir,
+                output=path,
+            )
         except OSError as exc:
             return ContainerView(
                 name=name,
@@ -330,9 +325,7 @@ class ProcessCluster:
         await asyncio.gather(*pending)
         return True
 
-    def _terminated(
-        self, status: ContainerView, process: asyncio.subprocess.Process | None
-    ) -> ContainerView:
+    def _terminated(self, status: ContainerView, process: Child | None) -> ContainerView:
         if process is None:
             return status
         code = _exit_code(process.returncode)
