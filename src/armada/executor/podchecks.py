@@ -11,11 +11,11 @@ been waiting for its current reason (:func:`waiting_signature` says when that ch
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from armada.config.executor import PendingPodChecks
+from armada.config.executor import ContainerWaitingRule, PendingEventRule, PendingPodChecks
 from armada.executor.model import PodEvent, PodView
 
 Action = Literal["fail", "retry"]
@@ -45,6 +45,13 @@ def _compile(regexp: str, where: str) -> re.Pattern[str]:
         raise ValueError(f"{where}: {regexp!r} is not a valid regular expression: {exc}") from None
 
 
+def _rules(rules: Sequence[PendingEventRule | ContainerWaitingRule], what: str) -> list[_Rule]:
+    return [
+        _Rule(_compile(r.regexp, f"{what} {i + 1}"), r.inverse, r.action, r.grace.total_seconds())
+        for i, r in enumerate(rules)
+    ]
+
+
 def waiting_signature(pod: PodView) -> tuple[tuple[str, str], ...]:
     """What the pod's containers are waiting for; when it changes, the waiting clock restarts."""
     return tuple(
@@ -60,24 +67,8 @@ class PendingPodChecker:
     def __init__(self, checks: PendingPodChecks) -> None:
         self._node_deadline = checks.deadline_for_node_assignment.total_seconds()
         self._update_deadline = checks.deadline_for_updates.total_seconds()
-        self._event_rules = [
-            _Rule(
-                _compile(r.regexp, f"pending pod event rule {i + 1}"),
-                r.inverse,
-                r.action,
-                r.grace.total_seconds(),
-            )
-            for i, r in enumerate(checks.event_rules)
-        ]
-        self._waiting_rules = [
-            _Rule(
-                _compile(r.regexp, f"container waiting rule {i + 1}"),
-                r.inverse,
-                r.action,
-                r.grace.total_seconds(),
-            )
-            for i, r in enumerate(checks.container_waiting_rules)
-        ]
+        self._event_rules = _rules(checks.event_rules, "pending pod event rule")
+        self._waiting_rules = _rules(checks.container_waiting_rules, "container waiting rule")
 
     @property
     def earliest_event_grace(self) -> float:

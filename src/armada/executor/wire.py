@@ -8,6 +8,7 @@ The reverse directions exist for the fake scheduler that ships in :mod:`armada.e
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from armada.domain import events as ev
 from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
@@ -96,17 +97,9 @@ def run_event_to_proto(event: RunEvent, created: float) -> pb.RunEvent:
     msg = pb.RunEvent(job_id=event.job_id, run_id=event.run_id, created=created)
     match event:
         case ev.JobRunAssigned():
-            msg.assigned.SetInParent()
-            msg.assigned.pod_name = event.pod_name
-            msg.assigned.namespace = event.namespace
-            msg.assigned.node = event.node
-            msg.assigned.pod_number = event.pod_number
+            msg.assigned.CopyFrom(pb.RunAssigned(**_pod_fields(event)))
         case ev.JobRunRunning():
-            msg.running.SetInParent()
-            msg.running.pod_name = event.pod_name
-            msg.running.namespace = event.namespace
-            msg.running.node = event.node
-            msg.running.pod_number = event.pod_number
+            msg.running.CopyFrom(pb.RunRunning(**_pod_fields(event)))
         case ev.JobRunSucceeded():
             msg.succeeded.SetInParent()
             msg.succeeded.pod_name = event.pod_name
@@ -130,6 +123,15 @@ def run_event_to_proto(event: RunEvent, created: float) -> pb.RunEvent:
     return msg
 
 
+def _pod_fields(event: ev.JobRunAssigned | ev.JobRunRunning) -> dict[str, Any]:
+    return {
+        "pod_name": event.pod_name,
+        "namespace": event.namespace,
+        "node": event.node,
+        "pod_number": event.pod_number,
+    }
+
+
 def _failure_to_proto(failure: ev.FailureInfo, out: pb.RunFailed) -> None:
     out.SetInParent()
     out.reason = failure.reason
@@ -147,18 +149,19 @@ def _failure_to_proto(failure: ev.FailureInfo, out: pb.RunFailed) -> None:
 
 def run_event_from_proto(msg: pb.RunEvent, cluster: str = "") -> RunEvent:
     """The domain event a RunEvent carries (for the fake scheduler and tests)."""
-    ids = {"job_id": msg.job_id, "run_id": msg.run_id}
+    ids: dict[str, Any] = {"job_id": msg.job_id, "run_id": msg.run_id}
     kind = msg.WhichOneof("event")
-    if kind == "assigned":
-        a = msg.assigned
-        return ev.JobRunAssigned(
-            **ids, pod_name=a.pod_name, namespace=a.namespace, node=a.node, pod_number=a.pod_number
-        )
-    if kind == "running":
-        r = msg.running
-        return ev.JobRunRunning(
-            **ids, pod_name=r.pod_name, namespace=r.namespace, node=r.node, pod_number=r.pod_number
-        )
+    if kind in ("assigned", "running"):
+        where = msg.assigned if kind == "assigned" else msg.running
+        fields: dict[str, Any] = {
+            "pod_name": where.pod_name,
+            "namespace": where.namespace,
+            "node": where.node,
+            "pod_number": where.pod_number,
+        }
+        if kind == "assigned":
+            return ev.JobRunAssigned(**ids, **fields)
+        return ev.JobRunRunning(**ids, **fields)
     if kind == "succeeded":
         return ev.JobRunSucceeded(**ids, pod_name=msg.succeeded.pod_name, node=msg.succeeded.node)
     if kind == "failed":

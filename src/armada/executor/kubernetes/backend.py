@@ -123,39 +123,34 @@ class KubernetesCluster:
     # --- pods -----------------------------------------------------------------------------------
 
     async def create_run(self, plan: PodPlan) -> None:
-        try:
-            await self._request(self._core.create_namespaced_pod, plan.namespace, plan.pod)
-        except ValidationError as exc:
-            raise ClusterError(f"the pod spec is not a valid Pod: {exc}", fatal=True) from None
-        except ApiException as exc:
-            status, message = _status(exc)
-            if status != 409:
-                raise ClusterError(message, fatal=self._is_fatal(status, message)) from None
+        create_pod = self._core.create_namespaced_pod
+        if not await self._create(create_pod, plan.namespace, plan.pod):
             existing = await self._get_pod(plan.namespace, plan.pod_name)
-            if (
-                existing is None
-                or existing.get("metadata", {}).get("labels", {}).get(RUN_ID_LABEL) != plan.run_id
-            ):
-                raise ClusterError(message) from None
+            owner = (existing or {}).get("metadata", {}).get("labels", {}).get(RUN_ID_LABEL)
+            if owner != plan.run_id:
+                raise ClusterError(f'pods "{plan.pod_name}" already exists (run {owner})')
         for service in plan.services:
-            await self._create_owned(self._core.create_namespaced_service, plan.namespace, service)
+            await self._create(self._core.create_namespaced_service, plan.namespace, service)
         for ingress in plan.ingresses:
-            await self._create_owned(self._net.create_namespaced_ingress, plan.namespace, ingress)
+            await self._create(self._net.create_namespaced_ingress, plan.namespace, ingress)
 
     def _is_fatal(self, status: int, message: str) -> bool:
         return status == 422 or any(p.search(message) for p in self._fatal)
 
-    async def _create_owned(
+    async def _create(
         self, call: Callable[..., Any], namespace: str, manifest: dict[str, Any]
-    ) -> None:
+    ) -> bool:
+        """Create an object; False if it already exists. Raises ClusterError."""
         try:
             await self._request(call, namespace, manifest)
         except ValidationError as exc:
             raise ClusterError(f"invalid {manifest.get('kind')}: {exc}", fatal=True) from None
         except ApiException as exc:
             status, message = _status(exc)
-            if status != 409:
-                raise ClusterError(message, fatal=self._is_fatal(status, message)) from None
+            if status == 409:
+                return False
+            raise ClusterError(message, fatal=self._is_fatal(status, message)) from None
+        return True
 
     async def _get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
