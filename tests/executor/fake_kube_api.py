@@ -28,14 +28,12 @@ import copy
 import datetime as dt
 import itertools
 import json
-import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 
@@ -46,18 +44,13 @@ _KINDS = {
     "nodes": ("Node", "v1"),
     "ingresses": ("Ingress", "networking.k8s.io/v1"),
 }
-_ROUTE = re.compile(
-    r"^/(?:api/v1|apis/networking\.k8s\.io/v1)"
-    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>pods|services|events|nodes|ingresses)"
-    r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$"
-)
 
 
 def _now_text(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _status(code: int, reason: str, message: str, **details: Any) -> dict[str, Any]:
+def status_body(code: int, reason: str, message: str, **details: Any) -> dict[str, Any]:
     return {
         "kind": "Status",
         "apiVersion": "v1",
@@ -133,9 +126,11 @@ class FakeKubeApi:
     # --- server ---------------------------------------------------------------------------------
 
     def start(self) -> str:
+        from tests.executor.fake_kube_http import KubeApiHandler
+
         api = self
 
-        class Handler(_Handler):
+        class Handler(KubeApiHandler):
             fake = api
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -258,7 +253,7 @@ class FakeKubeApi:
         meta = body.get("metadata") or {}
         name = meta.get("name", "")
         if namespace not in self.namespaces:
-            return 404, _status(
+            return 404, status_body(
                 404,
                 "NotFound",
                 f'namespaces "{namespace}" not found',
@@ -270,17 +265,19 @@ class FakeKubeApi:
                 f'{kind} "" is invalid: metadata.name: Required value: '
                 "name or generateName is required"
             )
-            return 422, _status(422, "Invalid", message, kind=plural)
+            return 422, status_body(422, "Invalid", message, kind=plural)
         if plural == "pods":
             if self.reject_pods is not None:
                 code, message = self.reject_pods
-                return code, _status(code, "BadRequest" if code == 400 else "Forbidden", message)
+                return code, status_body(
+                    code, "BadRequest" if code == 400 else "Forbidden", message
+                )
             if not (body.get("spec") or {}).get("containers"):
                 message = f'Pod "{name}" is invalid: spec.containers: Required value'
-                return 422, _status(422, "Invalid", message, name=name, kind="pods")
+                return 422, status_body(422, "Invalid", message, name=name, kind="pods")
         with self._cond:
             if (namespace, name) in self._store[plural]:
-                return 409, _status(
+                return 409, status_body(
                     409,
                     "AlreadyExists",
                     f'{plural} "{name}" already exists',
@@ -353,7 +350,7 @@ class FakeKubeApi:
         with self._cond:
             obj = self._store[plural].get((namespace, name))
             if obj is None:
-                return 404, _status(
+                return 404, status_body(
                     404, "NotFound", f'{plural} "{name}" not found', name=name, kind=plural
                 )
             if plural == "pods":
@@ -515,7 +512,7 @@ class FakeKubeApi:
             elif int(since) + 1 < self._oldest:
                 message = f"too old resource version: {since} ({self._oldest - 1})"
                 self.expired_watches += 1
-                yield json.dumps({"type": "ERROR", "object": _status(410, "Expired", message)})
+                yield json.dumps({"type": "ERROR", "object": status_body(410, "Expired", message)})
                 return
             else:
                 pending, cursor = [], int(since)
@@ -540,7 +537,9 @@ class FakeKubeApi:
     ) -> tuple[int, str | dict[str, Any]]:
         pod = self.get("pods", namespace, name)
         if pod is None:
-            return 404, _status(404, "NotFound", f'pods "{name}" not found', name=name, kind="pods")
+            return 404, status_body(
+                404, "NotFound", f'pods "{name}" not found', name=name, kind="pods"
+            )
         names = [c["name"] for c in pod["spec"]["containers"]]
         container = query.get("container", "")
         if not container:
@@ -549,10 +548,10 @@ class FakeKubeApi:
                 message = (
                     f"a container name must be specified for pod {name}, choose one of: [{choices}]"
                 )
-                return 400, _status(400, "BadRequest", message)
+                return 400, status_body(400, "BadRequest", message)
             container = names[0]
         if container not in names:
-            return 400, _status(
+            return 400, status_body(
                 400, "BadRequest", f"container {container} is not valid for pod {name}"
             )
         with self._cond:
@@ -572,94 +571,3 @@ class FakeKubeApi:
             for at, line in lines
         )
         return 200, text
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeKubeApi
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _route(self) -> tuple[re.Match[str] | None, dict[str, str]]:
-        parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        self.fake.requests.append((self.command, parts.path))
-        return _ROUTE.match(parts.path), query
-
-    def _body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        return json.loads(raw) if raw else {}
-
-    def _send(self, code: int, body: dict[str, Any] | str) -> None:
-        data = (body if isinstance(body, str) else json.dumps(body)).encode()
-        self.send_response(code)
-        self.send_header(
-            "Content-Type", "text/plain" if isinstance(body, str) else "application/json"
-        )
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _not_found(self) -> None:
-        self._send(
-            404, _status(404, "NotFound", "the server could not find the requested resource")
-        )
-
-    def do_GET(self) -> None:
-        match, query = self._route()
-        if match is None:
-            return self._not_found()
-        plural, namespace, name = match["plural"], match["ns"], match["name"]
-        if match["sub"] == "log":
-            code, body = self.fake.log_text(namespace or "", name or "", query)
-            return self._send(code, body)
-        if name:
-            obj = self.fake.get(plural, namespace or "", name)
-            if obj is None:
-                return self._send(
-                    404,
-                    _status(
-                        404, "NotFound", f'{plural} "{name}" not found', name=name, kind=plural
-                    ),
-                )
-            return self._send(200, obj)
-        if query.get("watch") in ("true", "1", "True"):
-            return self._stream(self.fake.watch_lines(plural, namespace, query))
-        return self._send(200, self.fake.list_body(plural, namespace, query))
-
-    def _stream(self, lines: Any) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        try:
-            for line in lines:
-                data = (line + "\n").encode()
-                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-                self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def do_POST(self) -> None:
-        match, _ = self._route()
-        if match is None or match["name"] or not match["ns"]:
-            self._not_found()
-            return
-        code, body = self.fake.create(match["plural"], match["ns"], self._body())
-        self._send(code, body)
-
-    def do_DELETE(self) -> None:
-        match, query = self._route()
-        if match is None or not match["name"]:
-            self._not_found()
-            return
-        options = self._body()
-        grace = query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
-        code, body = self.fake.delete(
-            match["plural"], match["ns"] or "", match["name"], None if grace is None else int(grace)
-        )
-        self._send(code, body)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 from kubernetes import client
 
+from armada.config.executor import ExecutorSettings, PendingEventRule, PendingPodChecks
 from armada.domain.jobs import ServiceConfig
 from armada.executor.cluster import ClusterError, PodChange, PodNotFound, PodSnapshot, WatchItem
 from armada.executor.kubernetes import KubernetesCluster
@@ -247,12 +248,10 @@ async def test_pod_events_and_logs(kube: FakeKubeApi) -> None:
     await cluster.close()
 
 
-async def test_the_agent_on_kubernetes_end_to_end(
+def agent_on(
     kube: FakeKubeApi, scheduler: FakeScheduler
-) -> None:
-    """Lease → pod → kubelet runs it → events; image-pull failure; cancel; cleanup; orphans."""
-    from armada.config.executor import PendingEventRule, PendingPodChecks
-
+) -> tuple[ExecutorSettings, KubernetesCluster]:
+    """Settings that fail pull errors at once, clean finished pods at once, force after 300ms."""
     checks = PendingPodChecks(
         event_rules=[PendingEventRule(regexp="Failed to pull image", action="fail", grace="0s")]
     )
@@ -265,38 +264,32 @@ async def test_the_agent_on_kubernetes_end_to_end(
     )
     configuration = client.Configuration()
     configuration.host = kube.url
-    cluster = KubernetesCluster(settings, api_client=client.ApiClient(configuration))
-    kube.put(
-        "services",
-        {
-            "metadata": {
-                "name": "left-over",
-                "namespace": NS,
-                "labels": {"armada_job_run_id": "gone-run"},
-            },
-            "spec": {},
-        },
-    )
+    return settings, KubernetesCluster(settings, api_client=client.ApiClient(configuration))
+
+
+async def pods_exist(kube: FakeKubeApi, *names: str) -> None:
+    async with asyncio.timeout(5):
+        while any(kube.get("pods", NS, name) is None for name in names):
+            await asyncio.sleep(0.02)
+
+
+async def test_the_agent_on_kubernetes_end_to_end(
+    kube: FakeKubeApi, scheduler: FakeScheduler
+) -> None:
+    """Lease → pod → kubelet runs it → events; image-pull failure; cancel; cleanup; orphans."""
+    settings, cluster = agent_on(kube, scheduler)
+    orphan = {"name": "left-over", "namespace": NS, "labels": {"armada_job_run_id": "gone-run"}}
+    kube.put("services", {"metadata": orphan, "spec": {}})
     async with running_agent(settings, cluster):
         scheduler.add_lease(lease_message("ok", command=["true"], node="node-0"))
         scheduler.add_lease(lease_message("pull", command=["true"], node="node-1"))
         scheduler.add_lease(lease_message("stop", command=["true"], node="node-1"))
-        async with asyncio.timeout(5):
-            while any(
-                kube.get("pods", NS, f"armada-{j}-0") is None for j in ("ok", "pull", "stop")
-            ):
-                await asyncio.sleep(0.02)
+        await pods_exist(kube, "armada-ok-0", "armada-pull-0", "armada-stop-0")
         kube.run_pod(NS, "armada-ok-0")
         kube.run_pod(NS, "armada-stop-0")
         kube.wait_container(NS, "armada-pull-0", "ErrImagePull", "failed to pull and unpack image")
-        kube.add_event(
-            NS,
-            "armada-pull-0",
-            "Warning",
-            "Failed",
-            'Failed to pull image "busybox": not found',
-            None,
-        )
+        pull_failed = 'Failed to pull image "busybox": not found'
+        kube.add_event(NS, "armada-pull-0", "Warning", "Failed", pull_failed, None)
         await scheduler.wait_until(lambda: "running" in scheduler.kinds("run-ok"))
         kube.finish_pod(NS, "armada-ok-0")
         await scheduler.wait_until(lambda: "running" in scheduler.kinds("run-stop"))
