@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -28,8 +30,14 @@ def planned(job: str, command: list[str], node: str):  # type: ignore[no-untyped
     )
 
 
+@dataclass
+class Served:
+    stub: binoculars_pb2_grpc.BinocularsStub
+    address: str
+
+
 @pytest.fixture
-async def stub(tmp_path: Path) -> AsyncIterator[binoculars_pb2_grpc.BinocularsStub]:
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
     clock = ManualClock(start=1_700_000_000.0)
     fake = FakeCluster(fast_settings().fake, clock=clock, auto_advance=False)
     await fake.create_run(planned("sim", ["sh", "-c", "echo from the fake; sleep 1"], "node-0"))
@@ -57,26 +65,26 @@ async def stub(tmp_path: Path) -> AsyncIterator[binoculars_pb2_grpc.BinocularsSt
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield binoculars_pb2_grpc.BinocularsStub(channel)
+        yield Served(binoculars_pb2_grpc.BinocularsStub(channel), f"127.0.0.1:{port}")
     await server.stop(None)
     await local.close()
 
 
 async def test_logs_come_from_the_fake_clusters_pod(
-    stub: binoculars_pb2_grpc.BinocularsStub,
+    served: Served,
 ) -> None:
-    response = await stub.Logs(binoculars_pb2.LogRequest(job_id="sim"))
+    response = await served.stub.Logs(binoculars_pb2.LogRequest(job_id="sim"))
     lines = [line.line for line in response.log]
     assert lines[1] == "from the fake"
     assert all(line.timestamp.startswith("2023-11-14T22:13") for line in response.log)
 
 
 async def test_logs_come_from_the_process_output_with_tail(
-    stub: binoculars_pb2_grpc.BinocularsStub,
+    served: Served,
 ) -> None:
-    response = await stub.Logs(binoculars_pb2.LogRequest(job_id="proc"))
+    response = await served.stub.Logs(binoculars_pb2.LogRequest(job_id="proc"))
     assert [line.line for line in response.log] == ["one", "two", "three"]
-    tail = await stub.Logs(
+    tail = await served.stub.Logs(
         binoculars_pb2.LogRequest(job_id="proc", log_options=k8s.PodLogOptions(tailLines=1))
     )
     assert [line.line for line in tail.log] == ["three"]
@@ -87,18 +95,30 @@ async def test_logs_come_from_the_process_output_with_tail(
     [("nobody", "no pod"), ("elsewhere", "not served here"), ("deleted", "gone")],
 )
 async def test_unknown_jobs_clusters_and_pods_are_not_found(
-    stub: binoculars_pb2_grpc.BinocularsStub, job_id: str, words: str
+    served: Served, job_id: str, words: str
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await stub.Logs(binoculars_pb2.LogRequest(job_id=job_id))
+        await served.stub.Logs(binoculars_pb2.LogRequest(job_id=job_id))
     assert failure.value.code() == grpc.StatusCode.NOT_FOUND
     assert words in (failure.value.details() or "")
 
 
 async def test_a_bad_since_time_is_an_invalid_argument(
-    stub: binoculars_pb2_grpc.BinocularsStub,
+    served: Served,
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await stub.Logs(binoculars_pb2.LogRequest(job_id="sim", since_time="yesterday"))
+        await served.stub.Logs(binoculars_pb2.LogRequest(job_id="sim", since_time="yesterday"))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "RFC 3339" in (failure.value.details() or "")
+
+
+async def test_armada_clients_log_client_works_unmodified(
+    served: Served,
+) -> None:
+    from armada_client.log_client import JobLogClient
+
+    def read() -> list[str]:
+        client = JobLogClient(served.address, "proc", disable_ssl=True)
+        return [line.line for line in client.logs()]
+
+    assert await asyncio.to_thread(read) == ["one", "two", "three"]
