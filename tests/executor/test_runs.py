@@ -145,6 +145,7 @@ def test_creation_errors_fail_the_run_or_return_the_lease() -> None:
     t.lease(lease("b"), 0.0)
     t.next_submissions(10, 0.0)
     fatal = t.submitted("run-a", SubmitError("admission webhook denied", fatal=True), 1.0)
+    assert fatal[-1] == DeletePod("run-a", "default", "armada-a-0", 5.0)  # anything half-made
     (failed,) = [i.event for i in fatal if isinstance(i, ReportEvent)]
     assert isinstance(failed, ev.JobRunFailed)
     assert (failed.failure.category, failed.failure.subcategory) == (
@@ -217,6 +218,20 @@ def test_a_retry_waits_for_the_previous_runs_pod_to_go() -> None:
     assert t.next_submissions(10, 2.0) == [DeletePod("run-j1", "default", "armada-j1-0", 5.0)]
     assert t.next_submissions(10, 2.0) == []  # still waiting, no second delete
     t.deleted("run-j1", True, 3.0)
+    (create,) = t.next_submissions(10, 3.0)
+    assert isinstance(create, CreatePod) and create.plan.run_id == "second"
+
+
+def test_two_runs_of_one_job_never_have_pods_at_once() -> None:
+    t = tracker()
+    t.lease(lease("j1", run="first"), 0.0)
+    t.lease(lease("j1", run="second"), 0.0)
+    (create,) = t.next_submissions(10, 0.0)
+    assert isinstance(create, CreatePod) and create.plan.run_id == "first"
+    t.cancel(["first"], 1.0)
+    assert t.next_submissions(10, 1.0) == []  # first's pod may exist: second waits
+    t.submitted("first", SubmitError("timeout"), 2.0)
+    assert reports(t.deleted("first", True, 3.0)) == ["JobRunCancelled"]
     (create,) = t.next_submissions(10, 3.0)
     assert isinstance(create, CreatePod) and create.plan.run_id == "second"
 

@@ -39,7 +39,7 @@ from armada.executor.observe import (
     RunEvent,
     observe,
 )
-from armada.executor.planning import PlanFailure, plan_pod, pod_name
+from armada.executor.planning import plan_pod, pod_name
 from armada.executor.podchecks import PendingPodChecker, waiting_signature
 from armada.executor.podspec import InvalidPodSpec, grace_period
 
@@ -260,11 +260,12 @@ class RunTracker:
             try:
                 plan = plan_pod(record.lease, self._settings)
             except InvalidPodSpec as exc:
-                failure = PlanFailure(record.lease, f"job {record.job_id}: {exc}")
-                out.extend(self._fail_creation(record, failure.reason, now))
+                out.extend(self._fail_creation(record, f"job {record.job_id}: {exc}", now))
                 continue
             record.plan = plan
             record.stage, record.since = Stage.SUBMITTING, now
+            # The name is taken from now on: another run of the job waits until this pod is gone.
+            self._pod_owner[(record.namespace, record.pod_name)] = run_id
             out.append(CreatePod(plan))
         self._queued.extendleft(reversed(blocked))
         return out
@@ -290,14 +291,14 @@ class RunTracker:
                 return []
             record.stage = Stage.SEEN
             return self._apply(record, observe(record.pod, record.observed(), self._rules), now)
-        if record.stop is not None:
-            return self._end(
-                record, ev.JobRunCancelled(job_id=record.job_id, run_id=run_id), now, "cancelled"
-            )
-        if error.fatal:
-            return self._fail_creation(record, error.message, now)
-        # Whatever part was created goes; the lease is returned once the pod is surely gone.
+        # Whatever part was created goes; what is reported waits until the pod is surely gone.
         record.stage, record.since = Stage.SUBMITTED, now
+        if record.stop is not None:
+            return self._delete(record, now)
+        if error.fatal:
+            out = self._fail_creation(record, error.message, now)
+            record.stop = Stop.FAIL
+            return out + self._delete(record, now)
         record.stop, record.stop_reason = Stop.RETURN, f"pod could not be created: {error.message}"
         return self._delete(record, now)
 
