@@ -171,7 +171,11 @@ async def test_lease_requests_describe_the_cluster_and_the_runs(scheduler: FakeS
     assert list(request.unassigned_run_ids) == []
     nodes = {n.name: n for n in request.nodes}
     assert sorted(nodes) == ["node-0", "node-1", "node-2", "node-3"]
-    assert dict(nodes["node-3"].total_resources) == {"cpu": "32", "memory": "256Gi"}
+    assert dict(nodes["node-3"].total_resources) == {
+        "cpu": "32",
+        "memory": "256Gi",
+        "ephemeral-storage": "256Gi",
+    }
     assert nodes["node-3"].labels["kubernetes.io/hostname"] == "node-3"
     assert list(nodes["node-3"].run_ids) == ["run-job-1"]
 

@@ -34,7 +34,7 @@ class NodeGroupSettings(Settings):
     name: str = Field("node", description="Prefix of the nodes' names: <name>-0, <name>-1, ...")
     count: int = Field(10, ge=0, description="How many nodes the group has.")
     resources: dict[str, str] = Field(
-        default_factory=lambda: {"cpu": "32", "memory": "256Gi"},
+        default_factory=lambda: {"cpu": "32", "memory": "256Gi", "ephemeral-storage": "256Gi"},
         description="Allocatable resources of each node, as Kubernetes quantities.",
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Labels of each node.")
@@ -69,7 +69,7 @@ class ProcessClusterSettings(Settings):
     node_name: str = Field("", description="Name of the one node; empty means the host name.")
     resources: dict[str, str] = Field(
         default_factory=dict,
-        description="Allocatable resources offered; empty means this machine's CPUs and memory.",
+        description="Allocatable resources; empty means this machine's CPUs, memory and free disk.",
     )
     max_concurrent_pods: int = Field(
         0, ge=0, description="Pods running at once (others wait Pending); 0 means 4 per CPU."

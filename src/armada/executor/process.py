@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -54,9 +55,11 @@ class _Pod:
     killer: asyncio.TimerHandle | None = None
 
 
-def _machine_resources() -> dict[str, str]:
+def _machine_resources(where: Path) -> dict[str, str]:
+    """This machine's CPUs and memory, and the free disk where pods write."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return {"cpu": str(os.cpu_count() or 1), "memory": str(memory)}
+    disk = shutil.disk_usage(where).free
+    return {"cpu": str(os.cpu_count() or 1), "memory": str(memory), "ephemeral-storage": str(disk)}
 
 
 def _exit_code(returncode: int | None) -> int:
@@ -80,14 +83,14 @@ class ProcessCluster:
         self._settings = settings
         self._clock = clock or SystemClock()
         self.node_name = settings.node_name or socket.gethostname()
+        self.log_dir = Path(settings.log_dir or tempfile.mkdtemp(prefix="armada-process-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         self._node = NodeView(
             name=self.node_name,
             labels={node_id_label: self.node_name},
-            allocatable=settings.resources or _machine_resources(),
+            allocatable=settings.resources or _machine_resources(self.log_dir),
         )
         self._node_id_label = node_id_label
-        self.log_dir = Path(settings.log_dir or tempfile.mkdtemp(prefix="armada-process-"))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         self._work_dir = settings.work_dir or str(self.log_dir)
         self._base_env = {k: os.environ[k] for k in settings.inherit_env if k in os.environ}
         limit = settings.max_concurrent_pods or 4 * (os.cpu_count() or 1)
