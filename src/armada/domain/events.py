@@ -172,6 +172,8 @@ class JobRunRunning(_JobEvent, frozen=True, kw_only=True, tag=True):
 
 class JobRunSucceeded(_JobEvent, frozen=True, kw_only=True, tag=True):
     run_id: str
+    pod_name: str = ""
+    node: str = ""
 
 
 class JobRunFailed(_JobEvent, frozen=True, kw_only=True, tag=True):

@@ -1,0 +1,561 @@
+"""The fake backend: a simulated cluster of nodes in memory, on an injected clock.
+
+Faithful where the executor can tell: a pod binds to the node it is pinned to (nodeSelector on
+the node-id label, or ``nodeName``) if that node exists, is schedulable, tolerates-wise admits
+it and has room; otherwise it stays Pending with a FailedScheduling event, as with
+kube-scheduler. A bound pod is Pending for the startup delay, Running for its runtime (see
+:mod:`armada.executor.fake_scenario`), then Succeeded or Failed with container statuses as the
+kubelet writes them (exit codes, ``OOMKilled``, pod reasons ``Evicted`` and
+``DeadlineExceeded``, waiting reasons ``ErrImagePull`` and ``InvalidImageName``). It enforces
+``activeDeadlineSeconds`` itself. Deleting a running pod is graceful (it terminates, then goes).
+
+Time only moves through ``clock.now()``. With ``auto_advance`` (the default) a driver task
+wakes when the next pod is due; with a manual clock, tests call :meth:`FakeCluster.step`. The
+cost is a heap push per transition, so 1,000 nodes and 10,000 pods are cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import heapq
+import itertools
+import random
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from armada.config.executor import FakeClusterSettings
+from armada.domain.clock import Clock, SystemClock
+from armada.domain.resources import parse_resource_list
+from armada.executor.cluster import ClusterError, PodKey, PodNotFound, WatchItem
+from armada.executor.fake_scenario import InvalidScenario, Scenario, scenario_of
+from armada.executor.logtext import filter_lines, rfc3339
+from armada.executor.model import (
+    ContainerView,
+    LogLine,
+    NodeTaint,
+    NodeView,
+    PodEvent,
+    PodPlan,
+    PodView,
+    RunResource,
+)
+from armada.executor.podspec import (
+    InvalidPodSpec,
+    active_deadline,
+    command_line,
+    containers,
+    pod_requests,
+)
+from armada.executor.podstore import PodStore
+
+
+@dataclass(slots=True)
+class _Node:
+    view: NodeView
+    allocatable: dict[str, int]
+    reserved: dict[str, int]
+    used: dict[str, int] = field(default_factory=dict)
+
+    def fits(self, requests: dict[str, int]) -> bool:
+        return all(
+            amount
+            <= self.allocatable.get(name, 0) - self.reserved.get(name, 0) - self.used.get(name, 0)
+            for name, amount in requests.items()
+            if amount > 0
+        )
+
+    def take(self, requests: dict[str, int], sign: int) -> None:
+        for name, amount in requests.items():
+            self.used[name] = self.used.get(name, 0) + sign * amount
+
+
+@dataclass(slots=True)
+class _Pod:
+    plan: PodPlan
+    scenario: Scenario
+    requests: dict[str, int]
+    pinned: str
+    tolerations: list[dict[str, Any]]
+    deadline: float | None
+    generation: int = 0
+    node: str = ""
+    started: float | None = None
+    logs: dict[str, list[LogLine]] = field(default_factory=dict)
+    events: list[PodEvent] = field(default_factory=list)
+
+
+def _tolerates(tolerations: list[dict[str, Any]], taint: NodeTaint) -> bool:
+    if taint.effect == "PreferNoSchedule":
+        return True
+    for t in tolerations:
+        if t.get("effect") and t.get("effect") != taint.effect:
+            continue
+        if t.get("operator") == "Exists" and t.get("key", "") in ("", taint.key):
+            return True
+        if t.get("key") == taint.key and t.get("value", "") == taint.value:
+            return True
+    return False
+
+
+class FakeCluster:
+    """A simulated cluster implementing :class:`~armada.executor.cluster.Cluster`."""
+
+    def __init__(
+        self,
+        settings: FakeClusterSettings,
+        *,
+        name: str = "fake",
+        node_id_label: str = "kubernetes.io/hostname",
+        clock: Clock | None = None,
+        seed: int = 0,
+        auto_advance: bool = True,
+    ) -> None:
+        self.name = name
+        self._settings = settings
+        self._node_id_label = node_id_label
+        self._clock = clock or SystemClock()
+        self._rng = random.Random(seed)
+        self._auto = auto_advance
+        self._store = PodStore()
+        self._pods: dict[PodKey, _Pod] = {}
+        self._unbound: set[PodKey] = set()
+        self._resources: dict[tuple[str, str, str], RunResource] = {}
+        self._timers: list[tuple[float, int, str, PodKey, int]] = []
+        self._seq = itertools.count()
+        self._ips = itertools.count(1)
+        self._nodes = self._build_nodes(settings)
+        self._wake: asyncio.Event | None = None
+        self._driver: asyncio.Task[None] | None = None
+
+    def _build_nodes(self, settings: FakeClusterSettings) -> dict[str, _Node]:
+        nodes: dict[str, _Node] = {}
+        for group in settings.node_groups:
+            allocatable = parse_resource_list(group.resources)
+            reserved = parse_resource_list(group.non_armada_allocated)
+            for index in range(group.count):
+                node_name = f"{group.name}-{index}"
+                view = NodeView(
+                    name=node_name,
+                    labels={**group.labels, self._node_id_label: node_name},
+                    taints=tuple(
+                        NodeTaint(key=t.key, value=t.value, effect=t.effect) for t in group.taints
+                    ),
+                    allocatable=dict(group.resources),
+                    non_armada_allocated=dict(group.non_armada_allocated),
+                    unschedulable=group.unschedulable,
+                )
+                nodes[node_name] = _Node(view, allocatable, reserved)
+        return nodes
+
+    # --- Cluster ------------------------------------------------------------------------------
+
+    async def create_run(self, plan: PodPlan) -> None:
+        self._ensure_driver()
+        key = (plan.namespace, plan.pod_name)
+        existing = self._store.get(*key)
+        if existing is not None:
+            if existing.run_id == plan.run_id:
+                return
+            raise ClusterError(f'pods "{plan.pod_name}" already exists')
+        pod = self._admit(plan)
+        self._pods[key] = pod
+        for manifest in plan.services + plan.ingresses:
+            meta = manifest["metadata"]
+            resource = RunResource(
+                kind=manifest["kind"],
+                namespace=plan.namespace,
+                name=meta["name"],
+                run_id=plan.run_id,
+            )
+            self._resources[(resource.kind, resource.namespace, resource.name)] = resource
+        now = self._clock.now()
+        self._store.put(
+            PodView(
+                name=plan.pod_name,
+                namespace=plan.namespace,
+                labels=plan.pod["metadata"]["labels"],
+                annotations=plan.pod["metadata"]["annotations"],
+                containers=tuple(
+                    ContainerView(name=n, reason="ContainerCreating") for n in pod.scenario.runtimes
+                ),
+                created=now,
+                resource_version=self._store.next_version(),
+            )
+        )
+        self._try_bind(key, now)
+
+    def _admit(self, plan: PodPlan) -> _Pod:
+        try:
+            argv = [(c.get("name", "main"), command_line(c)) for c in containers(plan.pod)]
+            scenario = scenario_of(
+                plan.pod["metadata"].get("annotations", {}),
+                argv,
+                self._settings.default_runtime.total_seconds(),
+                self._rng,
+            )
+            requests = pod_requests(plan.pod)
+        except (InvalidScenario, InvalidPodSpec) as exc:
+            raise ClusterError(f"pod {plan.pod_name} refused: {exc}", fatal=True) from None
+        spec = plan.pod["spec"]
+        pinned = spec.get("nodeName") or spec.get("nodeSelector", {}).get(self._node_id_label, "")
+        return _Pod(
+            plan=plan,
+            scenario=scenario,
+            requests=requests,
+            pinned=pinned,
+            tolerations=spec.get("tolerations", []),
+            deadline=active_deadline(plan.pod),
+        )
+
+    async def delete_pod(
+        self, namespace: str, name: str, *, run_id: str, grace: float | None, force: bool = False
+    ) -> bool:
+        key = (namespace, name)
+        view = self._store.get(namespace, name)
+        pod = self._pods.get(key)
+        if view is None or pod is None or view.run_id != run_id:
+            return True
+        now = self._clock.now()
+        if force or not grace or view.terminal or not pod.node:
+            self._remove(key)
+            return True
+        if view.deleting_since is None:
+            self._store.put(dataclasses.replace(view, deleting_since=now))
+            delay = (
+                grace
+                if pod.scenario.ignore_sigterm
+                else min(grace, self._settings.startup_delay.total_seconds())
+            )
+            self._schedule(now + delay, "remove", key)
+        return False
+
+    def watch_pods(self) -> AsyncIterator[WatchItem]:
+        self._ensure_driver()
+        return self._store.watch()
+
+    async def list_nodes(self) -> list[NodeView]:
+        return [node.view for node in self._nodes.values()]
+
+    async def pod_events(self, pods: Sequence[PodKey]) -> dict[PodKey, list[PodEvent]]:
+        found = {}
+        for key in pods:
+            pod = self._pods.get(key)
+            if pod is not None and pod.events:
+                found[key] = list(pod.events)
+        return found
+
+    async def list_run_resources(self) -> list[RunResource]:
+        return list(self._resources.values())
+
+    async def delete_resource(self, resource: RunResource) -> None:
+        self._resources.pop((resource.kind, resource.namespace, resource.name), None)
+
+    async def read_log(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        container: str = "",
+        since_time: str = "",
+        tail_lines: int | None = None,
+    ) -> list[LogLine]:
+        pod = self._pods.get((namespace, name))
+        if pod is None:
+            raise PodNotFound(f'pods "{name}" not found')
+        if container and container not in pod.logs:
+            raise ClusterError(f"container {container} is not valid for pod {name}")
+        lines = pod.logs.get(container or next(iter(pod.logs), ""), [])
+        return filter_lines(lines, since_time, tail_lines)
+
+    async def close(self) -> None:
+        if self._driver is not None:
+            self._driver.cancel()
+            await asyncio.gather(self._driver, return_exceptions=True)
+            self._driver = None
+
+    # --- simulation -----------------------------------------------------------------------------
+
+    def step(self) -> int:
+        """Carry out every transition due by now; returns how many happened."""
+        now = self._clock.now()
+        done = 0
+        for key in list(self._unbound):
+            self._try_bind(key, now)
+        while self._timers and self._timers[0][0] <= now:
+            due, _, action, key, generation = heapq.heappop(self._timers)
+            pod = self._pods.get(key)
+            if pod is None or pod.generation != generation:
+                continue
+            done += 1
+            if action == "start":
+                self._start(key, pod, due)
+            elif action == "finish":
+                self._finish(key, pod, due)
+            elif action == "deadline":
+                self._fail(
+                    key,
+                    pod,
+                    due,
+                    "DeadlineExceeded",
+                    "Pod was active on the node longer than the specified deadline",
+                )
+            elif action == "remove":
+                self._remove(key)
+        return done
+
+    def next_due(self) -> float | None:
+        return self._timers[0][0] if self._timers else None
+
+    def pod_count(self) -> int:
+        return len(self._store)
+
+    def _schedule(self, due: float, action: str, key: PodKey) -> None:
+        pod = self._pods[key]
+        heapq.heappush(self._timers, (due, next(self._seq), action, key, pod.generation))
+        if self._wake is not None:
+            self._wake.set()
+
+    def _ensure_driver(self) -> None:
+        if self._auto and self._driver is None:
+            self._wake = asyncio.Event()
+            self._driver = asyncio.get_running_loop().create_task(self._drive())
+
+    async def _drive(self) -> None:
+        assert self._wake is not None
+        while True:
+            self.step()
+            due = self.next_due()
+            wait = 1.0 if due is None else max(0.0, min(1.0, due - self._clock.now()))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait if wait > 0 else 0.001)
+
+    def _try_bind(self, key: PodKey, now: float) -> None:
+        pod = self._pods[key]
+        view = self._store.get(*key)
+        assert view is not None
+        node = self._choose_node(pod)
+        if node is None:
+            if key not in self._unbound:
+                self._unbound.add(key)
+                pod.events.append(
+                    self._event(
+                        key, "Warning", "FailedScheduling", self._why_unschedulable(pod), now
+                    )
+                )
+            return
+        self._unbound.discard(key)
+        node.take(pod.requests, +1)
+        pod.node = node.view.name
+        pod.events.append(
+            self._event(
+                key,
+                "Normal",
+                "Scheduled",
+                f"Successfully assigned {key[0]}/{key[1]} to {pod.node}",
+                now,
+            )
+        )
+        self._store.put(
+            dataclasses.replace(view, node=pod.node, resource_version=self._store.next_version())
+        )
+        self._schedule(now + self._settings.startup_delay.total_seconds(), "start", key)
+
+    def _choose_node(self, pod: _Pod) -> _Node | None:
+        if pod.scenario.failure == "unschedulable":
+            return None
+        candidates = [self._nodes[pod.pinned]] if pod.pinned in self._nodes else []
+        if not pod.pinned:
+            candidates = list(self._nodes.values())
+        for node in candidates:
+            if node.view.unschedulable or not node.fits(pod.requests):
+                continue
+            if all(
+                _tolerates(pod.tolerations, t)
+                for t in node.view.taints
+                if t.effect != "PreferNoSchedule"
+            ):
+                return node
+        return None
+
+    def _why_unschedulable(self, pod: _Pod) -> str:
+        total = len(self._nodes)
+        prefix = f"0/{total} nodes are available:"
+        if pod.scenario.failure == "unschedulable" or (
+            pod.pinned and pod.pinned not in self._nodes
+        ):
+            return f"{prefix} {total} node(s) didn't match Pod's node affinity/selector."
+        return f"{prefix} 1 Insufficient resources or node unschedulable."
+
+    def _start(self, key: PodKey, pod: _Pod, now: float) -> None:
+        view = self._store.get(*key)
+        assert view is not None
+        if view.deleting_since is not None:
+            return
+        failure = pod.scenario.failure
+        if failure in ("image-pull", "invalid-image", "stuck-pending"):
+            self._stay_pending(key, pod, view, now)
+            return
+        pod.started = now
+        for name, argv in self._argv(pod):
+            pod.logs[name] = [
+                LogLine(rfc3339(now), f"fake: container {name} started: {' '.join(argv)}")
+            ]
+        first = next(iter(pod.logs), "")
+        pod.logs.setdefault(first, []).extend(
+            LogLine(rfc3339(now), line) for line in pod.scenario.output
+        )
+        pod.events.append(self._event(key, "Normal", "Started", "Started container", now))
+        running = tuple(
+            ContainerView(name=n, state="running", started_at=now) for n in pod.scenario.runtimes
+        )
+        self._store.put(
+            dataclasses.replace(
+                view,
+                phase="Running",
+                containers=running,
+                started=now,
+                pod_ip=self._pod_ip(),
+                resource_version=self._store.next_version(),
+            )
+        )
+        runtime = pod.scenario.runtime
+        if pod.deadline is not None and pod.deadline < runtime:
+            self._schedule(now + pod.deadline, "deadline", key)
+        else:
+            self._schedule(now + runtime, "finish", key)
+
+    def _stay_pending(self, key: PodKey, pod: _Pod, view: PodView, now: float) -> None:
+        image = pod.plan.pod["spec"]["containers"][0].get("image", "")
+        failure = pod.scenario.failure
+        if failure == "image-pull":
+            reason = "ErrImagePull"
+            message = (
+                "rpc error: code = NotFound desc = "
+                f'failed to pull and unpack image "{image}": not found'
+            )
+            pod.events.append(
+                self._event(
+                    key, "Warning", "Failed", f'Failed to pull image "{image}": {message}', now
+                )
+            )
+        elif failure == "invalid-image":
+            reason, message = (
+                "InvalidImageName",
+                f'Failed to apply default image tag "{image}": couldn\'t parse image name',
+            )
+            pod.events.append(self._event(key, "Warning", "InspectFailed", message, now))
+        else:
+            reason, message = "ContainerCreating", ""
+        waiting = tuple(
+            ContainerView(name=n, reason=reason, message=message) for n in pod.scenario.runtimes
+        )
+        self._store.put(
+            dataclasses.replace(
+                view, containers=waiting, resource_version=self._store.next_version()
+            )
+        )
+
+    def _finish(self, key: PodKey, pod: _Pod, now: float) -> None:
+        failure = pod.scenario.failure
+        if failure == "evicted":
+            self._fail(key, pod, now, "Evicted", "The node was low on resource: memory.")
+            return
+        if failure == "deadline":
+            self._fail(
+                key,
+                pod,
+                now,
+                "DeadlineExceeded",
+                "Pod was active on the node longer than the specified deadline",
+            )
+            return
+        statuses = []
+        for index, (name, runtime) in enumerate(pod.scenario.runtimes.items()):
+            code = pod.scenario.exit_codes.get(name, 0)
+            reason = "Completed" if code == 0 else "Error"
+            if failure == "oom" and index == 0:
+                code, reason = 137, "OOMKilled"
+            statuses.append(
+                self._terminated(pod, name, code, reason, min(now, (pod.started or now) + runtime))
+            )
+        phase = "Succeeded" if all(c.exit_code == 0 for c in statuses) else "Failed"
+        self._end(key, pod, phase, tuple(statuses))
+
+    def _fail(self, key: PodKey, pod: _Pod, now: float, reason: str, message: str) -> None:
+        statuses = tuple(
+            self._terminated(pod, name, 137, "Error", now) for name in pod.scenario.runtimes
+        )
+        self._end(key, pod, "Failed", statuses, reason=reason, message=message)
+
+    def _terminated(self, pod: _Pod, name: str, code: int, reason: str, at: float) -> ContainerView:
+        pod.logs.setdefault(name, []).append(
+            LogLine(rfc3339(at), f"fake: container {name} exited with code {code}")
+        )
+        return ContainerView(
+            name=name,
+            state="terminated",
+            reason=reason,
+            exit_code=code,
+            started_at=pod.started,
+            finished_at=at,
+        )
+
+    def _end(
+        self,
+        key: PodKey,
+        pod: _Pod,
+        phase: str,
+        statuses: tuple[ContainerView, ...],
+        *,
+        reason: str = "",
+        message: str = "",
+    ) -> None:
+        view = self._store.get(*key)
+        assert view is not None
+        pod.generation += 1
+        self._release(pod)
+        self._store.put(
+            dataclasses.replace(
+                view,
+                phase=phase,
+                containers=statuses,
+                reason=reason,
+                message=message,
+                resource_version=self._store.next_version(),
+            )
+        )
+
+    def _remove(self, key: PodKey) -> None:
+        pod = self._pods.pop(key, None)
+        if pod is not None:
+            self._release(pod)
+            pod.generation += 1
+        self._unbound.discard(key)
+        self._store.remove(*key)
+
+    def _release(self, pod: _Pod) -> None:
+        if pod.node:
+            self._nodes[pod.node].take(pod.requests, -1)
+            pod.node = ""
+
+    def _argv(self, pod: _Pod) -> list[tuple[str, list[str]]]:
+        return [(c.get("name", "main"), command_line(c)) for c in containers(pod.plan.pod)]
+
+    def _event(self, key: PodKey, kind: str, reason: str, message: str, now: float) -> PodEvent:
+        return PodEvent(
+            namespace=key[0],
+            pod_name=key[1],
+            type=kind,
+            reason=reason,
+            message=message,
+            first_seen=now,
+            last_seen=now,
+        )
+
+    def _pod_ip(self) -> str:
+        number = next(self._ips)
+        return f"10.{number >> 16 & 0xFF}.{number >> 8 & 0xFF}.{number & 0xFF}"

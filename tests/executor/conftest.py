@@ -1,0 +1,58 @@
+"""Shared pieces of the executor tests: fast settings, a fake scheduler, a running agent."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from armada.config.executor import ExecutorSettings, FakeClusterSettings, NodeGroupSettings
+from armada.executor.agent import ExecutorAgent
+from armada.executor.cluster import Cluster
+from armada.executor.testing import FakeScheduler
+
+
+def fast_settings(address: str = "127.0.0.1:1", **overrides: Any) -> ExecutorSettings:
+    """Settings with every interval short, so that agent tests take well under a second."""
+    values: dict[str, Any] = {
+        "cluster_id": "cluster-1",
+        "scheduler_address": address,
+        "heartbeat_interval": "300ms",
+        "min_lease_request_interval": "10ms",
+        "issue_check_interval": "50ms",
+        "event_flush_interval": "5ms",
+        "retry_initial_backoff": "20ms",
+        "retry_max_backoff": "200ms",
+        "resource_cleanup_interval": "100ms",
+        "fake": FakeClusterSettings(
+            node_groups=[NodeGroupSettings(name="node", count=4)], startup_delay="20ms"
+        ),
+    }
+    values.update(overrides)
+    return ExecutorSettings(**values)
+
+
+@pytest.fixture
+async def scheduler() -> AsyncIterator[FakeScheduler]:
+    fake = FakeScheduler()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@asynccontextmanager
+async def running_agent(
+    settings: ExecutorSettings, cluster: Cluster
+) -> AsyncIterator[ExecutorAgent]:
+    """An agent running in the background for the duration of the block."""
+    agent = ExecutorAgent(settings=settings, cluster=cluster)
+    stop = asyncio.Event()
+    task = asyncio.create_task(agent.run(stop))
+    try:
+        yield agent
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)

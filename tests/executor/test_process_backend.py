@@ -1,0 +1,163 @@
+"""The process backend runs real commands: exit codes, output, environment, deadline, kill."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import pytest
+
+from armada.config.executor import ProcessClusterSettings
+from armada.executor.cluster import ClusterError, PodChange, PodNotFound
+from armada.executor.model import PodPlan, PodView
+from armada.executor.planning import plan_pod
+from armada.executor.process import ProcessCluster
+from armada.executor.testing import FakeScheduler, lease_message, pod_spec_bytes
+from armada.executor.wire import lease_from_proto
+from tests.executor.conftest import fast_settings, running_agent
+
+
+def cluster_in(tmp_path: Path, **overrides: object) -> ProcessCluster:
+    settings = ProcessClusterSettings(
+        node_name="local", log_dir=str(tmp_path / "logs"), **overrides
+    )  # type: ignore[arg-type]
+    return ProcessCluster(settings)
+
+
+def plan(job: str, command: list[str], node: str = "local", **spec: object) -> PodPlan:
+    message = lease_message(job, node=node, pod_spec=pod_spec_bytes(command, **spec))  # type: ignore[arg-type]
+    return plan_pod(lease_from_proto(message), fast_settings())
+
+
+async def final(cluster: ProcessCluster, job: str) -> PodView:
+    name = f"armada-{job}-0"
+    async with asyncio.timeout(10):
+        async for item in cluster.watch_pods():
+            if isinstance(item, PodChange) and item.pod.name == name and item.pod.terminal:
+                return item.pod
+            current = cluster._store.get("default", name)
+            if current is not None and current.terminal:
+                return current
+    raise AssertionError("watch ended")
+
+
+async def test_a_command_runs_with_armadas_environment_and_its_output_is_kept(
+    tmp_path: Path,
+) -> None:
+    cluster = cluster_in(tmp_path)
+    await cluster.create_run(
+        plan(
+            "j1",
+            ["sh", "-c", 'echo "job=$ARMADA_JOB_ID queue=$ARMADA_QUEUE x=$X"; echo oops >&2'],
+            env={"X": "1"},
+        )
+    )
+    pod = await final(cluster, "j1")
+    assert (pod.phase, pod.node, pod.containers[0].exit_code) == ("Succeeded", "local", 0)
+    lines = [line.line for line in await cluster.read_log("default", "armada-j1-0")]
+    assert lines == ["job=j1 queue=queue-a x=1", "oops"]
+    assert cluster.log_path("default", "armada-j1-0").parent == tmp_path / "logs"
+    await cluster.close()
+
+
+async def test_a_failing_command_reports_its_exit_code(tmp_path: Path) -> None:
+    cluster = cluster_in(tmp_path)
+    await cluster.create_run(plan("j1", ["sh", "-c", "exit 42"]))
+    await cluster.create_run(plan("j2", ["/no/such/program"]))
+    pod = await final(cluster, "j1")
+    assert (pod.phase, pod.containers[0].exit_code, pod.containers[0].reason) == (
+        "Failed",
+        42,
+        "Error",
+    )
+    missing = await final(cluster, "j2")
+    assert (missing.phase, missing.containers[0].exit_code, missing.containers[0].reason) == (
+        "Failed",
+        127,
+        "StartError",
+    )
+    await cluster.close()
+
+
+async def test_the_active_deadline_kills_the_process(tmp_path: Path) -> None:
+    cluster = cluster_in(tmp_path)
+    await cluster.create_run(plan("j1", ["sleep", "30"], active_deadline_seconds=1))
+    pod = await final(cluster, "j1")
+    assert (pod.phase, pod.reason) == ("Failed", "DeadlineExceeded")
+    assert pod.containers[0].exit_code == 128 + 9
+    await cluster.close()
+
+
+async def test_deleting_a_pod_terminates_its_processes(tmp_path: Path) -> None:
+    cluster = cluster_in(tmp_path)
+    pid_file = tmp_path / "pid"
+    script = f"echo $$ > {pid_file}; trap 'exit 0' TERM; while true; do sleep 0.05; done"
+    await cluster.create_run(plan("j1", ["sh", "-c", script]))
+    async with asyncio.timeout(5):
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            await asyncio.sleep(0.02)
+    pid = int(pid_file.read_text())
+    assert not await cluster.delete_pod("default", "armada-j1-0", run_id="run-j1", grace=10)
+    async with asyncio.timeout(5):
+        while cluster._store.get("default", "armada-j1-0") is not None:
+            await asyncio.sleep(0.02)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    await cluster.close()
+
+
+async def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path) -> None:
+    cluster = cluster_in(tmp_path)
+    await cluster.create_run(plan("j1", ["sh", "-c", "trap '' TERM; sleep 30"]))
+    async with asyncio.timeout(5):
+        while (cluster._store.get("default", "armada-j1-0") or plan).phase != "Running":  # type: ignore[union-attr]
+            await asyncio.sleep(0.02)
+    assert not await cluster.delete_pod("default", "armada-j1-0", run_id="run-j1", grace=0.3)
+    async with asyncio.timeout(5):
+        while cluster._store.get("default", "armada-j1-0") is not None:
+            await asyncio.sleep(0.02)
+    await cluster.close()
+
+
+async def test_containers_without_commands_and_other_nodes_are_refused_or_left_pending(
+    tmp_path: Path,
+) -> None:
+    cluster = cluster_in(tmp_path)
+    with pytest.raises(ClusterError, match="names no command") as refused:
+        await cluster.create_run(plan("j1", []))
+    assert refused.value.fatal
+    await cluster.create_run(plan("j2", ["true"], node="elsewhere"))
+    pending = cluster._store.get("default", "armada-j2-0")
+    assert pending is not None and pending.node == "" and pending.phase == "Pending"
+    events = await cluster.pod_events([("default", "armada-j2-0")])
+    assert events[("default", "armada-j2-0")][0].reason == "FailedScheduling"
+    assert await cluster.delete_pod("default", "armada-j2-0", run_id="run-j2", grace=30)
+    with pytest.raises(PodNotFound):
+        await cluster.read_log("default", "armada-j2-0")
+    nodes = await cluster.list_nodes()
+    assert [n.name for n in nodes] == ["local"] and "cpu" in nodes[0].allocatable
+    await cluster.close()
+
+
+async def test_the_agent_runs_jobs_as_processes(tmp_path: Path, scheduler: FakeScheduler) -> None:
+    settings = fast_settings(scheduler.address, backend="process")
+    cluster = cluster_in(tmp_path)
+    async with running_agent(settings, cluster):
+        scheduler.add_lease(lease_message("ok", command=["true"], node="local"))
+        scheduler.add_lease(lease_message("bad", command=["false"], node="local"))
+        scheduler.add_lease(lease_message("long", command=["sleep", "30"], node="local"))
+        await scheduler.wait_until(lambda: "running" in scheduler.kinds("run-long"))
+        scheduler.cancel("run-long")
+        await scheduler.wait_until(
+            lambda: (
+                "cancelled" in scheduler.kinds("run-long")
+                and "failed" in scheduler.kinds("run-bad")
+                and "succeeded" in scheduler.kinds("run-ok")
+            )
+        )
+    await cluster.close()
+    assert scheduler.kinds("run-ok") == ["assigned", "running", "succeeded"]
+    failed = scheduler.last_of("run-bad", "failed").failed
+    assert dict(failed.exit_codes) == {"main": 1} and failed.category == "user-error"
+    assert scheduler.kinds("run-long") == ["assigned", "running", "cancelled"]
