@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from armada.config.executor import ExecutorSettings
 from armada.config.scheduler import SchedulerLoopSettings
 from armada.config.server import ServerSettings
 
@@ -17,8 +18,10 @@ class DevSettings(ServerSettings):
     clusters: int = Field(1, ge=0, description="How many simulated clusters (executors) to run.")
     nodes_per_cluster: int = Field(4, ge=1, description="Nodes in each simulated cluster.")
     node_resources: str = Field(
-        "cpu=32,memory=256Gi",
-        description="Allocatable resources of each simulated node: name=quantity, comma-separated.",
+        "cpu=32,memory=256Gi,ephemeral-storage=1Ti",
+        description="Allocatable resources of each simulated node: name=quantity, "
+        "comma-separated (ephemeral-storage=1Ti is added when not given: every job asks for "
+        "some).",
     )
     scheduler: SchedulerLoopSettings = Field(
         default_factory=lambda: SchedulerLoopSettings(
@@ -29,6 +32,11 @@ class DevSettings(ServerSettings):
             missing_run_grace=timedelta(seconds=30),
         ),
         description="The scheduler's loop (shorter periods and timeouts than in production).",
+    )
+    executor: ExecutorSettings = Field(
+        default_factory=lambda: ExecutorSettings(heartbeat_interval=timedelta(seconds=1)),
+        description="Settings every simulated executor starts from (its id, address, backend "
+        "and nodes are set by armada dev).",
     )
     backend: Literal["fake", "process"] = Field(
         "fake", description="fake: simulated pods; process: run jobs' commands as local processes."

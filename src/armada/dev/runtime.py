@@ -20,7 +20,9 @@ import grpc
 from armada.config.dev import DevSettings
 from armada.config.scheduler import SchedulerSettings
 from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
+from armada.dev.farm import pod_locator, start_farm
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
+from armada.executor import BinocularsLogService, Cluster
 from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
 from armada.schedulerservice.executor_api import ExecutorApiServicer, SchedulerRuntime
 from armada.schedulerservice.reports_service import SchedulerReportingServicer
@@ -136,18 +138,27 @@ async def start_scheduler(
 async def start_system(
     settings: DevSettings, clock: Clock | None = None, ids: IdSource | None = None
 ) -> RunningSystem:
-    """Everything ``armada dev`` runs, in this loop, on one port."""
+    """Everything ``armada dev`` runs, in this loop, on one port: the public API, the
+    scheduler (executor API, reports), the logs service and the simulated executors."""
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)
+    clusters: dict[str, Cluster] = {}
 
     def add(server: grpc.aio.Server, storage: Storage) -> SchedulerRuntime:
         add_public_api(server, make_api_context(storage, settings, clock, ids))
+        BinocularsLogService(pod_locator(storage.store), clusters).add_to_server(server)
         return add_scheduler(server, storage, config, clock, ids)
 
-    return await _serve(
+    system = await _serve(
         settings.grpc, settings.storage, add, settings.events.poll_interval.total_seconds()
     )
+    address = system.address
+    if settings.grpc.host in ("0.0.0.0", "::", ""):
+        address = f"127.0.0.1:{address.rsplit(':', 1)[1]}"
+    farm = start_farm(settings, address, clusters)
+    system.closers.append(farm.stop)
+    return system
 
 
 async def serve_until_stopped(

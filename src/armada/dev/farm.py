@@ -1,0 +1,99 @@
+"""The simulated farm of ``armada dev``: N executors, each with its own cluster backend.
+
+Every executor talks to the scheduler over gRPC on loopback exactly as a remote one would; only
+the clusters are simulated (``fake``) or local (``process``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from armada.config.dev import DevSettings
+from armada.config.executor import ExecutorSettings, NodeGroupSettings
+from armada.domain.clock import Clock
+from armada.domain.resources import InvalidQuantity, parse_quantity
+from armada.executor import Cluster, build_cluster, run_executor
+from armada.executor.logs import PodLocation
+from armada.views.store import QueryStore
+
+log = logging.getLogger(__name__)
+
+
+class FarmError(ValueError):
+    """The farm's shape in the settings is wrong; the message says how."""
+
+
+def parse_node_resources(text: str) -> dict[str, str]:
+    """``cpu=32,memory=256Gi`` -> {"cpu": "32", "memory": "256Gi", "ephemeral-storage": "1Ti"}."""
+    resources: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, quantity = part.partition("=")
+        if not sep or not name.strip():
+            raise FarmError(f"node resources: {part!r} is not name=quantity")
+        try:
+            parse_quantity(quantity.strip())
+        except InvalidQuantity as exc:
+            raise FarmError(f"node resources: {name.strip()}: {exc}") from None
+        resources[name.strip()] = quantity.strip()
+    if not resources:
+        raise FarmError("node resources: at least one resource is needed (e.g. cpu=32)")
+    resources.setdefault("ephemeral-storage", "1Ti")
+    return resources
+
+
+def executor_settings(settings: DevSettings, index: int, address: str) -> ExecutorSettings:
+    cluster_id = f"cluster-{index + 1}"
+    resources = parse_node_resources(settings.node_resources)
+    base = settings.executor
+    fake = base.fake.model_copy(update={"node_groups": [NodeGroupSettings(
+        name=f"{cluster_id}-node", count=settings.nodes_per_cluster, resources=resources)]})
+    process = base.process.model_copy(update={"resources": resources})
+    return base.model_copy(update={
+        "cluster_id": cluster_id, "scheduler_address": address, "backend": settings.backend,
+        "fake": fake, "process": process,
+    })
+
+
+@dataclass
+class Farm:
+    clusters: dict[str, Cluster] = field(default_factory=dict)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for cluster in self.clusters.values():
+            await cluster.close()
+
+
+def start_farm(settings: DevSettings, address: str, clusters: dict[str, Cluster],
+               clock: Clock | None = None) -> Farm:
+    """Start one executor per simulated cluster, all talking to ``address``; each cluster is
+    also put in ``clusters`` (the logs service reads from there)."""
+    farm = Farm(clusters=clusters)
+    for index in range(settings.clusters):
+        executor = executor_settings(settings, index, address)
+        cluster = build_cluster(executor, clock=clock)
+        farm.clusters[executor.cluster_id] = cluster
+        farm.tasks.append(asyncio.create_task(run_executor(executor, cluster, clock=clock),
+                                              name=f"executor-{executor.cluster_id}"))
+    if settings.clusters:
+        log.info("started %d %s executor(s) of %d nodes", settings.clusters, settings.backend,
+                 settings.nodes_per_cluster)
+    return farm
+
+
+def pod_locator(store: QueryStore) -> Callable[[str], PodLocation | None]:
+    """Where a job's (latest) pod is, from the query store: for the logs service."""
+    def locate(job_id: str) -> PodLocation | None:
+        job = store.get_job(job_id)
+        if job is None or job.latest_run is None:
+            return None
+        run = job.latest_run
+        return PodLocation(cluster=run.executor, pod_name=run.pod_name or f"armada-{job_id}-0",
+                           namespace=run.namespace or job.spec.namespace)
+    return locate
