@@ -34,6 +34,11 @@ class EmbeddedArmada:
         return self._system
 
     @property
+    def system_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop the system runs in (to schedule work on it from a test)."""
+        return self._loop
+
+    @property
     def address(self) -> str:
         return self.system.address
 

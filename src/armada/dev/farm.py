@@ -48,13 +48,25 @@ def executor_settings(settings: DevSettings, index: int, address: str) -> Execut
     cluster_id = f"cluster-{index + 1}"
     resources = parse_node_resources(settings.node_resources)
     base = settings.executor
-    fake = base.fake.model_copy(update={"node_groups": [NodeGroupSettings(
-        name=f"{cluster_id}-node", count=settings.nodes_per_cluster, resources=resources)]})
+    fake = base.fake.model_copy(
+        update={
+            "node_groups": [
+                NodeGroupSettings(
+                    name=f"{cluster_id}-node", count=settings.nodes_per_cluster, resources=resources
+                )
+            ]
+        }
+    )
     process = base.process.model_copy(update={"resources": resources})
-    return base.model_copy(update={
-        "cluster_id": cluster_id, "scheduler_address": address, "backend": settings.backend,
-        "fake": fake, "process": process,
-    })
+    return base.model_copy(
+        update={
+            "cluster_id": cluster_id,
+            "scheduler_address": address,
+            "backend": settings.backend,
+            "fake": fake,
+            "process": process,
+        }
+    )
 
 
 @dataclass
@@ -70,8 +82,9 @@ class Farm:
             await cluster.close()
 
 
-def start_farm(settings: DevSettings, address: str, clusters: dict[str, Cluster],
-               clock: Clock | None = None) -> Farm:
+def start_farm(
+    settings: DevSettings, address: str, clusters: dict[str, Cluster], clock: Clock | None = None
+) -> Farm:
     """Start one executor per simulated cluster, all talking to ``address``; each cluster is
     also put in ``clusters`` (the logs service reads from there)."""
     farm = Farm(clusters=clusters)
@@ -79,21 +92,33 @@ def start_farm(settings: DevSettings, address: str, clusters: dict[str, Cluster]
         executor = executor_settings(settings, index, address)
         cluster = build_cluster(executor, clock=clock)
         farm.clusters[executor.cluster_id] = cluster
-        farm.tasks.append(asyncio.create_task(run_executor(executor, cluster, clock=clock),
-                                              name=f"executor-{executor.cluster_id}"))
+        farm.tasks.append(
+            asyncio.create_task(
+                run_executor(executor, cluster, clock=clock), name=f"executor-{executor.cluster_id}"
+            )
+        )
     if settings.clusters:
-        log.info("started %d %s executor(s) of %d nodes", settings.clusters, settings.backend,
-                 settings.nodes_per_cluster)
+        log.info(
+            "started %d %s executor(s) of %d nodes",
+            settings.clusters,
+            settings.backend,
+            settings.nodes_per_cluster,
+        )
     return farm
 
 
 def pod_locator(store: QueryStore) -> Callable[[str], PodLocation | None]:
     """Where a job's (latest) pod is, from the query store: for the logs service."""
+
     def locate(job_id: str) -> PodLocation | None:
         job = store.get_job(job_id)
         if job is None or job.latest_run is None:
             return None
         run = job.latest_run
-        return PodLocation(cluster=run.executor, pod_name=run.pod_name or f"armada-{job_id}-0",
-                           namespace=run.namespace or job.spec.namespace)
+        return PodLocation(
+            cluster=run.executor,
+            pod_name=run.pod_name or f"armada-{job_id}-0",
+            namespace=run.namespace or job.spec.namespace,
+        )
+
     return locate

@@ -20,7 +20,7 @@ import grpc
 from armada.config.dev import DevSettings
 from armada.config.scheduler import SchedulerSettings
 from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
-from armada.dev.farm import pod_locator, start_farm
+from armada.dev.farm import Farm, pod_locator, start_farm
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.executor import BinocularsLogService, Cluster
 from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
@@ -42,6 +42,7 @@ class RunningSystem:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     scheduler: SchedulerRuntime | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    farm: Farm | None = None
 
     async def stop(self, grace: float = 1.0) -> None:
         for closer in self.closers:
@@ -156,8 +157,8 @@ async def start_system(
     address = system.address
     if settings.grpc.host in ("0.0.0.0", "::", ""):
         address = f"127.0.0.1:{address.rsplit(':', 1)[1]}"
-    farm = start_farm(settings, address, clusters)
-    system.closers.append(farm.stop)
+    system.farm = start_farm(settings, address, clusters)
+    system.closers.append(system.farm.stop)
     return system
 
 

@@ -1,0 +1,170 @@
+"""`armada dev` end to end, driven with the unmodified armada-client: jobs really run on the
+simulated clusters, through the scheduler and the executors, over gRPC."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from armada_client.client import ArmadaClient
+
+from armada.dev.embedded import EmbeddedArmada
+from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
+from tests.conftest import dev_settings
+
+FAST = {
+    "scheduler": {
+        "schedule_period": "100ms",
+        "cycle_period": "20ms",
+        "executor_timeout": "3s",
+        "executor_stale_after": "1s",
+        "lease_resend_after": "2s",
+    },
+    "executor": {"heartbeat_interval": "200ms", "fake": {"startup_delay": "50ms"}},
+}
+
+
+def running_dev(tmp_path: Path, **overrides: Any) -> EmbeddedArmada:
+    return EmbeddedArmada(dev_settings(tmp_path / "data", **{**FAST, **overrides}))
+
+
+@pytest.fixture
+def armada(tmp_path: Path) -> Iterator[EmbeddedArmada]:
+    with running_dev(tmp_path, clusters=1, nodes_per_cluster=4) as running:
+        yield running
+
+
+def sleep_job(seconds: str = "1s", **fields: Any) -> Any:
+    return item(pod=pod_spec(container(args=("sleep", seconds))), **fields)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or condition}")
+
+
+def kinds(client: ArmadaClient, job_set: str, job_id: str) -> list[str]:
+    return [k for j, k in event_types(events(client, "queue-a", job_set)) if j == job_id]
+
+
+def finished(client: ArmadaClient, job_set: str, job_id: str) -> list[str]:
+    seen = kinds(client, job_set, job_id)
+    terminal = {"succeeded", "failed", "cancelled", "preempted"}
+    return seen if seen and seen[-1] in terminal else []
+
+
+def test_the_sleep_job_goes_through_every_state_in_order(client: ArmadaClient) -> None:
+    create_queue(client)
+    job_id = client.submit_jobs("queue-a", "s", [sleep_job("1s")]).job_response_items[0].job_id
+    seen = wait_until(lambda: finished(client, "s", job_id), what="the job to finish")
+    assert seen == ["submitted", "queued", "leased", "pending", "running", "succeeded"]
+    details = client.get_job_details([job_id]).job_details[job_id]
+    run = details.job_runs[0]
+    assert run.cluster == "cluster-1" and run.node.startswith("cluster-1-node-")
+    assert run.started_ts.seconds and run.finished_ts.seconds
+
+
+def test_a_job_exiting_non_zero_fails_with_its_exit_code(client: ArmadaClient) -> None:
+    create_queue(client)
+    job = sleep_job("100ms", annotations={"armadaproject.io/fake-exit-code": "3"})
+    job_id = client.submit_jobs("queue-a", "s", [job]).job_response_items[0].job_id
+    assert wait_until(lambda: finished(client, "s", job_id))[-1] == "failed"
+    failed = events(client, "queue-a", "s")[-1].message.failed
+    assert dict(failed.exit_codes) == {"main": 3}
+    assert failed.failure_category == "user-error"
+    assert client.get_job_status([job_id]).job_states[job_id] == 4  # FAILED
+
+
+def pods_on(armada: EmbeddedArmada, cluster: str) -> int:
+    farm = armada.system.farm
+    assert farm is not None
+    backend: Any = farm.clusters[cluster]
+    return int(backend.pod_count())
+
+
+def test_cancelling_a_running_job_removes_its_pod(
+    client: ArmadaClient, armada: EmbeddedArmada
+) -> None:
+    create_queue(client)
+    job_id = client.submit_jobs("queue-a", "s", [sleep_job("60s")]).job_response_items[0].job_id
+    wait_until(lambda: "running" in kinds(client, "s", job_id), what="running")
+    assert pods_on(armada, "cluster-1") == 1
+    client.cancel_jobs("queue-a", "s", job_id)
+    assert kinds(client, "s", job_id)[-2:] == ["cancelling", "cancelled"]
+    wait_until(lambda: pods_on(armada, "cluster-1") == 0, what="the pod to be deleted")
+
+
+def test_preempting_a_running_job(client: ArmadaClient, armada: EmbeddedArmada) -> None:
+    create_queue(client)
+    job_id = client.submit_jobs("queue-a", "s", [sleep_job("60s")]).job_response_items[0].job_id
+    wait_until(lambda: "running" in kinds(client, "s", job_id), what="running")
+    client.preempt_jobs("queue-a", "s", job_id)
+    seen = wait_until(lambda: finished(client, "s", job_id), what="preempted")
+    assert seen[-2:] == ["preempting", "preempted"]
+    wait_until(lambda: pods_on(armada, "cluster-1") == 0, what="the pod to be deleted")
+
+
+def test_a_gang_of_three_runs_all_at_once(client: ArmadaClient) -> None:
+    create_queue(client)
+    gang = {"armadaproject.io/gangId": "trio", "armadaproject.io/gangCardinality": "3"}
+    big = item(
+        pod=pod_spec(container(args=("sleep", "2s"), requests={"cpu": "20", "memory": "1Gi"})),
+        annotations=gang,
+    )
+    ids = [r.job_id for r in client.submit_jobs("queue-a", "g", [big] * 3).job_response_items]
+    wait_until(lambda: all(finished(client, "g", j) for j in ids), what="the gang to finish")
+    stream = event_types(events(client, "queue-a", "g"))
+    order = [(j, k) for j, k in stream if k in ("leased", "running", "succeeded")]
+    last_running = max(i for i, (_, k) in enumerate(order) if k == "running")
+    first_succeeded = min(i for i, (_, k) in enumerate(order) if k == "succeeded")
+    assert last_running < first_succeeded, "all three were running together"
+    leased_entries = {
+        m.id.split(":")[0] for m in events(client, "queue-a", "g") if m.message.HasField("leased")
+    }
+    assert len(leased_entries) == 1, "leased together, in one scheduling round"
+
+
+def test_two_clusters_share_the_work_and_survive_losing_one(tmp_path: Path) -> None:
+    with (
+        running_dev(tmp_path, clusters=2, nodes_per_cluster=2) as armada,
+        grpc.insecure_channel(armada.address) as channel,
+    ):
+        client = ArmadaClient(channel)
+        create_queue(client)
+        whole_node = {"cpu": "32", "memory": "1Gi"}
+        jobs = [item(pod=pod_spec(container(args=("sleep", "4s"), requests=whole_node)))] * 4
+        ids = [r.job_id for r in client.submit_jobs("queue-a", "s", jobs).job_response_items]
+        wait_until(lambda: all("running" in kinds(client, "s", j) for j in ids), what="running")
+
+        def cluster_of(job_id: str) -> str:
+            runs = client.get_job_details([job_id]).job_details[job_id].job_runs
+            return str(runs[-1].cluster)
+
+        assert {cluster_of(j) for j in ids} == {"cluster-1", "cluster-2"}, "both clusters used"
+        lost = [j for j in ids if cluster_of(j) == "cluster-2"]
+
+        # cluster-2's executor dies: its leases expire and its jobs are retried on cluster-1.
+        farm = armada.system.farm
+        assert farm is not None
+        victim = next(t for t in farm.tasks if t.get_name() == "executor-cluster-2")
+        armada.system_loop.call_soon_threadsafe(victim.cancel)
+        wait_until(
+            lambda: all(finished(client, "s", j) for j in ids),
+            timeout=60,
+            what="every job to finish",
+        )
+        states = client.get_job_status(ids).job_states
+        assert all(states[j] == 3 for j in ids), "all succeeded (3 is SUCCEEDED): none lost"
+        for job_id in lost:
+            assert "lease_expired" in kinds(client, "s", job_id)
+            runs = client.get_job_details([job_id]).job_details[job_id].job_runs
+            assert [r.cluster for r in runs] == ["cluster-2", "cluster-1"]
