@@ -26,6 +26,7 @@ class DevSettings(ServerSettings):
     scheduler: SchedulerLoopSettings = Field(
         default_factory=lambda: SchedulerLoopSettings(
             schedule_period=timedelta(seconds=1),
+            schedule_new_jobs_after=timedelta(milliseconds=100),
             executor_timeout=timedelta(seconds=30),
             executor_stale_after=timedelta(seconds=10),
             lease_resend_after=timedelta(seconds=5),

@@ -17,6 +17,11 @@ class SchedulerLoopSettings(Settings):
     schedule_period: Duration = Field(
         timedelta(seconds=10), description="Time between scheduling rounds (Armada: 10s)."
     )
+    schedule_new_jobs_after: Duration = Field(
+        timedelta(0),
+        description="When jobs were submitted since the last round, run the next one this "
+        "soon after it instead of waiting the whole schedulePeriod; 0 turns this off.",
+    )
     cycle_period: Duration = Field(
         timedelta(milliseconds=200),
         description="Time between the lighter duties: reading the log, lease expiry, submit "

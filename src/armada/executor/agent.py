@@ -32,7 +32,7 @@ from armada.executor.runs import (
     RunTracker,
     SubmitError,
 )
-from armada.executor.wire import lease_from_proto, lease_request
+from armada.executor.wire import NodeInfoCache, lease_from_proto, lease_request
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
 
@@ -85,6 +85,7 @@ class ExecutorAgent:
         self._creating = 0
         self._delete_slots = asyncio.Semaphore(settings.delete_concurrency)
         self._nodes: list[NodeView] = []
+        self._node_infos = NodeInfoCache()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.lease_requests_sent = 0
 
@@ -213,6 +214,7 @@ class ExecutorAgent:
             pool=self.settings.pool,
             nodes=self._nodes,
             runs_by_node=tracker.runs_by_node(),
+            cache=self._node_infos,
             max_jobs_to_lease=0 if self.reporter.over_limit else room,
             active_run_ids=tracker.active_run_ids(),
             unassigned_run_ids=unassigned,

@@ -210,6 +210,28 @@ def node_to_proto(node: NodeView, run_ids: Sequence[str]) -> pb.NodeInfo:
     )
 
 
+class NodeInfoCache:
+    """Keeps each node's NodeInfo between lease requests: rebuilt only when the node's view
+    or its runs change (a 500-node inventory goes out several times a second)."""
+
+    def __init__(self) -> None:
+        self._infos: dict[str, tuple[NodeView, tuple[str, ...], pb.NodeInfo]] = {}
+
+    def info(
+        self, node: NodeView, runs: Sequence[str], pool: str, node_pool_label: str
+    ) -> pb.NodeInfo:
+        key = tuple(runs)
+        cached = self._infos.get(node.name)
+        if cached is not None and cached[0] is node and cached[1] == key:
+            return cached[2]
+        info = node_to_proto(node, key)
+        node_pool = node.labels.get(node_pool_label, "") if node_pool_label else ""
+        if node_pool and node_pool != pool:
+            info.pool = node_pool
+        self._infos[node.name] = (node, key, info)
+        return info
+
+
 def lease_request(
     *,
     executor_id: str,
@@ -220,14 +242,12 @@ def lease_request(
     active_run_ids: Iterable[str],
     unassigned_run_ids: Iterable[str],
     node_pool_label: str = "",
+    cache: NodeInfoCache | None = None,
 ) -> pb.LeaseRequest:
-    infos = []
-    for node in nodes:
-        info = node_to_proto(node, runs_by_node.get(node.name, ()))
-        node_pool = node.labels.get(node_pool_label, "") if node_pool_label else ""
-        if node_pool and node_pool != pool:
-            info.pool = node_pool
-        infos.append(info)
+    cache = cache or NodeInfoCache()
+    infos = [
+        cache.info(node, runs_by_node.get(node.name, ()), pool, node_pool_label) for node in nodes
+    ]
     return pb.LeaseRequest(
         executor_id=executor_id,
         pool=pool,

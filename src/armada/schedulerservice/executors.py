@@ -59,6 +59,18 @@ def node_from_proto(executor: str, pool: str, info: pb.NodeInfo) -> Node:
 class ExecutorRegistry:
     def __init__(self) -> None:
         self._executors: dict[str, ExecutorState] = {}
+        # Executors resend their whole inventory every heartbeat; parse each node once.
+        self._parsed: dict[tuple[str, str, bytes], Node] = {}
+
+    def _node(self, executor: str, pool: str, info: pb.NodeInfo) -> Node:
+        info.ClearField("run_ids")  # unused here, and it changes with every pod
+        key = (executor, pool, info.SerializeToString(deterministic=True))
+        node = self._parsed.get(key)
+        if node is None:
+            if len(self._parsed) > 200_000:
+                self._parsed.clear()
+            node = self._parsed[key] = node_from_proto(executor, pool, info)
+        return node
 
     def heartbeat(self, request: pb.LeaseRequest, now: float) -> ExecutorState:
         """Record a LeaseRequest; return the executor's state."""
@@ -69,7 +81,7 @@ class ExecutorRegistry:
             log.info("executor %s (pool %s) connected", request.executor_id, request.pool)
         state.pool = request.pool
         state.last_seen = now
-        state.nodes = [node_from_proto(request.executor_id, request.pool, n) for n in request.nodes]
+        state.nodes = [self._node(request.executor_id, request.pool, n) for n in request.nodes]
         state.active_run_ids = frozenset(request.active_run_ids)
         state.acknowledged.update(request.active_run_ids)
         state.max_jobs_to_lease = request.max_jobs_to_lease

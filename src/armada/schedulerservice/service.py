@@ -77,6 +77,7 @@ class SchedulerService:
         self.cycle = 0
         self.rate_limits = RateLimiterState()
         self.last_round_at = float("-inf")
+        self._jobs_arrived = False
         self._ingest_lock = threading.Lock()
         self._unchecked: dict[str, None] = {}
         self._preemption_requests: dict[str, None] = {}
@@ -106,6 +107,7 @@ class SchedulerService:
             for event in entry.sequence.events:
                 if isinstance(event, ev.SubmitJob):
                     self._unchecked[event.spec.job_id] = None
+                    self._jobs_arrived = True
                 elif isinstance(event, ev.JobPreemptionRequested):
                     self._preemption_requests[event.job_id] = None
                 elif isinstance(event, ev.JobRunPreempted):
@@ -152,13 +154,19 @@ class SchedulerService:
         self.expire_silent_executors(now)
         self.check_submissions()
         self.carry_out_requests()
-        if (
-            self.monotonic() - self.last_round_at
-            >= self.config.loop.schedule_period.total_seconds()
-        ):
+        if self._round_due():
             self.last_round_at = self.monotonic()
+            self._jobs_arrived = False
             return self.schedule_round()
         return None
+
+    def _round_due(self) -> bool:
+        """Every schedulePeriod; sooner (after scheduleNewJobsAfter) when new jobs arrived."""
+        since = self.monotonic() - self.last_round_at
+        if since >= self.config.loop.schedule_period.total_seconds():
+            return True
+        early = self.config.loop.schedule_new_jobs_after.total_seconds()
+        return self._jobs_arrived and early > 0 and since >= early
 
     def expire_silent_executors(self, now: float) -> None:
         timeout = self.config.loop.executor_timeout.total_seconds()

@@ -14,7 +14,8 @@ import asyncio
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 
 from armada.domain import events as ev
 from armada.domain.events import LogEntry
@@ -26,6 +27,7 @@ from armada.views.store import CHECKPOINT, QueryStore, encode, job_row
 log = logging.getLogger(__name__)
 
 BATCH = 2000
+CACHE_SIZE = 200_000
 
 
 class ViewUpdater:
@@ -35,6 +37,11 @@ class ViewUpdater:
         self._store = store
         self._lock = threading.Lock()
         self.skipped = 0  # events that no longer applied (stale); see armada.domain.lifecycle
+        # Recently changed jobs, as committed: a run's events come in quick succession, and
+        # reading them back from the table dominates the cost of applying them. Valid only
+        # while nobody else has written the views since our last commit (checked by offset).
+        self._cache: OrderedDict[str, JobRecord] = OrderedDict()
+        self._cache_offset = -1
 
     def catch_up(self, appended: Sequence[LogEntry] = ()) -> int:
         """Apply everything up to the log's head; return the new checkpoint.
@@ -45,12 +52,16 @@ class ViewUpdater:
             while True:
                 with self._store.write() as conn:
                     checkpoint = self._store.checkpoint(conn)
+                    if checkpoint != self._cache_offset:
+                        self._cache.clear()  # another process wrote the views
+                    self._cache_offset = -1  # until this transaction commits
                     if appended and appended[0].offset == checkpoint + 1:
                         entries = list(appended)
                         appended = ()
                     else:
                         entries = self._log.read(checkpoint, BATCH)
                     if not entries:
+                        self._cache_offset = checkpoint
                         return checkpoint
                     self._apply(conn, entries)
                     conn.execute(
@@ -58,6 +69,7 @@ class ViewUpdater:
                         " ON CONFLICT (name) DO UPDATE SET offset = excluded.offset",
                         (CHECKPOINT, entries[-1].offset),
                     )
+                self._cache_offset = entries[-1].offset
 
     def _apply(self, conn: sqlite3.Connection, entries: Sequence[LogEntry]) -> None:
         referenced = {
@@ -67,7 +79,10 @@ class ViewUpdater:
             if not isinstance(event, ev.SubmitJob)
             and (job_id := ev.event_job_id(event)) is not None
         }
-        jobs: dict[str, JobRecord | None] = dict(self._store.get_jobs(referenced, conn))
+        jobs: dict[str, JobRecord | None] = {
+            j: self._cache[j] for j in referenced if j in self._cache
+        }
+        jobs.update(self._store.get_jobs(referenced - jobs.keys(), conn))
         changed: dict[str, JobRecord] = {}
         client_ids: list[tuple[str, str, str]] = []
         new_runs: list[tuple[str, str]] = []
@@ -90,6 +105,7 @@ class ViewUpdater:
                     client_ids.append((event.spec.queue, event.spec.client_id, job_id))
                 elif isinstance(event, ev.JobRunLeased):
                     new_runs.append((event.run_id, job_id))
+        self._remember(changed.values())
         if changed:
             conn.executemany(
                 "INSERT OR REPLACE INTO jobs (job_id, queue, job_set, state, priority,"
@@ -104,6 +120,17 @@ class ViewUpdater:
             )
         if new_runs:
             conn.executemany("INSERT OR IGNORE INTO runs (run_id, job_id) VALUES (?, ?)", new_runs)
+
+    def _remember(self, jobs: Iterable[JobRecord]) -> None:
+        cache = self._cache
+        for job in jobs:
+            if job.state.terminal:
+                cache.pop(job.job_id, None)
+            else:
+                cache[job.job_id] = job
+                cache.move_to_end(job.job_id)
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
 
     @staticmethod
     def _apply_control_plane(conn: sqlite3.Connection, event: ev.Event) -> None:
