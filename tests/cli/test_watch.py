@@ -47,6 +47,26 @@ def finish(process: subprocess.Popen[str], timeout: float = 30) -> tuple[str, st
     return out, err
 
 
+def start_watch(address: str) -> subprocess.Popen[str]:
+    """The console script watching queue-a/set-1 (--raw --exit-if-inactive) in a subprocess."""
+    return subprocess.Popen(
+        [
+            ARMADACTL,
+            "--armadaUrl",
+            address,
+            "watch",
+            "queue-a",
+            "set-1",
+            "--raw",
+            "--exit-if-inactive",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
 def submit(api: Client, count: int = 2, job_set: str = "set-1") -> list[str]:
     jobs = parse_job_file(job_file_text(job_set=job_set, jobs=count))
     return api.submit_jobs("queue-a", job_set, jobs.items)
@@ -115,21 +135,7 @@ def test_unknown_queue_and_unreachable_server(armadactl: Armadactl, offline: Arm
 def test_the_console_script_follows_events_as_they_happen(
     armada: EmbeddedArmada, api: Client, queue: str
 ) -> None:
-    watcher = subprocess.Popen(
-        [
-            ARMADACTL,
-            "--armadaUrl",
-            armada.address,
-            "watch",
-            queue,
-            "set-1",
-            "--raw",
-            "--exit-if-inactive",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    watcher = start_watch(armada.address)
     assert watcher.stdout is not None
     assert watcher.stdout.readline() == "Watching job set set-1\n"
     submit(api, 1)
@@ -201,22 +207,7 @@ def test_watch_command_survives_a_restart(restartable: list[EmbeddedArmada]) -> 
     address = restartable[0].address
     client = Client.connect(ConnectionDetails(url=address))
     client.create_queue(submit_pb2.Queue(name="queue-a", priority_factor=1))
-    watcher = subprocess.Popen(
-        [
-            ARMADACTL,
-            "--armadaUrl",
-            address,
-            "watch",
-            "queue-a",
-            "set-1",
-            "--raw",
-            "--exit-if-inactive",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    watcher = start_watch(address)
     assert watcher.stdout is not None
     watcher.stdout.readline()
     first = submit(client, 1)

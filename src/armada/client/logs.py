@@ -7,9 +7,10 @@ and text) are dropped, because Kubernetes' ``sinceTime`` is inclusive.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from armada_client.armada import binoculars_pb2, binoculars_pb2_grpc
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
@@ -24,22 +25,26 @@ class LogLine:
     line: str
 
 
+_FRACTION = re.compile(r"\.(\d+)")
+
+
 def timestamp_key(text: str) -> tuple[datetime, int] | None:
     """An orderable key for an RFC 3339 timestamp with up to nanosecond precision."""
     if not text:
         return None
     body = text.strip().replace("Z", "+00:00")
-    fraction = "0"
-    if "." in body:
-        head, rest = body.split(".", 1)
-        digits = "".join(c for c in rest if c.isdigit())
-        zone = rest[len(digits) :]
-        body, fraction = head + zone, digits or "0"
+    fraction = _FRACTION.search(body)
+    nanos = 0
+    if fraction is not None:
+        nanos = int(fraction.group(1)[:9].ljust(9, "0"))
+        body = body[: fraction.start()] + body[fraction.end() :]
     try:
         moment = datetime.fromisoformat(body)
     except ValueError:
         return None
-    return moment, int(fraction[:9].ljust(9, "0"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment, nanos
 
 
 class Binoculars:

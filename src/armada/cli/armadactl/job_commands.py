@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -16,12 +17,13 @@ from armada.cli.armadactl.options import (
 )
 from armada.cli.armadactl.output import dump, emit
 from armada.client import (
-    FileError,
     NotFound,
     PartialSubmission,
     PermissionDenied,
     load_job_file,
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.command()
@@ -177,6 +179,54 @@ def _on_queues(
         click.echo(name)
 
 
+def queue_action_options(verb: str) -> Callable[[F], F]:
+    """What cancel queues and preempt queues share: priority classes, pools, queue selection
+    (names or -l labels, --inverse, --only-cordoned) and --dry-run."""
+
+    def decorate(function: F) -> F:
+        for option in reversed(
+            [
+                list_option(
+                    "-p", "--priority-classes", help=f"{verb} only jobs of these priority classes."
+                ),
+                click.option(
+                    "-a",
+                    "--all-priority-classes",
+                    is_flag=True,
+                    help=f"{verb} jobs of every priority class.",
+                ),
+                list_option("--pools", help=f"{verb} only jobs in these pools."),
+                queue_selection_options(selector_names=("-l", "--selector", "--selectors")),
+                click.option(
+                    "--dry-run",
+                    is_flag=True,
+                    help="Show which queues would be affected; change nothing.",
+                ),
+            ]
+        ):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def _act_on_queues(
+    app: App,
+    verb: str,
+    names: tuple[str, ...],
+    selection: dict[str, Any],
+    act: Callable[[str, list[str], list[str]], None],
+) -> None:
+    """Choose queues (the flags of :func:`queue_action_options`) and ``act(queue, priority
+    classes, pools)`` on each, or list them with --dry-run."""
+    classes = _priority_classes(selection["priority_classes"], selection["all_priority_classes"])
+    selected = _selected_queue_names(
+        app, names, selection["labels"], selection["inverse"], selection["only_cordoned"]
+    )
+    pools = flatten(selection["pools"])
+    _on_queues(app, verb, selected, selection["dry_run"], lambda name: act(name, classes, pools))
+
+
 def _priority_classes(priority_classes: tuple[str, ...], all_classes: bool) -> list[str]:
     classes = flatten(priority_classes)
     if not classes and not all_classes:
@@ -192,28 +242,10 @@ def _priority_classes(priority_classes: tuple[str, ...], all_classes: bool) -> l
     required=True,
     help="Cancel jobs in these states: queued, leased, pending, running.",
 )
-@list_option("-p", "--priority-classes", help="Cancel only jobs of these priority classes.")
-@click.option(
-    "-a", "--all-priority-classes", is_flag=True, help="Cancel jobs of every priority class."
-)
-@list_option("--pools", help="Cancel only jobs in these pools.")
-@queue_selection_options(selector_names=("-l", "--selector", "--selectors"))
-@click.option(
-    "--dry-run", is_flag=True, help="Show which queues would be affected; change nothing."
-)
+@queue_action_options("Cancel")
 @pass_app
 def cancel_queues(
-    app: App,
-    *,
-    queues: tuple[str, ...],
-    job_states: tuple[str, ...],
-    priority_classes: tuple[str, ...],
-    all_priority_classes: bool,
-    pools: tuple[str, ...],
-    labels: tuple[str, ...],
-    inverse: bool,
-    only_cordoned: bool,
-    dry_run: bool,
+    app: App, *, queues: tuple[str, ...], job_states: tuple[str, ...], **selection: Any
 ) -> None:
     """Cancel the jobs of whole queues, chosen by name or by labels.
 
@@ -222,17 +254,17 @@ def cancel_queues(
       armadactl cancel queues team-a team-b -s queued,running -a
     """
     states = flatten(job_states)
-    for state in states:
-        QUEUE_JOB_STATES.convert(state, None, None)
-    classes = _priority_classes(priority_classes, all_priority_classes)
-    selected = _selected_queue_names(app, queues, labels, inverse, only_cordoned)
-    _on_queues(
+    unknown = [s for s in states if s.lower() not in QUEUE_JOB_STATES.choices]
+    if unknown:
+        choices = ", ".join(QUEUE_JOB_STATES.choices)
+        raise click.BadParameter(f"{unknown[0]!r} is not one of {choices}", param_hint="-s")
+    _act_on_queues(
         app,
         "Cancelling jobs on",
-        selected,
-        dry_run,
-        lambda name: app.client.cancel_on_queue(
-            name, job_states=states, priority_classes=classes, pools=flatten(pools)
+        queues,
+        selection,
+        lambda name, classes, pools: app.client.cancel_on_queue(
+            name, job_states=states, priority_classes=classes, pools=pools
         ),
     )
 
@@ -322,45 +354,21 @@ def preempt_job(app: App, queue: str, job_set: str, job_id: str, reason: str) ->
 
 @preempt.command("queues")
 @click.argument("queues", nargs=-1)
-@list_option("-p", "--priority-classes", help="Preempt only jobs of these priority classes.")
-@click.option(
-    "-a", "--all-priority-classes", is_flag=True, help="Preempt jobs of every priority class."
-)
-@list_option("--pools", help="Preempt only jobs in these pools.")
-@queue_selection_options(selector_names=("-l", "--selector", "--selectors"))
-@click.option(
-    "--dry-run", is_flag=True, help="Show which queues would be affected; change nothing."
-)
+@queue_action_options("Preempt")
 @pass_app
-def preempt_queues(
-    app: App,
-    *,
-    queues: tuple[str, ...],
-    priority_classes: tuple[str, ...],
-    all_priority_classes: bool,
-    pools: tuple[str, ...],
-    labels: tuple[str, ...],
-    inverse: bool,
-    only_cordoned: bool,
-    dry_run: bool,
-) -> None:
+def preempt_queues(app: App, *, queues: tuple[str, ...], **selection: Any) -> None:
     """Preempt the running jobs of whole queues, chosen by name or by labels.
 
     \b
     Example:
       armadactl preempt queues team-a -p armada-preemptible
     """
-    classes = _priority_classes(priority_classes, all_priority_classes)
-    selected = _selected_queue_names(app, queues, labels, inverse, only_cordoned)
-    _on_queues(
+    _act_on_queues(
         app,
         "Preempting jobs on",
-        selected,
-        dry_run,
-        lambda name: app.client.preempt_on_queue(
-            name, priority_classes=classes, pools=flatten(pools)
+        queues,
+        selection,
+        lambda name, classes, pools: app.client.preempt_on_queue(
+            name, priority_classes=classes, pools=pools
         ),
     )
-
-
-__all__ = ["FileError", "cancel", "preempt", "reprioritize", "submit"]

@@ -77,14 +77,15 @@ class Outcome:
 
 
 def submit_plan(
-    client: Client,
+    submit: Callable[[str, str, list[Any]], object],
     plan: Plan,
     *,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[int], None] = lambda n: None,
 ) -> Outcome:
-    """Submit every batch, never faster than ``plan.rate`` on average."""
+    """Submit every batch with ``submit(queue, job_set, items)``, never faster than
+    ``plan.rate`` on average."""
     outcome = Outcome()
     start = clock()
     for queue, job_set, items in plan.batches():
@@ -92,7 +93,7 @@ def submit_plan(
             due = start + outcome.submitted / plan.rate
             if due > clock():
                 sleep(due - clock())
-        client.submit_jobs(queue, job_set, items, batch_size=plan.batch_size)
+        submit(queue, job_set, items)
         outcome.submitted += len(items)
         progress(outcome.submitted)
     outcome.submit_seconds = clock() - start
@@ -145,68 +146,41 @@ def _create_missing_queues(client: Client, names: list[str], factor: float) -> l
     return created
 
 
+def _setting(*names: str, kind: Any, default: Any, help: str) -> Callable[[Any], Any]:
+    return click.option(*names, type=kind, default=default, show_default=True, help=help)
+
+
 @click.command()
-@click.option(
-    "--jobs", type=click.IntRange(min=1), default=100, show_default=True, help="Jobs to submit."
-)
-@click.option(
+@_setting("--jobs", kind=click.IntRange(min=1), default=100, help="Jobs to submit.")
+@_setting(
     "--queues",
     "queue_count",
-    type=click.IntRange(min=1),
+    kind=click.IntRange(min=1),
     default=1,
-    show_default=True,
     help="Queues to spread them over.",
 )
-@click.option(
-    "--job-sets",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Job sets in each queue.",
-)
-@click.option(
+@_setting("--job-sets", kind=click.IntRange(min=1), default=1, help="Job sets in each queue.")
+@_setting(
     "--rate",
-    type=click.FloatRange(min=0),
+    kind=click.FloatRange(min=0),
     default=0,
-    show_default=True,
     help="Jobs per second; 0: as fast as possible.",
 )
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Jobs per submit request.",
-)
+@_setting("--batch-size", kind=click.IntRange(min=1), default=100, help="Jobs per request.")
 @click.option(
     "--template",
     type=click.Path(dir_okay=False),
     help="A job file whose jobs are used in turn (queue and jobSetId not needed).",
 )
-@click.option(
-    "--sleep",
-    type=Duration(),
-    default="10s",
-    show_default=True,
-    help="How long the built-in job sleeps.",
-)
-@click.option(
-    "--queue-prefix",
-    default="loadtest-",
-    show_default=True,
-    help="Queues are <prefix>0, <prefix>1, ...",
+@_setting("--sleep", kind=Duration(), default="10s", help="How long the built-in job sleeps.")
+@_setting(
+    "--queue-prefix", kind=str, default="loadtest-", help="Queues are <prefix>0, <prefix>1, ..."
 )
 @click.option("--job-set-prefix", help="Job sets are <prefix>0, ... [default: loadtest-<time>-]")
 @click.option(
     "--watch", is_flag=True, help="Watch every job set and report when all jobs finished."
 )
-@click.option(
-    "--timeout",
-    type=Duration(),
-    default="10m",
-    show_default=True,
-    help="With --watch, give up after this long.",
-)
+@_setting("--timeout", kind=Duration(), default="10m", help="With --watch, give up after this.")
 @output_option
 @pass_app
 def loadtest(
@@ -243,7 +217,10 @@ def loadtest(
         watcher.start()
     try:
         started = time.monotonic()
-        outcome = submit_plan(app.client, plan)
+        client = app.client
+        outcome = submit_plan(
+            lambda q, s, items: client.submit_jobs(q, s, items, batch_size=batch_size), plan
+        )
         finished = True
         if watcher:
             finished = watcher.wait(jobs, time.monotonic() + timeout, time.monotonic)

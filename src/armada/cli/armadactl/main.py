@@ -197,6 +197,7 @@ uncordon.add_command(queue_commands.uncordon_queues)
 
 
 @click.group(
+    "armadactl",
     cls=Armadactl,
     aliases={"reprioritise": "reprioritize"},
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},

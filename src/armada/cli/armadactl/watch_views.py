@@ -49,7 +49,20 @@ def armada_time(event: JobSetEvent) -> str:
     return f"{moment:%b} {moment.day:2d} {moment:%H:%M:%S}"
 
 
-class RawLines:
+class _Lines:
+    """Views that only append lines: nothing to redraw."""
+
+    def notice(self, message: str) -> None:
+        click.echo(message, err=True)
+
+    def refresh(self, state: JobSetState) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class RawLines(_Lines):
     def __init__(self, json_lines: bool) -> None:
         self.json_lines = json_lines
 
@@ -62,17 +75,8 @@ class RawLines:
         else:
             click.echo(event.line())
 
-    def notice(self, message: str) -> None:
-        click.echo(message, err=True)
 
-    def refresh(self, state: JobSetState) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-class SummaryLines:
+class SummaryLines(_Lines):
     """Armada's watch output: ``<time> | <counts> | <event type>, job id: <id>``."""
 
     def start(self, queue: str, job_set: str) -> None:
@@ -85,15 +89,6 @@ class SummaryLines:
         click.echo(f"{armada_time(event)} | {state.summary()} | {kind}, job id: {event.job_id}")
         if event.kind == "failed":
             click.echo(f"Job failed: {event.event.reason}")
-
-    def notice(self, message: str) -> None:
-        click.echo(message, err=True)
-
-    def refresh(self, state: JobSetState) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 class LiveView:
