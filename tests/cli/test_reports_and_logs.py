@@ -72,6 +72,10 @@ def test_logs_of_a_job(armadactl: Armadactl, api: Client) -> None:
         assert (result.exit_code, result.stdout) == (0, "starting\nworking\ndone\n")
         tail = armadactl("logs", job, "--binoculars-url", address, "--tail", "1", "--timestamps")
         assert tail.stdout == "2026-01-01T10:00:01Z done\n"
+        since = armadactl(
+            "logs", job, "--binoculars-url", address, "--since", "2026-01-01T10:00:00.2Z"
+        )
+        assert since.stdout == "working\ndone\n"
     assert fake.requests[0].pod_namespace == "default"  # looked up through the Jobs API
     assert fake.requests[1].log_options.tailLines == 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -144,6 +145,16 @@ def test_the_console_script_follows_events_as_they_happen(
     out, err = finish(watcher)
     assert watcher.returncode == 0, err
     assert [line.split()[1] for line in out.splitlines()] == ["Queued", "Cancelling", "Cancelled"]
+
+
+def test_ctrl_c_ends_a_watch_quietly(armada: EmbeddedArmada, queue: str) -> None:
+    watcher = start_watch(armada.address)
+    assert watcher.stdout is not None
+    assert watcher.stdout.readline() == "Watching job set set-1\n"
+    watcher.send_signal(signal.SIGINT)
+    out, err = finish(watcher)
+    assert watcher.returncode == 130
+    assert out == "" and err.strip() == ""  # no traceback
 
 
 def free_port() -> int:

@@ -92,12 +92,13 @@ class Binoculars:
         pod_number: int = 0,
         container: str = "",
         tail_lines: int | None = None,
+        since_time: str = "",
     ) -> Iterator[LogLine]:
         """New lines as they are logged, until ``finished()`` was true before a final fetch.
 
         ``wait(seconds)`` pauses between polls (injected so that tests need not sleep)."""
         last: tuple[datetime, int] | None = None
-        since = ""
+        since = since_time
         shown_at_last: set[LogLine] = set()
         while True:
             done = finished()
@@ -107,7 +108,7 @@ class Binoculars:
                 pod_number=pod_number,
                 since_time=since,
                 container=container,
-                tail_lines=tail_lines if not since else None,
+                tail_lines=tail_lines if last is None else None,
             )
             for line in lines:
                 key = timestamp_key(line.timestamp)

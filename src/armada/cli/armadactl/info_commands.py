@@ -177,6 +177,7 @@ def logs(
         pod_number=pod_number,
         container=container,
         tail_lines=tail,
+        since_time=since,
     ):
         show(entry.timestamp, entry.line)
 
