@@ -8,6 +8,7 @@ import threading
 import time
 
 from armada_client.armada import submit_pb2
+from click.testing import Result
 
 from armada.client import Client, parse_job_file
 from tests.cli.conftest import Armadactl, job_file_text
@@ -86,7 +87,7 @@ def test_following_logs_until_the_job_ends(armadactl: Armadactl, api: Client) ->
     fake.log(job, "default", "2026-01-01T10:00:00.5Z", "one")
     with serving(fake) as address:
         done = threading.Event()
-        result: list[object] = []
+        result: list[Result] = []
 
         def follow() -> None:
             result.append(
@@ -105,8 +106,8 @@ def test_following_logs_until_the_job_ends(armadactl: Armadactl, api: Client) ->
         assert done.wait(20)
         reader.join()
     (outcome,) = result
-    assert outcome.exit_code == 0  # type: ignore[attr-defined]
-    assert outcome.stdout == "one\ntwo, same timestamp\nthree\n"  # type: ignore[attr-defined]
+    assert outcome.exit_code == 0
+    assert outcome.stdout == "one\ntwo, same timestamp\nthree\n"
     polls = fake.requests
     assert len(polls) >= 3 and polls[-1].since_time == "2026-01-01T10:00:02.000000001Z"
 
