@@ -10,6 +10,7 @@ the replay of the log, which is what makes a restarted scheduler decide the same
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -32,7 +33,14 @@ from armada.schedulerservice.rules import (
     events_for_preemption_requests,
     events_for_report,
 )
-from armada.scheduling import JobDb, JobDbSnapshot, Node, RateLimiterState, SchedulingSnapshot
+from armada.scheduling import (
+    JobDb,
+    JobDbSnapshot,
+    Node,
+    RateLimiterState,
+    SchedulingSnapshot,
+    gc_paused,
+)
 from armada.scheduling import schedule as run_scheduling_round
 from armada.scheduling.model import SchedulingResult
 from armada.scheduling.reports import ReportHistory
@@ -42,6 +50,7 @@ from armada.views.storage import Storage
 log = logging.getLogger(__name__)
 
 INGEST_BATCH = 5000
+FREEZE_AFTER_ENTRIES = 1000
 REMEMBERED_PREEMPTIONS = 100_000
 
 
@@ -91,14 +100,20 @@ class SchedulerService:
 
     def ingest(self) -> int:
         """Apply every log entry after ``offset`` to the job database; return the new offset."""
-        with self._ingest_lock:
+        with self._ingest_lock, gc_paused():
+            start = self.offset
             while True:
                 entries = self.storage.log.read(self.offset, INGEST_BATCH)
                 if not entries:
-                    return self.offset
+                    break
                 self._note(entries)
                 self.jobdb.apply(entries)
                 self.offset = entries[-1].offset
+        if self.offset - start >= FREEZE_AFTER_ENTRIES:
+            # A big replay (a restart): what was just loaded lives long. Moving it out of the
+            # collector's generations keeps later collections from walking it again and again.
+            gc.freeze()
+        return self.offset
 
     def _note(self, entries: Sequence[ev.LogEntry]) -> None:
         """Remember what the duties must look at, before the job database changes."""
@@ -272,7 +287,10 @@ class SchedulerService:
             rate_limits=self.rate_limits,
             cycle=self.cycle,
         )
-        result = run_scheduling_round(snapshot, self.config.scheduling, monotonic=self.monotonic)
+        with gc_paused():  # see armada.scheduling.gcpause: rounds allocate but leave no cycles
+            result = run_scheduling_round(
+                snapshot, self.config.scheduling, monotonic=self.monotonic
+            )
         self.rate_limits = result.rate_limits
         self.history.record(result)
         pairs: list[tuple[JobRecord, ev.Event]] = []

@@ -1,0 +1,390 @@
+"""YAML documents <-> protobuf messages, with errors that name the line and the field.
+
+Armada's files (job files, ``kind: Queue`` and ``kind: RetryPolicy`` documents) are written by
+hand, so a mistake must come back as one line a person can act on::
+
+    jobs.yaml:14: jobs[0].podSpec.containers[0]: unknown field 'imag' (did you mean 'image'?)
+
+Reading walks the document alongside the message's descriptor: it checks every key and value,
+turns Kubernetes' special types into their protobuf shapes (``resource.Quantity`` from
+``"64Mi"``, ``IntOrString`` from ``8080`` or ``"http"``, ``metav1.Time`` from RFC 3339), and only
+then hands the result to ``json_format.ParseDict``. Writing does the reverse, so that what
+armadactl prints can be read back.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import functools
+import re
+from collections.abc import Hashable
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+
+from armada.domain.resources import InvalidQuantity, parse_quantity
+
+QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity"
+INT_OR_STRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString"
+TIME = "k8s.io.apimachinery.pkg.apis.meta.v1.Time"
+
+_INTEGER_RANGES = {
+    FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SINT32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_SFIXED32: (-(2**31), 2**31 - 1),
+    FieldDescriptor.TYPE_UINT32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_FIXED32: (0, 2**32 - 1),
+    FieldDescriptor.TYPE_INT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SINT64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_SFIXED64: (-(2**63), 2**63 - 1),
+    FieldDescriptor.TYPE_UINT64: (0, 2**64 - 1),
+    FieldDescriptor.TYPE_FIXED64: (0, 2**64 - 1),
+}
+_FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+# Kubernetes types that embed another type's fields inline in YAML/JSON (`json:",inline"`)
+# while protobuf keeps them in a field of their own.
+INLINE_FIELDS = frozenset(
+    {
+        ("k8s.io.api.core.v1.Volume", "volumeSource"),
+        ("k8s.io.api.core.v1.Probe", "handler"),
+        ("k8s.io.api.core.v1.EphemeralContainer", "ephemeralContainerCommon"),
+    }
+)
+
+FieldPath = tuple[FieldDescriptor, ...]
+
+
+@functools.cache
+def field_index(descriptor: Descriptor) -> tuple[dict[str, FieldPath], dict[str, FieldPath]]:
+    """The names a YAML key may use for each field (JSON name, proto name, inline fields'
+    names), exactly and case-folded as Go's JSON decoder does."""
+    exact: dict[str, FieldPath] = {}
+    for field in descriptor.fields:
+        if (descriptor.full_name, field.name) in INLINE_FIELDS:
+            for name, path in field_index(field.message_type)[0].items():
+                exact.setdefault(name, (field, *path))
+        exact[field.json_name] = exact[field.name] = (field,)
+    folded = {name.lower(): path for name, path in exact.items()}
+    return exact, folded
+
+
+class FileError(Exception):
+    """A file that cannot be used, with where (file and line) and what is wrong."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+    def __str__(self) -> str:
+        where = self.path or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+        return f"{where}: {self.message}"
+
+
+class LocatedDict(dict[Any, Any]):
+    """A YAML mapping that remembers the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LocatedList(list[Any]):
+    """A YAML sequence that remembers the line of each item (1-based)."""
+
+    line: int = 0
+    item_lines: list[int]
+
+
+class _LocatingLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LocatingLoader, node: yaml.MappingNode) -> LocatedDict:
+    loader.flatten_mapping(node)
+    result = LocatedDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        line = key_node.start_mark.line + 1
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, Hashable) or isinstance(key, (dict, list)):
+            raise FileError("a mapping key must be a plain value", line=line)
+        if key in result:
+            raise FileError(f"duplicate key {key!r}", line=line)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_sequence(loader: _LocatingLoader, node: yaml.SequenceNode) -> LocatedList:
+    result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LocatingLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence
+)
+
+
+def load_yaml_documents(text: str, path: str | None = None) -> list[Any]:
+    """Every non-empty document of a YAML stream, mappings and lists carrying their lines."""
+    try:
+        documents = list(yaml.load_all(text, Loader=_LocatingLoader))
+    except FileError as exc:
+        raise FileError(exc.message, path=path, line=exc.line) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        line = mark.line + 1 if mark is not None else None
+        raise FileError(f"invalid YAML: {problem}", path=path, line=line) from None
+    except yaml.YAMLError as exc:
+        raise FileError(f"invalid YAML: {exc}", path=path) from None
+    return [document for document in documents if document is not None]
+
+
+def describe(value: Any) -> str:
+    """How a wrong value is named in a message: 'the number 8080', 'a list'."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def key_line(container: Any, key: Any, default: int | None) -> int | None:
+    lines = getattr(container, "key_lines", None)
+    return lines.get(key, default) if lines else default
+
+
+def child(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+class MessageReader:
+    """Checks YAML values against message descriptors; collects nothing, raises at once."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+
+    def fail(self, message: str, line: int | None) -> FileError:
+        return FileError(message, path=self.path, line=line)
+
+    def message(self, value: Any, descriptor: Descriptor, where: str, line: int | None) -> Any:
+        """A ParseDict-ready dict for ``descriptor`` from a YAML mapping."""
+        if not isinstance(value, dict):
+            label = where or "the document"
+            raise self.fail(f"{label}: expected a mapping, got {describe(value)}", line)
+        line = getattr(value, "line", line) or line
+        exact, folded = field_index(descriptor)
+        result: dict[str, Any] = {}
+        for key, item in value.items():
+            here = key_line(value, key, line)
+            found = exact.get(str(key)) or folded.get(str(key).lower())
+            if found is None:
+                raise self.fail(self.unknown_field(where, str(key), descriptor), here)
+            if item is None:
+                continue
+            *outer, field = found
+            target = result
+            for inline in outer:  # a Kubernetes field written inline (volumeSource, handler)
+                target = target.setdefault(inline.json_name, {})
+            if field.json_name in target:
+                raise self.fail(f"{child(where, str(key))}: given twice", here)
+            target[field.json_name] = self.field(item, field, child(where, str(key)), here)
+        return result
+
+    @staticmethod
+    def unknown_field(where: str, key: str, descriptor: Descriptor) -> str:
+        names = sorted(field_index(descriptor)[0])
+        close = difflib.get_close_matches(key, names, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        place = f"{where}: unknown field" if where else "unknown field"
+        return f"{place} '{key}'{hint}"
+
+    def field(self, value: Any, field: FieldDescriptor, where: str, line: int | None) -> Any:
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            if not isinstance(value, dict):
+                raise self.fail(f"{where}: expected a mapping, got {describe(value)}", line)
+            value_field = field.message_type.fields_by_name["value"]
+            return {
+                str(k): self.single(v, value_field, f"{where}[{k}]", key_line(value, k, line))
+                for k, v in value.items()
+                if v is not None
+            }
+        if field.is_repeated:
+            if not isinstance(value, list):
+                raise self.fail(f"{where}: expected a list, got {describe(value)}", line)
+            lines = getattr(value, "item_lines", None) or [line] * len(value)
+            return [
+                self.single(item, field, f"{where}[{i}]", lines[i]) for i, item in enumerate(value)
+            ]
+        return self.single(value, field, where, line)
+
+    def single(self, value: Any, field: FieldDescriptor, where: str, line: int | None) -> Any:
+        if field.message_type is not None:
+            special = field.message_type.full_name
+            if special == QUANTITY:
+                return {"string": self.quantity(value, where, line)}
+            if special == INT_OR_STRING:
+                return self.int_or_string(value, where, line)
+            if special == TIME:
+                return self.time(value, where, line)
+            return self.message(value, field.message_type, where, line)
+        if field.enum_type is not None:
+            return self.enum(value, field.enum_type, where, line)
+        return self.scalar(value, field, where, line)
+
+    def scalar(self, value: Any, field: FieldDescriptor, where: str, line: int | None) -> Any:
+        kind = field.type
+        if kind == FieldDescriptor.TYPE_BOOL:
+            if isinstance(value, bool):
+                return value
+            raise self.fail(f"{where}: expected true or false, got {describe(value)}", line)
+        if kind in _INTEGER_RANGES:
+            low, high = _INTEGER_RANGES[kind]
+            if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+                return value
+            wanted = "a whole number" + (" >= 0" if low == 0 else "")
+            raise self.fail(f"{where}: expected {wanted}, got {describe(value)}", line)
+        if kind in _FLOATS:
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return value
+            if isinstance(value, str) and _NUMBER.match(value):  # YAML 1.1 reads 1e-5 as text
+                return float(value)
+            raise self.fail(f"{where}: expected a number, got {describe(value)}", line)
+        if kind == FieldDescriptor.TYPE_BYTES:
+            if isinstance(value, str):
+                return value
+            raise self.fail(f"{where}: expected base64 text, got {describe(value)}", line)
+        if isinstance(value, str):
+            return value
+        hint = " (put it in quotes)" if isinstance(value, (int, float, bool)) else ""
+        raise self.fail(f"{where}: expected a string, got {describe(value)}{hint}", line)
+
+    def enum(self, value: Any, enum: EnumDescriptor, where: str, line: int | None) -> str:
+        names = [v.name for v in enum.values]
+        if isinstance(value, int) and not isinstance(value, bool):
+            for v in enum.values:
+                if v.number == value:
+                    return str(v.name)
+        elif isinstance(value, str):
+            wanted = value.lower()
+            matches = [n for n in names if n.lower() == wanted or n.lower().endswith("_" + wanted)]
+            if len(matches) == 1:
+                return matches[0]
+        choices = ", ".join(enum_alias(enum.full_name, n) for n in names)
+        raise self.fail(f"{where}: {describe(value)} is not one of {choices}", line)
+
+    def quantity(self, value: Any, where: str, line: int | None) -> str:
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail(
+                f"{where}: expected a quantity like 500m or 64Mi, got {describe(value)}", line
+            )
+        text = value if isinstance(value, str) else repr(value)
+        try:
+            parse_quantity(text)
+        except InvalidQuantity as exc:
+            raise self.fail(f"{where}: {exc}", line) from None
+        return text
+
+    def int_or_string(self, value: Any, where: str, line: int | None) -> dict[str, Any]:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"type": 0, "intVal": value}
+        if isinstance(value, str):
+            return {"type": 1, "strVal": value}
+        raise self.fail(f"{where}: expected a number or a name, got {describe(value)}", line)
+
+    def time(self, value: Any, where: str, line: int | None) -> dict[str, int]:
+        moment = value if isinstance(value, datetime) else None
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                moment = None
+        if moment is None:
+            raise self.fail(f"{where}: expected an RFC 3339 time, got {describe(value)}", line)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = int(moment.timestamp())
+        return {"seconds": seconds, "nanos": moment.microsecond * 1000}
+
+
+def read_message(
+    value: Any,
+    message_class: Any,
+    *,
+    where: str = "",
+    line: int | None = None,
+    path: str | None = None,
+) -> Any:
+    """A ``message_class`` instance from a YAML value, or :class:`FileError`."""
+    data = MessageReader(path).message(value, message_class.DESCRIPTOR, where, line)
+    message = message_class()
+    try:
+        json_format.ParseDict(data, message)
+    except json_format.ParseError as exc:  # the reader checks first; this is a safety net
+        raise FileError(f"{where or 'document'}: {exc}", path=path, line=line) from None
+    return message
+
+
+_ENUM_ALIASES: dict[str, dict[str, str]] = {
+    "api.RetryAction": {"RETRY_ACTION_RETRY": "Retry", "RETRY_ACTION_FAIL": "Fail"},
+}
+
+
+def enum_alias(enum_name: str, value_name: str) -> str:
+    """The name a file uses for an enum value (``Retry`` for ``RETRY_ACTION_RETRY``)."""
+    return _ENUM_ALIASES.get(enum_name, {}).get(value_name, value_name)
+
+
+def message_to_document(message: Any) -> Any:
+    """Plain data (dicts, lists, strings, numbers) that :func:`read_message` reads back."""
+    name = message.DESCRIPTOR.full_name
+    if name == QUANTITY:
+        return message.string
+    if name == INT_OR_STRING:
+        return message.strVal if message.type == 1 else message.intVal
+    if name == TIME:
+        moment = datetime.fromtimestamp(message.seconds + message.nanos / 1e9, tz=UTC)
+        return moment.isoformat().replace("+00:00", "Z")
+    result: dict[str, Any] = {}
+    for field, value in message.ListFields():
+        if (name, field.name) in INLINE_FIELDS:
+            result.update(message_to_document(value))
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            result[field.json_name] = {k: _plain(value_field, v) for k, v in sorted(value.items())}
+        elif field.is_repeated:
+            result[field.json_name] = [_plain(field, v) for v in value]
+        else:
+            result[field.json_name] = _plain(field, value)
+    return result
+
+
+def _plain(field: FieldDescriptor, value: Any) -> Any:
+    if field.message_type is not None:
+        return message_to_document(value)
+    if field.enum_type is not None:
+        return enum_alias(field.enum_type.full_name, field.enum_type.values_by_number[value].name)
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return base64.b64encode(value).decode()
+    return value
