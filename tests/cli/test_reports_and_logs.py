@@ -6,13 +6,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from armada_client.armada import submit_pb2
 from click.testing import Result
 
-from armada.client import Client, parse_job_file
+from armada.client import Client, ConnectionDetails, parse_job_file
+from armada.dev.embedded import EmbeddedArmada
 from tests.cli.conftest import Armadactl, job_file_text
 from tests.cli.fakes import FakeBinoculars, FakeReports, serving
+from tests.conftest import dev_settings
 
 
 def test_scheduling_reports(offline: Armadactl) -> None:
@@ -43,7 +48,15 @@ def test_scheduling_reports(offline: Armadactl) -> None:
     assert fake.requests[3].queue_name == "team-a" and fake.requests[3].verbosity == 1
 
 
-def test_reports_not_served_say_so(armadactl: Armadactl) -> None:
+@pytest.fixture
+def api_only(tmp_path: Path) -> Iterator[Armadactl]:
+    """armadactl against `armada server` alone: no scheduler, so no reports and no logs."""
+    with EmbeddedArmada(dev_settings(tmp_path / "api-only"), api_only=True) as server:
+        yield Armadactl(server.address)
+
+
+def test_reports_not_served_say_so(api_only: Armadactl) -> None:
+    armadactl = api_only
     for args in (
         ("get", "scheduling-report"),
         ("get", "queue-report", "q"),
@@ -112,13 +125,21 @@ def test_following_logs_until_the_job_ends(armadactl: Armadactl, api: Client) ->
     assert len(polls) >= 3 and polls[-1].since_time == "2026-01-01T10:00:02.000000001Z"
 
 
-def test_logs_not_served_say_so(armadactl: Armadactl, api: Client) -> None:
+def test_logs_not_served_say_so(api_only: Armadactl) -> None:
+    with Client.connect(ConnectionDetails(url=api_only.url or "")) as api:
+        job = submit_one(api)
+    result = api_only("logs", job)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: logs are not available from this server ({api_only.url})\n"
+    unknown = api_only("logs", "01nope")
+    assert (unknown.exit_code, unknown.stderr) == (1, "Error: job '01nope' not found\n")
+
+
+def test_logs_of_a_queued_job_say_why_there_are_none(armadactl: Armadactl, api: Client) -> None:
     job = submit_one(api)
     result = armadactl("logs", job)
     assert result.exit_code == 1
-    assert result.stderr == f"Error: logs are not available from this server ({armadactl.url})\n"
-    unknown = armadactl("logs", "01nope")
-    assert (unknown.exit_code, unknown.stderr) == (1, "Error: job '01nope' not found\n")
+    assert f"job {job} has no pod that logs can be read from" in result.stderr
 
 
 def test_logs_through_an_unreachable_binoculars(armadactl: Armadactl, api: Client) -> None:

@@ -28,3 +28,9 @@ def test_sequential_ids_for_tests() -> None:
     ids = SequentialIds("t-")
     assert ids.job_ids(2) == ["t-job-000001", "t-job-000002"]
     assert ids.run_id() == "t-run-000001"
+
+
+def test_random_ids_are_monotonic_within_a_process() -> None:
+    ids = RandomIds()
+    made = [i for _ in range(50) for i in ids.job_ids(20)] + [ids.job_id() for _ in range(100)]
+    assert made == sorted(made) and len(set(made)) == len(made)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import itertools
 import os
+import threading
 import time
 import uuid
 from typing import Protocol
@@ -61,30 +62,46 @@ class IdSource(Protocol):
         ...
 
 
+def encode_ulid(value: int) -> str:
+    """A 128-bit ULID value as 26 lower-case Crockford base32 characters. The characters hold
+    130 bits, the first two zero: shifted left by 6, the value is the first 130 bits of 17
+    bytes, which RFC 4648 base32 encodes in C; the alphabet is then translated to Crockford's."""
+    return base64.b32encode((value << 6).to_bytes(17, "big"))[:26].translate(_TO_CROCKFORD).decode()
+
+
 def ulids(milliseconds: int, randomness: bytes) -> list[str]:
-    """Lower-case ULIDs (48-bit time, 80 random bits, Crockford base32) for each 10 bytes of
-    ``randomness``. A ULID's 26 characters hold 130 bits, the first two zero: shifting the
-    128-bit value left by 6 makes it the first 130 bits of 17 bytes, which RFC 4648 base32
-    encodes in C; the alphabet is then translated to Crockford's."""
+    """One ULID (48-bit time, 80 random bits) for each 10 bytes of ``randomness``."""
     stamp = milliseconds << 80
     return [
-        base64.b32encode(
-            ((stamp | int.from_bytes(randomness[i : i + 10], "big")) << 6).to_bytes(17, "big")
-        )[:26]
-        .translate(_TO_CROCKFORD)
-        .decode()
+        encode_ulid(stamp | int.from_bytes(randomness[i : i + 10], "big"))
         for i in range(0, len(randomness), 10)
     ]
 
 
 class RandomIds:
-    """Job ids are lower-case ULIDs (as Armada's are); run ids are UUIDs (as Armada's are)."""
+    """Job ids are lower-case ULIDs (as Armada's are); run ids are UUIDs (as Armada's are).
+
+    Job ids are monotonic, as the ULID spec allows: within one millisecond each id is the
+    previous one plus one, so ids made by one process sort in the order they were made (a
+    batch's jobs list, cancel and replay in submission order).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
 
     def job_id(self) -> str:
         return self.job_ids(1)[0]
 
     def job_ids(self, count: int) -> list[str]:
-        return ulids(int(time.time() * 1000), os.urandom(10 * count))
+        with self._lock:
+            stamp = int(time.time() * 1000) << 80
+            if stamp > self._last:
+                first = stamp | int.from_bytes(os.urandom(10), "big") >> 1  # room to count up
+            else:
+                first = self._last + 1
+            self._last = first + count - 1
+        return [encode_ulid(first + i) for i in range(count)]
 
     def run_id(self) -> str:
         return str(uuid.uuid4())
