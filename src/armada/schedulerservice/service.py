@@ -49,7 +49,7 @@ from armada.views.storage import Storage
 
 log = logging.getLogger(__name__)
 
-INGEST_BATCH = 5000
+INGEST_BATCH = 200
 FREEZE_AFTER_ENTRIES = 1000
 REMEMBERED_PREEMPTIONS = 100_000
 
