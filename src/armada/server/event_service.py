@@ -25,6 +25,7 @@ from armada.server.context import ApiContext
 from armada.server.convert_events import InvalidMessageId, parse_message_id, stream_messages
 
 DEFAULT_BATCH = 1000
+CHUNK = 1000
 
 
 async def job_set_stream(
@@ -65,6 +66,9 @@ async def job_set_stream(
         chunk: list[event_pb2.EventStreamMessage] = []
         for entry in entries:
             chunk.extend(stream_messages(entry, index if entry.offset == offset else -1))
+            if len(chunk) >= CHUNK:  # let the client read while the rest is converted
+                yield chunk
+                chunk = []
         if chunk:
             yield chunk
         if entries:
