@@ -29,7 +29,7 @@ class DevSettings(ServerSettings):
             schedule_new_jobs_after=timedelta(milliseconds=100),
             executor_timeout=timedelta(seconds=30),
             executor_stale_after=timedelta(seconds=10),
-            lease_resend_after=timedelta(seconds=5),
+            lease_resend_after=timedelta(seconds=30),
             missing_run_grace=timedelta(seconds=30),
         ),
         description="The scheduler's loop (shorter periods and timeouts than in production).",
