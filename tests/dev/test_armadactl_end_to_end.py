@@ -79,3 +79,38 @@ def test_logs_and_reports_end_to_end(armada: EmbeddedArmada, tmp_path: Path) -> 
     assert overview.exit_code == 0 and "default" in overview.stdout
     queue = run(armada, "get", "queue-report", "team")
     assert queue.exit_code == 0 and "team" in queue.stdout
+
+
+def test_a_cordoned_executor_gets_no_new_jobs(armada: EmbeddedArmada, tmp_path: Path) -> None:
+    assert run(armada, "create", "queue", "team").exit_code == 0
+    assert run(armada, "cordon", "executor", "cluster-1", "maintenance").exit_code == 0
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(
+        JOBS.split("  - namespace: default", 2)[0]
+        + "  - namespace: default"
+        + JOBS.split("  - namespace: default", 2)[1]
+    )
+    submitted = run(armada, "submit", str(jobs))
+    job_id = submitted.stdout.split()[4]
+    wait_until(
+        lambda: "cordoned" in run(armada, "get", "job-report", job_id).stdout,
+        what="the report to say why",
+    )
+    assert "QUEUED" in run(armada, "get", "job", job_id).stdout
+    assert run(armada, "uncordon", "executor", "cluster-1").exit_code == 0
+    wait_until(lambda: "SUCCEEDED" in run(armada, "get", "job", job_id).stdout, what="success")
+
+
+def test_preempting_what_runs_on_an_executor(armada: EmbeddedArmada, tmp_path: Path) -> None:
+    assert run(armada, "create", "queue", "team").exit_code == 0
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(
+        JOBS.split("  - namespace: default", maxsplit=1)[0]
+        + "  - namespace: default"
+        + JOBS.split("  - namespace: default")[1].replace("sleep 1", "sleep 60")
+    )
+    job_id = run(armada, "submit", str(jobs)).stdout.split()[4]
+    wait_until(lambda: "RUNNING" in run(armada, "get", "job", job_id).stdout, what="running")
+    result = run(armada, "preempt", "executor", "cluster-1")
+    assert result.exit_code == 0, result.output
+    wait_until(lambda: "PREEMPTED" in run(armada, "get", "job", job_id).stdout, what="preempted")

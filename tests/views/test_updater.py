@@ -49,3 +49,23 @@ def test_catching_up_twice_changes_nothing(tmp_path: Path) -> None:
     assert store.all_jobs() == before
     store.close()
     log.close()
+
+
+def test_views_of_an_older_schema_are_rebuilt_from_the_log(tmp_path: Path) -> None:
+    path = tmp_path / "armada.db"
+    log = SqliteEventLog(path)
+    store = QueryStore(path)
+    log.append([sequence(submit("j1")), sequence(lease("j1", "r1"))])
+    ViewUpdater(log, store).catch_up()
+    before = store.all_jobs()
+    with store.write() as conn:  # as an older release would have left it
+        conn.execute("UPDATE view_meta SET value = '1' WHERE key = 'schema'")
+        conn.execute("DELETE FROM jobs")
+    store.close()
+    reopened = QueryStore(path)
+    assert reopened.checkpoint() == 0, "the tables were dropped"
+    ViewUpdater(log, reopened).catch_up()
+    assert reopened.all_jobs() == before
+    assert [j.job_id for j in reopened.jobs_on_executor("c")] == ["j1"]
+    reopened.close()
+    log.close()

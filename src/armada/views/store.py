@@ -40,11 +40,15 @@ CREATE TABLE IF NOT EXISTS jobs (
     external_job_uri TEXT NOT NULL DEFAULT '',
     latest_run_id    TEXT NOT NULL DEFAULT '',
     pool             TEXT NOT NULL DEFAULT '',
+    executor         TEXT NOT NULL DEFAULT '',
+    node             TEXT NOT NULL DEFAULT '',
     record           BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_job_set ON jobs (queue, job_set, state);
 CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
+CREATE INDEX IF NOT EXISTS jobs_by_executor ON jobs (executor, node, state)
+    WHERE executor != '';
 CREATE INDEX IF NOT EXISTS jobs_by_external_uri ON jobs (queue, job_set, external_job_uri)
     WHERE external_job_uri != '';
 CREATE TABLE IF NOT EXISTS runs (
@@ -72,6 +76,17 @@ CREATE TABLE IF NOT EXISTS executor_settings (
 """
 
 CHECKPOINT = "query-store"
+# Bump when the tables change: views of an older version are dropped and rebuilt from the log.
+SCHEMA_VERSION = 2
+VIEW_TABLES = (
+    "view_checkpoint",
+    "jobs",
+    "runs",
+    "client_ids",
+    "queues",
+    "retry_policies",
+    "executor_settings",
+)
 ACTIVE_STATES = (JobState.LEASED, JobState.PENDING, JobState.RUNNING)
 NON_TERMINAL_STATES = (JobState.QUEUED, *ACTIVE_STATES)
 
@@ -104,6 +119,8 @@ def job_row(job: JobRecord) -> tuple[object, ...]:
         job.spec.external_job_uri,
         run.run_id if run else "",
         run.pool if run else "",
+        run.executor if run else "",
+        run.node if run else "",
         encode(job),
     )
 
@@ -123,7 +140,7 @@ class QueryStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._writer = self._connect()
-        self._writer.executescript(_SCHEMA)
+        self._migrate()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -169,21 +186,27 @@ class QueryStore:
                 conn.execute("ROLLBACK")
                 raise
 
+    def _migrate(self) -> None:
+        """Create the tables; views of another schema version are dropped and rebuilt (the
+        updater replays the log from the start into the new tables)."""
+        conn = self._writer
+        conn.execute("CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT)")
+        row = conn.execute("SELECT value FROM view_meta WHERE key = 'schema'").fetchone()
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            self.reset()
+        else:
+            conn.executescript(_SCHEMA)
+
     def reset(self) -> None:
         """Drop every view table, to rebuild them from the log (the log is untouched)."""
-        tables = (
-            "view_checkpoint",
-            "jobs",
-            "runs",
-            "client_ids",
-            "queues",
-            "retry_policies",
-            "executor_settings",
-        )
         with self.write() as conn:
-            for table in tables:
+            for table in VIEW_TABLES:
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
         self._writer.executescript(_SCHEMA)
+        self._writer.execute(
+            "INSERT OR REPLACE INTO view_meta (key, value) VALUES ('schema', ?)",
+            (str(SCHEMA_VERSION),),
+        )
 
     def all_jobs(self) -> list[JobRecord]:
         with self._read() as conn:
@@ -274,6 +297,18 @@ class QueryStore:
                 (queue, *wanted),
             ).fetchone()
         return int(count)
+
+    def jobs_on_executor(self, executor: str, node: str | None = None) -> list[JobRecord]:
+        """Jobs with an active run on an executor (on one of its nodes, if ``node`` is given)."""
+        wanted = [state.value for state in ACTIVE_STATES]
+        sql = "SELECT record FROM jobs WHERE executor = ? AND state IN (?, ?, ?)"
+        args: list[object] = [executor, *wanted]
+        if node is not None:
+            sql += " AND node = ?"
+            args.append(node)
+        with self._read() as conn:
+            rows = conn.execute(sql + " ORDER BY submitted, job_id", args).fetchall()
+        return [decode_job(r[0]) for r in rows]
 
     def job_by_external_uri(self, queue: str, job_set: str, uri: str) -> JobRecord | None:
         with self._read() as conn:

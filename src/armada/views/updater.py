@@ -110,7 +110,8 @@ class ViewUpdater:
             conn.executemany(
                 "INSERT OR REPLACE INTO jobs (job_id, queue, job_set, state, priority,"
                 " priority_class, submitted, last_transition, external_job_uri, latest_run_id,"
-                " pool, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " pool, executor, node, record)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [job_row(job) for job in changed.values()],
             )
         if client_ids:

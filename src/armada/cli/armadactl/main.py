@@ -14,6 +14,7 @@ import click
 from armada import __version__
 from armada.cli.armadactl import (
     config_commands,
+    executor_commands,
     info_commands,
     job_commands,
     loadtest,
@@ -157,7 +158,7 @@ update.add_command(queue_commands.update_retry_policy)
 
 @click.group(cls=AliasedGroup)
 def delete() -> None:
-    """Delete a queue or a retry policy."""
+    """Delete a queue, a retry policy, or an executor's settings."""
 
 
 delete.add_command(queue_commands.delete_queue)
@@ -184,16 +185,23 @@ for command in (
 
 @click.group(cls=AliasedGroup, aliases={"queue": "queues"})
 def cordon() -> None:
-    """Pause scheduling from queues (running jobs go on; new jobs are still accepted)."""
+    """Pause scheduling from queues, or to an executor (running jobs go on)."""
 
 
 @click.group(cls=AliasedGroup, aliases={"queue": "queues"})
 def uncordon() -> None:
-    """Resume scheduling from queues."""
+    """Resume scheduling from queues, or to an executor."""
 
 
 cordon.add_command(queue_commands.cordon_queues)
 uncordon.add_command(queue_commands.uncordon_queues)
+cordon.add_command(executor_commands.cordon_executor)
+uncordon.add_command(executor_commands.uncordon_executor)
+delete.add_command(executor_commands.delete_executor)
+job_commands.cancel.add_command(executor_commands.cancel_executor)
+job_commands.cancel.add_command(executor_commands.cancel_node)
+job_commands.preempt.add_command(executor_commands.preempt_executor)
+job_commands.preempt.add_command(executor_commands.preempt_node)
 
 
 @click.group(

@@ -1,0 +1,161 @@
+"""Armada's api.Executor and api.Node: cordon executors, and cancel or preempt what runs on an
+executor or on one of its nodes. Cordoning is a control-plane event (the scheduler reads it
+every round); cancelling and preempting are the same commands as on a job set, applied to the
+jobs the query store knows to be running there."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from google.protobuf import empty_pb2
+
+from armada.domain import events as ev
+from armada.domain.lifecycle import JobRecord
+from armada.domain.queues import ExecutorSettings
+from armada.rpc.gen import executor_admin_pb2 as pb
+from armada.rpc.gen import executor_admin_pb2_grpc as pb_grpc
+from armada.server.context import ApiContext, Principal, invalid, not_found, principal, rpc
+from armada.server.job_commands import cancel_jobs, preempt_jobs
+
+_PAST = {"preempt": "preempted", "cancel": "cancelled"}
+
+
+def _matching(jobs: list[JobRecord], queues: Any, priority_classes: Any) -> list[JobRecord]:
+    wanted_queues, wanted_classes = set(queues), set(priority_classes)
+    return [
+        job
+        for job in jobs
+        if (not wanted_queues or job.spec.queue in wanted_queues)
+        and (not wanted_classes or job.spec.priority_class in wanted_classes)
+    ]
+
+
+class _Admin:
+    def __init__(self, api: ApiContext) -> None:
+        self.api = api
+
+    def who(self, context: Any) -> Principal:
+        return principal(context, self.api.settings.auth.anonymous_user)
+
+    def control_plane(self, context: Any, event: ev.Event, cause: str) -> None:
+        who = self.who(context)
+        self.api.storage.append(
+            [
+                ev.EventSequence(
+                    queue="",
+                    job_set="",
+                    user=who.user,
+                    groups=who.groups,
+                    created=self.api.clock.now(),
+                    events=[event],
+                    cause=cause,
+                )
+            ]
+        )
+
+
+class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]
+    """api.Executor."""
+
+    def _upsert(self, request: pb.ExecutorSettingsUpsertRequest, context: Any) -> None:
+        if not request.name:
+            raise invalid("name: the executor's name is required")
+        settings = ExecutorSettings(
+            executor=request.name,
+            cordoned=request.cordoned,
+            cordon_reason=request.cordonReason if request.cordoned else "",
+            set_by=self.who(context).user,
+        )
+        verb = "cordon" if request.cordoned else "uncordon"
+        self.control_plane(
+            context,
+            ev.ExecutorSettingsUpserted(settings=settings),
+            f"executor/{verb}/{request.name}",
+        )
+
+    def _delete(self, request: pb.ExecutorSettingsDeleteRequest, context: Any) -> None:
+        known = {s.executor for s in self.api.storage.store.list_executor_settings()}
+        if request.name not in known:
+            raise not_found(f"executor {request.name!r} has no settings")
+        self.control_plane(
+            context,
+            ev.ExecutorSettingsDeleted(executor=request.name),
+            f"executor/delete-settings/{request.name}",
+        )
+
+    def _on_executor(self, request: Any, context: Any, action: str) -> None:
+        if not request.name:
+            raise invalid("name: the executor's name is required")
+        jobs = _matching(
+            self.api.storage.store.jobs_on_executor(request.name),
+            request.queues,
+            request.priorityClasses,
+        )
+        command = preempt_jobs if action == "preempt" else cancel_jobs
+        command(
+            self.api,
+            jobs,
+            self.who(context),
+            f"{_PAST[action]} on executor {request.name}",
+            f"executor/{action}/{request.name}",
+        )
+
+    @rpc
+    async def UpsertExecutorSettings(
+        self, request: pb.ExecutorSettingsUpsertRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self._upsert, request, context)
+        return empty_pb2.Empty()
+
+    @rpc
+    async def DeleteExecutorSettings(
+        self, request: pb.ExecutorSettingsDeleteRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self._delete, request, context)
+        return empty_pb2.Empty()
+
+    @rpc
+    async def PreemptOnExecutor(
+        self, request: pb.ExecutorPreemptRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self._on_executor, request, context, "preempt")
+        return empty_pb2.Empty()
+
+    @rpc
+    async def CancelOnExecutor(
+        self, request: pb.ExecutorCancelRequest, context: Any
+    ) -> empty_pb2.Empty:
+        await asyncio.to_thread(self._on_executor, request, context, "cancel")
+        return empty_pb2.Empty()
+
+
+class NodeServicer(_Admin, pb_grpc.NodeServicer):  # type: ignore[misc]
+    """api.Node."""
+
+    def _on_node(self, request: Any, context: Any, action: str) -> None:
+        if not request.name or not request.executor:
+            raise invalid("name and executor: the node and its executor are required")
+        jobs = _matching(
+            self.api.storage.store.jobs_on_executor(request.executor, request.name),
+            request.queues,
+            request.priorityClasses,
+        )
+        command = preempt_jobs if action == "preempt" else cancel_jobs
+        command(
+            self.api,
+            jobs,
+            self.who(context),
+            f"{_PAST[action]} on node {request.name} of {request.executor}",
+            f"node/{action}/{request.executor}/{request.name}",
+        )
+
+    @rpc
+    async def PreemptOnNode(self, request: pb.NodePreemptRequest, context: Any) -> empty_pb2.Empty:
+        await asyncio.to_thread(self._on_node, request, context, "preempt")
+        return empty_pb2.Empty()
+
+    @rpc
+    async def CancelOnNode(self, request: pb.NodeCancelRequest, context: Any) -> empty_pb2.Empty:
+        await asyncio.to_thread(self._on_node, request, context, "cancel")
+        return empty_pb2.Empty()
