@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,26 +17,49 @@ import pytest
 from armada_client.client import ArmadaClient
 
 from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
-from tests.server.test_crash_recovery import free_port
 
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
+Processes = list[subprocess.Popen[bytes]]
 
 
-def wait_for_port(address: str, timeout: float = 30) -> None:
+def start(processes: Processes, *args: str, env: dict[str, str], port: str = "0") -> str:
+    """Start a component (on a port of its choosing unless told); return its address."""
+    proc = subprocess.Popen(
+        [*ARMADA, *args, "--host", "127.0.0.1", "--port", port],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    processes.append(proc)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    assert "is serving on" in line, f"{args[0]} did not start: {line!r}"
+    threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
+    return line.rsplit(" ", 1)[1].strip()
+
+
+def start_executor(processes: Processes, scheduler: str, env: dict[str, str], *args: str) -> None:
+    processes.append(
+        subprocess.Popen(
+            [*ARMADA, "executor", "--scheduler-address", scheduler, *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
+
+
+def wait_until(condition: object, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with grpc.insecure_channel(address) as channel:
-                grpc.channel_ready_future(channel).result(timeout=1)
-                return
-        except grpc.FutureTimeoutError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {address}")
+        if condition():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
 
 
 @pytest.fixture
-def processes(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
+def processes() -> Iterator[Processes]:
+    started: Processes = []
     yield started
     for proc in started:
         if proc.poll() is None:
@@ -45,72 +69,74 @@ def processes(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def environment(**extra: str) -> dict[str, str]:
+    return {**os.environ, "ARMADA_SCHEDULER__SCHEDULE_PERIOD": "200ms", **extra}
 
 
 @pytest.mark.slow
 def test_server_scheduler_and_executor_as_separate_processes(
-    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+    tmp_path: Path, processes: Processes
 ) -> None:
     data = str(tmp_path / "data")
-    api, scheduler = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    env = {
-        **os.environ,
-        "ARMADA_SCHEDULER__SCHEDULE_PERIOD": "200ms",
-        "ARMADA_SCHEDULER__EXECUTOR_STALE_AFTER": "10s",
-    }
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-    processes.append(
-        subprocess.Popen(
-            [
-                *ARMADA,
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                api.split(":")[1],
-                "--data-dir",
-                data,
-            ],
-            **quiet,
-        )
-    )
-    processes.append(
-        subprocess.Popen(
-            [
-                *ARMADA,
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                scheduler.split(":")[1],
-                "--data-dir",
-                data,
-            ],
-            **quiet,
-        )
-    )
-    wait_for_port(api)
-    wait_for_port(scheduler)
-    processes.append(
-        subprocess.Popen(
-            [*ARMADA, "executor", "--scheduler-address", scheduler, "--cluster-id", "far-away"],
-            **quiet,
-        )
-    )
+    env = environment(ARMADA_SCHEDULER__EXECUTOR_STALE_AFTER="10s")
+    api = start(processes, "server", "--data-dir", data, env=env)
+    scheduler = start(processes, "scheduler", "--data-dir", data, env=env)
+    start_executor(processes, scheduler, env, "--cluster-id", "far-away")
     with grpc.insecure_channel(api) as channel:
         client = ArmadaClient(channel)
         create_queue(client)
         job = item(pod=pod_spec(container(args=("sleep", "1s"))))
         job_id = client.submit_jobs("queue-a", "s", [job]).job_response_items[0].job_id
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            seen = [k for _, k in event_types(events(client, "queue-a", "s"))]
-            if seen[-1:] == ["succeeded"]:
-                break
-            time.sleep(0.2)
-        assert seen == ["submitted", "queued", "leased", "pending", "running", "succeeded"]
+
+        def kinds() -> list[str]:
+            return [k for _, k in event_types(events(client, "queue-a", "s"))]
+
+        wait_until(lambda: kinds()[-1:] == ["succeeded"])
+        assert kinds() == ["submitted", "queued", "leased", "pending", "running", "succeeded"]
         run = client.get_job_details([job_id]).job_details[job_id].job_runs[0]
         assert run.cluster == "far-away"
     for proc in processes:
         proc.send_signal(signal.SIGTERM)
     assert [proc.wait(15) for proc in processes] == [0, 0, 0], "each stops cleanly on SIGTERM"
+
+
+@pytest.mark.slow
+def test_the_scheduler_killed_and_restarted_mid_run_loses_and_repeats_nothing(
+    tmp_path: Path, processes: Processes
+) -> None:
+    data = str(tmp_path / "data")
+    env = environment(ARMADA_HEARTBEAT_INTERVAL="500ms")
+    api = start(processes, "server", "--data-dir", data, env=env)
+    scheduler = start(processes, "scheduler", "--data-dir", data, env=env)
+    start_executor(processes, scheduler, env)
+    with grpc.insecure_channel(api) as channel:
+        client = ArmadaClient(channel)
+        create_queue(client)
+        jobs = [item(pod=pod_spec(container(args=("sleep", "4s"))))] * 5
+        ids = [r.job_id for r in client.submit_jobs("queue-a", "s", jobs).job_response_items]
+
+        def states() -> list[int]:
+            found = client.get_job_status(ids).job_states
+            return [found[j] for j in ids]
+
+        wait_until(lambda: states() == [2] * 5)  # 2 is RUNNING
+        assert states() == [2] * 5
+        killed = processes.pop(1)
+        killed.send_signal(signal.SIGKILL)  # the scheduler dies while they run
+        killed.wait(10)
+        assert killed.stdout is not None
+        killed.stdout.close()
+        # Back on the same address: the executor keeps dialling it and reports what it has.
+        start(processes, "scheduler", "--data-dir", data, env=env, port=scheduler.rsplit(":", 1)[1])
+        wait_until(lambda: states() == [3] * 5)  # 3 is SUCCEEDED
+        assert states() == [3] * 5, "every job finished"
+        for job_id in ids:
+            runs = client.get_job_details([job_id]).job_details[job_id].job_runs
+            assert len(runs) == 1, f"job {job_id} ran {len(runs)} times"
+        succeeded = [k for _, k in event_types(events(client, "queue-a", "s")) if k == "succeeded"]
+        assert len(succeeded) == 5, "each success reported once"
