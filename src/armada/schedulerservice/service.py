@@ -130,10 +130,11 @@ class SchedulerService:
     ) -> None:
         """Remember what the duties must look at; ``before`` reads the job database as it is
         before ``entries`` are applied."""
+        unchecked = self._unchecked  # a million times on a restart: keep the loop lean
         for entry in entries:
             for event in entry.sequence.events:
                 if isinstance(event, ev.SubmitJob):
-                    self._unchecked[event.spec.job_id] = None
+                    unchecked[event.spec.job_id] = None
                     self._jobs_arrived = True
                 elif isinstance(event, ev.JobPreemptionRequested):
                     self._preemption_requests[event.job_id] = None

@@ -35,6 +35,7 @@ from armada.domain.jobs import JobSpec, SchedulingRequirements
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event, new_job, validate_job
 from armada.domain.queues import PriorityClass
 from armada.domain.states import InvalidTransition, JobState
+from armada.scheduling.grouplist import GroupList
 from armada.scheduling.keys import GroupTable, KeyTable, QueuedGroup, SchedulingKey
 
 _SHARDS = 256
@@ -243,7 +244,7 @@ class WriteTxn:
         self._owned.add(id(groups))
         self._s.queued[queue] = groups
         group = groups.get(group_id)
-        group = SortedList() if group is None else self._own(group)
+        group = GroupList() if group is None else self._own(group)
         self._owned.add(id(group))
         groups[group_id] = group
         return group
