@@ -378,7 +378,7 @@ class WriteTxn:
         entries = self._fresh.get(where)
         if entries is None:
             entries = self._fresh[where] = []
-        entries.append(queued_entry(job))
+        entries.append((job.priority, at, job_id))  # queued_entry(job), inlined
         return True
 
     def _index_fresh(self) -> None:

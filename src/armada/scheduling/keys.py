@@ -53,14 +53,17 @@ class KeyTable:
 
     def intern(self, requirements: SchedulingRequirements) -> SchedulingKey:
         """The key of ``requirements``; its ``.requirements`` is the one shared object."""
-        known = self._by_identity.get(id(requirements))
-        if known is not None and known.requirements is requirements:
-            return known
         # Twins come in runs (a submission is mostly one job shape): comparing with the last
         # key's requirements (equal exactly when their key() is) is far cheaper than key().
         last = self._last
-        if last is not None and requirements == last.requirements:
+        if last is not None and (
+            requirements is last.requirements or requirements == last.requirements
+        ):
             return last
+        known = self._by_identity.get(id(requirements))
+        if known is not None and known.requirements is requirements:
+            self._last = known
+            return known
         value = requirements.key()
         key = self._by_value.get(value)
         if key is None:
