@@ -94,3 +94,15 @@ def test_every_setting_is_documented_and_the_reference_is_current() -> None:
     assert committed == render(all_models()), (
         "docs/configuration.md is stale: python -m armada.config.reference > docs/configuration.md"
     )
+
+
+def test_environment_keys_for_other_components_are_ignored() -> None:
+    from armada.config.server import ServerSettings
+
+    env = {
+        "ARMADA_SCHEDULER__SCHEDULE_PERIOD": "2s",
+        "ARMADA_GRPC__PORT": "6001",
+        "ARMADA_CLUSTER_ID": "c9",
+    }
+    settings = load_settings(ServerSettings, env=env)
+    assert settings.grpc.port == 6001

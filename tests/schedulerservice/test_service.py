@@ -32,6 +32,10 @@ def test_a_round_leases_queued_jobs_and_the_lease_reaches_the_executor() -> None
     sent = leases_of(h)
     assert sorted(sent) == ["j1", "j2", "j3"]
     assert leases_of(h) == [], "not sent again before leaseResendAfter"
+    request = h.heartbeat(nodes=2, cpu="4")
+    h.service.executors.heartbeat(request, h.clock.now(), stream=2)  # the stream broke
+    assert sorted(leases_of(h)) == ["j1", "j2", "j3"], "resent at once on the new stream"
+    assert leases_of(h) == []
     h.advance(6)
     assert sorted(leases_of(h)) == ["j1", "j2", "j3"], "resent: never acknowledged"
 

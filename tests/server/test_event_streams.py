@@ -98,3 +98,28 @@ def test_watch_tails_new_events(client: ArmadaClient, job_ids: list[str], rpc: s
     stream.cancel()
     reader.join(5)
     assert got == ["reprioritizing", "reprioritized"]
+
+
+def batched(channel: grpc.Channel, from_id: str = "", max_batch: int = 0) -> list[object]:
+    from armada.rpc.gen import event_batches_pb2 as batch_pb
+    from armada.rpc.gen import event_batches_pb2_grpc as batch_grpc
+
+    stub = batch_grpc.EventBatchesStub(channel)
+    request = batch_pb.JobSetBatchRequest(
+        queue="queue-a", id="s", from_message_id=from_id, max_batch=max_batch
+    )
+    return [
+        event_pb2.EventStreamMessage.FromString(data)
+        for batch in stub.GetJobSetEventBatches(request)
+        for data in batch.messages
+    ]
+
+
+def test_the_batched_stream_carries_exactly_the_same_messages(
+    client: ArmadaClient, channel: grpc.Channel, job_ids: list[str]
+) -> None:
+    everything = events(client, "queue-a", "s")
+    assert batched(channel) == everything
+    assert batched(channel, max_batch=3) == everything
+    for i, message in enumerate(everything):
+        assert batched(channel, from_id=message.id) == everything[i + 1 :]

@@ -150,6 +150,45 @@ def scheduler(config_file: Path | None, **options: Any) -> None:
     )
 
 
+@main.command()
+@config_option
+@click.option("--scheduler-address", help="host:port of the scheduler [default: 127.0.0.1:50051].")
+@click.option("--cluster-id", help="This executor's id towards the scheduler [default: cluster-1].")
+@click.option("--pool", help="The pool of this cluster's nodes [default: default].")
+@click.option(
+    "--backend",
+    type=click.Choice(["fake", "process", "kubernetes"]),
+    help="What stands for the cluster [default: fake].",
+)
+def executor(config_file: Path | None, **options: Any) -> None:
+    """Start an executor: one per cluster, leasing jobs from the scheduler (docs/executor.md)."""
+    from armada.config.executor import ExecutorSettings
+    from armada.executor import ClusterError, build_cluster, run_executor
+
+    settings = _load("executor", ExecutorSettings, config_file, options)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        cluster = build_cluster(settings)
+        click.echo(
+            f"Armada {__version__} executor {settings.cluster_id} ({settings.backend}, "
+            f"pool {settings.pool}) reporting to {settings.scheduler_address}"
+        )
+        try:
+            await run_executor(settings, cluster, stop=stop)
+        finally:
+            await cluster.close()
+
+    try:
+        asyncio.run(run())
+    except ClusterError as exc:
+        click.echo(f"armada executor: {exc}", err=True)
+        sys.exit(1)
+
+
 @main.command("rebuild-views")
 @config_option
 @click.option(

@@ -29,8 +29,9 @@ from armada_client.armada import (
 )
 from google.protobuf import empty_pb2
 
-from armada.client.connection import Connection, ConnectionDetails, Stream
+from armada.client.connection import Connection, ConnectionDetails
 from armada.client.errors import ClientError
+from armada.client.event_streams import EventStream
 
 SUBMIT_BATCH = 1000
 """Jobs per SubmitJobs request: each request is all-or-nothing on the server."""
@@ -287,9 +288,10 @@ class Client:
         from_message_id: str = "",
         watch: bool = False,
         error_if_missing: bool = False,
-    ) -> Stream:
+    ) -> EventStream:
         """The job set's ``EventStreamMessage``s after ``from_message_id``; with ``watch`` the
-        stream stays open for new events. Cancel the returned :class:`Stream` to stop early."""
+        stream stays open for new events. Cancel the returned stream to stop early. Events come
+        in batches where the server offers them (see :mod:`armada.client.event_streams`)."""
         request = event_pb2.JobSetRequest(
             queue=queue,
             id=job_set_id,
@@ -297,7 +299,12 @@ class Client:
             watch=watch,
             errorIfMissing=error_if_missing,
         )
-        return self.connection.stream(self._events.GetJobSetEvents, request)
+        metadata = self.connection.details.metadata()
+        return EventStream(
+            self.connection,
+            request,
+            lambda r: self._events.GetJobSetEvents(r, metadata=metadata),
+        )
 
     # Health
 

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from armada.client.api import Client
-from armada.client.connection import Stream
 from armada.client.errors import ServerUnreachable
+from armada.client.event_streams import EventStream
 from armada.client.yaml_messages import message_to_document
 
 QUEUED, LEASED, PENDING, RUNNING = "Queued", "Leased", "Pending", "Running"
@@ -217,7 +217,7 @@ class JobSetFollower:
         self.backoff = backoff
         self.monotonic = monotonic
         self._stop = threading.Event()
-        self._stream: Stream | None = None
+        self._stream: EventStream | None = None
 
     def cancel(self) -> None:
         self._stop.set()

@@ -29,13 +29,19 @@ class DevSettings(ServerSettings):
             schedule_new_jobs_after=timedelta(milliseconds=100),
             executor_timeout=timedelta(seconds=30),
             executor_stale_after=timedelta(seconds=10),
-            lease_resend_after=timedelta(seconds=5),
+            lease_resend_after=timedelta(seconds=30),
             missing_run_grace=timedelta(seconds=30),
         ),
         description="The scheduler's loop (shorter periods and timeouts than in production).",
     )
     executor: ExecutorSettings = Field(
-        default_factory=lambda: ExecutorSettings(heartbeat_interval=timedelta(seconds=1)),
+        default_factory=lambda: ExecutorSettings(
+            heartbeat_interval=timedelta(seconds=1),
+            # Simulated pods are cheap to create: let many be in flight at once.
+            max_leased_jobs=1000,
+            submit_concurrency=64,
+            delete_concurrency=64,
+        ),
         description="Settings every simulated executor starts from (its id, address, backend "
         "and nodes are set by armada dev).",
     )

@@ -100,6 +100,20 @@ def _normalise_value(info: Any, value: Any) -> Any:
     return value
 
 
+def _known_only(model: type[Settings], data: dict[str, Any]) -> dict[str, Any]:
+    """Drop keys the model does not have. The environment is shared by every component, so
+    ``ARMADA_SCHEDULER__...`` meant for the scheduler must not be an error for the server;
+    a YAML file, written for one process, is still checked strictly."""
+    known: dict[str, Any] = {}
+    for key, value in data.items():
+        info = model.model_fields.get(key)
+        if info is None:
+            continue
+        nested = _settings_type(info.annotation)
+        known[key] = _known_only(nested, value) if nested and isinstance(value, dict) else value
+    return known
+
+
 def load_settings(
     model: type[S],
     path: str | Path | None = None,
@@ -120,7 +134,7 @@ def load_settings(
             raise ConfigError(f"config file {path} must hold a mapping at the top level")
         data = _normalise(model, loaded or {})
     if env is not None:
-        data = _merge(data, _normalise(model, _env_overrides(env, prefix)))
+        data = _merge(data, _known_only(model, _normalise(model, _env_overrides(env, prefix))))
     if overrides:
         data = _merge(data, _normalise(model, dict(overrides)))
     try:

@@ -45,8 +45,9 @@ class SchedulerLoopSettings(Settings):
         "them; Armada fails them unless its retry engine is on.",
     )
     lease_resend_after: Duration = Field(
-        timedelta(seconds=10),
-        description="Send a lease again if the executor has not acknowledged it by then.",
+        timedelta(seconds=60),
+        description="Send a lease again on the same stream if the executor has not "
+        "acknowledged it by then (a new stream gets every unacknowledged lease at once).",
     )
     missing_run_grace: Duration = Field(
         timedelta(minutes=1),

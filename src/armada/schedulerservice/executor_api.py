@@ -7,6 +7,7 @@ All scheduler state is touched on the scheduler's single worker thread
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -105,6 +106,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
     def __init__(self, runtime: SchedulerRuntime) -> None:
         self.runtime = runtime
         self.service = runtime.service
+        self._streams = itertools.count(1)
 
     async def ReportEvents(self, request: pb.EventList, context: Any) -> pb.ReportEventsResponse:
         if not request.executor_id:
@@ -113,10 +115,10 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
         await self.runtime.call(self.service.handle_reports, request.executor_id, reports)
         return pb.ReportEventsResponse()
 
-    def _answer(self, request: pb.LeaseRequest) -> list[pb.LeaseStreamMessage]:
+    def _answer(self, request: pb.LeaseRequest, stream: int) -> list[pb.LeaseStreamMessage]:
         self.service.ingest()  # answer from the newest state (a cancel may have just landed)
         now = self.service.clock.now()
-        state = self.service.executors.heartbeat(request, now)
+        state = self.service.executors.heartbeat(request, now, stream)
         plan = plan_for_executor(self.service, state, now, answer_request=True)
         if plan.lost_runs:
             self.service.handle_reports(request.executor_id, plan.lost_runs)
@@ -134,6 +136,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
     ) -> AsyncIterator[pb.LeaseStreamMessage]:
         loop = asyncio.get_running_loop()
         wake = asyncio.Event()
+        stream = next(self._streams)
 
         def waker() -> None:
             loop.call_soon_threadsafe(wake.set)
@@ -167,7 +170,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
                             grpc.StatusCode.INVALID_ARGUMENT, "executor_id is required"
                         )
                     executor_id = request.executor_id
-                    messages = await self.runtime.call(self._answer, request)
+                    messages = await self.runtime.call(self._answer, request, stream)
                 else:
                     wake.clear()
                     woken = asyncio.create_task(wake.wait())

@@ -27,7 +27,8 @@ class ExecutorState:
     active_run_ids: frozenset[str] = frozenset()
     max_jobs_to_lease: int = 0
     acknowledged: set[str] = field(default_factory=set)
-    sent: dict[str, float] = field(default_factory=dict)
+    sent: dict[str, tuple[int, float]] = field(default_factory=dict)  # run -> (stream, when)
+    stream: int = 0  # the lease stream the executor last spoke on
     missing_since: dict[str, float] = field(default_factory=dict)
 
 
@@ -72,7 +73,7 @@ class ExecutorRegistry:
             node = self._parsed[key] = node_from_proto(executor, pool, info)
         return node
 
-    def heartbeat(self, request: pb.LeaseRequest, now: float) -> ExecutorState:
+    def heartbeat(self, request: pb.LeaseRequest, now: float, stream: int = 0) -> ExecutorState:
         """Record a LeaseRequest; return the executor's state."""
         state = self._executors.get(request.executor_id)
         if state is None:
@@ -81,6 +82,7 @@ class ExecutorRegistry:
             log.info("executor %s (pool %s) connected", request.executor_id, request.pool)
         state.pool = request.pool
         state.last_seen = now
+        state.stream = stream
         state.nodes = [self._node(request.executor_id, request.pool, n) for n in request.nodes]
         state.active_run_ids = frozenset(request.active_run_ids)
         state.acknowledged.update(request.active_run_ids)

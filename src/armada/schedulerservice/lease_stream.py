@@ -1,9 +1,10 @@
 """What to tell one executor: leases it has not acknowledged, runs it must stop, and runs it
 has lost. The decisions are made against the job database on every LeaseRequest.
 
-* A lease is sent until the executor acknowledges it (lists the run in ``active_run_ids``);
-  it is sent again after ``leaseResendAfter`` in case a stream broke. The executor ignores a
-  lease for a run it already has, so a repeat can never start a job twice.
+* A lease is sent until the executor acknowledges it (lists the run in ``active_run_ids``): once
+  on each lease stream (a live stream delivers in order), and again after ``leaseResendAfter``
+  as a last resort. The executor ignores a lease for a run it already has, so a repeat can
+  never start a job twice.
 * A run the executor reports that is no longer active (cancelled, preempted, finished,
   expired, unknown) is to be stopped: ``PreemptRuns`` if it was preempted, else ``CancelRuns``.
 * A run the executor acknowledged but stopped reporting, while it is still active here, is
@@ -44,8 +45,7 @@ def plan_for_executor(
     due = [
         job
         for run_id, job in runs.items()
-        if run_id not in state.acknowledged
-        and (run_id not in state.sent or now - state.sent[run_id] >= resend)
+        if run_id not in state.acknowledged and _send_due(state, run_id, now, resend)
     ]
     if state.max_jobs_to_lease >= 0:
         due = due[: state.max_jobs_to_lease] if answer_request else due
@@ -60,13 +60,23 @@ def plan_for_executor(
                 job, spec.spec, run, loop.node_id_label, loop.priority_class_name_override
             )
             plan.messages.append(pb.LeaseStreamMessage(lease=lease))
-            state.sent[run.run_id] = now
+            state.sent[run.run_id] = (state.stream, now)
     if not answer_request:
         return plan
     _stops(service, state, runs, plan)
     _losses(state, runs, now, loop.missing_run_grace.total_seconds(), plan)
     plan.messages.append(pb.LeaseStreamMessage(end=pb.EndMarker()))
     return plan
+
+
+def _send_due(state: ExecutorState, run_id: str, now: float, resend: float) -> bool:
+    """Not sent yet, or sent on a stream that has since broken, or long ago. A live stream
+    delivers what was sent on it in order: resending on it would only add load."""
+    sent = state.sent.get(run_id)
+    if sent is None:
+        return True
+    stream, at = sent
+    return stream != state.stream or now - at >= resend
 
 
 def _stops(

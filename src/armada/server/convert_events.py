@@ -14,7 +14,7 @@ from armada_client.armada import event_pb2
 
 from armada.domain import events as ev
 from armada.domain.events import EventSequence, FailureInfo, LogEntry
-from armada.server.convert_jobs import api_job, timestamp
+from armada.server.convert_jobs import ApiJobTemplates, timestamp
 
 _CAUSES = {
     "Error": event_pb2.Error,
@@ -64,67 +64,91 @@ def _failure(message: Any, failure: FailureInfo) -> None:
         )
 
 
-Fill = Callable[[event_pb2.EventMessage, Any, EventSequence], None]
+Fill = Callable[[event_pb2.EventMessage, Any, EventSequence, ApiJobTemplates], None]
 
 
-def _submit(m: event_pb2.EventMessage, e: ev.SubmitJob, s: EventSequence) -> None:
-    m.submitted.job.CopyFrom(api_job(e.spec))
+def _submit(
+    m: event_pb2.EventMessage, e: ev.SubmitJob, s: EventSequence, t: ApiJobTemplates
+) -> None:
+    t.fill(m.submitted.job, e.spec)
 
 
-def _reprioritising(m: event_pb2.EventMessage, e: ev.ReprioritiseJob, s: EventSequence) -> None:
+def _reprioritising(
+    m: event_pb2.EventMessage, e: ev.ReprioritiseJob, s: EventSequence, t: ApiJobTemplates
+) -> None:
     m.reprioritizing.new_priority = e.priority
     m.reprioritizing.requestor = s.user
 
 
-def _reprioritised(m: event_pb2.EventMessage, e: ev.ReprioritisedJob, s: EventSequence) -> None:
+def _reprioritised(
+    m: event_pb2.EventMessage, e: ev.ReprioritisedJob, s: EventSequence, t: ApiJobTemplates
+) -> None:
     m.reprioritized.new_priority = e.priority
     m.reprioritized.requestor = s.user
 
 
-def _cancelling(m: event_pb2.EventMessage, e: ev.CancelJob, s: EventSequence) -> None:
+def _cancelling(
+    m: event_pb2.EventMessage, e: ev.CancelJob, s: EventSequence, t: ApiJobTemplates
+) -> None:
     m.cancelling.requestor = s.user
     m.cancelling.reason = e.reason
 
 
-def _cancelled(m: event_pb2.EventMessage, e: ev.CancelledJob, s: EventSequence) -> None:
+def _cancelled(
+    m: event_pb2.EventMessage, e: ev.CancelledJob, s: EventSequence, t: ApiJobTemplates
+) -> None:
     m.cancelled.requestor = s.user
     m.cancelled.reason = e.reason
 
 
-def _preempting(m: event_pb2.EventMessage, e: ev.JobPreemptionRequested, s: EventSequence) -> None:
+def _preempting(
+    m: event_pb2.EventMessage, e: ev.JobPreemptionRequested, s: EventSequence, t: ApiJobTemplates
+) -> None:
     m.preempting.requestor = s.user
     m.preempting.reason = e.reason
 
 
-def _leased(m: event_pb2.EventMessage, e: ev.JobRunLeased, s: EventSequence) -> None:
+def _leased(
+    m: event_pb2.EventMessage, e: ev.JobRunLeased, s: EventSequence, t: ApiJobTemplates
+) -> None:
     m.leased.cluster_id = e.executor
     m.leased.pool = e.pool
 
 
-def _pending(m: event_pb2.EventMessage, e: ev.JobRunAssigned, s: EventSequence) -> None:
+def _pending(
+    m: event_pb2.EventMessage, e: ev.JobRunAssigned, s: EventSequence, t: ApiJobTemplates
+) -> None:
     p = m.pending
     p.cluster_id, p.kubernetes_id, p.pod_number = e.executor, e.run_id, e.pod_number
     p.pod_name, p.pod_namespace, p.pool = e.pod_name, e.namespace, e.pool
 
 
-def _running(m: event_pb2.EventMessage, e: ev.JobRunRunning, s: EventSequence) -> None:
+def _running(
+    m: event_pb2.EventMessage, e: ev.JobRunRunning, s: EventSequence, t: ApiJobTemplates
+) -> None:
     r = m.running
     r.cluster_id, r.kubernetes_id, r.pod_number = e.executor, e.run_id, e.pod_number
     r.pod_name, r.pod_namespace, r.pool, r.node_name = e.pod_name, e.namespace, e.pool, e.node
 
 
-def _succeeded(m: event_pb2.EventMessage, e: ev.JobSucceeded, s: EventSequence) -> None:
+def _succeeded(
+    m: event_pb2.EventMessage, e: ev.JobSucceeded, s: EventSequence, t: ApiJobTemplates
+) -> None:
     r = m.succeeded
     r.cluster_id, r.kubernetes_id, r.node_name = e.executor, e.run_id, e.node
     r.pod_name, r.pod_namespace = e.pod_name, e.namespace
 
 
-def _failed(m: event_pb2.EventMessage, e: ev.JobFailed, s: EventSequence) -> None:
+def _failed(
+    m: event_pb2.EventMessage, e: ev.JobFailed, s: EventSequence, t: ApiJobTemplates
+) -> None:
     _failure(m.failed, e.failure)
     m.failed.kubernetes_id = e.run_id
 
 
-def _rejected(m: event_pb2.EventMessage, e: ev.JobRejected, s: EventSequence) -> None:
+def _rejected(
+    m: event_pb2.EventMessage, e: ev.JobRejected, s: EventSequence, t: ApiJobTemplates
+) -> None:
     _failure(
         m.failed,
         FailureInfo(
@@ -133,23 +157,31 @@ def _rejected(m: event_pb2.EventMessage, e: ev.JobRejected, s: EventSequence) ->
     )
 
 
-def _preempted(m: event_pb2.EventMessage, e: ev.JobRunPreempted, s: EventSequence) -> None:
+def _preempted(
+    m: event_pb2.EventMessage, e: ev.JobRunPreempted, s: EventSequence, t: ApiJobTemplates
+) -> None:
     p = m.preempted
     p.cluster_id, p.run_id, p.reason = e.executor, e.run_id, e.reason
     p.preempting_job_id, p.requestor = e.preempting_job_id, e.requestor
 
 
-def _lease_returned(m: event_pb2.EventMessage, e: ev.JobRunLeaseReturned, s: EventSequence) -> None:
+def _lease_returned(
+    m: event_pb2.EventMessage, e: ev.JobRunLeaseReturned, s: EventSequence, t: ApiJobTemplates
+) -> None:
     r = m.lease_returned
     r.cluster_id, r.reason, r.kubernetes_id = e.executor, e.reason, e.run_id
     r.run_attempted = e.run_attempted
 
 
-def _lease_expired(m: event_pb2.EventMessage, e: ev.JobRunLeaseExpired, s: EventSequence) -> None:
+def _lease_expired(
+    m: event_pb2.EventMessage, e: ev.JobRunLeaseExpired, s: EventSequence, t: ApiJobTemplates
+) -> None:
     m.lease_expired.SetInParent()
 
 
-def _ingress(m: event_pb2.EventMessage, e: ev.IngressInfo, s: EventSequence) -> None:
+def _ingress(
+    m: event_pb2.EventMessage, e: ev.IngressInfo, s: EventSequence, t: ApiJobTemplates
+) -> None:
     i = m.ingress_info
     i.cluster_id, i.kubernetes_id, i.node_name = e.executor, e.run_id, e.node
     i.pod_name, i.pod_namespace = e.pod_name, e.namespace
@@ -181,30 +213,40 @@ _MAPPING: dict[type, tuple[tuple[str, ...], Fill]] = {
 
 def external_events(sequence: EventSequence) -> Iterator[event_pb2.EventMessage]:
     """The external events of one sequence, in order."""
+    for message in stream_messages(LogEntry(offset=1, sequence=sequence)):
+        yield message.message
+
+
+def stream_messages(
+    entry: LogEntry, after_index: int = -1
+) -> Iterator[event_pb2.EventStreamMessage]:
+    """The entry's external events as stream messages, skipping indexes <= ``after_index``.
+
+    Each message is built in place (a protobuf assignment copies, so building parts and
+    assigning them would copy every event twice).
+    """
+    sequence = entry.sequence
     created = timestamp(sequence.created)
+    prefix = f"{entry.offset}:"
+    index = -1
+    templates = ApiJobTemplates()
     for event in sequence.events:
         mapping = _MAPPING.get(type(event))
         if mapping is None:
             continue
         fields, fill = mapping
         job_id = ev.event_job_id(event) or ""
-        message = event_pb2.EventMessage()
-        fill(message, event, sequence)
-        for name in fields:
-            if name != fields[0]:
-                message = event_pb2.EventMessage()
+        for position, name in enumerate(fields):
+            index += 1
+            if index <= after_index:
+                continue
+            out = event_pb2.EventStreamMessage(id=prefix + str(index))
+            message = out.message
+            if position == 0:
+                fill(message, event, sequence, templates)
             inner = getattr(message, name)
             inner.job_id = job_id
             inner.job_set_id = sequence.job_set
             inner.queue = sequence.queue
             inner.created.CopyFrom(created)
-            yield message
-
-
-def stream_messages(
-    entry: LogEntry, after_index: int = -1
-) -> Iterator[event_pb2.EventStreamMessage]:
-    """The entry's external events as stream messages, skipping indexes <= ``after_index``."""
-    for index, message in enumerate(external_events(entry.sequence)):
-        if index > after_index:
-            yield event_pb2.EventStreamMessage(id=f"{entry.offset}:{index}", message=message)
+            yield out

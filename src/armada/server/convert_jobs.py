@@ -45,20 +45,24 @@ def timestamp(seconds: float) -> Timestamp:
 
 def api_job(spec: JobSpec) -> submit_pb2.Job:
     """The job as Armada's API shows it (in JobSubmittedEvent and JobDetails.job_spec)."""
-    job = submit_pb2.Job(
-        id=spec.job_id,
-        client_id=spec.client_id,
-        job_set_id=spec.job_set,
-        queue=spec.queue,
-        namespace=spec.namespace,
-        labels=spec.labels,
-        annotations=spec.annotations,
-        owner=spec.owner,
-        queue_ownership_user_groups=list(spec.groups),
-        priority=float(spec.priority),
-        created=timestamp(spec.submitted),
-        scheduler=spec.scheduler,
-    )
+    job = submit_pb2.Job()
+    fill_api_job(job, spec)
+    return job
+
+
+def fill_api_job(job: submit_pb2.Job, spec: JobSpec) -> None:
+    job.id = spec.job_id
+    job.client_id = spec.client_id
+    job.job_set_id = spec.job_set
+    job.queue = spec.queue
+    job.namespace = spec.namespace
+    job.labels.update(spec.labels)
+    job.annotations.update(spec.annotations)
+    job.owner = spec.owner
+    job.queue_ownership_user_groups.extend(spec.groups)
+    job.priority = float(spec.priority)
+    job.created.FromNanoseconds(int(spec.submitted * 1e9))
+    job.scheduler = spec.scheduler
     job.pod_spec.ParseFromString(spec.pod_spec)
     requirements = job.scheduling_resource_requirements
     for name, value in spec.requirements.resources.items():
@@ -79,7 +83,40 @@ def api_job(spec: JobSpec) -> submit_pb2.Job:
             ports=list(service.ports),
             name=service.name,
         )
-    return job
+
+
+class ApiJobTemplates:
+    """Builds api.Job messages for a batch of submissions. Jobs of one batch usually differ
+    only in their id, client id and time: they share a template and cost a copy each instead
+    of a build. Keep one per batch (the templates are not bounded)."""
+
+    def __init__(self) -> None:
+        self._templates: dict[tuple[object, ...], submit_pb2.Job] = {}
+
+    def fill(self, job: submit_pb2.Job, spec: JobSpec) -> None:
+        if spec.ingress or spec.services:
+            fill_api_job(job, spec)
+            return
+        key = (
+            spec.pod_spec,
+            spec.queue,
+            spec.job_set,
+            spec.namespace,
+            spec.owner,
+            spec.groups,
+            spec.priority,
+            spec.scheduler,
+            tuple(spec.labels.items()),
+            tuple(spec.annotations.items()),
+            tuple(spec.requirements.resources.items()),
+        )
+        template = self._templates.get(key)
+        if template is None:
+            template = self._templates[key] = api_job(spec)
+        job.CopyFrom(template)
+        job.id = spec.job_id
+        job.client_id = spec.client_id
+        job.created.FromNanoseconds(int(spec.submitted * 1e9))
 
 
 def run_details(run: RunRecord) -> job_pb2.JobRunDetails:
