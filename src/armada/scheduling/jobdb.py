@@ -6,7 +6,9 @@ one consistent state however long it runs. Changes go through a :class:`WriteTxn
 on first touch, only the containers it modifies (one of 256 job shards, one queue's index, one
 node's set) and publishes a new version atomically on commit; an aborted transaction leaves no
 trace. Log events are applied with :func:`armada.domain.lifecycle.apply_event`, exactly as
-every other view of the log does.
+every other view of the log does; new jobs, a million of them on a restart, take a bulk path
+(the lifecycle's ``new_job``, their queued entries added a group at a time) that
+``tests/scheduling/test_jobdb_bulk.py`` holds equal to it.
 
 Indexes kept incrementally:
 
