@@ -261,3 +261,38 @@ def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     strip = lambda r: msgspec.structs.replace(r, pools=())  # noqa: E731 - timings differ
     assert strip(ours).leases == strip(theirs).leases
     assert strip(ours).job_reasons == strip(theirs).job_reasons
+
+
+def test_a_replay_longer_than_one_read_sees_each_entry_against_the_state_before_it() -> None:
+    """A restart replays many reads' worth of log in one transaction; a gang member's failure
+    read late must still find the member submitted early, and every job gets checked."""
+    from armada.domain.clock import SequentialIds
+    from armada.domain.jobs import Gang
+    from armada.schedulerservice.service import INGEST_BATCH, SchedulerService
+
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=3, cpu="2")
+    h.submit("g-a", "g-b", "g-c", requirements=SMALL, gang=Gang(id="g1", cardinality=3))
+    h.service.tick()
+    for i in range(INGEST_BATCH + 5):
+        h.submit(f"filler-{i}", requirements=requirements(resources={"cpu": 64000}))
+    run = h.storage.store.get_job("g-a").active_run  # type: ignore[union-attr]
+    failure = ev.FailureInfo(reason="exit 1")
+    report = RunReport(job_id="g-a", run_id=run.run_id, kind="failed", failure=failure)  # type: ignore[union-attr]
+    h.service.handle_reports("cluster-1", [report])
+    fresh = SchedulerService(
+        h.storage, h.service.config, h.clock, SequentialIds("x"), monotonic=h.monotonic
+    )
+    before = fresh.jobdb.read().version
+    assert fresh.ingest() == h.storage.log.head()
+    assert fresh.jobdb.read().version == before + 1  # one transaction for the whole replay
+    assert fresh.ingest() == h.storage.log.head() and fresh.jobdb.read().version == before + 1
+    h.service.ingest()
+    original = {j.job_id: j for j in h.service.jobdb.read().jobs()}
+    assert {j.job_id: j for j in fresh.jobdb.read().jobs()} == original
+    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), h.clock.now())
+    fresh.tick()
+    assert [h.state_of(j) for j in ("g-a", "g-b", "g-c")] == ["FAILED"] * 3
+    assert h.state_of("filler-0") == "REJECTED"  # checked: no node has 64 CPUs
+    fresh.jobdb.validate()

@@ -49,7 +49,10 @@ from armada.views.storage import Storage
 
 log = logging.getLogger(__name__)
 
-INGEST_BATCH = 200
+# Log entries read (and decoded) at a time. An entry may carry thousands of events (a
+# submission of 1,000 jobs, a round's leases): a small batch keeps a replay's transient
+# memory small, and costs nothing else, since a replay applies all batches in one transaction.
+INGEST_BATCH = 20
 FREEZE_AFTER_ENTRIES = 1000
 REMEMBERED_PREEMPTIONS = 100_000
 
@@ -101,27 +104,37 @@ class SchedulerService:
     def ingest(self) -> int:
         """Apply every log entry after ``offset`` to the job database; return the new offset."""
         with self._ingest_lock, gc_paused():
-            start = self.offset
-            while True:
-                entries = self.storage.log.read(self.offset, INGEST_BATCH)
-                if not entries:
-                    break
-                self._note(entries)
-                self.jobdb.apply(entries)
-                self.offset = entries[-1].offset
-        if self.offset - start >= FREEZE_AFTER_ENTRIES:
-            # A big replay (a restart): what was just loaded lives long. Moving it out of the
-            # collector's generations keeps later collections from walking it again and again.
-            gc.freeze()
-        return self.offset
+            start = offset = self.offset
+            entries = self.storage.log.read(offset, INGEST_BATCH)
+            if not entries:
+                return offset
+            # One transaction for everything there is to read: a replay of a long log then
+            # copies each container of the job database once, not once per batch.
+            with self.jobdb.write() as txn:
+                while entries:
+                    self._note(entries, txn.get)
+                    txn.apply(entries)
+                    offset = entries[-1].offset
+                    entries = []  # let this batch go before the next one is decoded
+                    entries = self.storage.log.read(offset, INGEST_BATCH)
+            self.offset = offset
+            if offset - start >= FREEZE_AFTER_ENTRIES:
+                # A big replay (a restart): what was just loaded lives long. Moving it out of
+                # the collector's generations keeps later collections from walking it again
+                # and again; doing so before the collector is resumed spares it one full walk.
+                gc.freeze()
+        return offset
 
-    def _note(self, entries: Sequence[ev.LogEntry]) -> None:
-        """Remember what the duties must look at, before the job database changes."""
-        before = self.jobdb.read()
+    def _note(
+        self, entries: Sequence[ev.LogEntry], before: Callable[[str], JobRecord | None]
+    ) -> None:
+        """Remember what the duties must look at; ``before`` reads the job database as it is
+        before ``entries`` are applied."""
+        unchecked = self._unchecked  # a million times on a restart: keep the loop lean
         for entry in entries:
             for event in entry.sequence.events:
                 if isinstance(event, ev.SubmitJob):
-                    self._unchecked[event.spec.job_id] = None
+                    unchecked[event.spec.job_id] = None
                     self._jobs_arrived = True
                 elif isinstance(event, ev.JobPreemptionRequested):
                     self._preemption_requests[event.job_id] = None
@@ -130,7 +143,7 @@ class SchedulerService:
                     if len(self.preempted_runs) > REMEMBERED_PREEMPTIONS:
                         self.preempted_runs.popitem(last=False)
                 elif isinstance(event, ev.JobFailed | ev.JobRejected):
-                    job = before.get(event.job_id)
+                    job = before(event.job_id)
                     if job is not None and job.spec.gang is not None:
                         self._failed_gang_members.append(job)
 

@@ -6,7 +6,9 @@ one consistent state however long it runs. Changes go through a :class:`WriteTxn
 on first touch, only the containers it modifies (one of 256 job shards, one queue's index, one
 node's set) and publishes a new version atomically on commit; an aborted transaction leaves no
 trace. Log events are applied with :func:`armada.domain.lifecycle.apply_event`, exactly as
-every other view of the log does.
+every other view of the log does; new jobs, a million of them on a restart, take a bulk path
+(the lifecycle's ``new_job``, their queued entries added a group at a time) that
+``tests/scheduling/test_jobdb_bulk.py`` holds equal to it.
 
 Indexes kept incrementally:
 
@@ -20,6 +22,7 @@ Indexes kept incrementally:
 from __future__ import annotations
 
 import heapq
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,10 +33,11 @@ import msgspec
 from sortedcontainers import SortedList
 
 from armada.domain.events import EventSequence, JobEvent, LogEntry, SubmitJob
-from armada.domain.jobs import JobSpec
-from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event, validate_job
+from armada.domain.jobs import JobSpec, SchedulingRequirements
+from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event, new_job, validate_job
 from armada.domain.queues import PriorityClass
 from armada.domain.states import InvalidTransition, JobState
+from armada.scheduling.grouplist import GroupList
 from armada.scheduling.keys import GroupTable, KeyTable, QueuedGroup, SchedulingKey
 
 _SHARDS = 256
@@ -41,13 +45,32 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 NodeRef = tuple[str, str]  # (executor, node name)
 GangRef = tuple[str, str]  # (queue, gang id)
 QueuedEntry = tuple[int, float, str]  # (job priority, submitted at, job id)
+_FreshQueued = dict[tuple[str, int], list[QueuedEntry]]  # (queue, group id) -> new entries
 
 
-def slim_spec(spec: JobSpec) -> JobSpec:
-    """The spec without what the scheduler never reads (pod spec, labels, annotations)."""
-    if not spec.pod_spec and not spec.labels and not spec.annotations:
-        return spec
-    return msgspec.structs.replace(spec, pod_spec=b"", labels=_EMPTY, annotations=_EMPTY)
+def slim_spec(spec: JobSpec, requirements: SchedulingRequirements) -> JobSpec:
+    """The spec as the job database keeps it: without what the scheduler never reads (pod
+    spec, labels, annotations), with ``requirements`` (the interned equal of its own), and
+    with the strings that a million jobs repeat (queue, job set, namespace, owner) shared."""
+    if (
+        requirements is spec.requirements
+        and not spec.pod_spec
+        and not spec.labels
+        and not spec.annotations
+    ):
+        return spec  # already kept (a record taken from a snapshot and changed)
+    intern = sys.intern
+    return msgspec.structs.replace(
+        spec,
+        pod_spec=b"",
+        labels=_EMPTY,
+        annotations=_EMPTY,
+        requirements=requirements,
+        queue=intern(spec.queue),
+        job_set=intern(spec.job_set),
+        namespace=intern(spec.namespace),
+        owner=intern(spec.owner),
+    )
 
 
 @dataclass(slots=True)
@@ -182,6 +205,7 @@ class WriteTxn:
             size=base.size,
             version=base.version + 1,
         )
+        self._fresh: _FreshQueued = {}
         self.done = False
 
     # -- copy on write --------------------------------------------------------------------
@@ -222,7 +246,7 @@ class WriteTxn:
         self._owned.add(id(groups))
         self._s.queued[queue] = groups
         group = groups.get(group_id)
-        group = SortedList() if group is None else self._own(group)
+        group = GroupList() if group is None else self._own(group)
         self._owned.add(id(group))
         groups[group_id] = group
         return group
@@ -265,20 +289,19 @@ class WriteTxn:
             self._set_add(self._s.by_queue, spec.queue, job.job_id)
 
     # -- writes ---------------------------------------------------------------------------
+    def _slim(self, spec: JobSpec) -> JobSpec:
+        """``spec`` as kept (see :func:`slim_spec`), its requirements interned."""
+        return slim_spec(spec, self._keys.intern(spec.requirements).requirements)
+
     def _prepare(self, job: JobRecord) -> JobRecord:
-        """Slim the spec and intern its requirements (one shared object per key)."""
-        spec = job.spec
-        key = self._keys.intern(spec.requirements)
-        slim = slim_spec(spec)
-        if key.requirements is not slim.requirements:
-            slim = msgspec.structs.replace(slim, requirements=key.requirements)
-        if slim is not spec:
-            job = msgspec.structs.replace(job, spec=slim)
-        return job
+        slim = self._slim(job.spec)
+        return job if slim is job.spec else msgspec.structs.replace(job, spec=slim)
 
     def upsert(self, job: JobRecord) -> None:
         """Insert or replace a job; a terminal job is removed instead."""
         self._check_open()
+        if self._fresh:
+            self._index_fresh()
         if job.state.terminal:
             self.delete(job.job_id)
             return
@@ -299,6 +322,8 @@ class WriteTxn:
 
     def delete(self, job_id: str) -> None:
         self._check_open()
+        if self._fresh:
+            self._index_fresh()
         old = self.get(job_id)
         if old is None:
             return
@@ -313,22 +338,61 @@ class WriteTxn:
 
         Stale and invalid events are skipped and noted; jobs that become terminal are dropped.
         Control-plane events are ignored: queues and executors reach the scheduler elsewhere.
+        New jobs take a bulk path (see :meth:`_submit_new`); the result is exactly that of
+        :meth:`apply_one` for every event in turn.
         """
+        self._check_open()
         report = ApplyReport()
         for item in items:
             sequence = item.sequence if isinstance(item, LogEntry) else item
             for event in sequence.events:
-                job_id = getattr(event, "job_id", None)
                 if isinstance(event, SubmitJob):
-                    job_id = event.spec.job_id
-                elif job_id is None:
+                    if self._submit_new(event.spec, sequence.created):
+                        report.applied += 1
+                        continue
+                elif getattr(event, "job_id", None) is None:
                     continue
-                self._apply_one(job_id, event, sequence, report)  # type: ignore[arg-type]
+                self.apply_one(event, sequence, report)  # type: ignore[arg-type]
         return report
 
-    def _apply_one(
-        self, job_id: str, event: JobEvent, sequence: EventSequence, report: ApplyReport
-    ) -> None:
+    def _submit_new(self, spec: JobSpec, at: float) -> bool:
+        """Store a job never seen before (False if it was); its queued-index entry waits in
+        ``_fresh``, to be added with its twins in one step by :meth:`_index_fresh`.
+
+        The record is the lifecycle's ``new_job``, which is what ``apply_event`` makes of a
+        first ``SubmitJob``; the kept spec is made before the record rather than after.
+        """
+        # Run once per job of a replay: the helpers are inlined (_shard_for, _group_of).
+        job_id = spec.job_id
+        shard = self._s.shards[_shard(job_id)]
+        if id(shard) not in self._owned:
+            shard = self._shard_for(job_id)
+        if job_id in shard:
+            return False  # a second submission: apply_one notes it as stale
+        key = self._keys.intern(spec.requirements)
+        job = new_job(slim_spec(spec, key.requirements), at)
+        shard[job_id] = job
+        self._s.size += 1
+        spec = job.spec
+        if spec.gang is not None:
+            self._set_add(self._s.gangs, (spec.queue, spec.gang.id), job_id)
+        where = (spec.queue, self._groups.intern(key, job.validated_pools).id)
+        entries = self._fresh.get(where)
+        if entries is None:
+            entries = self._fresh[where] = []
+        entries.append((job.priority, at, job_id))  # queued_entry(job), inlined
+        return True
+
+    def _index_fresh(self) -> None:
+        """Add the waiting entries of new jobs to the queued index, a group at a time. Done
+        before anything else changes the index, and on commit."""
+        for (queue, group_id), entries in self._fresh.items():
+            self._group(queue, group_id).update(entries)
+        self._fresh.clear()
+
+    def apply_one(self, event: JobEvent, sequence: EventSequence, report: ApplyReport) -> None:
+        """Apply one event of ``sequence`` (no bulk path); note it in ``report``."""
+        job_id = event.spec.job_id if isinstance(event, SubmitJob) else event.job_id
         job = self.get(job_id)
         try:
             new = apply_event(job, event, sequence.created, sequence.user)
@@ -345,6 +409,7 @@ class WriteTxn:
 
     def commit(self) -> JobDbSnapshot:
         self._check_open()
+        self._index_fresh()
         self.done = True
         return self._db._publish(self._s)
 

@@ -49,11 +49,20 @@ class KeyTable:
         self._by_value: dict[tuple[object, ...], SchedulingKey] = {}
         self._by_identity: dict[int, SchedulingKey] = {}
         self._by_id: list[SchedulingKey] = []
+        self._last: SchedulingKey | None = None
 
     def intern(self, requirements: SchedulingRequirements) -> SchedulingKey:
         """The key of ``requirements``; its ``.requirements`` is the one shared object."""
+        # Twins come in runs (a submission is mostly one job shape): comparing with the last
+        # key's requirements (equal exactly when their key() is) is far cheaper than key().
+        last = self._last
+        if last is not None and (
+            requirements is last.requirements or requirements == last.requirements
+        ):
+            return last
         known = self._by_identity.get(id(requirements))
         if known is not None and known.requirements is requirements:
+            self._last = known
             return known
         value = requirements.key()
         key = self._by_value.get(value)
@@ -65,6 +74,7 @@ class KeyTable:
             self._by_value[value] = key
             self._by_identity[id(requirements)] = key
             self._by_id.append(key)
+        self._last = key
         return key
 
     def of(self, requirements: SchedulingRequirements) -> SchedulingKey:
