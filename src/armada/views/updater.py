@@ -26,7 +26,10 @@ from armada.views.store import CHECKPOINT, QueryStore, encode, job_row
 
 log = logging.getLogger(__name__)
 
-BATCH = 2000
+# One catch-up transaction applies up to this many events (entries hold from one event to a
+# whole 1,000-job submission), read a few entries at a time so that memory stays bounded.
+EVENTS_PER_TRANSACTION = 20_000
+ENTRIES_PER_READ = 20
 CACHE_SIZE = 200_000
 
 
@@ -59,7 +62,7 @@ class ViewUpdater:
                         entries = list(appended)
                         appended = ()
                     else:
-                        entries = self._log.read(checkpoint, BATCH)
+                        entries = self._read_some(checkpoint)
                     if not entries:
                         self._cache_offset = checkpoint
                         return checkpoint
@@ -70,6 +73,19 @@ class ViewUpdater:
                         (CHECKPOINT, entries[-1].offset),
                     )
                 self._cache_offset = entries[-1].offset
+
+    def _read_some(self, after: int) -> list[LogEntry]:
+        """Entries after ``after`` holding about EVENTS_PER_TRANSACTION events in all."""
+        entries: list[LogEntry] = []
+        events = 0
+        while events < EVENTS_PER_TRANSACTION:
+            chunk = self._log.read(after, ENTRIES_PER_READ)
+            if not chunk:
+                break
+            entries.extend(chunk)
+            events += sum(len(entry.sequence.events) for entry in chunk)
+            after = chunk[-1].offset
+        return entries
 
     def _apply(self, conn: sqlite3.Connection, entries: Sequence[LogEntry]) -> None:
         referenced = {
