@@ -15,7 +15,7 @@ from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import ExecutorSettings
 from armada.rpc.gen import executor_admin_pb2 as pb
 from armada.rpc.gen import executor_admin_pb2_grpc as pb_grpc
-from armada.server.context import ApiContext, Principal, invalid, not_found, principal, rpc
+from armada.server.context import ApiContext, Principal, invalid, not_found, rpc
 from armada.server.job_commands import cancel_jobs, preempt_jobs
 
 _PAST = {"preempt": "preempted", "cancel": "cancelled"}
@@ -36,23 +36,10 @@ class _Admin:
         self.api = api
 
     def who(self, context: Any) -> Principal:
-        return principal(context, self.api.settings.auth.anonymous_user)
+        return self.api.who(context)
 
     def control_plane(self, context: Any, event: ev.Event, cause: str) -> None:
-        who = self.who(context)
-        self.api.storage.append(
-            [
-                ev.EventSequence(
-                    queue="",
-                    job_set="",
-                    user=who.user,
-                    groups=who.groups,
-                    created=self.api.clock.now(),
-                    events=[event],
-                    cause=cause,
-                )
-            ]
-        )
+        self.api.append_control_plane(self.api.who(context), event, cause)
 
 
 class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]

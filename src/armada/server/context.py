@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 import grpc
 
 from armada.config.server import ServerSettings
+from armada.domain import events as ev
 from armada.domain.clock import Clock, IdSource
 from armada.views.storage import Storage
 
@@ -48,6 +49,26 @@ class ApiContext:
     settings: ServerSettings
     clock: Clock
     ids: IdSource
+
+    def who(self, context: grpc.aio.ServicerContext) -> Principal:
+        """The caller of an RPC (see :func:`principal`)."""
+        return principal(context, self.settings.auth.anonymous_user)
+
+    def append_control_plane(self, who: Principal, event: ev.Event, cause: str) -> None:
+        """Append one control-plane event (queues, retry policies, executor settings)."""
+        self.storage.append(
+            [
+                ev.EventSequence(
+                    queue="",
+                    job_set="",
+                    user=who.user,
+                    groups=who.groups,
+                    created=self.clock.now(),
+                    events=[event],
+                    cause=cause,
+                )
+            ]
+        )
 
 
 @dataclass(frozen=True)

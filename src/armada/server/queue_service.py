@@ -23,7 +23,6 @@ from armada.server.context import (
     Principal,
     invalid,
     not_found,
-    principal,
     rpc,
 )
 from armada.server.convert_jobs import API_TO_JOB_STATE
@@ -40,21 +39,6 @@ class QueueOperations:
     def __init__(self, api: ApiContext) -> None:
         self.api = api
 
-    def _append(self, who: Principal, event: ev.Event, cause: str) -> None:
-        self.api.storage.append(
-            [
-                ev.EventSequence(
-                    queue="",
-                    job_set="",
-                    user=who.user,
-                    groups=who.groups,
-                    created=self.api.clock.now(),
-                    events=[event],
-                    cause=cause,
-                )
-            ]
-        )
-
     def get(self, name: str) -> Queue:
         queue = self.api.storage.store.get_queue(name)
         if queue is None:
@@ -65,12 +49,12 @@ class QueueOperations:
         queue = _to_domain(message)
         if self.api.storage.store.get_queue(queue.name) is not None:
             raise ApiError(grpc.StatusCode.ALREADY_EXISTS, f"queue {queue.name!r} already exists")
-        self._append(who, ev.QueueCreated(queue=queue), "queue/create")
+        self.api.append_control_plane(who, ev.QueueCreated(queue=queue), "queue/create")
 
     def update(self, message: submit_pb2.Queue, who: Principal) -> None:
         queue = _to_domain(message)
         self.get(queue.name)
-        self._append(who, ev.QueueUpdated(queue=queue), "queue/update")
+        self.api.append_control_plane(who, ev.QueueUpdated(queue=queue), "queue/update")
 
     def delete(self, name: str, who: Principal) -> None:
         self.get(name)
@@ -80,7 +64,7 @@ class QueueOperations:
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"queue {name!r} still has {active} queued or running jobs; cancel them first",
             )
-        self._append(who, ev.QueueDeleted(name=name), "queue/delete")
+        self.api.append_control_plane(who, ev.QueueDeleted(name=name), "queue/delete")
 
     def set_cordoned(self, name: str, cordoned: bool, who: Principal) -> None:
         from msgspec.structs import replace
@@ -88,7 +72,7 @@ class QueueOperations:
         queue = self.get(name)
         if queue.cordoned != cordoned:
             verb = "cordon" if cordoned else "uncordon"
-            self._append(
+            self.api.append_control_plane(
                 who, ev.QueueUpdated(queue=replace(queue, cordoned=cordoned)), f"queue/{verb}"
             )
 
@@ -143,10 +127,9 @@ class QueueRpcs:
 
     def __init__(self, api: ApiContext) -> None:
         self.ops = QueueOperations(api)
-        self._anonymous = api.settings.auth.anonymous_user
 
     def who(self, context: grpc.aio.ServicerContext) -> Principal:
-        return principal(context, self._anonymous)
+        return self.ops.api.who(context)
 
     @rpc
     async def CreateQueue(self, request: submit_pb2.Queue, context: Any) -> empty_pb2.Empty:

@@ -14,7 +14,7 @@ from google.protobuf import empty_pb2
 
 from armada.domain import events as ev
 from armada.domain.queues import RetryPolicy
-from armada.server.context import ApiContext, ApiError, invalid, not_found, principal, rpc
+from armada.server.context import ApiContext, ApiError, invalid, not_found, rpc
 from armada.server.convert_queues import (
     InvalidObject,
     retry_policy_from_proto,
@@ -25,22 +25,6 @@ from armada.server.convert_queues import (
 class RetryPolicyServicer(submit_pb2_grpc.RetryPolicyServiceServicer):  # type: ignore[misc]
     def __init__(self, api: ApiContext) -> None:
         self.api = api
-
-    def _append(self, context: Any, event: ev.Event, cause: str) -> None:
-        who = principal(context, self.api.settings.auth.anonymous_user)
-        self.api.storage.append(
-            [
-                ev.EventSequence(
-                    queue="",
-                    job_set="",
-                    user=who.user,
-                    groups=who.groups,
-                    created=self.api.clock.now(),
-                    events=[event],
-                    cause=cause,
-                )
-            ]
-        )
 
     @staticmethod
     def _policy(message: submit_pb2.RetryPolicy) -> RetryPolicy:
@@ -61,16 +45,22 @@ class RetryPolicyServicer(submit_pb2_grpc.RetryPolicyServiceServicer):  # type: 
             raise ApiError(
                 grpc.StatusCode.ALREADY_EXISTS, f"retry policy {policy.name!r} already exists"
             )
-        self._append(context, ev.RetryPolicyUpserted(policy=policy), "retry-policy/create")
+        self.api.append_control_plane(
+            self.api.who(context), ev.RetryPolicyUpserted(policy=policy), "retry-policy/create"
+        )
 
     def _update(self, message: submit_pb2.RetryPolicy, context: Any) -> None:
         policy = self._policy(message)
         self._get(policy.name)
-        self._append(context, ev.RetryPolicyUpserted(policy=policy), "retry-policy/update")
+        self.api.append_control_plane(
+            self.api.who(context), ev.RetryPolicyUpserted(policy=policy), "retry-policy/update"
+        )
 
     def _delete(self, name: str, context: Any) -> None:
         self._get(name)
-        self._append(context, ev.RetryPolicyDeleted(name=name), "retry-policy/delete")
+        self.api.append_control_plane(
+            self.api.who(context), ev.RetryPolicyDeleted(name=name), "retry-policy/delete"
+        )
 
     @rpc
     async def CreateRetryPolicy(
