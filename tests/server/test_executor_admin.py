@@ -96,3 +96,18 @@ def test_preempt_on_executor_and_cancel_on_node(
     with pytest.raises(grpc.RpcError) as err:
         nodes.PreemptOnNode(pb.NodePreemptRequest(name="node-a"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_pools_narrow_what_is_preempted_or_cancelled_on_an_executor(
+    client: ArmadaClient, armada: EmbeddedArmada, executors: Any
+) -> None:
+    ids = running(armada, client)  # every run is in pool "default"
+    executors.PreemptOnExecutor(pb.ExecutorPreemptRequest(name="cluster-1", pools=["gpu"]))
+    executors.CancelOnExecutor(pb.ExecutorCancelRequest(name="cluster-2", pools=["gpu"]))
+    kinds = {k for _, k in event_types(events(client, "queue-a", "s"))}
+    assert "preempting" not in kinds and "cancelling" not in kinds
+    executors.PreemptOnExecutor(pb.ExecutorPreemptRequest(name="cluster-1", pools=["default"]))
+    executors.CancelOnExecutor(pb.ExecutorCancelRequest(name="cluster-2", pools=["gpu", "default"]))
+    preempting = {j for j, k in event_types(events(client, "queue-a", "s")) if k == "preempting"}
+    assert preempting == {ids[0], ids[1]}
+    assert client.get_job_status([ids[2]]).job_states[ids[2]] == 9  # CANCELLED

@@ -1,5 +1,6 @@
 """Administration of executors and nodes (Armada's ``api.Executor`` and ``api.Node``):
-cordoning executors, and cancelling or preempting what runs on an executor or a node."""
+cordoning executors, and cancelling or preempting what runs on an executor or a node.
+Empty ``queues``, ``priority_classes`` or ``pools`` mean all of them."""
 
 from __future__ import annotations
 
@@ -44,18 +45,26 @@ class ExecutorAdmin:
         self._call(self._executors.DeleteExecutorSettings, request)
 
     def preempt_on_executor(
-        self, executor: str, queues: Sequence[str] = (), priority_classes: Sequence[str] = ()
+        self,
+        executor: str,
+        queues: Sequence[str] = (),
+        priority_classes: Sequence[str] = (),
+        pools: Sequence[str] = (),
     ) -> None:
         request = pb.ExecutorPreemptRequest(
-            name=executor, queues=queues, priorityClasses=priority_classes
+            name=executor, queues=queues, priorityClasses=priority_classes, pools=pools
         )
         self._call(self._executors.PreemptOnExecutor, request)
 
     def cancel_on_executor(
-        self, executor: str, queues: Sequence[str] = (), priority_classes: Sequence[str] = ()
+        self,
+        executor: str,
+        queues: Sequence[str] = (),
+        priority_classes: Sequence[str] = (),
+        pools: Sequence[str] = (),
     ) -> None:
         request = pb.ExecutorCancelRequest(
-            name=executor, queues=queues, priorityClasses=priority_classes
+            name=executor, queues=queues, priorityClasses=priority_classes, pools=pools
         )
         self._call(self._executors.CancelOnExecutor, request)
 

@@ -1,7 +1,8 @@
 """Armada's api.Executor and api.Node: cordon executors, and cancel or preempt what runs on an
 executor or on one of its nodes. Cordoning is a control-plane event (the scheduler reads it
 every round); cancelling and preempting are the same commands as on a job set, applied to the
-jobs the query store knows to be running there."""
+jobs the query store knows to be running there (narrowed by queues, priority classes and, on an
+executor, pools; an empty list means all)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,13 @@ from typing import Any
 from google.protobuf import empty_pb2
 
 from armada.domain import events as ev
-from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import ExecutorSettings
 from armada.rpc.gen import executor_admin_pb2 as pb
 from armada.rpc.gen import executor_admin_pb2_grpc as pb_grpc
 from armada.server.context import ApiContext, Principal, invalid, not_found, rpc
-from armada.server.job_commands import cancel_jobs, preempt_jobs
+from armada.server.job_commands import cancel_jobs, preempt_jobs, select_jobs
 
 _PAST = {"preempt": "preempted", "cancel": "cancelled"}
-
-
-def _matching(jobs: list[JobRecord], queues: Any, priority_classes: Any) -> list[JobRecord]:
-    wanted_queues, wanted_classes = set(queues), set(priority_classes)
-    return [
-        job
-        for job in jobs
-        if (not wanted_queues or job.spec.queue in wanted_queues)
-        and (not wanted_classes or job.spec.priority_class in wanted_classes)
-    ]
 
 
 class _Admin:
@@ -74,10 +64,11 @@ class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]
     def _on_executor(self, request: Any, context: Any, action: str) -> None:
         if not request.name:
             raise invalid("name: the executor's name is required")
-        jobs = _matching(
+        jobs = select_jobs(
             self.api.storage.store.jobs_on_executor(request.name),
-            request.queues,
-            request.priorityClasses,
+            queues=request.queues,
+            priority_classes=request.priorityClasses,
+            pools=request.pools,
         )
         command = preempt_jobs if action == "preempt" else cancel_jobs
         command(
@@ -123,10 +114,10 @@ class NodeServicer(_Admin, pb_grpc.NodeServicer):  # type: ignore[misc]
     def _on_node(self, request: Any, context: Any, action: str) -> None:
         if not request.name or not request.executor:
             raise invalid("name and executor: the node and its executor are required")
-        jobs = _matching(
+        jobs = select_jobs(
             self.api.storage.store.jobs_on_executor(request.executor, request.name),
-            request.queues,
-            request.priorityClasses,
+            queues=request.queues,
+            priority_classes=request.priorityClasses,
         )
         command = preempt_jobs if action == "preempt" else cancel_jobs
         command(

@@ -8,13 +8,40 @@ between, the lifecycle marks the late event stale, so a race never corrupts a jo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from armada.domain import events as ev
 from armada.domain.lifecycle import JobRecord
 from armada.server.context import ApiContext, Principal
 
 JobEventsFor = Callable[[JobRecord], list[ev.Event]]
+
+
+def select_jobs(
+    jobs: Iterable[JobRecord],
+    *,
+    queues: Collection[str] = (),
+    priority_classes: Collection[str] = (),
+    pools: Collection[str] = (),
+) -> list[JobRecord]:
+    """The jobs matching every filter given; an empty filter matches every job.
+
+    A job's pool is its active run's pool, or, before it has a run, any pool it may run in.
+    """
+    wanted_queues, wanted_classes, wanted_pools = set(queues), set(priority_classes), set(pools)
+
+    def in_pools(job: JobRecord) -> bool:
+        if job.active_run is not None:
+            return job.active_run.pool in wanted_pools
+        return bool(wanted_pools & set(job.validated_pools))
+
+    return [
+        job
+        for job in jobs
+        if (not wanted_queues or job.spec.queue in wanted_queues)
+        and (not wanted_classes or job.spec.priority_class in wanted_classes)
+        and (not wanted_pools or in_pools(job))
+    ]
 
 
 def sequences_for(

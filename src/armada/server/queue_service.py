@@ -27,7 +27,7 @@ from armada.server.context import (
 )
 from armada.server.convert_jobs import API_TO_JOB_STATE
 from armada.server.convert_queues import InvalidObject, queue_from_proto, queue_to_proto
-from armada.server.job_commands import cancel_jobs, preempt_jobs
+from armada.server.job_commands import cancel_jobs, preempt_jobs, select_jobs
 from armada.views.store import ACTIVE_STATES, NON_TERMINAL_STATES
 
 CANCELLABLE_STATES = {JobState.QUEUED, JobState.LEASED, JobState.PENDING, JobState.RUNNING}
@@ -79,7 +79,7 @@ class QueueOperations:
     def preempt_on_queue(self, request: submit_pb2.QueuePreemptRequest, who: Principal) -> None:
         self.get(request.name)
         jobs = self.api.storage.store.jobs_in_queue(request.name, ACTIVE_STATES)
-        jobs = _filter(jobs, request.priorityClasses, request.pools)
+        jobs = select_jobs(jobs, priority_classes=request.priorityClasses, pools=request.pools)
         preempt_jobs(self.api, jobs, who, "preempted on queue", f"queue/preempt/{request.name}")
 
     def cancel_on_queue(self, request: submit_pb2.QueueCancelRequest, who: Principal) -> None:
@@ -97,7 +97,7 @@ class QueueOperations:
                     )
                 states.add(state)
         jobs = self.api.storage.store.jobs_in_queue(request.name, states)
-        jobs = _filter(jobs, request.priorityClasses, request.pools)
+        jobs = select_jobs(jobs, priority_classes=request.priorityClasses, pools=request.pools)
         cancel_jobs(self.api, jobs, who, "cancelled on queue", f"queue/cancel/{request.name}")
 
 
@@ -106,20 +106,6 @@ def _to_domain(message: submit_pb2.Queue) -> Queue:
         return queue_from_proto(message)
     except InvalidObject as exc:
         raise invalid(str(exc)) from None
-
-
-def _filter(jobs: list[Any], priority_classes: Any, pools: Any) -> list[Any]:
-    wanted_pcs, wanted_pools = set(priority_classes), set(pools)
-    return [
-        job
-        for job in jobs
-        if (not wanted_pcs or job.spec.priority_class in wanted_pcs)
-        and (
-            not wanted_pools
-            or (job.active_run is not None and job.active_run.pool in wanted_pools)
-            or (job.active_run is None and wanted_pools & set(job.validated_pools))
-        )
-    ]
 
 
 class QueueRpcs:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#armada/rpc/gen/executor_admin.proto\x12\x03\x61pi\x1a\x1bgoogle/protobuf/empty.proto\"U\n\x1d\x45xecutorSettingsUpsertRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63ordoned\x18\x02 \x01(\x08\x12\x14\n\x0c\x63ordonReason\x18\x03 \x01(\t\"-\n\x1d\x45xecutorSettingsDeleteRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"O\n\x16\x45xecutorPreemptRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06queues\x18\x02 \x03(\t\x12\x17\n\x0fpriorityClasses\x18\x03 \x03(\t\"N\n\x15\x45xecutorCancelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06queues\x18\x02 \x03(\t\x12\x17\n\x0fpriorityClasses\x18\x03 \x03(\t\"]\n\x12NodePreemptRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65xecutor\x18\x02 \x01(\t\x12\x0e\n\x06queues\x18\x03 \x03(\t\x12\x17\n\x0fpriorityClasses\x18\x04 \x03(\t\"\\\n\x11NodeCancelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65xecutor\x18\x02 \x01(\t\x12\x0e\n\x06queues\x18\x03 \x03(\t\x12\x17\n\x0fpriorityClasses\x18\x04 \x03(\t2\xc8\x02\n\x08\x45xecutor\x12T\n\x16UpsertExecutorSettings\x12\".api.ExecutorSettingsUpsertRequest\x1a\x16.google.protobuf.Empty\x12T\n\x16\x44\x65leteExecutorSettings\x12\".api.ExecutorSettingsDeleteRequest\x1a\x16.google.protobuf.Empty\x12H\n\x11PreemptOnExecutor\x12\x1b.api.ExecutorPreemptRequest\x1a\x16.google.protobuf.Empty\x12\x46\n\x10\x43\x61ncelOnExecutor\x12\x1a.api.ExecutorCancelRequest\x1a\x16.google.protobuf.Empty2\x88\x01\n\x04Node\x12@\n\rPreemptOnNode\x12\x17.api.NodePreemptRequest\x1a\x16.google.protobuf.Empty\x12>\n\x0c\x43\x61ncelOnNode\x12\x16.api.NodeCancelRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#armada/rpc/gen/executor_admin.proto\x12\x03\x61pi\x1a\x1bgoogle/protobuf/empty.proto\"U\n\x1d\x45xecutorSettingsUpsertRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x63ordoned\x18\x02 \x01(\x08\x12\x14\n\x0c\x63ordonReason\x18\x03 \x01(\t\"-\n\x1d\x45xecutorSettingsDeleteRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"^\n\x16\x45xecutorPreemptRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06queues\x18\x02 \x03(\t\x12\x17\n\x0fpriorityClasses\x18\x03 \x03(\t\x12\r\n\x05pools\x18\x04 \x03(\t\"]\n\x15\x45xecutorCancelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06queues\x18\x02 \x03(\t\x12\x17\n\x0fpriorityClasses\x18\x03 \x03(\t\x12\r\n\x05pools\x18\x04 \x03(\t\"]\n\x12NodePreemptRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65xecutor\x18\x02 \x01(\t\x12\x0e\n\x06queues\x18\x03 \x03(\t\x12\x17\n\x0fpriorityClasses\x18\x04 \x03(\t\"\\\n\x11NodeCancelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65xecutor\x18\x02 \x01(\t\x12\x0e\n\x06queues\x18\x03 \x03(\t\x12\x17\n\x0fpriorityClasses\x18\x04 \x03(\t2\xc8\x02\n\x08\x45xecutor\x12T\n\x16UpsertExecutorSettings\x12\".api.ExecutorSettingsUpsertRequest\x1a\x16.google.protobuf.Empty\x12T\n\x16\x44\x65leteExecutorSettings\x12\".api.ExecutorSettingsDeleteRequest\x1a\x16.google.protobuf.Empty\x12H\n\x11PreemptOnExecutor\x12\x1b.api.ExecutorPreemptRequest\x1a\x16.google.protobuf.Empty\x12\x46\n\x10\x43\x61ncelOnExecutor\x12\x1a.api.ExecutorCancelRequest\x1a\x16.google.protobuf.Empty2\x88\x01\n\x04Node\x12@\n\rPreemptOnNode\x12\x17.api.NodePreemptRequest\x1a\x16.google.protobuf.Empty\x12>\n\x0c\x43\x61ncelOnNode\x12\x16.api.NodeCancelRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,15 +37,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXECUTORSETTINGSDELETEREQUEST']._serialized_start=160
   _globals['_EXECUTORSETTINGSDELETEREQUEST']._serialized_end=205
   _globals['_EXECUTORPREEMPTREQUEST']._serialized_start=207
-  _globals['_EXECUTORPREEMPTREQUEST']._serialized_end=286
-  _globals['_EXECUTORCANCELREQUEST']._serialized_start=288
-  _globals['_EXECUTORCANCELREQUEST']._serialized_end=366
-  _globals['_NODEPREEMPTREQUEST']._serialized_start=368
-  _globals['_NODEPREEMPTREQUEST']._serialized_end=461
-  _globals['_NODECANCELREQUEST']._serialized_start=463
-  _globals['_NODECANCELREQUEST']._serialized_end=555
-  _globals['_EXECUTOR']._serialized_start=558
-  _globals['_EXECUTOR']._serialized_end=886
-  _globals['_NODE']._serialized_start=889
-  _globals['_NODE']._serialized_end=1025
+  _globals['_EXECUTORPREEMPTREQUEST']._serialized_end=301
+  _globals['_EXECUTORCANCELREQUEST']._serialized_start=303
+  _globals['_EXECUTORCANCELREQUEST']._serialized_end=396
+  _globals['_NODEPREEMPTREQUEST']._serialized_start=398
+  _globals['_NODEPREEMPTREQUEST']._serialized_end=491
+  _globals['_NODECANCELREQUEST']._serialized_start=493
+  _globals['_NODECANCELREQUEST']._serialized_end=585
+  _globals['_EXECUTOR']._serialized_start=588
+  _globals['_EXECUTOR']._serialized_end=916
+  _globals['_NODE']._serialized_start=919
+  _globals['_NODE']._serialized_end=1055
 # @@protoc_insertion_point(module_scope)

@@ -24,24 +24,28 @@ class ExecutorSettingsDeleteRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ExecutorPreemptRequest(_message.Message):
-    __slots__ = ("name", "queues", "priorityClasses")
+    __slots__ = ("name", "queues", "priorityClasses", "pools")
     NAME_FIELD_NUMBER: _ClassVar[int]
     QUEUES_FIELD_NUMBER: _ClassVar[int]
     PRIORITYCLASSES_FIELD_NUMBER: _ClassVar[int]
+    POOLS_FIELD_NUMBER: _ClassVar[int]
     name: str
     queues: _containers.RepeatedScalarFieldContainer[str]
     priorityClasses: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., queues: _Optional[_Iterable[str]] = ..., priorityClasses: _Optional[_Iterable[str]] = ...) -> None: ...
+    pools: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., queues: _Optional[_Iterable[str]] = ..., priorityClasses: _Optional[_Iterable[str]] = ..., pools: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ExecutorCancelRequest(_message.Message):
-    __slots__ = ("name", "queues", "priorityClasses")
+    __slots__ = ("name", "queues", "priorityClasses", "pools")
     NAME_FIELD_NUMBER: _ClassVar[int]
     QUEUES_FIELD_NUMBER: _ClassVar[int]
     PRIORITYCLASSES_FIELD_NUMBER: _ClassVar[int]
+    POOLS_FIELD_NUMBER: _ClassVar[int]
     name: str
     queues: _containers.RepeatedScalarFieldContainer[str]
     priorityClasses: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., queues: _Optional[_Iterable[str]] = ..., priorityClasses: _Optional[_Iterable[str]] = ...) -> None: ...
+    pools: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., queues: _Optional[_Iterable[str]] = ..., priorityClasses: _Optional[_Iterable[str]] = ..., pools: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class NodePreemptRequest(_message.Message):
     __slots__ = ("name", "executor", "queues", "priorityClasses")

@@ -75,14 +75,16 @@ class ExecutorServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PreemptOnExecutor(self, request, context):
-        """Preempt the jobs running on an executor (optionally only some queues / priority classes).
+        """Preempt the jobs running on an executor (optionally only some queues, priority classes
+        or pools).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelOnExecutor(self, request, context):
-        """Cancel the jobs running on an executor (optionally only some queues / priority classes).
+        """Cancel the jobs running on an executor (optionally only some queues, priority classes or
+        pools).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
