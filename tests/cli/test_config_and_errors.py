@@ -82,6 +82,39 @@ def test_config_commands(config_file: Path, offline: Armadactl) -> None:
     assert "context 'mars' is not defined (defined: local, nowhere)" in unknown.stderr
 
 
+def test_config_commands_for_scripts(config_file: Path, offline: Armadactl) -> None:
+    current = offline("config", "current-context", "-o", "json")
+    assert yaml.safe_load(current.stdout) == {"currentContext": "local"}
+    used = offline("config", "use-context", "nowhere", "-o", "yaml")
+    assert yaml.safe_load(used.stdout) == {"currentContext": "nowhere"}
+
+
+def test_current_context_says_why_there_is_none(
+    isolated_home: Path, tmp_path: Path, offline: Armadactl
+) -> None:
+    default = isolated_home / ".armadactl.yaml"
+    absent = offline("config", "current-context")
+    assert (absent.exit_code, absent.stdout) == (
+        0,
+        f"No current context: {default} does not exist; "
+        "armadactl uses --armadaUrl, else localhost:50051\n",
+    )
+    assert yaml.safe_load(offline("config", "current-context", "-o", "json").stdout) == {
+        "currentContext": None
+    }
+    flat = write(tmp_path / "flat.yaml", "armadaUrl: somewhere:1234\n")
+    result = offline("--config", str(flat), "config", "current-context")
+    assert (
+        result.stdout
+        == f"No current context: {flat} has no named contexts; its settings are used\n"
+    )
+    unset = write(tmp_path / "unset.yaml", "contexts:\n  a:\n    armadaUrl: x:1\n")
+    result = offline("--config", str(unset), "config", "current-context")
+    assert result.exit_code == 0 and "choose one with: armadactl config use-context NAME" in (
+        result.stdout
+    )
+
+
 def test_an_explicit_config_file(tmp_path: Path, offline: Armadactl) -> None:
     path = write(tmp_path / "other.yaml", "armadaUrl: somewhere:1234\n")  # Armada's flat format
     result = offline("--config", str(path), "version", "-o", "json")

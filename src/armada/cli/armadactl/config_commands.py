@@ -7,10 +7,10 @@ from click.shell_completion import get_completion_class
 
 from armada import __version__
 from armada.cli.armadactl.app import App, pass_app
-from armada.cli.armadactl.contexts import set_current_context
+from armada.cli.armadactl.contexts import Config, set_current_context
 from armada.cli.armadactl.options import output_option
-from armada.cli.armadactl.output import emit, table
-from armada.client import ClientError
+from armada.cli.armadactl.output import done, emit, table
+from armada.client import DEFAULT_URL, ClientError
 
 
 @click.group()
@@ -20,6 +20,7 @@ def config() -> None:
 
 @config.command("use-context")
 @click.argument("name")
+@output_option
 @pass_app
 def use_context(app: App, name: str) -> None:
     """Make a context the default for future armadactl calls (written to the config file).
@@ -29,7 +30,7 @@ def use_context(app: App, name: str) -> None:
       armadactl config use-context production
     """
     set_current_context(app.config, name)
-    click.echo(f"Current context set to {name}")
+    done({"currentContext": name}, app.output(), f"Current context set to {name}")
 
 
 @config.command("get-contexts")
@@ -68,15 +69,34 @@ def get_contexts(app: App) -> None:
 
 
 @config.command("current-context")
+@output_option
 @pass_app
 def current_context(app: App) -> None:
-    """Print the current context.
+    """Print the current context: the one used when -c/--context is not given.
+
+    Without one (no configuration file, or none chosen in it) it says why; that is an answer,
+    not an error (exit 0, and null in JSON or YAML).
 
     \b
     Example:
       armadactl config current-context
     """
-    click.echo(f"Current context: {app.config.current}")
+    configuration = app.config
+    current = configuration.current or None
+    done({"currentContext": current}, app.output(), _current_context_line(configuration))
+
+
+def _current_context_line(configuration: Config) -> str:
+    if configuration.current:
+        return f"Current context: {configuration.current}"
+    path = configuration.path
+    if not configuration.exists:
+        why = f"{path} does not exist; armadactl uses --armadaUrl, else {DEFAULT_URL}"
+    elif "" in configuration.contexts:
+        why = f"{path} has no named contexts; its settings are used"
+    else:
+        why = f"{path} sets none (choose one with: armadactl config use-context NAME)"
+    return f"No current context: {why}"
 
 
 @click.command()

@@ -53,6 +53,11 @@ def emit(data: Any, fmt: str, render: Callable[[Console], None]) -> None:
         render(make_console())
 
 
+def done(data: Any, fmt: str, message: str) -> None:
+    """What an action did: ``message`` for people, or ``data`` (a small document) for scripts."""
+    click.echo(dump(data, fmt) if fmt in ("json", "yaml") else message)
+
+
 def table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
 ) -> Table:
