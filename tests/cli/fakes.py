@@ -1,10 +1,13 @@
 """Fake Binoculars and SchedulerReporting servers for armadactl's tests.
 
-Neither service runs in ``armada dev`` yet (the scheduler and the executors' log service are
-being built), so these stand in for them: real gRPC servers on a free port, serving the same
-protos with the same semantics: Binoculars returns the lines logged since ``since_time``
-(inclusive, as Kubernetes' ``sinceTime`` is) or the last ``tailLines``; the reporting service
-returns the text report it was given and records what it was asked.
+``armada dev`` serves both (tests/dev/test_armadactl_end_to_end.py runs armadactl against
+them), but their answers there depend on a scheduler and an executor running in real time.
+These fakes let armadactl's own tests choose the answers and see exactly what was asked
+(``since_time``, ``tailLines``, verbosity), and serve Binoculars at an address of its own.
+They are real gRPC servers on a free port, serving the same protos with the same semantics:
+Binoculars returns the lines logged since ``since_time`` (inclusive, as Kubernetes'
+``sinceTime`` is) or the last ``tailLines``; the reporting service returns the text report it
+was given and records what it was asked.
 """
 
 from __future__ import annotations

@@ -59,6 +59,28 @@ def test_create_get_update_delete_queue(armadactl: Armadactl, api: Client) -> No
     assert (gone.exit_code, gone.stderr) == (1, "Error: queue 'team-a' does not exist\n")
 
 
+def test_queue_retry_policies(armadactl: Armadactl, api: Client, tmp_path: Path) -> None:
+    for name in ("oom-retry", "node-retry", "last-resort"):
+        text = QUEUES_FILE.split("---\n")[1].replace("oom-retry", name)
+        policy = write(tmp_path / f"{name}.yaml", text)
+        assert armadactl("create", "retry-policy", "-f", str(policy)).exit_code == 0
+    result = armadactl(
+        "create", "queue", "team-a", "--retry-policies", "oom-retry,node-retry",
+        "--retry-policies", "last-resort",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert list(api.get_queue("team-a").retry_policies) == [
+        "oom-retry",
+        "node-retry",
+        "last-resort",
+    ]  # in precedence order, as given
+    assert "oom-retry,node-retry,last-resort" in armadactl("get", "queues").stdout
+    assert armadactl("update", "queue", "team-a", "--retry-policies", "node-retry").exit_code == 0
+    assert list(api.get_queue("team-a").retry_policies) == ["node-retry"]
+    assert armadactl("update", "queue", "team-a", "--priority-factor", "2").exit_code == 0
+    assert list(api.get_queue("team-a").retry_policies) == ["node-retry"]  # kept
+
+
 def test_queue_errors(armadactl: Armadactl, api: Client) -> None:
     assert armadactl("create", "queue", "a").exit_code == 0
     exists = armadactl("create", "queue", "a")

@@ -3,6 +3,7 @@ reports that answer "why is my job not scheduled?"."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,7 @@ from rich.console import Console
 
 from armada.cli.armadactl.app import App, pass_app
 from armada.cli.armadactl.options import Duration, output_option
-from armada.cli.armadactl.output import emit, styled_state, table
+from armada.cli.armadactl.output import dump, emit, styled_state, table
 from armada.client import NotFound, job_state_name
 
 
@@ -120,6 +121,7 @@ TERMINAL_JOB_STATES = {"SUCCEEDED", "FAILED", "CANCELLED", "PREEMPTED", "REJECTE
     "--interval", type=Duration(), default="1s", show_default=True, help="Poll period with -f."
 )
 @click.option("--binoculars-url", help="Binoculars' address, if not the Armada server's.")
+@output_option
 @pass_app
 def logs(
     app: App,
@@ -137,6 +139,9 @@ def logs(
 ) -> None:
     """Print a job's pod logs (through Binoculars); -f follows them.
 
+    With -o json, one object per line ({"timestamp": ..., "line": ...}); with -o yaml, one list
+    item per line.
+
     \b
     Example:
       armadactl logs 01hw5d4x3e2c1b0a9z8y7x6w5v -f
@@ -148,8 +153,15 @@ def logs(
         namespace = details[job_id].namespace
     binoculars = app.binoculars(binoculars_url)
 
+    fmt = app.output()
+
     def show(timestamp: str, line: str) -> None:
-        click.echo(f"{timestamp} {line}" if timestamps else line)
+        if fmt == "json":
+            click.echo(json.dumps({"timestamp": timestamp, "line": line}))
+        elif fmt == "yaml":
+            click.echo(dump([{"timestamp": timestamp, "line": line}], "yaml"))
+        else:
+            click.echo(f"{timestamp} {line}" if timestamps else line)
 
     if not follow:
         for entry in binoculars.logs(

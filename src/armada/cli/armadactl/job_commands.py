@@ -9,13 +9,15 @@ import click
 
 from armada.cli.armadactl.app import EXIT_REFUSED, App, CommandFailed, pass_app
 from armada.cli.armadactl.options import (
+    chosen_priority_classes,
     flatten,
     list_option,
     output_option,
+    priority_class_options,
     queue_query,
     queue_selection_options,
 )
-from armada.cli.armadactl.output import dump, emit
+from armada.cli.armadactl.output import done, dump, emit
 from armada.client import (
     NotFound,
     PartialSubmission,
@@ -133,6 +135,7 @@ JOB_SET_STATES = click.Choice(["queued", "pending", "running"], case_sensitive=F
     help="Cancel only jobs in these states (pending and running go together). Repeatable.",
 )
 @click.option("--reason", default="", help="Why, recorded with the cancellation.")
+@output_option
 @pass_app
 def cancel_job_set(
     app: App, queue: str, job_set: str, job_states: tuple[str, ...], reason: str
@@ -144,8 +147,13 @@ def cancel_job_set(
       armadactl cancel job-set my-queue my-job-set --job-states queued
     """
     app.client.cancel_job_set(queue, job_set, job_states, reason)
-    which = f"{'/'.join(s.lower() for s in job_states)} jobs" if job_states else "jobs"
-    click.echo(f"Requested cancellation of {which} in job set {job_set} of queue {queue}")
+    states = [state.lower() for state in job_states]
+    which = f"{'/'.join(states)} jobs" if job_states else "jobs"
+    done(
+        {"queue": queue, "jobSetId": job_set, "jobStates": states, "cancelRequested": True},
+        app.output(),
+        f"Requested cancellation of {which} in job set {job_set} of queue {queue}",
+    )
 
 
 QUEUE_JOB_STATES = click.Choice(["queued", "leased", "pending", "running"], case_sensitive=False)
@@ -165,20 +173,6 @@ def _selected_queue_names(
     return [q.name for q in query.select(queues)]
 
 
-def _on_queues(
-    app: App, verb: str, selected: list[str], dry_run: bool, act: Callable[[str], None]
-) -> None:
-    if dry_run:
-        click.echo(f"{verb} the following queues: (DRY RUN)")
-        for name in selected:
-            click.echo(name)
-        return
-    click.echo(f"{verb} the following queues:")
-    for name in selected:
-        act(name)
-        click.echo(name)
-
-
 def queue_action_options(verb: str) -> Callable[[F], F]:
     """What cancel queues and preempt queues share: priority classes, pools, queue selection
     (names or -l labels, --inverse, --only-cordoned) and --dry-run."""
@@ -186,15 +180,7 @@ def queue_action_options(verb: str) -> Callable[[F], F]:
     def decorate(function: F) -> F:
         for option in reversed(
             [
-                list_option(
-                    "-p", "--priority-classes", help=f"{verb} only jobs of these priority classes."
-                ),
-                click.option(
-                    "-a",
-                    "--all-priority-classes",
-                    is_flag=True,
-                    help=f"{verb} jobs of every priority class.",
-                ),
+                priority_class_options(verb),
                 list_option("--pools", help=f"{verb} only jobs in these pools."),
                 queue_selection_options(selector_names=("-l", "--selector", "--selectors")),
                 click.option(
@@ -202,6 +188,7 @@ def queue_action_options(verb: str) -> Callable[[F], F]:
                     is_flag=True,
                     help="Show which queues would be affected; change nothing.",
                 ),
+                output_option,
             ]
         ):
             function = option(function)
@@ -216,22 +203,30 @@ def _act_on_queues(
     names: tuple[str, ...],
     selection: dict[str, Any],
     act: Callable[[str, list[str], list[str]], None],
+    *,
+    result: dict[str, Any],
 ) -> None:
     """Choose queues (the flags of :func:`queue_action_options`) and ``act(queue, priority
-    classes, pools)`` on each, or list them with --dry-run."""
-    classes = _priority_classes(selection["priority_classes"], selection["all_priority_classes"])
+    classes, pools)`` on each, printing its name once done (only list them with --dry-run).
+    With -o json|yaml, print ``result`` with the queues and the filters at the end instead."""
+    classes = chosen_priority_classes(
+        selection["priority_classes"], selection["all_priority_classes"]
+    )
     selected = _selected_queue_names(
         app, names, selection["labels"], selection["inverse"], selection["only_cordoned"]
     )
-    pools = flatten(selection["pools"])
-    _on_queues(app, verb, selected, selection["dry_run"], lambda name: act(name, classes, pools))
-
-
-def _priority_classes(priority_classes: tuple[str, ...], all_classes: bool) -> list[str]:
-    classes = flatten(priority_classes)
-    if not classes and not all_classes:
-        raise click.UsageError("give -p/--priority-classes, or -a/--all-priority-classes")
-    return [] if all_classes else classes
+    pools, dry_run = flatten(selection["pools"]), selection["dry_run"]
+    people = app.output() == "table"
+    if people:
+        click.echo(f"{verb} the following queues:{' (DRY RUN)' if dry_run else ''}")
+    for name in selected:
+        if not dry_run:
+            act(name, classes, pools)
+        if people:
+            click.echo(name)
+    if not people:
+        data = {"queues": selected, **result, "priorityClasses": classes, "pools": pools}
+        click.echo(dump({**data, "dryRun": dry_run}, app.output()))
 
 
 @cancel.command("queues")
@@ -266,6 +261,7 @@ def cancel_queues(
         lambda name, classes, pools: app.client.cancel_on_queue(
             name, job_states=states, priority_classes=classes, pools=pools
         ),
+        result={"jobStates": [state.lower() for state in states]},
     )
 
 
@@ -371,4 +367,5 @@ def preempt_queues(app: App, *, queues: tuple[str, ...], **selection: Any) -> No
         lambda name, classes, pools: app.client.preempt_on_queue(
             name, priority_classes=classes, pools=pools
         ),
+        result={},
     )

@@ -124,6 +124,7 @@ def _resource_group(name: str, verb: str, *, update: bool) -> click.Group:
         "(apiVersion: armadaproject.io/v1beta1).",
     )
     @click.option("--dry-run", is_flag=True, help="With -f: check the file; change nothing.")
+    @output_option
     @click.pass_context
     def group(ctx: click.Context, path: str | None, dry_run: bool) -> None:
         if ctx.invoked_subcommand is not None:

@@ -59,6 +59,32 @@ def list_option(*names: str, help: str, **kwargs: Any) -> Callable[[F], F]:
     )
 
 
+def priority_class_options(verb: str) -> Callable[[F], F]:
+    """``-p/--priority-classes`` and ``-a/--all-priority-classes``: one of them is required, as
+    in Armada, so that a bare command never acts on every priority class by accident."""
+
+    def decorate(function: F) -> F:
+        function = click.option(
+            "-a",
+            "--all-priority-classes",
+            is_flag=True,
+            help=f"{verb} jobs of every priority class.",
+        )(function)
+        return list_option(
+            "-p", "--priority-classes", help=f"{verb} only jobs of these priority classes."
+        )(function)
+
+    return decorate
+
+
+def chosen_priority_classes(priority_classes: Iterable[str], all_classes: bool) -> list[str]:
+    """The priority classes to send: none with -a (the server reads none as all), else -p's."""
+    classes = flatten(priority_classes)
+    if not classes and not all_classes:
+        raise click.UsageError("give -p/--priority-classes, or -a/--all-priority-classes")
+    return [] if all_classes else classes
+
+
 def queue_selection_options(
     *, cordoned: bool = True, selector_names: tuple[str, ...] = ("-l", "--match-labels")
 ) -> Callable[[F], F]:

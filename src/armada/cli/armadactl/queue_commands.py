@@ -18,7 +18,7 @@ from armada.cli.armadactl.options import (
     queue_query,
     queue_selection_options,
 )
-from armada.cli.armadactl.output import dump, emit, table
+from armada.cli.armadactl.output import done, dump, emit, table
 from armada.client import (
     QUEUE,
     RETRY_POLICY,
@@ -92,6 +92,7 @@ def _apply_flags(queue: Any, values: dict[str, Any]) -> None:
 @click.command("queue")
 @click.argument("name")
 @queue_flags(creating=True)
+@output_option
 @pass_app
 def create_queue(app: App, name: str, **flags: Any) -> None:
     """Create a queue. Every job is submitted to a queue; queues share the farm fairly.
@@ -103,12 +104,13 @@ def create_queue(app: App, name: str, **flags: Any) -> None:
     queue = submit_pb2.Queue(name=name)
     _apply_flags(queue, flags)
     app.client.create_queue(queue)
-    click.echo(f"Created queue {name}")
+    done({"queue": name, "created": True}, app.output(), f"Created queue {name}")
 
 
 @click.command("queue")
 @click.argument("name")
 @queue_flags(creating=False)
+@output_option
 @pass_app
 def update_queue(app: App, name: str, **flags: Any) -> None:
     """Update a queue's settings; settings not given keep their value.
@@ -120,11 +122,12 @@ def update_queue(app: App, name: str, **flags: Any) -> None:
     queue = app.client.get_queue(name)
     _apply_flags(queue, flags)
     app.client.update_queue(queue)
-    click.echo(f"Updated queue {name}")
+    done({"queue": name, "updated": True}, app.output(), f"Updated queue {name}")
 
 
 @click.command("queue")
 @click.argument("name")
+@output_option
 @pass_app
 def delete_queue(app: App, name: str) -> None:
     """Delete a queue (it must have no queued or running jobs).
@@ -134,7 +137,7 @@ def delete_queue(app: App, name: str) -> None:
       armadactl delete queue team-a
     """
     app.client.delete_queue(name)
-    click.echo(f"Deleted queue {name}")
+    done({"queue": name, "deleted": True}, app.output(), f"Deleted queue {name}")
 
 
 def _queue_row(queue: Any) -> list[Any]:
@@ -207,6 +210,7 @@ def _cordon_command(cordon: bool) -> click.Command:
     @click.argument("names", nargs=-1)
     @queue_selection_options(cordoned=False)
     @click.option("--dry-run", is_flag=True, help="Show which queues would change; change nothing.")
+    @output_option
     @pass_app
     def command(
         app: App, names: tuple[str, ...], labels: tuple[str, ...], inverse: bool, dry_run: bool
@@ -218,13 +222,18 @@ def _cordon_command(cordon: bool) -> click.Command:
         queues = app.client.get_queues() if labels or inverse else []
         if not labels and not inverse:
             queues = [app.client.get_queue(name) for name in names]
-        selected = queue_query(names, labels, inverse).select(queues)
-        suffix = " (DRY RUN)" if dry_run else ""
-        click.echo(f"{verb}ing the following queues:{suffix}")
-        for queue in selected:
+        selected = [q.name for q in queue_query(names, labels, inverse).select(queues)]
+        people = app.output() == "table"
+        if people:
+            click.echo(f"{verb}ing the following queues:{' (DRY RUN)' if dry_run else ''}")
+        for name in selected:
             if not dry_run:
-                (app.client.cordon_queue if cordon else app.client.uncordon_queue)(queue.name)
-            click.echo(f"{queue.name}" if dry_run else f"{queue.name} {verb.lower()}ed")
+                (app.client.cordon_queue if cordon else app.client.uncordon_queue)(name)
+            if people:
+                click.echo(name if dry_run else f"{name} {verb.lower()}ed")
+        if not people:
+            data = {"queues": selected, "cordoned": cordon, "dryRun": dry_run}
+            click.echo(dump(data, app.output()))
 
     command.help = (
         f"{verb} queues: {'pause' if cordon else 'resume'} scheduling from them"
@@ -244,19 +253,22 @@ def apply_resource_file(
 ) -> None:
     """Create or update every Queue / RetryPolicy document of a file, in order."""
     resources = load_resources(path, kinds=kinds)
+    verb, people = "update" if update else "create", app.output() == "table"
+    results = []
     for resource in resources:
         label = "queue" if resource.kind == QUEUE else "retry policy"
-        if dry_run:
-            click.echo(
-                f"Would {'update' if update else 'create'} {label} {resource.name} (dry run)"
-            )
-            continue
-        if resource.kind == QUEUE:
-            (app.client.update_queue if update else app.client.create_queue)(resource.message)
-        else:
-            call = app.client.update_retry_policy if update else app.client.create_retry_policy
-            call(resource.message)
-        click.echo(f"{'Updated' if update else 'Created'} {label} {resource.name}")
+        if not dry_run:
+            if resource.kind == QUEUE:
+                (app.client.update_queue if update else app.client.create_queue)(resource.message)
+            else:
+                call = app.client.update_retry_policy if update else app.client.create_retry_policy
+                call(resource.message)
+        results.append({"kind": resource.kind, "name": resource.name, f"{verb}d": not dry_run})
+        if people:
+            done_now = f"{verb.capitalize()}d {label} {resource.name}"
+            click.echo(f"Would {verb} {label} {resource.name} (dry run)" if dry_run else done_now)
+    if not people:
+        click.echo(dump(results, app.output()))
 
 
 def _file_command(update: bool, kind: str) -> click.Command:
@@ -271,6 +283,7 @@ def _file_command(update: bool, kind: str) -> click.Command:
         type=click.Path(dir_okay=False),
         help="A YAML file of kind: RetryPolicy documents.",
     )
+    @output_option
     @pass_app
     def command(app: App, path: str) -> None:
         apply_resource_file(app, path, update=update, dry_run=False, kinds=(kind,))
@@ -288,6 +301,7 @@ update_retry_policy = _file_command(True, RETRY_POLICY)
 
 @click.command("retry-policy")
 @click.argument("name")
+@output_option
 @pass_app
 def delete_retry_policy(app: App, name: str) -> None:
     """Delete a retry policy.
@@ -297,7 +311,8 @@ def delete_retry_policy(app: App, name: str) -> None:
       armadactl delete retry-policy oom-retry
     """
     app.client.delete_retry_policy(name)
-    click.echo(f"Deleted retry policy {name}")
+    data = {"retryPolicy": name, "deleted": True}
+    done(data, app.output(), f"Deleted retry policy {name}")
 
 
 def _policy_rows(policies: list[Any]) -> list[list[Any]]:
