@@ -17,6 +17,7 @@ from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
 from armada.rpc.gen import scheduler_reporting_pb2 as rpb
 from armada.rpc.gen import scheduler_reporting_pb2_grpc as rpb_grpc
+from armada.schedulerservice.lease_stream import leases_in
 from tests.api_builders import create_queue, event_types, events, item
 from tests.conftest import dev_settings
 
@@ -29,6 +30,7 @@ class ScriptedExecutor:
         self.executor_id = executor_id
         self._requests: queue.Queue[pb.LeaseRequest | None] = queue.Queue()
         self.received: queue.Queue[pb.LeaseStreamMessage] = queue.Queue()
+        self._leases: list[pb.JobRunLease] = []  # received in a batch, not yet taken
         self._stream = self.stub.LeaseJobRuns(iter(self._requests.get, None))
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -55,11 +57,12 @@ class ScriptedExecutor:
 
     def next_lease(self, timeout: float = 10) -> pb.JobRunLease:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while not self._leases and time.monotonic() < deadline:
             message = self.received.get(timeout=max(0.01, deadline - time.monotonic()))
-            if message.HasField("lease"):
-                return message.lease
-        raise AssertionError("no lease arrived")
+            self._leases.extend(leases_in([message]))
+        if not self._leases:
+            raise AssertionError("no lease arrived")
+        return self._leases.pop(0)
 
     def next_of(self, kind: str, timeout: float = 10) -> pb.LeaseStreamMessage:
         deadline = time.monotonic() + timeout

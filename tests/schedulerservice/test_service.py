@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from armada.domain import events as ev
-from armada.schedulerservice.lease_stream import plan_for_executor
+from armada.schedulerservice.lease_stream import leases_in, plan_for_executor
 from armada.schedulerservice.rules import RunReport
 from tests.builders import requirements
 from tests.schedulerservice.harness import SMALL, harness
@@ -18,7 +18,7 @@ def leases_of(h: object, executor: str = "cluster-1") -> list[str]:
     state = service.executors.get(executor)
     assert state is not None
     plan = plan_for_executor(service, state, service.clock.now(), answer_request=True)
-    return [m.lease.job_id for m in plan.messages if m.HasField("lease")]
+    return [lease.job_id for lease in leases_in(plan.messages)]
 
 
 def test_a_round_leases_queued_jobs_and_the_lease_reaches_the_executor() -> None:
@@ -51,7 +51,8 @@ def test_the_pod_spec_in_a_lease_is_pinned_to_its_node() -> None:
     state = h.service.executors.get("cluster-1")
     assert state is not None
     plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
-    lease = plan.messages[0].lease
+    assert plan.messages[0].HasField("leases"), "leases go in batches"
+    (lease,) = leases_in(plan.messages)
     pod = core.PodSpec()
     pod.ParseFromString(lease.pod_spec)
     assert pod.nodeSelector["kubernetes.io/hostname"] == lease.node == "cluster-1-node-0"
@@ -159,7 +160,7 @@ def test_runs_the_executor_must_stop_are_cancelled_or_preempted() -> None:
     kinds = {m.WhichOneof("event"): m for m in plan.messages}
     assert list(kinds["cancel_runs"].cancel_runs.run_ids) == [runs["j1"]]
     assert list(kinds["preempt_runs"].preempt_runs.run_ids) == [runs["j2"]]
-    assert "lease" not in kinds, "acknowledged runs are not sent again"
+    assert not leases_in(plan.messages), "acknowledged runs are not sent again"
 
 
 def test_a_job_that_can_never_fit_is_rejected_with_a_reason() -> None:

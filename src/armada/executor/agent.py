@@ -273,7 +273,11 @@ class ExecutorAgent:
             self.connected.set()
             now = self.clock.now()
             kind = message.WhichOneof("event")
-            if kind == "lease":
+            if kind == "leases":
+                for lease in message.leases.leases:
+                    self.execute(self.tracker.lease(lease_from_proto(lease), now))
+                self._submit_wake.set()
+            elif kind == "lease":
                 self.execute(self.tracker.lease(lease_from_proto(message.lease), now))
                 self._submit_wake.set()
             elif kind == "cancel_runs":

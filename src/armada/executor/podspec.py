@@ -12,8 +12,10 @@ The helpers below read the few things the fake and process backends need from su
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
+import msgspec
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as k8s
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
@@ -40,7 +42,19 @@ class InvalidPodSpec(ValueError):
 
 
 def pod_spec_to_json(data: bytes) -> dict[str, Any]:
-    """Decode serialized ``PodSpec`` bytes into the Kubernetes API's JSON form."""
+    """Decode serialized ``PodSpec`` bytes into the Kubernetes API's JSON form (a new dict
+    each time: callers change it)."""
+    return _JSON_DECODER.decode(_pod_spec_json(data))
+
+
+_JSON_DECODER = msgspec.json.Decoder(dict[str, Any])
+
+
+@functools.lru_cache(maxsize=4096)
+def _pod_spec_json(data: bytes) -> bytes:
+    """The conversion, remembered as JSON bytes per distinct pod spec: jobs of one submission
+    share their pod spec (pinned to one of a few nodes), and walking the descriptor costs
+    about 50 times as much as decoding the JSON again."""
     spec = k8s.PodSpec()
     try:
         spec.ParseFromString(data)
@@ -48,7 +62,7 @@ def pod_spec_to_json(data: bytes) -> dict[str, Any]:
         raise InvalidPodSpec(f"the pod spec is not a valid k8s PodSpec message: {exc}") from None
     if not spec.containers:
         raise InvalidPodSpec("the pod spec has no containers")
-    return message_to_json(spec)
+    return msgspec.json.encode(message_to_json(spec))
 
 
 def message_to_json(message: Message) -> dict[str, Any]:

@@ -13,6 +13,7 @@ has lost. The decisions are made against the job database on every LeaseRequest.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from armada.domain.lifecycle import JobRecord
@@ -51,15 +52,17 @@ def plan_for_executor(
         due = due[: state.max_jobs_to_lease] if answer_request else due
     if due:
         specs = service.storage.store.get_jobs(job.job_id for job in due)
+        batch = _LeaseBatcher(plan.messages)
         for job in due:
             spec = specs.get(job.job_id)
             run = job.active_run
             if spec is None or run is None:
                 continue
-            lease = lease_message(
-                job, spec.spec, run, loop.node_id_label, loop.priority_class_name_override
+            batch.add(
+                lease_message(
+                    job, spec.spec, run, loop.node_id_label, loop.priority_class_name_override
+                )
             )
-            plan.messages.append(pb.LeaseStreamMessage(lease=lease))
             state.sent[run.run_id] = (state.stream, now)
     if not answer_request:
         return plan
@@ -67,6 +70,46 @@ def plan_for_executor(
     _losses(state, runs, now, loop.missing_run_grace.total_seconds(), plan)
     plan.messages.append(pb.LeaseStreamMessage(end=pb.EndMarker()))
     return plan
+
+
+class _LeaseBatcher:
+    """Packs leases into ``JobRunLeases`` messages of at most ``MAX_LEASES`` leases and about
+    ``MAX_BYTES`` (one gRPC message per lease would cost more than the leases themselves)."""
+
+    MAX_LEASES = 500
+    MAX_BYTES = 2**20
+
+    def __init__(self, messages: list[pb.LeaseStreamMessage]) -> None:
+        self._messages = messages
+        self._current: pb.JobRunLeases | None = None
+        self._bytes = 0
+
+    def add(self, lease: pb.JobRunLease) -> None:
+        size = lease.ByteSize()
+        current = self._current
+        if (
+            current is None
+            or len(current.leases) >= self.MAX_LEASES
+            or self._bytes + size > self.MAX_BYTES
+        ):
+            message = pb.LeaseStreamMessage()
+            current = self._current = message.leases
+            self._messages.append(message)
+            self._bytes = 0
+        current.leases.append(lease)
+        self._bytes += size
+
+
+def leases_in(messages: Iterable[pb.LeaseStreamMessage]) -> list[pb.JobRunLease]:
+    """Every lease the messages carry, single or batched, in order."""
+    leases: list[pb.JobRunLease] = []
+    for message in messages:
+        kind = message.WhichOneof("event")
+        if kind == "leases":
+            leases.extend(message.leases.leases)
+        elif kind == "lease":
+            leases.append(message.lease)
+    return leases
 
 
 def _send_due(state: ExecutorState, run_id: str, now: float, resend: float) -> bool:

@@ -27,12 +27,10 @@ class JobsServicer(job_pb2_grpc.JobsServicer):  # type: ignore[misc]
         self, request: job_pb2.JobStatusRequest, context: Any
     ) -> job_pb2.JobStatusResponse:
         ids = self._check_count("job_ids", request.job_ids)
-        jobs = await asyncio.to_thread(self.store.get_jobs, ids)
+        states = await asyncio.to_thread(self.store.get_job_states, ids)
         return job_pb2.JobStatusResponse(
             job_states={
-                job_id: JOB_STATE_TO_API[jobs[job_id].state]
-                if job_id in jobs
-                else submit_pb2.UNKNOWN
+                job_id: JOB_STATE_TO_API[states[job_id]] if job_id in states else submit_pb2.UNKNOWN
                 for job_id in ids
             }
         )

@@ -184,17 +184,25 @@ class EndMarker(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class JobRunLeases(_message.Message):
+    __slots__ = ("leases",)
+    LEASES_FIELD_NUMBER: _ClassVar[int]
+    leases: _containers.RepeatedCompositeFieldContainer[JobRunLease]
+    def __init__(self, leases: _Optional[_Iterable[_Union[JobRunLease, _Mapping]]] = ...) -> None: ...
+
 class LeaseStreamMessage(_message.Message):
-    __slots__ = ("lease", "cancel_runs", "preempt_runs", "end")
+    __slots__ = ("lease", "cancel_runs", "preempt_runs", "end", "leases")
     LEASE_FIELD_NUMBER: _ClassVar[int]
     CANCEL_RUNS_FIELD_NUMBER: _ClassVar[int]
     PREEMPT_RUNS_FIELD_NUMBER: _ClassVar[int]
     END_FIELD_NUMBER: _ClassVar[int]
+    LEASES_FIELD_NUMBER: _ClassVar[int]
     lease: JobRunLease
     cancel_runs: CancelRuns
     preempt_runs: PreemptRuns
     end: EndMarker
-    def __init__(self, lease: _Optional[_Union[JobRunLease, _Mapping]] = ..., cancel_runs: _Optional[_Union[CancelRuns, _Mapping]] = ..., preempt_runs: _Optional[_Union[PreemptRuns, _Mapping]] = ..., end: _Optional[_Union[EndMarker, _Mapping]] = ...) -> None: ...
+    leases: JobRunLeases
+    def __init__(self, lease: _Optional[_Union[JobRunLease, _Mapping]] = ..., cancel_runs: _Optional[_Union[CancelRuns, _Mapping]] = ..., preempt_runs: _Optional[_Union[PreemptRuns, _Mapping]] = ..., end: _Optional[_Union[EndMarker, _Mapping]] = ..., leases: _Optional[_Union[JobRunLeases, _Mapping]] = ...) -> None: ...
 
 class RunAssigned(_message.Message):
     __slots__ = ("pod_name", "namespace", "node", "pod_number")
