@@ -146,7 +146,8 @@ def test_get_job_shows_runs_and_why_a_job_failed_or_was_rejected(
     assert f"Job {failing}  FAILED" in shown.stdout
     assert "error:       container main exited with code 3" in shown.stdout
     runs = shown.stdout[shown.stdout.index("Runs") :]
-    assert "RUN_STATE_FAILED" in runs and "cluster-1" in runs and "cluster-1-node-0" in runs
+    (row,) = [line for line in runs.splitlines() if "cluster-1-node-0" in line]
+    assert row.split()[1:4] == ["FAILED", "cluster-1", "cluster-1-node-0"]
 
     wait_for(armada, "REJECTED", rejected)
     shown = run(armada, "get", "job", rejected)

@@ -26,7 +26,9 @@ def _time(stamp: Any, present: bool) -> str:
 
 
 def _run_state(run: Any) -> str:
-    return str(run.DESCRIPTOR.fields_by_name["state"].enum_type.values_by_number[run.state].name)
+    """``FAILED`` for ``RUN_STATE_FAILED``: the words a person reads, as for job states."""
+    name = run.DESCRIPTOR.fields_by_name["state"].enum_type.values_by_number[run.state].name
+    return str(name).removeprefix("RUN_STATE_")
 
 
 def _job_data(details: Any, error: str) -> dict[str, Any]:
