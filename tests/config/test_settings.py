@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import Field
 
 from armada.config import ConfigError, load_settings
-from armada.config.base import parse_duration
+from armada.config.base import Settings, parse_duration
 from armada.config.dev import DevSettings
 from armada.config.reference import all_models, render
+from armada.config.submission import TolerationSetting
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,14 +90,59 @@ def test_bad_durations(text: str) -> None:
         parse_duration(text)
 
 
+def settings_models_in(annotation: object) -> Iterator[type[Settings]]:
+    """The settings models an annotation holds: a section, or inside list[...], dict[..., ...],
+    X | None and the like."""
+    if isinstance(annotation, type) and issubclass(annotation, Settings):
+        yield annotation
+        return
+    for argument in typing.get_args(annotation):
+        yield from settings_models_in(argument)
+
+
+def undocumented(model: type[Settings], path: str, seen: set[type[Settings]]) -> Iterator[str]:
+    """Every field under ``model``, at any depth, with no description (a section needs none,
+    its fields do), and every model without a docstring of its own."""
+    if model in seen:
+        return
+    seen.add(model)
+    if not model.__dict__.get("__doc__"):
+        yield f"{path} ({model.__name__} has no docstring)"
+    for name, field in model.model_fields.items():
+        is_section = isinstance(field.annotation, type) and issubclass(field.annotation, Settings)
+        if not field.description and not is_section:
+            yield f"{path}.{name}"
+        for nested in settings_models_in(field.annotation):
+            yield from undocumented(nested, f"{path}.{name}", seen)
+
+
 def test_every_setting_is_documented_and_the_reference_is_current() -> None:
-    for model in all_models().values():
-        for name, field in model.model_fields.items():
-            assert field.description or hasattr(field.annotation, "model_fields"), name
+    seen: set[type[Settings]] = set()
+    missing = [
+        where
+        for title, model in all_models().items()
+        for where in undocumented(model, title.replace("armada ", ""), seen)
+    ]
+    assert not missing, f"settings without a description: {missing}"
+    assert TolerationSetting in seen, "models inside lists and dicts are walked too"
     committed = (ROOT / "docs" / "configuration.md").read_text()
     assert committed == render(all_models()), (
         "docs/configuration.md is stale: python -m armada.config.reference > docs/configuration.md"
     )
+
+
+def test_an_undocumented_nested_setting_is_found() -> None:
+    class Inner(Settings):
+        """Inner."""
+
+        bare: int = 0
+
+    class Outer(Settings):
+        """Outer."""
+
+        items: dict[str, list[Inner]] = Field(default_factory=dict, description="Items.")
+
+    assert list(undocumented(Outer, "outer", set())) == ["outer.items.bare"]
 
 
 def test_environment_keys_for_other_components_are_ignored() -> None:

@@ -16,6 +16,7 @@ import grpc
 import pytest
 from armada_client.client import ArmadaClient
 
+from armada import __version__
 from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
 
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
@@ -76,6 +77,37 @@ def processes() -> Iterator[Processes]:
 
 def environment(**extra: str) -> dict[str, str]:
     return {**os.environ, "ARMADA_SCHEDULER__SCHEDULE_PERIOD": "200ms", **extra}
+
+
+def test_armada_dev_says_where_it_serves_how_to_try_it_and_how_to_stop_it(
+    tmp_path: Path, processes: Processes
+) -> None:
+    data = tmp_path / "data"
+    command = ["dev", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data)]
+    proc = subprocess.Popen(
+        [*ARMADA, *command, "--clusters", "0"],
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    processes.append(proc)
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline().decode() for _ in range(4)]
+    address = lines[0].rsplit(" ", 1)[-1].strip()
+    host, port = address.rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) > 0, "port 0 is replaced by the port it got"
+    assert lines == [
+        f"Armada {__version__} (dev) is serving on {address}\n",
+        f"  data: {data / 'armada.db'} (sqlite)\n",
+        f"  try:  armadactl --armadaUrl {address} create queue test\n",
+        "  stop: Ctrl-C\n",
+    ]
+    with grpc.insecure_channel(address) as channel:
+        client = ArmadaClient(channel)
+        create_queue(client, "test")
+        assert [q.name for q in client.get_queues()] == ["test"], "the address printed works"
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    assert proc.wait(15) == 0
 
 
 @pytest.mark.slow

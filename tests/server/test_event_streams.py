@@ -123,3 +123,12 @@ def test_the_batched_stream_carries_exactly_the_same_messages(
     assert batched(channel, max_batch=3) == everything
     for i, message in enumerate(everything):
         assert batched(channel, from_id=message.id) == everything[i + 1 :]
+
+
+def test_every_external_event_type_is_produced_but_utilisation() -> None:
+    """docs/api.md lists what is never emitted; this keeps the list true."""
+    from armada.server.convert_events import _MAPPING
+
+    produced = {name for names, _ in _MAPPING.values() for name in names}
+    oneof = event_pb2.EventMessage.DESCRIPTOR.oneofs_by_name["events"]
+    assert {field.name for field in oneof.fields} - produced == {"utilisation"}

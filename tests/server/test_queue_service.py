@@ -1,10 +1,11 @@
-"""api.QueueService beyond armada-client's calls: errors, cordon, preempt/cancel on queue."""
+"""api.QueueService beyond armada-client's calls: errors, cordon, preempt/cancel on queue;
+and the legacy queue RPCs on api.Submit that older clients (armadactl) still call."""
 
 from __future__ import annotations
 
 import grpc
 import pytest
-from armada_client.armada import submit_pb2
+from armada_client.armada import submit_pb2, submit_pb2_grpc
 from armada_client.client import ArmadaClient
 
 from armada.dev.embedded import EmbeddedArmada
@@ -133,3 +134,73 @@ def test_preempt_on_queue_asks_for_running_jobs_only(
     client.queue_stub.PreemptOnQueue(submit_pb2.QueuePreemptRequest(name="q"))
     assert event_types(events(client, "q", "s"))[-1] == (ids[0], "preempting")
     assert (ids[1], "preempting") not in event_types(events(client, "q", "s"))
+
+
+def test_legacy_queue_rpcs_on_submit(client: ArmadaClient, channel: grpc.Channel) -> None:
+    submit = submit_pb2_grpc.SubmitStub(channel)
+    submit.CreateQueue(submit_pb2.Queue(name="old", priority_factor=1, labels={"a": "1"}))
+    assert submit.GetQueue(submit_pb2.QueueGetRequest(name="old")).labels == {"a": "1"}
+    assert client.get_queue("old").labels == {"a": "1"}, "the same queues as QueueService"
+    submit.UpdateQueue(submit_pb2.Queue(name="old", priority_factor=2))
+    assert submit.GetQueue(submit_pb2.QueueGetRequest(name="old")).priority_factor == 2
+    created = submit.CreateQueues(
+        submit_pb2.QueueList(
+            queues=[
+                submit_pb2.Queue(name="b1", priority_factor=1),
+                submit_pb2.Queue(name="old", priority_factor=1),
+                submit_pb2.Queue(name="", priority_factor=1),
+            ]
+        )
+    )
+    assert [(f.queue.name, "already exists" in f.error) for f in created.failed_queues] == [
+        ("old", True),
+        ("", False),
+    ]
+    updated = submit.UpdateQueues(
+        submit_pb2.QueueList(
+            queues=[
+                submit_pb2.Queue(name="b1", priority_factor=3),
+                submit_pb2.Queue(name="gone", priority_factor=1),
+            ]
+        )
+    )
+    assert [(f.queue.name, "does not exist" in f.error) for f in updated.failed_queues] == [
+        ("gone", True)
+    ]
+    assert client.get_queue("b1").priority_factor == 3
+    streamed = list(submit.GetQueues(submit_pb2.StreamingQueueGetRequest()))
+    assert [m.queue.name for m in streamed if m.WhichOneof("event") == "queue"] == ["b1", "old"]
+    assert streamed[-1].WhichOneof("event") == "end"
+    submit.DeleteQueue(submit_pb2.QueueDeleteRequest(name="b1"))
+    assert [q.name for q in client.get_queues()] == ["old"]
+
+
+def test_legacy_queue_rpcs_on_submit_refuse_with_armadas_codes(
+    client: ArmadaClient, channel: grpc.Channel
+) -> None:
+    submit = submit_pb2_grpc.SubmitStub(channel)
+    create_queue(client, "q")
+    assert code_of(lambda: submit.CreateQueue(submit_pb2.Queue(name="q", priority_factor=1))) == (
+        grpc.StatusCode.ALREADY_EXISTS
+    )
+    assert code_of(lambda: submit.CreateQueue(submit_pb2.Queue(name="z", priority_factor=0))) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert code_of(lambda: submit.UpdateQueue(submit_pb2.Queue(name="q", priority_factor=-1))) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    assert code_of(
+        lambda: submit.UpdateQueue(submit_pb2.Queue(name="nope", priority_factor=1))
+    ) == (grpc.StatusCode.NOT_FOUND)
+    assert code_of(lambda: submit.GetQueue(submit_pb2.QueueGetRequest(name="nope"))) == (
+        grpc.StatusCode.NOT_FOUND
+    )
+    assert code_of(lambda: submit.DeleteQueue(submit_pb2.QueueDeleteRequest(name="nope"))) == (
+        grpc.StatusCode.NOT_FOUND
+    )
+    client.submit_jobs("q", "s", [item()])
+    assert code_of(lambda: submit.DeleteQueue(submit_pb2.QueueDeleteRequest(name="q"))) == (
+        grpc.StatusCode.FAILED_PRECONDITION
+    )
+    assert [q.name for q in client.get_queues()] == ["q"]
+    assert client.get_queue("q").priority_factor == 1, "refused updates changed nothing"

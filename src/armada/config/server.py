@@ -14,6 +14,8 @@ from armada.config.submission import SubmissionSettings
 
 
 class GrpcSettings(Settings):
+    """Where and how the gRPC API listens."""
+
     host: str = Field("localhost", description="Interface the gRPC API listens on.")
     port: int = Field(50051, ge=0, le=65535, description="gRPC port (Armada's default 50051).")
     max_message_bytes: int = Field(
@@ -26,6 +28,8 @@ class GrpcSettings(Settings):
 
 
 class StorageSettings(Settings):
+    """The store: the event log and the query store built from it."""
+
     data_dir: Path = Field(Path(".armada"), description="Where the embedded store keeps its files.")
     event_log: Literal["sqlite", "memory"] = Field(
         "sqlite", description="sqlite: durable, in data_dir; memory: for tests, lost on exit."
@@ -42,6 +46,8 @@ class StorageSettings(Settings):
 
 
 class EventApiSettings(Settings):
+    """How api.Event streams read the log."""
+
     read_batch: int = Field(500, gt=0, description="Log entries read per step of a watch.")
     poll_interval: Duration = Field(
         timedelta(seconds=1),
@@ -50,6 +56,8 @@ class EventApiSettings(Settings):
 
 
 class QueryApiSettings(Settings):
+    """Limits and defaults of api.Jobs."""
+
     max_query_items: int = Field(
         500, gt=0, description="Most job or run ids one Jobs API call may ask about."
     )
@@ -59,6 +67,8 @@ class QueryApiSettings(Settings):
 
 
 class AuthSettings(Settings):
+    """Who callers are (authentication itself is not enforced yet)."""
+
     anonymous_user: str = Field(
         "anonymous", description="User name of callers who present no credentials."
     )

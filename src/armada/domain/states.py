@@ -3,7 +3,8 @@
 Every change of a job's or a run's state in the whole system goes through
 :func:`check_job_transition` / :func:`check_run_transition`. A move that is not in the table
 raises :class:`InvalidTransition`. Each edge carries a line saying what drives it, so the table
-doubles as the lifecycle's documentation (docs/lifecycle.md is generated from the same words).
+doubles as the lifecycle's documentation: the tables of docs/lifecycle.md are generated from
+these words (``python -m armada.domain.lifecycle_doc``), and a test keeps them current.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ JOB_TRANSITIONS: dict[tuple[JobState, JobState], str] = {
         for s in (_L, _P, _R)
     },
     **{
-        (s, JobState.FAILED): "JobFailed: the run failed, or it cannot be retried any more"
+        (s, JobState.FAILED): "JobFailed: the run failed, it cannot be retried any more, "
+        "or its fail-fast gang failed"
         for s in (_Q, _L, _P, _R)
     },
     **{
@@ -96,10 +98,12 @@ RUN_TRANSITIONS: dict[tuple[RunState, RunState], str] = {
     (_RL, _RR): "JobRunRunning: pod started (pending report skipped or late)",
     (_RP, _RR): "JobRunRunning: containers started",
     **{
-        (s, RunState.SUCCEEDED): "JobRunSucceeded: all containers exited 0" for s in (_RL, _RP, _RR)
+        (s, RunState.SUCCEEDED): "JobRunSucceeded / JobSucceeded: all containers exited 0"
+        for s in (_RL, _RP, _RR)
     },
     **{
-        (s, RunState.FAILED): "JobRunFailed: a container failed, or the pod could not run"
+        (s, RunState.FAILED): "JobRunFailed / JobFailed: a container failed, the pod could not "
+        "run, or the job failed with the run still active (its fail-fast gang failed)"
         for s in (_RL, _RP, _RR)
     },
     **{

@@ -1,6 +1,7 @@
-"""Defaulting of a pod spec, in place, before it is validated (Armada's post-processing).
+"""Defaulting of a pod spec, in place, after it passed validation (Armada's post-processing).
 
-* requests and limits fill each other in, then ``defaultJobLimits`` fills what is still missing;
+* ``defaultJobLimits`` fills in each resource a container names in neither its requests nor
+  its limits (validation has made sure the two name the same resources);
 * the default priority class, termination grace period and active deadline;
 * default tolerations (global, by priority class, by requested resource).
 """
@@ -16,12 +17,6 @@ from armada.domain.resources import InvalidQuantity, parse_quantity
 def fill_resources(container: core.Container, defaults: dict[str, str]) -> None:
     requests = container.resources.requests
     limits = container.resources.limits
-    for name in list(limits):
-        if name not in requests:
-            requests[name].string = limits[name].string
-    for name in list(requests):
-        if name not in limits:
-            limits[name].string = requests[name].string
     for name, value in defaults.items():
         if name not in requests and name not in limits:
             requests[name].string = value
@@ -61,7 +56,7 @@ def requested_resource_names(pod: core.PodSpec) -> set[str]:
 
 
 def apply_pod_defaults(pod: core.PodSpec, settings: SubmissionSettings) -> None:
-    """Fill in everything Armada fills in; validation runs on the result."""
+    """Fill in everything Armada fills in, on a pod spec that passed ``check_pod_as_sent``."""
     for container in (*pod.containers, *pod.initContainers):
         fill_resources(container, settings.default_job_limits)
     if not pod.priorityClassName:

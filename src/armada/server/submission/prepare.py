@@ -15,11 +15,7 @@ from armada.domain import jobs as dj
 from armada.domain.clock import Clock, IdSource
 from armada.server.submission.defaults import apply_pod_defaults
 from armada.server.submission.errors import SubmissionError
-from armada.server.submission.validate import (
-    check_scheduling_fields,
-    exposed_ports,
-    job_resources,
-)
+from armada.server.submission.validate import check_pod_as_sent, exposed_ports, job_resources
 
 MAX_PRIORITY = 2**32 - 1
 JOB_ID_TEMPLATE = "{JobId}"
@@ -65,8 +61,10 @@ class SubmissionPreparer:
     ) -> PreparedRequest:
         """Raise SubmissionError for the first problem; otherwise the specs to store.
 
-        ``existing_client_ids`` maps client ids already used in this queue to their job ids:
-        resubmissions return the original id and are not stored again.
+        Every item is validated, duplicates included (as Armada does), so a request with any
+        invalid item is refused whole. Then ``existing_client_ids`` (client ids already used in
+        this queue, mapped to their job ids) and the request's own earlier items de-duplicate:
+        a resubmission returns the original id and is not stored again.
         """
         if not request.queue:
             raise SubmissionError("queue", "a queue is required")
@@ -81,26 +79,18 @@ class SubmissionPreparer:
         if not request.job_request_items:
             raise SubmissionError("job_request_items", "at least one job is required")
         now = self._clock.now()
-        prepared = PreparedRequest()
         fresh_ids = iter(self._ids.job_ids(len(request.job_request_items)))
-        seen_client_ids = dict(existing_client_ids)
+        specs = []
         for index, item in enumerate(request.job_request_items):
-            prefix = f"job_request_items[{index}]"
-            if item.client_id and item.client_id in seen_client_ids:
-                prepared.response_ids.append(seen_client_ids[item.client_id])
-                continue
             try:
                 spec = self._prepare_item(
                     request, item, user=user, groups=groups, now=now, job_id=next(fresh_ids)
                 )
             except SubmissionError as exc:
-                raise exc.within(prefix) from None
-            if item.client_id:
-                seen_client_ids[item.client_id] = spec.job_id
-            prepared.specs.append(spec)
-            prepared.response_ids.append(spec.job_id)
-        check_gangs(prepared.specs, request)
-        return prepared
+                raise exc.within(f"job_request_items[{index}]") from None
+            specs.append(spec)
+        check_gangs(specs, request)
+        return deduplicate(specs, existing_client_ids)
 
     def _prepare_item(
         self,
@@ -185,10 +175,12 @@ class SubmissionPreparer:
 def judge_pod(
     pod_field: str, pod: core.PodSpec, settings: SubmissionSettings, allowed_classes: list[str]
 ) -> PodVerdict:
-    """Default, then validate, one pod spec; raise SubmissionError or return the verdict."""
+    """Validate one pod spec as sent, default it, then check the job's total request (Armada's
+    order: a container with no resources is refused before ``defaultJobLimits`` could fill it);
+    raise SubmissionError or return the verdict."""
+    check_pod_as_sent(pod_field, pod, settings, allowed_classes)
     apply_pod_defaults(pod, settings)
     resources = job_resources(pod_field, pod, settings)
-    check_scheduling_fields(pod_field, pod, settings, allowed_classes)
     pod_bytes = pod.SerializeToString()
     if len(pod_bytes) > settings.max_pod_spec_size_bytes:
         raise SubmissionError(
@@ -208,6 +200,23 @@ def judge_pod(
     return PodVerdict(
         pod_bytes=pod_bytes, requirements=requirements, exposed_ports=frozenset(exposed_ports(pod))
     )
+
+
+def deduplicate(specs: list[dj.JobSpec], existing_client_ids: dict[str, str]) -> PreparedRequest:
+    """Drop the specs whose client id was used before (in the queue or earlier in the request);
+    their response id is the original job's."""
+    prepared = PreparedRequest()
+    seen = dict(existing_client_ids)
+    for spec in specs:
+        original = seen.get(spec.client_id) if spec.client_id else None
+        if original is not None:
+            prepared.response_ids.append(original)
+            continue
+        if spec.client_id:
+            seen[spec.client_id] = spec.job_id
+        prepared.specs.append(spec)
+        prepared.response_ids.append(spec.job_id)
+    return prepared
 
 
 def check_priority(priority: float) -> int:

@@ -1,4 +1,10 @@
-"""Checks on one (already defaulted) pod spec. Each raises SubmissionError naming the field."""
+"""Checks on one pod spec. Each raises SubmissionError naming the field.
+
+As in Armada, the pod spec is checked as the user sent it (``check_pod_as_sent``), then
+defaulted, then the job's total request is checked against ``minJobResources``
+(``job_resources``): defaults never make a bad request good, and a default (a toleration of a
+restricted taint, a whole CPU on an init container) never makes a good one bad.
+"""
 
 from __future__ import annotations
 
@@ -24,20 +30,29 @@ def parse_resources(field: str, quantities: object) -> dict[str, int]:
 
 def check_container(
     field: str, container: core.Container, settings: SubmissionSettings, init: bool
-) -> dict[str, int]:
-    """Validate one container's resources and return its requests (milli-units)."""
+) -> None:
+    """Validate one container's resources as sent (before ``defaultJobLimits``)."""
     requests = parse_resources(f"{field}.resources.requests", container.resources.requests)
     limits = parse_resources(f"{field}.resources.limits", container.resources.limits)
     if not requests and not limits:
-        raise SubmissionError(f"{field}.resources", "the container requests no resources")
+        raise SubmissionError(
+            f"{field}.resources", f"container {container.name!r} has no resources specified"
+        )
+    if requests.keys() != limits.keys():
+        raise SubmissionError(
+            f"{field}.resources",
+            "requests and limits must name the same resources (requests: "
+            f"{', '.join(sorted(requests)) or 'none'}; limits: "
+            f"{', '.join(sorted(limits)) or 'none'})",
+        )
     supported = set(settings.supported_resource_types)
-    for name in sorted({*requests, *limits} - supported):
+    for name in sorted(requests.keys() - supported):
         raise SubmissionError(
             f"{field}.resources",
             f"resource {name!r} is not supported (supported: {', '.join(sorted(supported))})",
         )
-    for name in sorted({*requests, *limits}):
-        request, limit = requests.get(name, 0), limits.get(name, 0)
+    for name in sorted(requests):
+        request, limit = requests[name], limits[name]
         ratio = settings.max_oversubscription_by_resource_request.get(name)
         if ratio is None:
             if request != limit:
@@ -56,23 +71,36 @@ def check_container(
         raise SubmissionError(
             f"{field}.resources", "init containers must request a fractional amount of cpu"
         )
-    return requests
+
+
+def check_pod_as_sent(
+    field: str, pod: core.PodSpec, settings: SubmissionSettings, allowed_classes: list[str]
+) -> None:
+    """Everything Armada checks on the pod spec before it fills in defaults."""
+    if not pod.containers:
+        raise SubmissionError(f"{field}.containers", "a pod spec needs at least one container")
+    for i, container in enumerate(pod.containers):
+        check_container(f"{field}.containers[{i}]", container, settings, init=False)
+    for i, container in enumerate(pod.initContainers):
+        check_container(f"{field}.initContainers[{i}]", container, settings, init=True)
+    check_scheduling_fields(field, pod, settings, allowed_classes)
 
 
 def job_resources(field: str, pod: core.PodSpec, settings: SubmissionSettings) -> dict[str, int]:
-    """The job's request: the containers' sum, or the largest init container where larger."""
-    if not pod.containers:
-        raise SubmissionError(f"{field}.containers", "a pod spec needs at least one container")
+    """The (defaulted) job's request: the containers' sum, or the largest init container where
+    larger; refused if below ``minJobResources``."""
     total: dict[str, int] = {}
     for i, container in enumerate(pod.containers):
-        for name, value in check_container(
-            f"{field}.containers[{i}]", container, settings, init=False
-        ).items():
+        requests = parse_resources(
+            f"{field}.containers[{i}].resources.requests", container.resources.requests
+        )
+        for name, value in requests.items():
             total[name] = total.get(name, 0) + value
     for i, container in enumerate(pod.initContainers):
-        for name, value in check_container(
-            f"{field}.initContainers[{i}]", container, settings, init=True
-        ).items():
+        requests = parse_resources(
+            f"{field}.initContainers[{i}].resources.requests", container.resources.requests
+        )
+        for name, value in requests.items():
             total[name] = max(total.get(name, 0), value)
     for name, minimum_text in settings.min_job_resources.items():
         minimum = parse_quantity(minimum_text)
@@ -88,19 +116,22 @@ def job_resources(field: str, pod: core.PodSpec, settings: SubmissionSettings) -
 def check_scheduling_fields(
     field: str, pod: core.PodSpec, settings: SubmissionSettings, allowed_classes: list[str]
 ) -> None:
-    if pod.priorityClassName not in allowed_classes:
+    """The user's scheduling fields; unset ones are filled in by defaulting afterwards."""
+    if pod.priorityClassName and pod.priorityClassName not in allowed_classes:
         raise SubmissionError(
             f"{field}.priorityClassName",
             f"priority class {pod.priorityClassName!r} is not allowed "
             f"(allowed: {', '.join(allowed_classes)})",
         )
-    grace = pod.terminationGracePeriodSeconds
+    grace = (
+        pod.terminationGracePeriodSeconds if pod.HasField("terminationGracePeriodSeconds") else 0
+    )
     low = int(settings.min_termination_grace_period.total_seconds())
     high = int(settings.max_termination_grace_period.total_seconds())
-    if not low <= grace <= high:
+    if grace != 0 and not low <= grace <= high:
         raise SubmissionError(
             f"{field}.terminationGracePeriodSeconds",
-            f"{grace}s is outside the allowed range [{low}s, {high}s]",
+            f"{grace}s is outside the allowed range [{low}s, {high}s] (0 or unset means {low}s)",
         )
     if pod.HasField("activeDeadlineSeconds") and pod.activeDeadlineSeconds <= 0:
         raise SubmissionError(f"{field}.activeDeadlineSeconds", "must be a positive number")
