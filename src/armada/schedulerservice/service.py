@@ -24,7 +24,7 @@ from armada.domain import events as ev
 from armada.domain.clock import Clock, IdSource
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
-from armada.schedulerservice.executors import ExecutorRegistry, ExecutorState
+from armada.schedulerservice.executors import ExecutorRegistry
 from armada.schedulerservice.rules import (
     RetryRules,
     RunReport,
@@ -200,7 +200,7 @@ class SchedulerService:
         timeout = self.config.loop.executor_timeout.total_seconds()
         for state in self.executors.timed_out(now, timeout):
             snap = self.jobdb.read()
-            jobs = self.jobs_on_executor(snap, state)
+            jobs = self.jobs_on_executor(snap, state.executor_id)
             events = events_for_expired_executor(jobs.values(), state.executor_id, self.rules)
             self.append(
                 _paired(jobs, events), "scheduler", f"scheduler/lease-expiry/{state.executor_id}"
@@ -214,13 +214,13 @@ class SchedulerService:
             self.executors.forget(state.executor_id)
 
     @staticmethod
-    def jobs_on_executor(snap: JobDbSnapshot, state: ExecutorState) -> dict[str, JobRecord]:
+    def jobs_on_executor(snap: JobDbSnapshot, executor_id: str) -> dict[str, JobRecord]:
+        """Jobs with an active run on the executor, whichever node (reported or not) it is on."""
         jobs: dict[str, JobRecord] = {}
-        for node in state.nodes:
-            for job_id in snap.active_on_node(state.executor_id, node.name):
-                job = snap.get(job_id)
-                if job is not None:
-                    jobs[job_id] = job
+        for job_id in snap.active_on_executor(executor_id):
+            job = snap.get(job_id)
+            if job is not None:
+                jobs[job_id] = job
         return jobs
 
     def live_nodes(self) -> list[Node]:
