@@ -1,7 +1,7 @@
 """Runs on executors the scheduler no longer hears from, or on nodes they no longer report.
 
 Runs are found by executor in the job database, not through the nodes of the executor's last
-heartbeat.
+heartbeat; after a start, executors holding runs are known again, as if heard from then.
 """
 
 from __future__ import annotations
@@ -27,6 +27,44 @@ def plan(h: Harness, executor: str = "cluster-1") -> StreamPlan:
     state = h.service.executors.get(executor)
     assert state is not None
     return plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+
+
+def test_after_a_restart_an_executor_that_never_returns_loses_its_leases() -> None:
+    h = harness()
+    h.create_queue()
+    h.heartbeat("cluster-1", nodes=1)
+    h.submit("j1", requirements=SMALL)
+    h.service.tick()
+    assert h.state_of("j1") == "LEASED"
+
+    r = h.restart()
+    r.service.tick()
+    r.advance(29)
+    r.service.tick()
+    assert r.state_of("j1") == "LEASED", "executorTimeout (30 s) has not passed since the start"
+    r.advance(3600 - 29)
+    r.service.tick()
+    assert [run.state.value for run in job(r, "j1").runs] == ["LEASE_EXPIRED"]
+    assert r.state_of("j1") == "QUEUED"
+    assert r.service.executors.get("cluster-1") is None
+    r.service.jobdb.validate()
+
+
+def test_after_a_restart_an_executor_that_returns_keeps_its_runs() -> None:
+    h = harness()
+    h.create_queue()
+    h.heartbeat("cluster-1", nodes=1)
+    h.submit("j1", requirements=SMALL)
+    h.service.tick()
+    running = run_id(h, "j1")
+
+    r = h.restart()
+    r.advance(20)
+    r.heartbeat("cluster-1", nodes=1, active=[running])
+    r.advance(20)
+    r.service.tick()
+    assert r.state_of("j1") == "LEASED" and run_id(r, "j1") == running
+    assert plan(r).lost_runs == []
 
 
 def test_a_silent_executor_loses_runs_on_nodes_it_had_stopped_reporting() -> None:

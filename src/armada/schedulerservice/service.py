@@ -6,6 +6,9 @@ jobs, users' preemption requests, failing whole fail-fast gangs, and (every
 ``schedulePeriod``) a scheduling round. Everything it decides is appended to the log first and
 only then applied to its job database, by reading the log back: its state is always exactly
 the replay of the log, which is what makes a restarted scheduler decide the same.
+
+What executors report is not in the log. The first ``ingest`` is the start: executors holding
+runs are put back in the registry, so that their leases expire if they never return.
 """
 
 from __future__ import annotations
@@ -97,33 +100,53 @@ class SchedulerService:
         self.preempted_runs: OrderedDict[str, None] = OrderedDict()
         self._checker: SubmitChecker | None = None
         self._checker_nodes: tuple[object, ...] = ()
+        self.started_at: float | None = None  # when the first ingest (the replay) ended
         self._listeners: list[Callable[[], None]] = []
 
     # --- the log ---------------------------------------------------------------------------
 
     def ingest(self) -> int:
-        """Apply every log entry after ``offset`` to the job database; return the new offset."""
+        """Apply every log entry after ``offset`` to the job database; return the new offset.
+        The first call is the start (see :meth:`_start`)."""
         with self._ingest_lock, gc_paused():
-            start = offset = self.offset
-            entries = self.storage.log.read(offset, INGEST_BATCH)
-            if not entries:
-                return offset
-            # One transaction for everything there is to read: a replay of a long log then
-            # copies each container of the job database once, not once per batch.
-            with self.jobdb.write() as txn:
-                while entries:
-                    self._note(entries, txn.get)
-                    txn.apply(entries)
-                    offset = entries[-1].offset
-                    entries = []  # let this batch go before the next one is decoded
-                    entries = self.storage.log.read(offset, INGEST_BATCH)
-            self.offset = offset
-            if offset - start >= FREEZE_AFTER_ENTRIES:
-                # A big replay (a restart): what was just loaded lives long. Moving it out of
-                # the collector's generations keeps later collections from walking it again
-                # and again; doing so before the collector is resumed spares it one full walk.
-                gc.freeze()
+            offset = self._read_log()
+            if self.started_at is None:
+                self._start()
         return offset
+
+    def _read_log(self) -> int:
+        """Apply what the log holds after ``offset``; return the new offset."""
+        start = offset = self.offset
+        entries = self.storage.log.read(offset, INGEST_BATCH)
+        if not entries:
+            return offset
+        # One transaction for everything there is to read: a replay of a long log then
+        # copies each container of the job database once, not once per batch.
+        with self.jobdb.write() as txn:
+            while entries:
+                self._note(entries, txn.get)
+                txn.apply(entries)
+                offset = entries[-1].offset
+                entries = []  # let this batch go before the next one is decoded
+                entries = self.storage.log.read(offset, INGEST_BATCH)
+        self.offset = offset
+        if offset - start >= FREEZE_AFTER_ENTRIES:
+            # A big replay (a restart): what was just loaded lives long. Moving it out of
+            # the collector's generations keeps later collections from walking it again
+            # and again; doing so before the collector is resumed spares it one full walk.
+            gc.freeze()
+        return offset
+
+    def _start(self) -> None:
+        """After the first read of the log: know again the executors that hold runs, as if
+        heard from now, so that one that never returns times out."""
+        now = self.clock.now()
+        self.started_at = now
+        restored = [
+            e for e in self.jobdb.read().active_executors() if self.executors.restore(e, now)
+        ]
+        if restored:
+            log.info("start: %d executors hold runs: %s", len(restored), ", ".join(restored))
 
     def _note(
         self, entries: Sequence[ev.LogEntry], before: Callable[[str], JobRecord | None]
