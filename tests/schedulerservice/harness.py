@@ -144,3 +144,14 @@ def harness(**loop: Any) -> Harness:
 
 
 SMALL = requirements(resources={"cpu": 1000, "memory": 2**30 * 1000})
+
+
+def leased(*job_ids: str, nodes: int = 1, cpu: str = "4") -> Harness:
+    """A harness whose SMALL jobs ``job_ids`` are leased on cluster-1 (``nodes`` of ``cpu``)."""
+    h = harness()
+    h.create_queue()
+    h.heartbeat("cluster-1", nodes=nodes, cpu=cpu)
+    h.submit(*job_ids, requirements=SMALL)
+    h.service.tick()
+    assert [h.state_of(j) for j in job_ids] == ["LEASED"] * len(job_ids)
+    return h

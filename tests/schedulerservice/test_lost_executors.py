@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from armada.domain.lifecycle import JobRecord
 from armada.schedulerservice.lease_stream import StreamPlan, plan_for_executor
-from tests.schedulerservice.harness import SMALL, Harness, harness
+from tests.schedulerservice.harness import Harness, leased
 
 
 def job(h: Harness, job_id: str) -> JobRecord:
@@ -30,12 +30,7 @@ def plan(h: Harness, executor: str = "cluster-1") -> StreamPlan:
 
 
 def test_after_a_restart_an_executor_that_never_returns_loses_its_leases() -> None:
-    h = harness()
-    h.create_queue()
-    h.heartbeat("cluster-1", nodes=1)
-    h.submit("j1", requirements=SMALL)
-    h.service.tick()
-    assert h.state_of("j1") == "LEASED"
+    h = leased("j1")
 
     r = h.restart()
     r.service.tick()
@@ -51,11 +46,7 @@ def test_after_a_restart_an_executor_that_never_returns_loses_its_leases() -> No
 
 
 def test_after_a_restart_an_executor_that_returns_keeps_its_runs() -> None:
-    h = harness()
-    h.create_queue()
-    h.heartbeat("cluster-1", nodes=1)
-    h.submit("j1", requirements=SMALL)
-    h.service.tick()
+    h = leased("j1")
     running = run_id(h, "j1")
 
     r = h.restart()
@@ -68,11 +59,7 @@ def test_after_a_restart_an_executor_that_returns_keeps_its_runs() -> None:
 
 
 def test_a_silent_executor_loses_runs_on_nodes_it_had_stopped_reporting() -> None:
-    h = harness()
-    h.create_queue()
-    h.heartbeat(nodes=2, cpu="1")
-    h.submit("j1", "j2", requirements=SMALL)
-    h.service.tick()
+    h = leased("j1", "j2", nodes=2, cpu="1")
     assert {job(h, j).active_run.node for j in ("j1", "j2")} == {  # type: ignore[union-attr]
         "cluster-1-node-0",
         "cluster-1-node-1",
@@ -85,11 +72,7 @@ def test_a_silent_executor_loses_runs_on_nodes_it_had_stopped_reporting() -> Non
 
 
 def test_a_run_on_a_node_that_vanished_is_given_back_after_the_grace_not_cancelled() -> None:
-    h = harness()
-    h.create_queue()
-    h.heartbeat(nodes=2, cpu="1")
-    h.submit("j1", "j2", requirements=SMALL)
-    h.service.tick()
+    h = leased("j1", "j2", nodes=2, cpu="1")
     runs = {j: run_id(h, j) for j in ("j1", "j2")}
     on_node_1 = next(j for j in runs if job(h, j).active_run.node == "cluster-1-node-1")  # type: ignore[union-attr]
     h.heartbeat(nodes=2, cpu="1", active=list(runs.values()))  # both acknowledged

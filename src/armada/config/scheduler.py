@@ -30,7 +30,9 @@ class SchedulerLoopSettings(Settings):
     executor_timeout: Duration = Field(
         timedelta(minutes=10),
         description="An executor silent this long loses its leases: its runs expire and are "
-        "retried elsewhere or failed.",
+        "retried elsewhere or failed. Its last known nodes count for the submit check until "
+        "then; and after a start over an existing log, the submit check rejects no job for "
+        "this long (the executors known before have this long to report their nodes again).",
     )
     executor_stale_after: Duration = Field(
         timedelta(minutes=1),

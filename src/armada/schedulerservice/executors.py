@@ -1,8 +1,9 @@
 """What the scheduler knows about each executor: its nodes, its runs, when it was last heard.
 
 Updated from every LeaseRequest (the executor's heartbeat). The scheduler schedules only onto
-executors heard from recently (``executorStaleAfter``), and expires the leases of executors
-silent for longer than ``executorTimeout``.
+executors heard from recently (``executorStaleAfter``), checks submissions against the last
+known nodes of every executor not timed out, and expires the leases of executors silent for
+longer than ``executorTimeout``.
 
 The registry lives in memory only. After a start the scheduler puts back every executor that
 holds runs in the job database (:meth:`ExecutorRegistry.restore`), as if heard from at the

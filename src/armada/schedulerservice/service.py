@@ -8,7 +8,9 @@ only then applied to its job database, by reading the log back: its state is alw
 the replay of the log, which is what makes a restarted scheduler decide the same.
 
 What executors report is not in the log. The first ``ingest`` is the start: executors holding
-runs are put back in the registry, so that their leases expire if they never return.
+runs are put back in the registry (so that their leases expire if they never return), and if
+the log was not empty the submit check rejects nothing for ``executorTimeout``, the time the
+executors known before the start have to report their nodes again.
 """
 
 from __future__ import annotations
@@ -100,7 +102,10 @@ class SchedulerService:
         self.preempted_runs: OrderedDict[str, None] = OrderedDict()
         self._checker: SubmitChecker | None = None
         self._checker_nodes: tuple[object, ...] = ()
+        self._checker_node_list: list[Node] = []
         self.started_at: float | None = None  # when the first ingest (the replay) ended
+        self.rejections_from = float("inf")  # the submit check rejects no job before this
+        self._deferred: dict[str, str] = {}  # job -> why no node fits it (yet)
         self._listeners: list[Callable[[], None]] = []
 
     # --- the log ---------------------------------------------------------------------------
@@ -111,7 +116,7 @@ class SchedulerService:
         with self._ingest_lock, gc_paused():
             offset = self._read_log()
             if self.started_at is None:
-                self._start()
+                self._start(replayed=offset > 0)
         return offset
 
     def _read_log(self) -> int:
@@ -137,11 +142,15 @@ class SchedulerService:
             gc.freeze()
         return offset
 
-    def _start(self) -> None:
+    def _start(self, *, replayed: bool) -> None:
         """After the first read of the log: know again the executors that hold runs, as if
-        heard from now, so that one that never returns times out."""
+        heard from now, so that one that never returns times out; and, if there was a past to
+        replay, reject no job for lack of capacity until the executors known before the start
+        have had ``executorTimeout`` to report their nodes again."""
         now = self.clock.now()
         self.started_at = now
+        grace = self.config.loop.executor_timeout.total_seconds() if replayed else 0.0
+        self.rejections_from = now + grace
         restored = [
             e for e in self.jobdb.read().active_executors() if self.executors.restore(e, now)
         ]
@@ -247,10 +256,26 @@ class SchedulerService:
         return jobs
 
     def live_nodes(self) -> list[Node]:
+        """Nodes to schedule onto: those of executors heard from within executorStaleAfter."""
         stale = self.config.loop.executor_stale_after.total_seconds()
         return self.executors.live_nodes(self.clock.now(), stale)
 
-    def _submit_checker(self, nodes: list[Node]) -> SubmitChecker:
+    def known_nodes(self) -> list[Node]:
+        """Nodes to check submissions against: the last known nodes of every executor not
+        timed out. A stale executor gets no new jobs, but it may come back."""
+        timeout = self.config.loop.executor_timeout.total_seconds()
+        return self.executors.live_nodes(self.clock.now(), timeout)
+
+    def _submit_checker(self, nodes: list[Node]) -> tuple[SubmitChecker, bool]:
+        """A checker for ``nodes``, and whether it is new (the nodes changed)."""
+        previous = self._checker_node_list
+        if (
+            self._checker is not None
+            and len(previous) == len(nodes)
+            and all(a is b for a, b in zip(previous, nodes, strict=True))
+        ):
+            return self._checker, False  # the same parsed nodes: nothing can have changed
+        self._checker_node_list = nodes
         shape = tuple(
             sorted(
                 (
@@ -267,31 +292,59 @@ class SchedulerService:
         if self._checker is None or shape != self._checker_nodes:
             self._checker = SubmitChecker(nodes, self.config.scheduling)
             self._checker_nodes = shape
-        return self._checker
+            return self._checker, True
+        return self._checker, False
 
     def check_submissions(self) -> None:
-        """Validate new jobs against the farm: which pools could ever run them."""
+        """Validate new jobs against the farm: which pools could ever run them.
+
+        The farm is :meth:`known_nodes`. With no nodes at all nothing is judged: jobs wait.
+        A job that fits nowhere is rejected only from ``rejections_from`` on (after a start,
+        the executors known before it may not have reported yet); until then it waits,
+        checked again whenever the nodes change.
+        """
+        if not self._unchecked and not self._deferred:
+            return
+        nodes = self.known_nodes()
+        if not nodes:
+            return  # no executor has reported its nodes: nothing to judge against
+        checker, changed = self._submit_checker(nodes)
+        rejecting = self.clock.now() >= self.rejections_from
+        if self._deferred and (changed or rejecting):
+            self._unchecked.update(dict.fromkeys(self._deferred))
+            self._deferred.clear()
         if not self._unchecked:
             return
-        nodes = self.live_nodes()
-        if not nodes:
-            return  # no executor has reported yet: nothing to judge against
-        checker = self._submit_checker(nodes)
         snap = self.jobdb.read()
         pairs: list[tuple[JobRecord, ev.Event]] = []
-        for job_id in list(self._unchecked):
-            del self._unchecked[job_id]
+        unchecked, self._unchecked = self._unchecked, {}
+        for job_id in unchecked:
             job = snap.get(job_id)
             if job is None or job.validated_pools or job.state.terminal:
                 continue
             result = checker.check_submittable(job.spec.requirements, job.spec.gang)
-            event: ev.Event = (
-                ev.JobValidated(job_id=job_id, pools=result.pools)
-                if result.ok
-                else ev.JobRejected(job_id=job_id, reason=result.reason)
-            )
-            pairs.append((job, event))
+            if result.ok:
+                pairs.append((job, ev.JobValidated(job_id=job_id, pools=result.pools)))
+            elif rejecting:
+                pairs.append((job, ev.JobRejected(job_id=job_id, reason=result.reason)))
+            else:
+                self._deferred[job_id] = result.reason
         self.append(pairs, "scheduler", "scheduler/submit-check")
+
+    def submit_check_pending(self, job_id: str) -> str | None:
+        """Why the submit check has not judged a job yet, in words; None if it has."""
+        if job_id in self._deferred:
+            left = max(0.0, self.rejections_from - self.clock.now())
+            return (
+                f"no node known now could ever run it ({self._deferred[job_id]}); the "
+                "scheduler started recently and not every executor may have reported its "
+                f"nodes yet: it is rejected in {left:.0f}s if that is still so"
+            )
+        if job_id in self._unchecked:
+            if not self.known_nodes():
+                return "no executor has reported its nodes yet: the submit check waits for one"
+            return "not checked yet"
+        return None
 
     def carry_out_requests(self) -> None:
         snap = self.jobdb.read()
