@@ -108,6 +108,19 @@ class Harness:
         self.service.executors.heartbeat(request, self.clock.now())
         return request
 
+    def restart(self) -> Harness:
+        """A new scheduler on the same log and clocks, started (its first ingest replays the
+        log); the executors know nothing of it until they heartbeat."""
+        service = SchedulerService(
+            self.storage,
+            self.service.config,
+            self.clock,
+            SequentialIds("restarted-"),
+            monotonic=self.monotonic,
+        )
+        service.ingest()
+        return Harness(self.storage, service, self.clock, self.monotonic, list(self.submitted))
+
     def state_of(self, job_id: str) -> str:
         job = self.storage.store.get_job(job_id)
         assert job is not None
@@ -126,7 +139,19 @@ def harness(**loop: Any) -> Harness:
         SequentialIds(),
         monotonic=monotonic,
     )
+    service.ingest()  # the start, over an empty log (a restart is a new service on this one)
     return Harness(storage=storage, service=service, clock=clock, monotonic=monotonic)
 
 
 SMALL = requirements(resources={"cpu": 1000, "memory": 2**30 * 1000})
+
+
+def leased(*job_ids: str, nodes: int = 1, cpu: str = "4") -> Harness:
+    """A harness whose SMALL jobs ``job_ids`` are leased on cluster-1 (``nodes`` of ``cpu``)."""
+    h = harness()
+    h.create_queue()
+    h.heartbeat("cluster-1", nodes=nodes, cpu=cpu)
+    h.submit(*job_ids, requirements=SMALL)
+    h.service.tick()
+    assert [h.state_of(j) for j in job_ids] == ["LEASED"] * len(job_ids)
+    return h

@@ -30,7 +30,9 @@ class SchedulerLoopSettings(Settings):
     executor_timeout: Duration = Field(
         timedelta(minutes=10),
         description="An executor silent this long loses its leases: its runs expire and are "
-        "retried elsewhere or failed.",
+        "retried elsewhere or failed. Its last known nodes count for the submit check until "
+        "then; and after a start over an existing log, the submit check rejects no job for "
+        "this long (the executors known before have this long to report their nodes again).",
     )
     executor_stale_after: Duration = Field(
         timedelta(minutes=1),
@@ -51,8 +53,8 @@ class SchedulerLoopSettings(Settings):
     )
     missing_run_grace: Duration = Field(
         timedelta(minutes=1),
-        description="A run its executor acknowledged but no longer reports is given back "
-        "after this long.",
+        description="A run its executor acknowledged but no longer reports, or a run on a node "
+        "its executor no longer reports, is given back (and the job requeued) after this long.",
     )
     node_id_label: str = Field(
         "kubernetes.io/hostname", description="Node label pods are pinned to their node with."

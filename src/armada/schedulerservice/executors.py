@@ -1,8 +1,13 @@
 """What the scheduler knows about each executor: its nodes, its runs, when it was last heard.
 
 Updated from every LeaseRequest (the executor's heartbeat). The scheduler schedules only onto
-executors heard from recently (``executorStaleAfter``), and expires the leases of executors
-silent for longer than ``executorTimeout``.
+executors heard from recently (``executorStaleAfter``), checks submissions against the last
+known nodes of every executor not timed out, and expires the leases of executors silent for
+longer than ``executorTimeout``.
+
+The registry lives in memory only. After a start the scheduler puts back every executor that
+holds runs in the job database (:meth:`ExecutorRegistry.restore`), as if heard from at the
+start and with no nodes known yet: one that never comes back then times out like any other.
 """
 
 from __future__ import annotations
@@ -95,12 +100,22 @@ class ExecutorRegistry:
     def all(self) -> list[ExecutorState]:
         return list(self._executors.values())
 
-    def live_nodes(self, now: float, stale_after: float) -> list[Node]:
-        """Nodes of executors heard from within ``stale_after`` seconds."""
+    def restore(self, executor_id: str, now: float) -> bool:
+        """Know an executor that holds runs but has not been heard from since the start, as if
+        heard from ``now``; False if it is known already."""
+        if executor_id in self._executors:
+            return False
+        self._executors[executor_id] = ExecutorState(
+            executor_id=executor_id, pool="", last_seen=now
+        )
+        return True
+
+    def live_nodes(self, now: float, within: float) -> list[Node]:
+        """Nodes of executors heard from within ``within`` seconds (their last report)."""
         return [
             node
             for state in self._executors.values()
-            if now - state.last_seen <= stale_after
+            if now - state.last_seen <= within
             for node in state.nodes
         ]
 

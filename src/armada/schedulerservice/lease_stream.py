@@ -8,7 +8,12 @@ has lost. The decisions are made against the job database on every LeaseRequest.
 * A run the executor reports that is no longer active (cancelled, preempted, finished,
   expired, unknown) is to be stopped: ``PreemptRuns`` if it was preempted, else ``CancelRuns``.
 * A run the executor acknowledged but stopped reporting, while it is still active here, is
-  given back (lease returned) after ``missingRunGrace``: its pod is gone.
+  given back (lease returned) after ``missingRunGrace``: its pod is gone. So is a run on a
+  node the executor no longer reports (the node was removed): the job is not at fault, so it
+  is requeued away from that node, as any returned lease.
+
+The runs are found by executor in the job database, not through the executor's reported
+nodes, so that a run on a vanished node is neither missed nor taken for a stray to cancel.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from armada.domain.lifecycle import JobRecord
+from armada.domain.lifecycle import JobRecord, RunRecord
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.schedulerservice.executors import ExecutorState
 from armada.schedulerservice.leases import lease_message
@@ -37,7 +42,7 @@ def plan_for_executor(
     loop = service.config.loop
     snap = service.jobdb.read()
     runs: dict[str, JobRecord] = {}
-    for job in service.jobs_on_executor(snap, state).values():
+    for job in service.jobs_on_executor(snap, state.executor_id).values():
         run = job.active_run
         if run is not None and run.executor == state.executor_id:
             runs[run.run_id] = job
@@ -136,11 +141,23 @@ def _stops(
         state.sent.pop(run_id, None)
 
 
+def _missing(state: ExecutorState, run: RunRecord, reported_nodes: set[str]) -> str:
+    """Why a run active here is gone from the executor's report; empty if it is not."""
+    if run.node and run.node not in reported_nodes:
+        return f"node {run.node} is no longer reported by executor {state.executor_id}"
+    if run.run_id in state.acknowledged and run.run_id not in state.active_run_ids:
+        return "the executor no longer reports this run (its pod is gone)"
+    return ""
+
+
 def _losses(
     state: ExecutorState, runs: dict[str, JobRecord], now: float, grace: float, plan: StreamPlan
 ) -> None:
+    reported_nodes = {node.name for node in state.nodes}
     for run_id, job in runs.items():
-        if run_id not in state.acknowledged or run_id in state.active_run_ids:
+        run = job.active_run
+        why = _missing(state, run, reported_nodes) if run is not None else ""
+        if not why:
             state.missing_since.pop(run_id, None)
             continue
         since = state.missing_since.setdefault(run_id, now)
@@ -151,7 +168,7 @@ def _losses(
                     job_id=job.job_id,
                     run_id=run_id,
                     kind="lease_returned",
-                    reason="the executor no longer reports this run (its pod is gone)",
-                    run_attempted=True,
+                    reason=why,
+                    run_attempted=run_id in state.acknowledged,
                 )
             )

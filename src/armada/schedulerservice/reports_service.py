@@ -26,7 +26,9 @@ class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: i
         job = snap.get(job_id)
         if job is not None:
             report = job_report(self.service.history, job_id, job.spec.queue, snap.key_of(job).id)
-            return f"Job {job_id} is {job.state.value}.\n{report}"
+            pending = self.service.submit_check_pending(job_id)
+            check = f"Submit check: {pending}.\n" if pending else ""
+            return f"Job {job_id} is {job.state.value}.\n{check}{report}"
         stored = self.service.storage.store.get_job(job_id)
         if stored is None:
             raise LookupError(f"job {job_id!r} does not exist")

@@ -6,6 +6,11 @@ jobs, users' preemption requests, failing whole fail-fast gangs, and (every
 ``schedulePeriod``) a scheduling round. Everything it decides is appended to the log first and
 only then applied to its job database, by reading the log back: its state is always exactly
 the replay of the log, which is what makes a restarted scheduler decide the same.
+
+What executors report is not in the log. The first ``ingest`` is the start: executors holding
+runs are put back in the registry (so that their leases expire if they never return), and if
+the log was not empty the submit check rejects nothing for ``executorTimeout``, the time the
+executors known before the start have to report their nodes again.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from armada.domain import events as ev
 from armada.domain.clock import Clock, IdSource
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
-from armada.schedulerservice.executors import ExecutorRegistry, ExecutorState
+from armada.schedulerservice.executors import ExecutorRegistry
 from armada.schedulerservice.rules import (
     RetryRules,
     RunReport,
@@ -97,33 +102,60 @@ class SchedulerService:
         self.preempted_runs: OrderedDict[str, None] = OrderedDict()
         self._checker: SubmitChecker | None = None
         self._checker_nodes: tuple[object, ...] = ()
+        self._checker_node_list: list[Node] = []
+        self.started_at: float | None = None  # when the first ingest (the replay) ended
+        self.rejections_from = float("inf")  # the submit check rejects no job before this
+        self._deferred: dict[str, str] = {}  # job -> why no node fits it (yet)
         self._listeners: list[Callable[[], None]] = []
 
     # --- the log ---------------------------------------------------------------------------
 
     def ingest(self) -> int:
-        """Apply every log entry after ``offset`` to the job database; return the new offset."""
+        """Apply every log entry after ``offset`` to the job database; return the new offset.
+        The first call is the start (see :meth:`_start`)."""
         with self._ingest_lock, gc_paused():
-            start = offset = self.offset
-            entries = self.storage.log.read(offset, INGEST_BATCH)
-            if not entries:
-                return offset
-            # One transaction for everything there is to read: a replay of a long log then
-            # copies each container of the job database once, not once per batch.
-            with self.jobdb.write() as txn:
-                while entries:
-                    self._note(entries, txn.get)
-                    txn.apply(entries)
-                    offset = entries[-1].offset
-                    entries = []  # let this batch go before the next one is decoded
-                    entries = self.storage.log.read(offset, INGEST_BATCH)
-            self.offset = offset
-            if offset - start >= FREEZE_AFTER_ENTRIES:
-                # A big replay (a restart): what was just loaded lives long. Moving it out of
-                # the collector's generations keeps later collections from walking it again
-                # and again; doing so before the collector is resumed spares it one full walk.
-                gc.freeze()
+            offset = self._read_log()
+            if self.started_at is None:
+                self._start(replayed=offset > 0)
         return offset
+
+    def _read_log(self) -> int:
+        """Apply what the log holds after ``offset``; return the new offset."""
+        start = offset = self.offset
+        entries = self.storage.log.read(offset, INGEST_BATCH)
+        if not entries:
+            return offset
+        # One transaction for everything there is to read: a replay of a long log then
+        # copies each container of the job database once, not once per batch.
+        with self.jobdb.write() as txn:
+            while entries:
+                self._note(entries, txn.get)
+                txn.apply(entries)
+                offset = entries[-1].offset
+                entries = []  # let this batch go before the next one is decoded
+                entries = self.storage.log.read(offset, INGEST_BATCH)
+        self.offset = offset
+        if offset - start >= FREEZE_AFTER_ENTRIES:
+            # A big replay (a restart): what was just loaded lives long. Moving it out of
+            # the collector's generations keeps later collections from walking it again
+            # and again; doing so before the collector is resumed spares it one full walk.
+            gc.freeze()
+        return offset
+
+    def _start(self, *, replayed: bool) -> None:
+        """After the first read of the log: know again the executors that hold runs, as if
+        heard from now, so that one that never returns times out; and, if there was a past to
+        replay, reject no job for lack of capacity until the executors known before the start
+        have had ``executorTimeout`` to report their nodes again."""
+        now = self.clock.now()
+        self.started_at = now
+        grace = self.config.loop.executor_timeout.total_seconds() if replayed else 0.0
+        self.rejections_from = now + grace
+        restored = [
+            e for e in self.jobdb.read().active_executors() if self.executors.restore(e, now)
+        ]
+        if restored:
+            log.info("start: %d executors hold runs: %s", len(restored), ", ".join(restored))
 
     def _note(
         self, entries: Sequence[ev.LogEntry], before: Callable[[str], JobRecord | None]
@@ -200,7 +232,7 @@ class SchedulerService:
         timeout = self.config.loop.executor_timeout.total_seconds()
         for state in self.executors.timed_out(now, timeout):
             snap = self.jobdb.read()
-            jobs = self.jobs_on_executor(snap, state)
+            jobs = self.jobs_on_executor(snap, state.executor_id)
             events = events_for_expired_executor(jobs.values(), state.executor_id, self.rules)
             self.append(
                 _paired(jobs, events), "scheduler", f"scheduler/lease-expiry/{state.executor_id}"
@@ -214,20 +246,36 @@ class SchedulerService:
             self.executors.forget(state.executor_id)
 
     @staticmethod
-    def jobs_on_executor(snap: JobDbSnapshot, state: ExecutorState) -> dict[str, JobRecord]:
+    def jobs_on_executor(snap: JobDbSnapshot, executor_id: str) -> dict[str, JobRecord]:
+        """Jobs with an active run on the executor, whichever node (reported or not) it is on."""
         jobs: dict[str, JobRecord] = {}
-        for node in state.nodes:
-            for job_id in snap.active_on_node(state.executor_id, node.name):
-                job = snap.get(job_id)
-                if job is not None:
-                    jobs[job_id] = job
+        for job_id in snap.active_on_executor(executor_id):
+            job = snap.get(job_id)
+            if job is not None:
+                jobs[job_id] = job
         return jobs
 
     def live_nodes(self) -> list[Node]:
+        """Nodes to schedule onto: those of executors heard from within executorStaleAfter."""
         stale = self.config.loop.executor_stale_after.total_seconds()
         return self.executors.live_nodes(self.clock.now(), stale)
 
-    def _submit_checker(self, nodes: list[Node]) -> SubmitChecker:
+    def known_nodes(self) -> list[Node]:
+        """Nodes to check submissions against: the last known nodes of every executor not
+        timed out. A stale executor gets no new jobs, but it may come back."""
+        timeout = self.config.loop.executor_timeout.total_seconds()
+        return self.executors.live_nodes(self.clock.now(), timeout)
+
+    def _submit_checker(self, nodes: list[Node]) -> tuple[SubmitChecker, bool]:
+        """A checker for ``nodes``, and whether it is new (the nodes changed)."""
+        previous = self._checker_node_list
+        if (
+            self._checker is not None
+            and len(previous) == len(nodes)
+            and all(a is b for a, b in zip(previous, nodes, strict=True))
+        ):
+            return self._checker, False  # the same parsed nodes: nothing can have changed
+        self._checker_node_list = nodes
         shape = tuple(
             sorted(
                 (
@@ -244,31 +292,59 @@ class SchedulerService:
         if self._checker is None or shape != self._checker_nodes:
             self._checker = SubmitChecker(nodes, self.config.scheduling)
             self._checker_nodes = shape
-        return self._checker
+            return self._checker, True
+        return self._checker, False
 
     def check_submissions(self) -> None:
-        """Validate new jobs against the farm: which pools could ever run them."""
+        """Validate new jobs against the farm: which pools could ever run them.
+
+        The farm is :meth:`known_nodes`. With no nodes at all nothing is judged: jobs wait.
+        A job that fits nowhere is rejected only from ``rejections_from`` on (after a start,
+        the executors known before it may not have reported yet); until then it waits,
+        checked again whenever the nodes change.
+        """
+        if not self._unchecked and not self._deferred:
+            return
+        nodes = self.known_nodes()
+        if not nodes:
+            return  # no executor has reported its nodes: nothing to judge against
+        checker, changed = self._submit_checker(nodes)
+        rejecting = self.clock.now() >= self.rejections_from
+        if self._deferred and (changed or rejecting):
+            self._unchecked.update(dict.fromkeys(self._deferred))
+            self._deferred.clear()
         if not self._unchecked:
             return
-        nodes = self.live_nodes()
-        if not nodes:
-            return  # no executor has reported yet: nothing to judge against
-        checker = self._submit_checker(nodes)
         snap = self.jobdb.read()
         pairs: list[tuple[JobRecord, ev.Event]] = []
-        for job_id in list(self._unchecked):
-            del self._unchecked[job_id]
+        unchecked, self._unchecked = self._unchecked, {}
+        for job_id in unchecked:
             job = snap.get(job_id)
             if job is None or job.validated_pools or job.state.terminal:
                 continue
             result = checker.check_submittable(job.spec.requirements, job.spec.gang)
-            event: ev.Event = (
-                ev.JobValidated(job_id=job_id, pools=result.pools)
-                if result.ok
-                else ev.JobRejected(job_id=job_id, reason=result.reason)
-            )
-            pairs.append((job, event))
+            if result.ok:
+                pairs.append((job, ev.JobValidated(job_id=job_id, pools=result.pools)))
+            elif rejecting:
+                pairs.append((job, ev.JobRejected(job_id=job_id, reason=result.reason)))
+            else:
+                self._deferred[job_id] = result.reason
         self.append(pairs, "scheduler", "scheduler/submit-check")
+
+    def submit_check_pending(self, job_id: str) -> str | None:
+        """Why the submit check has not judged a job yet, in words; None if it has."""
+        if job_id in self._deferred:
+            left = max(0.0, self.rejections_from - self.clock.now())
+            return (
+                f"no node known now could ever run it ({self._deferred[job_id]}); the "
+                "scheduler started recently and not every executor may have reported its "
+                f"nodes yet: it is rejected in {left:.0f}s if that is still so"
+            )
+        if job_id in self._unchecked:
+            if not self.known_nodes():
+                return "no executor has reported its nodes yet: the submit check waits for one"
+            return "not checked yet"
+        return None
 
     def carry_out_requests(self) -> None:
         snap = self.jobdb.read()

@@ -1,0 +1,96 @@
+"""Runs on executors the scheduler no longer hears from, or on nodes they no longer report.
+
+Runs are found by executor in the job database, not through the nodes of the executor's last
+heartbeat; after a start, executors holding runs are known again, as if heard from then.
+"""
+
+from __future__ import annotations
+
+from armada.domain.lifecycle import JobRecord
+from armada.schedulerservice.lease_stream import StreamPlan, plan_for_executor
+from tests.schedulerservice.harness import Harness, leased
+
+
+def job(h: Harness, job_id: str) -> JobRecord:
+    found = h.storage.store.get_job(job_id)
+    assert found is not None
+    return found
+
+
+def run_id(h: Harness, job_id: str) -> str:
+    run = job(h, job_id).active_run
+    assert run is not None
+    return run.run_id
+
+
+def plan(h: Harness, executor: str = "cluster-1") -> StreamPlan:
+    state = h.service.executors.get(executor)
+    assert state is not None
+    return plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+
+
+def test_after_a_restart_an_executor_that_never_returns_loses_its_leases() -> None:
+    h = leased("j1")
+
+    r = h.restart()
+    r.service.tick()
+    r.advance(29)
+    r.service.tick()
+    assert r.state_of("j1") == "LEASED", "executorTimeout (30 s) has not passed since the start"
+    r.advance(3600 - 29)
+    r.service.tick()
+    assert [run.state.value for run in job(r, "j1").runs] == ["LEASE_EXPIRED"]
+    assert r.state_of("j1") == "QUEUED"
+    assert r.service.executors.get("cluster-1") is None
+    r.service.jobdb.validate()
+
+
+def test_after_a_restart_an_executor_that_returns_keeps_its_runs() -> None:
+    h = leased("j1")
+    running = run_id(h, "j1")
+
+    r = h.restart()
+    r.advance(20)
+    r.heartbeat("cluster-1", nodes=1, active=[running])
+    r.advance(20)
+    r.service.tick()
+    assert r.state_of("j1") == "LEASED" and run_id(r, "j1") == running
+    assert plan(r).lost_runs == []
+
+
+def test_a_silent_executor_loses_runs_on_nodes_it_had_stopped_reporting() -> None:
+    h = leased("j1", "j2", nodes=2, cpu="1")
+    assert {job(h, j).active_run.node for j in ("j1", "j2")} == {  # type: ignore[union-attr]
+        "cluster-1-node-0",
+        "cluster-1-node-1",
+    }
+    h.heartbeat(nodes=1, cpu="1")  # node-1 is gone from its report
+    h.advance(31)
+    h.service.tick()
+    for j in ("j1", "j2"):
+        assert [run.state.value for run in job(h, j).runs] == ["LEASE_EXPIRED"], j
+
+
+def test_a_run_on_a_node_that_vanished_is_given_back_after_the_grace_not_cancelled() -> None:
+    h = leased("j1", "j2", nodes=2, cpu="1")
+    runs = {j: run_id(h, j) for j in ("j1", "j2")}
+    on_node_1 = next(j for j in runs if job(h, j).active_run.node == "cluster-1-node-1")  # type: ignore[union-attr]
+    h.heartbeat(nodes=2, cpu="1", active=list(runs.values()))  # both acknowledged
+
+    h.heartbeat(nodes=1, cpu="1", active=list(runs.values()))  # node-1 vanished
+    first = plan(h)
+    assert not [m for m in first.messages if m.HasField("cancel_runs")], "not a stray"
+    assert first.lost_runs == []
+    h.advance(21)  # missingRunGrace is 20 s
+    h.heartbeat(nodes=1, cpu="1", active=list(runs.values()))
+    lost = plan(h).lost_runs
+    assert [(r.job_id, r.kind) for r in lost] == [(on_node_1, "lease_returned")]
+    assert "node cluster-1-node-1 is no longer reported" in lost[0].reason
+
+    h.service.handle_reports("cluster-1", lost)
+    returned = job(h, on_node_1)
+    assert returned.state.value == "QUEUED" and returned.avoid_nodes == ("cluster-1-node-1",)
+    assert [run.state.value for run in returned.runs] == ["LEASE_RETURNED"]
+    stop = [m.cancel_runs for m in plan(h).messages if m.HasField("cancel_runs")]
+    assert [list(s.run_ids) for s in stop] == [[runs[on_node_1]]], "now the pod is a stray"
+    h.service.jobdb.validate()
