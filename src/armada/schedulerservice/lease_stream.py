@@ -28,6 +28,8 @@ from armada.schedulerservice.leases import lease_message
 from armada.schedulerservice.rules import RunReport
 from armada.schedulerservice.service import SchedulerService
 
+_Held = tuple[JobRecord, RunRecord]  # a job and its active run on the executor
+
 
 @dataclass
 class StreamPlan:
@@ -41,27 +43,26 @@ def plan_for_executor(
     """Messages for one executor; with ``answer_request`` also stops, losses and EndMarker."""
     loop = service.config.loop
     snap = service.jobdb.read()
-    runs: dict[str, JobRecord] = {}
+    runs: dict[str, _Held] = {}
     for job in service.jobs_on_executor(snap, state.executor_id).values():
         run = job.active_run
         if run is not None and run.executor == state.executor_id:
-            runs[run.run_id] = job
+            runs[run.run_id] = (job, run)
     plan = StreamPlan()
     resend = loop.lease_resend_after.total_seconds()
     due = [
-        job
-        for run_id, job in runs.items()
+        held
+        for run_id, held in runs.items()
         if run_id not in state.acknowledged and _send_due(state, run_id, now, resend)
     ]
     if state.max_jobs_to_lease >= 0:
         due = due[: state.max_jobs_to_lease] if answer_request else due
     if due:
-        specs = service.storage.store.get_jobs(job.job_id for job in due)
+        specs = service.storage.store.get_jobs(job.job_id for job, _ in due)
         batch = _LeaseBatcher(plan.messages)
-        for job in due:
+        for job, run in due:
             spec = specs.get(job.job_id)
-            run = job.active_run
-            if spec is None or run is None:
+            if spec is None:
                 continue
             batch.add(
                 lease_message(
@@ -128,7 +129,7 @@ def _send_due(state: ExecutorState, run_id: str, now: float, resend: float) -> b
 
 
 def _stops(
-    service: SchedulerService, state: ExecutorState, runs: dict[str, JobRecord], plan: StreamPlan
+    service: SchedulerService, state: ExecutorState, runs: dict[str, _Held], plan: StreamPlan
 ) -> None:
     stale = [run_id for run_id in state.active_run_ids if run_id not in runs]
     preempt = [r for r in stale if r in service.preempted_runs]
@@ -143,6 +144,8 @@ def _stops(
 
 def _missing(state: ExecutorState, run: RunRecord, reported_nodes: set[str]) -> str:
     """Why a run active here is gone from the executor's report; empty if it is not."""
+    if run.run_id in state.active_run_ids and (not run.node or run.node in reported_nodes):
+        return ""  # the common case, first: this runs for every run on every LeaseRequest
     if run.node and run.node not in reported_nodes:
         return f"node {run.node} is no longer reported by executor {state.executor_id}"
     if run.run_id in state.acknowledged and run.run_id not in state.active_run_ids:
@@ -151,14 +154,15 @@ def _missing(state: ExecutorState, run: RunRecord, reported_nodes: set[str]) -> 
 
 
 def _losses(
-    state: ExecutorState, runs: dict[str, JobRecord], now: float, grace: float, plan: StreamPlan
+    state: ExecutorState, runs: dict[str, _Held], now: float, grace: float, plan: StreamPlan
 ) -> None:
     reported_nodes = {node.name for node in state.nodes}
-    for run_id, job in runs.items():
-        run = job.active_run
-        why = _missing(state, run, reported_nodes) if run is not None else ""
+    missing_since = state.missing_since
+    for run_id, (job, run) in runs.items():
+        why = _missing(state, run, reported_nodes)
         if not why:
-            state.missing_since.pop(run_id, None)
+            if missing_since:
+                missing_since.pop(run_id, None)
             continue
         since = state.missing_since.setdefault(run_id, now)
         if now - since >= grace:

@@ -15,7 +15,7 @@ Indexes kept incrementally:
 * queued jobs per queue, grouped by scheduling key and validated pools, each group in
   scheduling order (job priority ascending, submit time, job id; the key fixes the priority
   class), so that a round can set aside a whole group of twins in one step;
-* active (leased, pending, running) jobs per node, per executor, per pool and per queue;
+* active (leased, pending, running) jobs per node, per pool and per queue;
 * gang members seen so far, by (queue, gang id).
 """
 
@@ -78,7 +78,6 @@ class _State:
     shards: list[dict[str, JobRecord]]
     queued: dict[str, dict[int, SortedList]]
     by_node: dict[NodeRef, set[str]]
-    by_executor: dict[str, set[str]]
     by_pool: dict[str, set[str]]
     by_queue: dict[str, set[str]]
     gangs: dict[GangRef, set[str]]
@@ -87,7 +86,7 @@ class _State:
 
     @staticmethod
     def empty() -> _State:
-        return _State([{} for _ in range(_SHARDS)], {}, {}, {}, {}, {}, {})
+        return _State([{} for _ in range(_SHARDS)], {}, {}, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +170,18 @@ class JobDbSnapshot:
         return frozenset(self._s.by_node.get((executor, node), ()))
 
     def active_on_executor(self, executor: str) -> frozenset[str]:
-        """Jobs with an active run on ``executor``, on whichever of its nodes."""
-        return frozenset(self._s.by_executor.get(executor, ()))
+        """Jobs with an active run on ``executor``, on whichever of its nodes. Gathered from
+        the per-node index (a few thousand keys at most): an index per executor would be one
+        large set copied by every transaction that touches it."""
+        ids: set[str] = set()
+        for (on, _node), members in self._s.by_node.items():
+            if on == executor:
+                ids |= members
+        return frozenset(ids)
 
     def active_executors(self) -> list[str]:
         """Executors holding at least one active run."""
-        return sorted(e for e, ids in self._s.by_executor.items() if ids)
+        return sorted({on for (on, _node), members in self._s.by_node.items() if members})
 
     def active_in_pool(self, pool: str) -> frozenset[str]:
         return frozenset(self._s.by_pool.get(pool, ()))
@@ -208,7 +213,6 @@ class WriteTxn:
             shards=list(base.shards),
             queued=dict(base.queued),
             by_node=dict(base.by_node),
-            by_executor=dict(base.by_executor),
             by_pool=dict(base.by_pool),
             by_queue=dict(base.by_queue),
             gangs=dict(base.gangs),
@@ -282,7 +286,6 @@ class WriteTxn:
         run = job.active_run
         if run is not None:
             self._set_discard(self._s.by_node, (run.executor, run.node), job.job_id)
-            self._set_discard(self._s.by_executor, run.executor, job.job_id)
             self._set_discard(self._s.by_pool, run.pool, job.job_id)
             self._set_discard(self._s.by_queue, spec.queue, job.job_id)
 
@@ -296,7 +299,6 @@ class WriteTxn:
         run = job.active_run
         if run is not None:
             self._set_add(self._s.by_node, (run.executor, run.node), job.job_id)
-            self._set_add(self._s.by_executor, run.executor, job.job_id)
             self._set_add(self._s.by_pool, run.pool, job.job_id)
             self._set_add(self._s.by_queue, spec.queue, job.job_id)
 
@@ -516,14 +518,13 @@ def validate_snapshot(snap: JobDbSnapshot) -> None:
         if run is not None:
             active += 1
             assert job.job_id in s.by_node.get((run.executor, run.node), ()), job.job_id
-            assert job.job_id in s.by_executor.get(run.executor, ()), job.job_id
             assert job.job_id in s.by_pool.get(run.pool, ()), job.job_id
             assert job.job_id in s.by_queue.get(job.spec.queue, ()), job.job_id
         if job.spec.gang is not None:
             assert job.job_id in s.gangs.get((job.spec.queue, job.spec.gang.id), ()), job.job_id
     assert count == s.size, f"size {s.size} but {count} jobs stored"
     assert len(seen_queued) == sum(len(g) for gs in s.queued.values() for g in gs.values())
-    for index in (s.by_node, s.by_executor, s.by_pool, s.by_queue):
+    for index in (s.by_node, s.by_pool, s.by_queue):
         assert sum(len(ids) for ids in index.values()) == active, "active index out of step"
     for (queue, gang_id), members in s.gangs.items():
         assert members, f"empty gang entry {queue}/{gang_id}"
