@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from kubernetes import client
@@ -22,7 +23,7 @@ from armada.executor.cluster import ClusterError, PodChange, PodNotFound, PodSna
 from armada.executor.kubernetes import KubernetesCluster
 from armada.executor.model import PodPlan, RunResource
 from armada.executor.planning import plan_pod
-from armada.executor.testing import FakeScheduler, lease_message
+from armada.executor.testing import FakeScheduler, lease_message, pod_spec_bytes
 from armada.executor.wire import lease_from_proto
 from tests.executor.conftest import fast_settings, running_agent
 from tests.executor.fake_kube_api import FakeKubeApi
@@ -384,3 +385,25 @@ async def test_an_ingress_gets_its_service_and_ingress_owned_by_the_pod_then_cle
                 await asyncio.sleep(0.05)
     await cluster.close()
     assert scheduler.kinds("run-web") == ["assigned", "running", "ingress_info", "succeeded"]
+
+
+async def test_a_pod_the_kubelet_leaves_running_past_its_deadline_is_failed_by_the_executor(
+    kube: FakeKubeApi, scheduler: FakeScheduler
+) -> None:
+    """The fake kubelet does not enforce activeDeadlineSeconds: the executor's own check does."""
+    settings, cluster = agent_on(kube, scheduler)
+    settings = settings.model_copy(update={"active_deadline_grace": timedelta(0)})
+    spec = pod_spec_bytes(["sleep", "60"], active_deadline_seconds=1, grace_seconds=0)
+    async with running_agent(settings, cluster):
+        scheduler.add_lease(lease_message("slow", pod_spec=spec, node="node-0"))
+        await pods_exist(kube, "armada-slow-0")
+        kube.run_pod(NS, "armada-slow-0")
+        await scheduler.wait_until(lambda: "failed" in scheduler.kinds("run-slow"))
+        async with asyncio.timeout(5):  # then the pod is deleted
+            while kube.objects("pods"):
+                await asyncio.sleep(0.05)
+    await cluster.close()
+    assert scheduler.kinds("run-slow") == ["assigned", "running", "failed"]
+    failed = scheduler.last_of("run-slow", "failed").failed
+    assert (failed.category, failed.subcategory) == ("deadline-exceeded", "active-deadline")
+    assert "activeDeadlineSeconds (1s)" in failed.reason

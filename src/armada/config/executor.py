@@ -321,6 +321,11 @@ class ExecutorSettings(Settings):
         timedelta(minutes=15),
         description="A created pod never seen after this long: lease returned.",
     )
+    active_deadline_grace: Duration = Field(
+        timedelta(minutes=1),
+        description="A pod still active this long past its activeDeadlineSeconds and grace "
+        "period is failed by the executor (the kubelet should have stopped it).",
+    )
     pod_kill_timeout: Duration = Field(
         timedelta(seconds=30),
         description="A pod still there this long after a graceful delete is force-deleted.",
