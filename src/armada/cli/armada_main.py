@@ -128,7 +128,15 @@ def main(verbose: bool) -> None:
 )
 def dev(config_file: Path | None, **options: Any) -> None:
     """Start every component in one process on the embedded store."""
-    _serve("dev", _load("dev", DevSettings, config_file, options), start_system)
+    from armada.dev.farm import FarmError, executor_settings
+
+    settings = _load("dev", DevSettings, config_file, options)
+    try:
+        executor_settings(settings, 0, "")  # the farm's shape is checked before anything starts
+    except FarmError as exc:
+        click.echo(f"armada dev: {exc}", err=True)
+        sys.exit(2)
+    _serve("dev", settings, start_system)
 
 
 @main.command()
