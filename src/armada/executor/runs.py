@@ -192,6 +192,14 @@ class RunTracker:
                 found.append((pod.namespace, pod.name))
         return found
 
+    def pod_of_job(self, job_id: str) -> tuple[str, str] | None:
+        """(namespace, name) of the job's pod in the cluster, if it has one (a job has one pod
+        at most: a new run's pod waits for the name to be free)."""
+        for record in self._runs.values():
+            if record.job_id == job_id and record.pod is not None:
+                return record.namespace, record.pod_name
+        return None
+
     def known(self, run_id: str) -> bool:
         return run_id in self._runs or run_id in self._finished
 
