@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+from armada_client.armada import event_pb2
 from armada_client.client import ArmadaClient
 
 from armada.dev.embedded import EmbeddedArmada
@@ -81,6 +82,23 @@ def test_a_job_exiting_non_zero_fails_with_its_exit_code(client: ArmadaClient) -
     failed = events(client, "queue-a", "s")[-1].message.failed
     assert dict(failed.exit_codes) == {"main": 3}
     assert failed.failure_category == "user-error"
+    assert client.get_job_status([job_id]).job_states[job_id] == 4  # FAILED
+
+
+def test_a_job_running_past_its_active_deadline_fails_deadline_exceeded(
+    client: ArmadaClient,
+) -> None:
+    create_queue(client)
+    job = item(pod=pod_spec(container(args=("sleep", "30s")), activeDeadlineSeconds=1))
+    job_id = client.submit_jobs("queue-a", "s", [job]).job_response_items[0].job_id
+    seen = wait_until(lambda: finished(client, "s", job_id), timeout=15, what="the deadline")
+    assert seen[-2:] == ["running", "failed"]
+    failed = events(client, "queue-a", "s")[-1].message.failed
+    assert (failed.failure_category, failed.failure_subcategory) == (
+        "deadline-exceeded",
+        "active-deadline",
+    )
+    assert failed.cause == event_pb2.Cause.DeadlineExceeded
     assert client.get_job_status([job_id]).job_states[job_id] == 4  # FAILED
 
 

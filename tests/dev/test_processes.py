@@ -40,6 +40,9 @@ def start(processes: Processes, *args: str, env: dict[str, str], port: str = "0"
 
 
 def start_executor(processes: Processes, scheduler: str, env: dict[str, str], *args: str) -> None:
+    """An executor; without Binoculars unless ``args`` give it a port (tests run side by side)."""
+    if "--binoculars-port" not in args:
+        args = (*args, "--binoculars-port", "0")
     processes.append(
         subprocess.Popen(
             [*ARMADA, "executor", "--scheduler-address", scheduler, *args],
@@ -172,3 +175,42 @@ def test_the_scheduler_killed_and_restarted_mid_run_loses_and_repeats_nothing(
             assert len(runs) == 1, f"job {job_id} ran {len(runs)} times"
         succeeded = [k for _, k in event_types(events(client, "queue-a", "s")) if k == "succeeded"]
         assert len(succeeded) == 5, "each success reported once"
+
+
+@pytest.mark.slow
+def test_a_standalone_executor_serves_the_logs_of_its_jobs(
+    tmp_path: Path, processes: Processes
+) -> None:
+    """`armada executor --backend process` with Binoculars: armada-client's log client and
+    armadactl (--binoculars-url) read a job's output from it."""
+    from armada_client.log_client import JobLogClient
+    from click.testing import CliRunner
+
+    from armada.cli.armadactl.main import cli
+    from tests.executor.test_logs import free_port
+
+    data = str(tmp_path / "data")
+    env = environment()
+    api = start(processes, "server", "--data-dir", data, env=env)
+    scheduler = start(processes, "scheduler", "--data-dir", data, env=env)
+    binoculars = f"127.0.0.1:{free_port()}"
+    port = binoculars.rsplit(":", 1)[1]
+    env_executor = {**env, "ARMADA_BINOCULARS__HOST": "127.0.0.1"}
+    start_executor(
+        processes, scheduler, env_executor, "--backend", "process", "--binoculars-port", port
+    )
+    with grpc.insecure_channel(api) as channel:
+        client = ArmadaClient(channel)
+        create_queue(client)
+        echo = container(command=["sh", "-c"], args=("echo hello from a process; echo bye",))
+        job_id = client.submit_jobs("queue-a", "s", [item(pod=pod_spec(echo))])
+        job_id = job_id.job_response_items[0].job_id
+        wait_until(lambda: client.get_job_status([job_id]).job_states[job_id] == 3)  # SUCCEEDED
+        assert client.get_job_status([job_id]).job_states[job_id] == 3
+    lines = [line.line for line in JobLogClient(binoculars, job_id, disable_ssl=True).logs()]
+    assert lines == ["hello from a process", "bye"]
+    result = CliRunner().invoke(
+        cli, ["--armadaUrl", api, "logs", job_id, "--binoculars-url", binoculars]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["hello from a process", "bye"]

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from kubernetes import client
 
-from armada.config.executor import ExecutorSettings, PendingEventRule, PendingPodChecks
+from armada.config.executor import (
+    ExecutorSettings,
+    IngressSettings,
+    PendingEventRule,
+    PendingPodChecks,
+)
 from armada.domain.jobs import ServiceConfig
 from armada.executor.cluster import ClusterError, PodChange, PodNotFound, PodSnapshot, WatchItem
 from armada.executor.kubernetes import KubernetesCluster
 from armada.executor.model import PodPlan, RunResource
 from armada.executor.planning import plan_pod
-from armada.executor.testing import FakeScheduler, lease_message
+from armada.executor.testing import FakeScheduler, lease_message, pod_spec_bytes
 from armada.executor.wire import lease_from_proto
 from tests.executor.conftest import fast_settings, running_agent
 from tests.executor.fake_kube_api import FakeKubeApi
@@ -314,3 +320,90 @@ async def test_the_agent_on_kubernetes_end_to_end(
         path for method, path in kube.requests if method == "DELETE" and "armada-stop-0" in path
     ]
     assert len(deletes) >= 2
+
+
+async def test_an_ingress_gets_its_service_and_ingress_owned_by_the_pod_then_cleaned_up(
+    kube: FakeKubeApi, scheduler: FakeScheduler
+) -> None:
+    """Lease with an ingress → Service + Ingress (labels, owner, host, TLS) → IngressInfo →
+    both removed once the finished pod is."""
+    settings, cluster = agent_on(kube, scheduler)
+    settings = settings.model_copy(
+        update={
+            "kubernetes": settings.kubernetes.model_copy(
+                update={
+                    "ingress": IngressSettings(
+                        hostname_suffix="jobs.example.com", annotations={"class": "nginx"}
+                    )
+                }
+            )
+        }
+    )
+    lease = lease_message("web", command=["serve"], node="node-0")
+    lease.ingress.add(ports=[8080], tls_enabled=True, annotations={"timeout": "60s"})
+    async with running_agent(settings, cluster):
+        scheduler.add_lease(lease)
+        async with asyncio.timeout(5):  # the pod first, then its service and ingress
+            while kube.get("ingresses", NS, "armada-web-0-ingress-0") is None:
+                await asyncio.sleep(0.02)
+        pod = kube.get("pods", NS, "armada-web-0")
+        service = kube.get("services", NS, "armada-web-0-ingress-0")
+        ingress = kube.get("ingresses", NS, "armada-web-0-ingress-0")
+        assert pod is not None and service is not None and ingress is not None
+        owner = {"apiVersion": "v1", "kind": "Pod", "name": "armada-web-0"}
+        owner["uid"] = pod["metadata"]["uid"]
+        owned = {
+            "armada_job_id": "web",
+            "armada_job_run_id": "run-web",
+            "armada_queue_id": "queue-a",
+        }
+        for made in (service, ingress):
+            assert made["metadata"]["labels"] == owned
+            assert made["metadata"]["ownerReferences"] == [owner]
+        assert service["spec"]["selector"] == {"armada_job_id": "web"}
+        assert service["spec"]["clusterIP"] == "None"  # headless unless useClusterIP
+        assert [p["port"] for p in service["spec"]["ports"]] == [8080]
+        assert ingress["apiVersion"] == "networking.k8s.io/v1"
+        assert ingress["metadata"]["annotations"] == {"class": "nginx", "timeout": "60s"}
+        host = "8080-armada-web-0.default.jobs.example.com"
+        (rule,) = ingress["spec"]["rules"]
+        assert rule["host"] == host
+        backend = rule["http"]["paths"][0]["backend"]["service"]
+        assert backend == {"name": "armada-web-0-ingress-0", "port": {"number": 8080}}
+        assert ingress["spec"]["tls"] == [
+            {"hosts": [host], "secretName": "default-ingress-tls-certificate"}
+        ]
+        kube.run_pod(NS, "armada-web-0")
+        await scheduler.wait_until(lambda: "ingress_info" in scheduler.kinds("run-web"))
+        info = scheduler.last_of("run-web", "ingress_info").ingress_info
+        assert (info.pod_name, info.namespace, info.node) == ("armada-web-0", NS, "node-0")
+        assert dict(info.addresses) == {8080: host}
+        kube.finish_pod(NS, "armada-web-0")
+        await scheduler.wait_until(lambda: "succeeded" in scheduler.kinds("run-web"))
+        async with asyncio.timeout(5):  # the finished pod goes, then its service and ingress
+            while kube.objects("pods") or kube.objects("services") or kube.objects("ingresses"):
+                await asyncio.sleep(0.05)
+    await cluster.close()
+    assert scheduler.kinds("run-web") == ["assigned", "running", "ingress_info", "succeeded"]
+
+
+async def test_a_pod_the_kubelet_leaves_running_past_its_deadline_is_failed_by_the_executor(
+    kube: FakeKubeApi, scheduler: FakeScheduler
+) -> None:
+    """The fake kubelet does not enforce activeDeadlineSeconds: the executor's own check does."""
+    settings, cluster = agent_on(kube, scheduler)
+    settings = settings.model_copy(update={"active_deadline_grace": timedelta(0)})
+    spec = pod_spec_bytes(["sleep", "60"], active_deadline_seconds=1, grace_seconds=0)
+    async with running_agent(settings, cluster):
+        scheduler.add_lease(lease_message("slow", pod_spec=spec, node="node-0"))
+        await pods_exist(kube, "armada-slow-0")
+        kube.run_pod(NS, "armada-slow-0")
+        await scheduler.wait_until(lambda: "failed" in scheduler.kinds("run-slow"))
+        async with asyncio.timeout(5):  # then the pod is deleted
+            while kube.objects("pods"):
+                await asyncio.sleep(0.05)
+    await cluster.close()
+    assert scheduler.kinds("run-slow") == ["assigned", "running", "failed"]
+    failed = scheduler.last_of("run-slow", "failed").failed
+    assert (failed.category, failed.subcategory) == ("deadline-exceeded", "active-deadline")
+    assert "activeDeadlineSeconds (1s)" in failed.reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,16 +13,19 @@ import pytest
 from armada_client.armada import binoculars_pb2, binoculars_pb2_grpc
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as k8s
 
-from armada.config.executor import ProcessClusterSettings
+from armada.config.executor import BinocularsSettings, ProcessClusterSettings
 from armada.domain.clock import ManualClock
 from armada.executor.cluster import Cluster
 from armada.executor.fake import FakeCluster
 from armada.executor.logs import BinocularsLogService, PodLocation
 from armada.executor.planning import plan_pod
 from armada.executor.process import ProcessCluster
-from armada.executor.testing import lease_message
+from armada.executor.runs import RunTracker
+from armada.executor.standalone import LogListener, serve_executor, start_log_listener
+from armada.executor.testing import FakeScheduler, lease_message
 from armada.executor.wire import lease_from_proto
 from tests.executor.conftest import fast_settings
+from tests.executor.fake_kube_api import FakeKubeApi
 
 
 def planned(job: str, command: list[str], node: str):  # type: ignore[no-untyped-def]
@@ -122,3 +126,66 @@ async def test_armada_clients_log_client_works_unmodified(
         return [line.line for line in client.logs()]
 
     assert await asyncio.to_thread(read) == ["one", "two", "three"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_a_standalone_executor_serves_its_kubernetes_pods_logs(
+    scheduler: FakeScheduler,
+) -> None:
+    """`armada executor`'s Binoculars, on a KubernetesCluster over the fake API server, read
+    with armada-client's unmodified log client."""
+    from armada_client.log_client import JobLogClient
+    from kubernetes import client as kube_client
+
+    from armada.executor.kubernetes import KubernetesCluster
+
+    kube = FakeKubeApi()
+    kube.start()
+    kube.add_node("node-0", {"cpu": "8", "memory": "32Gi", "pods": "110"})
+    binoculars = BinocularsSettings(host="127.0.0.1", port=free_port())
+    settings = fast_settings(scheduler.address, backend="kubernetes", binoculars=binoculars)
+    configuration = kube_client.Configuration()
+    configuration.host = kube.url
+    cluster = KubernetesCluster(settings, api_client=kube_client.ApiClient(configuration))
+    listening: list[LogListener | None] = []
+    stop = asyncio.Event()
+    executor = asyncio.create_task(
+        serve_executor(settings, cluster, stop=stop, on_ready=listening.append)
+    )
+    try:
+        scheduler.add_lease(lease_message("logged", command=["sh", "-c", "echo"], node="node-0"))
+        async with asyncio.timeout(5):
+            while kube.get("pods", "default", "armada-logged-0") is None:
+                await asyncio.sleep(0.02)
+        kube.run_pod("default", "armada-logged-0")
+        for line in ("hello from kubernetes", "second line"):
+            kube.write_log("default", "armada-logged-0", "main", line)
+        await scheduler.wait_until(lambda: "running" in scheduler.kinds("run-logged"))
+        (listener,) = listening
+        assert listener is not None and listener.address == f"127.0.0.1:{binoculars.port}"
+
+        def read(job_id: str) -> list[str]:
+            client = JobLogClient(listener.address, job_id, disable_ssl=True)
+            return [line.line for line in client.logs()]
+
+        assert await asyncio.to_thread(read, "logged") == ["hello from kubernetes", "second line"]
+        with pytest.raises(grpc.RpcError) as unknown:
+            await asyncio.to_thread(read, "not-on-this-cluster")
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    finally:
+        stop.set()
+        await asyncio.wait_for(executor, 10)
+        await cluster.close()
+        kube.stop()
+
+
+async def test_binoculars_port_zero_serves_nothing() -> None:
+    settings = fast_settings(binoculars=BinocularsSettings(port=0))
+    assert (
+        await start_log_listener(settings, RunTracker(settings), FakeCluster(settings.fake)) is None
+    )

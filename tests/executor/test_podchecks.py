@@ -6,7 +6,7 @@ import pytest
 
 from armada.config.executor import PendingPodChecks
 from armada.executor.model import ContainerView, PodEvent, PodView
-from armada.executor.podchecks import PendingPodChecker, waiting_signature
+from armada.executor.podchecks import PendingPodChecker, past_active_deadline, waiting_signature
 
 CHECKER = PendingPodChecker(PendingPodChecks())  # Armada's defaults
 
@@ -108,3 +108,45 @@ def test_an_invalid_rule_regexp_is_a_clear_error() -> None:
         PendingPodChecker(
             PendingPodChecks(container_waiting_rules=[ContainerWaitingRule(regexp="[")])
         )
+
+
+def active(
+    deadline: float | None = 10.0, started: float | None = 100.0, **fields: object
+) -> PodView:
+    return PodView(
+        name="p",
+        namespace="ns",
+        labels={},
+        node="node-1",
+        phase=str(fields.pop("phase", "Running")),
+        created=50.0,
+        started=started,
+        active_deadline=deadline,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_a_pod_active_past_its_deadline_and_grace_fails() -> None:
+    assert past_active_deadline(active(), grace=5.0, now=114.9) is None
+    verdict = past_active_deadline(active(), grace=5.0, now=115.0)
+    assert verdict is not None and verdict.action == "fail"
+    assert "activeDeadlineSeconds (10s)" in verdict.reason
+
+
+def test_the_deadline_counts_from_creation_until_the_pod_has_started() -> None:
+    assert past_active_deadline(active(started=None, phase="Pending"), 0.0, now=59.9) is None
+    assert past_active_deadline(active(started=None, phase="Pending"), 0.0, now=60.0) is not None
+
+
+@pytest.mark.parametrize(
+    "pod",
+    [
+        active(deadline=None),
+        active(phase="Succeeded"),
+        active(phase="Failed"),
+        active(deleting_since=105.0),
+    ],
+    ids=["no deadline", "succeeded", "failed", "terminating"],
+)
+def test_pods_without_a_deadline_finished_or_terminating_are_left_alone(pod: PodView) -> None:
+    assert past_active_deadline(pod, grace=0.0, now=1_000.0) is None

@@ -196,6 +196,31 @@ def test_a_bad_image_fails_the_run_then_deletes_the_pod() -> None:
     assert t.pod_gone("default", "armada-j1-0", "run-j1", 2.0) == []  # nothing more to say
 
 
+def test_a_pod_left_running_past_its_deadline_fails_deadline_exceeded_then_goes() -> None:
+    """The kubelet should stop it at 30s; the executor acts after its grace (5s) and the
+    deadline grace (60s): DeadlineExceeded, as Armada reports it."""
+    t = tracker(active_deadline_grace="60s")
+    started(t)
+    running = pod(phase="Running", started=0.0, active_deadline=30.0)
+    assert reports(t.pod_seen(running, 1.0)) == ["JobRunAssigned", "JobRunRunning"]
+    assert t.tick(94.9, {}) == []
+    checked = t.tick(95.0, {})
+    assert reports(checked) == ["JobRunFailed"]
+    assert checked[-1] == DeletePod("run-j1", "default", "armada-j1-0", 5.0)
+    failed = checked[0].event  # type: ignore[union-attr]
+    assert isinstance(failed, ev.JobRunFailed)
+    info = failed.failure
+    assert (info.cause, info.category, info.subcategory) == (
+        "DeadlineExceeded",
+        "deadline-exceeded",
+        "active-deadline",
+    )
+    assert "activeDeadlineSeconds (30s)" in info.reason
+    assert t.tick(96.0, {}) == []  # failed once; the delete is under way
+    assert t.pod_seen(dataclasses.replace(running, phase="Failed"), 97.0) == []
+    assert t.pod_gone("default", "armada-j1-0", "run-j1", 98.0) == []
+
+
 def test_a_created_pod_that_never_appears_returns_the_lease() -> None:
     t = tracker(submitted_pod_missing_after="60s")
     started(t)

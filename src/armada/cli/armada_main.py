@@ -36,6 +36,7 @@ def _overrides(**options: Any) -> dict[str, Any]:
         "host": ("grpc", "host"),
         "data_dir": ("storage", "data_dir"),
         "schedule_period": ("scheduler", "schedule_period"),
+        "binoculars_port": ("binoculars", "port"),
     }
     values: dict[str, Any] = {}
     for key, value in options.items():
@@ -128,7 +129,15 @@ def main(verbose: bool) -> None:
 )
 def dev(config_file: Path | None, **options: Any) -> None:
     """Start every component in one process on the embedded store."""
-    _serve("dev", _load("dev", DevSettings, config_file, options), start_system)
+    from armada.dev.farm import FarmError, executor_settings
+
+    settings = _load("dev", DevSettings, config_file, options)
+    try:
+        executor_settings(settings, 0, "")  # the farm's shape is checked before anything starts
+    except FarmError as exc:
+        click.echo(f"armada dev: {exc}", err=True)
+        sys.exit(2)
+    _serve("dev", settings, start_system)
 
 
 @main.command()
@@ -160,12 +169,27 @@ def scheduler(config_file: Path | None, **options: Any) -> None:
     type=click.Choice(["fake", "process", "kubernetes"]),
     help="What stands for the cluster [default: fake].",
 )
+@click.option(
+    "--binoculars-port", type=int, help="Port of its logs service; 0: none [default: 50053]."
+)
 def executor(config_file: Path | None, **options: Any) -> None:
-    """Start an executor: one per cluster, leasing jobs from the scheduler (docs/executor.md)."""
+    """Start an executor: one per cluster, leasing jobs from the scheduler and serving its
+    jobs' logs (Binoculars); see docs/executor.md."""
     from armada.config.executor import ExecutorSettings
-    from armada.executor import ClusterError, build_cluster, run_executor
+    from armada.executor import ClusterError, build_cluster, serve_executor
+    from armada.executor.standalone import LogListener
 
     settings = _load("executor", ExecutorSettings, config_file, options)
+
+    def ready(listener: LogListener | None) -> None:
+        click.echo(
+            f"Armada {__version__} executor {settings.cluster_id} ({settings.backend}, "
+            f"pool {settings.pool}) reporting to {settings.scheduler_address}"
+        )
+        if listener is not None:
+            click.echo(
+                f"  logs: Binoculars on {listener.address} (armadactl logs --binoculars-url)"
+            )
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -173,18 +197,14 @@ def executor(config_file: Path | None, **options: Any) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         cluster = build_cluster(settings)
-        click.echo(
-            f"Armada {__version__} executor {settings.cluster_id} ({settings.backend}, "
-            f"pool {settings.pool}) reporting to {settings.scheduler_address}"
-        )
         try:
-            await run_executor(settings, cluster, stop=stop)
+            await serve_executor(settings, cluster, stop=stop, on_ready=ready)
         finally:
             await cluster.close()
 
     try:
         asyncio.run(run())
-    except ClusterError as exc:
+    except (ClusterError, OSError) as exc:
         click.echo(f"armada executor: {exc}", err=True)
         sys.exit(1)
 

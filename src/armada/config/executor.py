@@ -125,6 +125,18 @@ class KubernetesSettings(Settings):
     )
 
 
+class BinocularsSettings(Settings):
+    """Where ``armada executor`` serves its cluster's job logs (Armada's Binoculars ``Logs``)."""
+
+    host: str = Field("localhost", description="Interface the Binoculars gRPC service listens on.")
+    port: int = Field(
+        50053,
+        ge=0,
+        le=65535,
+        description="Its port; 0: no Binoculars (armada dev serves logs on its own port).",
+    )
+
+
 # ----------------------------------------------------------------------------------------------
 # Stuck pods and failures
 
@@ -258,7 +270,7 @@ def _default_categories() -> list[FailureCategory]:
 
 
 class ExecutorSettings(Settings):
-    """Everything one executor process needs."""
+    """``armada executor``: one per cluster, leasing jobs from the scheduler (docs/executor.md)."""
 
     cluster_id: str = Field("cluster-1", description="The executor's id towards the scheduler.")
     pool: str = Field("default", description="The pool this cluster's nodes belong to.")
@@ -321,6 +333,11 @@ class ExecutorSettings(Settings):
         timedelta(minutes=15),
         description="A created pod never seen after this long: lease returned.",
     )
+    active_deadline_grace: Duration = Field(
+        timedelta(minutes=1),
+        description="A pod still active this long past its activeDeadlineSeconds and grace "
+        "period is failed by the executor (the kubelet should have stopped it).",
+    )
     pod_kill_timeout: Duration = Field(
         timedelta(seconds=30),
         description="A pod still there this long after a graceful delete is force-deleted.",
@@ -355,4 +372,7 @@ class ExecutorSettings(Settings):
     )
     kubernetes: KubernetesSettings = Field(
         default_factory=KubernetesSettings, description="The Kubernetes backend."
+    )
+    binoculars: BinocularsSettings = Field(
+        default_factory=BinocularsSettings, description="Job logs of this cluster, over gRPC."
     )

@@ -44,19 +44,41 @@ def parse_node_resources(text: str) -> dict[str, str]:
     return resources
 
 
+def node_groups(settings: DevSettings, cluster_id: str) -> list[NodeGroupSettings]:
+    """The simulated cluster's nodes: the default group (``nodesPerCluster`` nodes of
+    ``nodeResources``) plus the groups the config gives in ``executor.fake.nodeGroups``, every
+    name prefixed with the cluster's id so that node names are unique across clusters."""
+    groups = []
+    if settings.nodes_per_cluster:
+        groups.append(
+            NodeGroupSettings(
+                name=f"{cluster_id}-node",
+                count=settings.nodes_per_cluster,
+                resources=parse_node_resources(settings.node_resources),
+            )
+        )
+    fake = settings.executor.fake
+    if "node_groups" in fake.model_fields_set:  # given, not FakeClusterSettings' default
+        groups += [
+            g.model_copy(update={"name": f"{cluster_id}-{g.name}"}) for g in fake.node_groups
+        ]
+    names = [g.name for g in groups]
+    for name in names:
+        if names.count(name) > 1:
+            raise FarmError(
+                f"node groups: two groups would be named {name!r} (the default group is "
+                f"{cluster_id}-node)"
+            )
+    if settings.backend == "fake" and not any(g.count for g in groups):
+        raise FarmError("the simulated clusters have no nodes: set nodesPerCluster or nodeGroups")
+    return groups
+
+
 def executor_settings(settings: DevSettings, index: int, address: str) -> ExecutorSettings:
     cluster_id = f"cluster-{index + 1}"
-    resources = parse_node_resources(settings.node_resources)
     base = settings.executor
-    fake = base.fake.model_copy(
-        update={
-            "node_groups": [
-                NodeGroupSettings(
-                    name=f"{cluster_id}-node", count=settings.nodes_per_cluster, resources=resources
-                )
-            ]
-        }
-    )
+    fake = base.fake.model_copy(update={"node_groups": node_groups(settings, cluster_id)})
+    resources = parse_node_resources(settings.node_resources)
     process = base.process.model_copy(update={"resources": resources})
     return base.model_copy(
         update={
@@ -98,11 +120,9 @@ def start_farm(
             )
         )
     if settings.clusters:
+        nodes = sum(g.count for g in node_groups(settings, "cluster-1"))
         log.info(
-            "started %d %s executor(s) of %d nodes",
-            settings.clusters,
-            settings.backend,
-            settings.nodes_per_cluster,
+            "started %d %s executor(s) of %d nodes", settings.clusters, settings.backend, nodes
         )
     return farm
 

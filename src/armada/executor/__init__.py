@@ -7,6 +7,7 @@ Public entry points (see docs/executor.md):
   ``kubernetes``); :class:`FakeCluster` and :class:`ProcessCluster` directly;
   ``armada.executor.kubernetes.KubernetesCluster`` for real clusters;
 - :class:`BinocularsLogService` / :class:`LogSource`: job logs for Armada's ``Logs`` RPC;
+- :func:`serve_executor`: what ``armada executor`` runs (the agent, and Binoculars beside it);
 - :mod:`armada.executor.testing`: a fake scheduler for tests and benchmarks.
 """
 
@@ -16,6 +17,7 @@ from armada.executor.cluster import Cluster, ClusterError, PodNotFound
 from armada.executor.fake import FakeCluster
 from armada.executor.logs import BinocularsLogService, LogsNotFound, LogSource, PodLocation
 from armada.executor.process import ProcessCluster
+from armada.executor.standalone import serve_executor
 
 __all__ = [
     "BinocularsLogService",
@@ -30,4 +32,5 @@ __all__ = [
     "ProcessCluster",
     "build_cluster",
     "run_executor",
+    "serve_executor",
 ]

@@ -182,6 +182,7 @@ class FakeCluster:
                     ContainerView(name=n, reason="ContainerCreating") for n in pod.scenario.runtimes
                 ),
                 created=now,
+                active_deadline=pod.deadline,
                 resource_version=self._store.next_version(),
             )
         )

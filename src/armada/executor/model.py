@@ -101,6 +101,8 @@ class PodView:
     created: float = 0.0
     started: float | None = None
     deleting_since: float | None = None
+    # spec.activeDeadlineSeconds: how long the pod may be active, counted from its start.
+    active_deadline: float | None = None
     pod_ip: str = ""
     resource_version: str = ""
 

@@ -1,4 +1,4 @@
-"""Is a pending pod stuck? Pure checks of a pod, its events and how long it has waited.
+"""Is a pod stuck? Pure checks of a pod, its events and how long it has waited.
 
 Armada's ``pendingPodChecks``: a pod not bound to a node in time, Warning events that persist
 (image pull failures fail the job; most others return the lease), and containers waiting for a
@@ -6,6 +6,10 @@ reason that persists (``InvalidImageName`` fails at once, pull back-offs are ret
 else is retried after a while). A verdict ``fail`` fails the run; ``retry`` deletes the pod and
 returns the lease so the job is scheduled again. The caller supplies the time a container has
 been waiting for its current reason (:func:`waiting_signature` says when that changed).
+
+And Armada's ``ActiveDeadlineExceeded`` issue (:func:`past_active_deadline`): the kubelet
+enforces ``activeDeadlineSeconds``, but a pod still active well past it (a kubelet that cannot
+stop it, a node gone quiet) is failed by the executor itself.
 """
 
 from __future__ import annotations
@@ -50,6 +54,26 @@ def _rules(rules: Sequence[PendingEventRule | ContainerWaitingRule], what: str) 
         _Rule(_compile(r.regexp, f"{what} {i + 1}"), r.inverse, r.action, r.grace.total_seconds())
         for i, r in enumerate(rules)
     ]
+
+
+def past_active_deadline(pod: PodView, grace: float, now: float) -> Verdict | None:
+    """``fail`` if ``pod`` is still active ``grace`` seconds past its activeDeadlineSeconds.
+
+    The deadline counts from the pod's start (its creation if it has not started, as Armada
+    counts). ``grace`` should cover the pod's termination grace period, which the kubelet
+    allows a pod it stops at its deadline. Finished and terminating pods are left alone.
+    """
+    deadline = pod.active_deadline
+    if deadline is None or pod.terminal or pod.deleting_since is not None:
+        return None
+    start = pod.started if pod.started is not None else pod.created
+    if now - start < deadline + grace:
+        return None
+    return Verdict(
+        "fail",
+        f"pod still active {now - start:.0f}s after it started, past its "
+        f"activeDeadlineSeconds ({deadline:g}s)",
+    )
 
 
 def waiting_signature(pod: PodView) -> tuple[tuple[str, str], ...]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -140,7 +141,7 @@ def _container_requests(container: dict[str, Any]) -> dict[str, int]:
     return parsed
 
 
-def active_deadline(pod: dict[str, Any]) -> float | None:
+def active_deadline(pod: Mapping[str, Any]) -> float | None:
     value = pod.get("spec", {}).get("activeDeadlineSeconds")
     return float(value) if value else None
 

@@ -132,6 +132,7 @@ class ProcessCluster:
                 node=self.node_name if bound else "",
                 containers=tuple(ContainerView(name=n, reason="ContainerCreating") for n in names),
                 created=now,
+                active_deadline=active_deadline(plan.pod),
             )
         )
         if not bound:

@@ -21,6 +21,7 @@ remembered a while longer so that a lease re-sent for it is ignored (no run ever
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections import OrderedDict, deque
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 from armada.config.executor import ExecutorSettings
 from armada.domain import events as ev
-from armada.executor.classify import FailureClassifier, describe_failure
+from armada.executor.classify import DEADLINE_EXCEEDED, FailureClassifier, describe_failure
 from armada.executor.model import JOB_ID_LABEL, Lease, PodEvent, PodPlan, PodView
 from armada.executor.observe import (
     Observation,
@@ -40,7 +41,7 @@ from armada.executor.observe import (
     observe,
 )
 from armada.executor.planning import plan_pod, pod_name
-from armada.executor.podchecks import PendingPodChecker, waiting_signature
+from armada.executor.podchecks import PendingPodChecker, past_active_deadline, waiting_signature
 from armada.executor.podspec import InvalidPodSpec, grace_period
 
 # --- instructions -------------------------------------------------------------------------------
@@ -190,6 +191,14 @@ class RunTracker:
             if pod is not None and pod.phase == "Pending" and now - pod.created >= horizon:
                 found.append((pod.namespace, pod.name))
         return found
+
+    def pod_of_job(self, job_id: str) -> tuple[str, str] | None:
+        """(namespace, name) of the job's pod in the cluster, if it has one (a job has one pod
+        at most: a new run's pod waits for the name to be free)."""
+        for record in self._runs.values():
+            if record.job_id == job_id and record.pod is not None:
+                return record.namespace, record.pod_name
+        return None
 
     def known(self, run_id: str) -> bool:
         return run_id in self._runs or run_id in self._finished
@@ -467,7 +476,10 @@ class RunTracker:
             elif record.stage is Stage.SEEN and record.pod is not None:
                 pod = record.pod
                 key = (pod.namespace, pod.name)
-                out.extend(self._check_pending(record, pod, events.get(key, ()), now))
+                out.extend(
+                    self._check_deadline(record, pod, now)
+                    or self._check_pending(record, pod, events.get(key, ()), now)
+                )
         out.extend(self._cleanup(now))
         return out
 
@@ -496,12 +508,29 @@ class RunTracker:
         if verdict.action == "retry":
             record.stop, record.stop_reason = Stop.RETURN, verdict.reason
             return self._delete(record, now)
+        return self._fail(record, pod, events, verdict.reason, now)
+
+    def _check_deadline(self, record: RunRecord, pod: PodView, now: float) -> list[Instruction]:
+        """Armada's ActiveDeadlineExceeded: fail a pod the kubelet left active past its
+        deadline, as the kubelet would have (reason DeadlineExceeded), then delete it."""
+        grace = self._grace(record) + self._settings.active_deadline_grace.total_seconds()
+        verdict = past_active_deadline(pod, grace, now)
+        if verdict is None:
+            return []
+        overdue = dataclasses.replace(pod, reason=DEADLINE_EXCEEDED, message=verdict.reason)
+        return self._fail(record, overdue, (), verdict.reason, now)
+
+    def _fail(
+        self,
+        record: RunRecord,
+        pod: PodView,
+        events: Sequence[PodEvent],
+        reason: str,
+        now: float,
+    ) -> list[Instruction]:
+        """The executor fails a run whose pod still exists: report it, then delete the pod."""
         failure = describe_failure(
-            pod,
-            self._rules.classifier,
-            events,
-            reason=verdict.reason,
-            cluster=self._settings.cluster_id,
+            pod, self._rules.classifier, events, reason=reason, cluster=self._settings.cluster_id
         )
         event = ev.JobRunFailed(job_id=record.job_id, run_id=record.run_id, failure=failure)
         out = self._end(record, event, now, "failed")
@@ -535,14 +564,14 @@ class RunTracker:
 
     # --- shared moves -----------------------------------------------------------------------
 
+    def _grace(self, record: RunRecord) -> float:
+        """The run's pod's termination grace period (the default if the pod names none)."""
+        grace = grace_period(record.plan.pod) if record.plan is not None else None
+        return self._settings.default_grace_period.total_seconds() if grace is None else grace
+
     def _delete(self, record: RunRecord, now: float) -> list[Instruction]:
         record.delete_requested_at = now
-        grace = None
-        if record.plan is not None:
-            grace = grace_period(record.plan.pod)
-        if grace is None:
-            grace = self._settings.default_grace_period.total_seconds()
-        return [DeletePod(record.run_id, record.namespace, record.pod_name, grace)]
+        return [DeletePod(record.run_id, record.namespace, record.pod_name, self._grace(record))]
 
     def _end(
         self, record: RunRecord, event: RunEvent, now: float, outcome: str

@@ -67,6 +67,14 @@ def _status(exc: ApiException) -> tuple[int, str]:
     return int(exc.status or 0), message
 
 
+def _owner_reference(pod: dict[str, Any]) -> dict[str, str] | None:
+    """A reference to ``pod`` as the owner of another object (None without a uid)."""
+    meta = pod.get("metadata") or {}
+    if not meta.get("uid"):
+        return None
+    return {"apiVersion": "v1", "kind": "Pod", "name": meta.get("name", ""), "uid": meta["uid"]}
+
+
 def _read_json(response: Any) -> Any:
     try:
         return json.loads(response.data or b"{}")
@@ -124,33 +132,51 @@ class KubernetesCluster:
 
     async def create_run(self, plan: PodPlan) -> None:
         create_pod = self._core.create_namespaced_pod
-        if not await self._create(create_pod, plan.namespace, plan.pod):
-            existing = await self._get_pod(plan.namespace, plan.pod_name)
-            owner = (existing or {}).get("metadata", {}).get("labels", {}).get(RUN_ID_LABEL)
+        pod = await self._create(create_pod, plan.namespace, plan.pod)
+        if pod is None:
+            pod = await self._get_pod(plan.namespace, plan.pod_name) or {}
+            owner = pod.get("metadata", {}).get("labels", {}).get(RUN_ID_LABEL)
             if owner != plan.run_id:
                 raise ClusterError(f'pods "{plan.pod_name}" already exists (run {owner})')
+        # As Armada does: the pod owns its services and ingresses, so that the cluster's garbage
+        # collector removes them with it (the executor's orphan cleanup is the second net).
+        owned_by = _owner_reference(pod)
         for service in plan.services:
-            await self._create(self._core.create_namespaced_service, plan.namespace, service)
+            await self._create(
+                self._core.create_namespaced_service, plan.namespace, service, owned_by
+            )
         for ingress in plan.ingresses:
-            await self._create(self._net.create_namespaced_ingress, plan.namespace, ingress)
+            await self._create(
+                self._net.create_namespaced_ingress, plan.namespace, ingress, owned_by
+            )
 
     def _is_fatal(self, status: int, message: str) -> bool:
         return status == 422 or any(p.search(message) for p in self._fatal)
 
     async def _create(
-        self, call: Callable[..., Any], namespace: str, manifest: dict[str, Any]
-    ) -> bool:
-        """Create an object; False if it already exists. Raises ClusterError."""
+        self,
+        call: Callable[..., Any],
+        namespace: str,
+        manifest: dict[str, Any],
+        owned_by: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """Create an object (owned by ``owned_by``); None if it already exists.
+
+        Raises ClusterError.
+        """
+        if owned_by is not None:
+            meta = {**manifest["metadata"], "ownerReferences": [owned_by]}
+            manifest = {**manifest, "metadata": meta}
         try:
-            await self._request(call, namespace, manifest)
+            created: dict[str, Any] = await self._request(call, namespace, manifest)
         except ValidationError as exc:
             raise ClusterError(f"invalid {manifest.get('kind')}: {exc}", fatal=True) from None
         except ApiException as exc:
             status, message = _status(exc)
             if status == 409:
-                return False
+                return None
             raise ClusterError(message, fatal=self._is_fatal(status, message)) from None
-        return True
+        return created
 
     async def _get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:

@@ -20,7 +20,7 @@ from armada.executor.model import (
     PodView,
     RunResource,
 )
-from armada.executor.podspec import pod_requests
+from armada.executor.podspec import active_deadline, pod_requests
 
 
 def _time(value: str | None) -> float | None:
@@ -87,6 +87,7 @@ def pod_from_json(obj: Mapping[str, Any]) -> PodView:
         created=_time(meta.get("creationTimestamp")) or 0.0,
         started=_time(status.get("startTime")),
         deleting_since=_time(meta.get("deletionTimestamp")),
+        active_deadline=active_deadline(obj),
         pod_ip=status.get("podIP", ""),
         resource_version=meta.get("resourceVersion", ""),
     )

@@ -1,0 +1,87 @@
+"""What ``armada executor`` runs: the agent for one cluster and, beside it, Binoculars.
+
+In Armada, Binoculars (job logs) is a service per cluster. Here the standalone executor serves
+it itself, on ``binoculars.host:port``: ``Logs`` for the jobs whose pods are in its cluster,
+found through the executor's own run tracker and read from whichever backend it runs. (``armada
+dev`` serves logs for all its simulated clusters on its public port instead.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import grpc
+
+from armada.config.executor import ExecutorSettings
+from armada.domain.clock import Clock
+from armada.executor.agent import ExecutorAgent
+from armada.executor.cluster import Cluster
+from armada.executor.logs import BinocularsLogService, PodLocation
+from armada.executor.runs import RunTracker
+
+
+@dataclass
+class LogListener:
+    """The executor's Binoculars gRPC server and the address it listens on."""
+
+    server: grpc.aio.Server
+    address: str
+
+    async def stop(self) -> None:
+        await self.server.stop(1.0)
+
+
+def tracked_pods(cluster: str, tracker: RunTracker) -> Callable[[str], PodLocation | None]:
+    """Where a job's pod is, from the runs ``tracker`` looks after on ``cluster``."""
+
+    def locate(job_id: str) -> PodLocation | None:
+        found = tracker.pod_of_job(job_id)
+        return PodLocation(cluster, found[1], found[0]) if found is not None else None
+
+    return locate
+
+
+async def start_log_listener(
+    settings: ExecutorSettings, tracker: RunTracker, cluster: Cluster
+) -> LogListener | None:
+    """Serve Binoculars ``Logs`` for ``cluster`` (None when ``binoculars.port`` is 0).
+
+    Raises OSError when the address cannot be listened on.
+    """
+    where = settings.binoculars
+    if not where.port:
+        return None
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    lookup = tracked_pods(settings.cluster_id, tracker)
+    BinocularsLogService(lookup, {settings.cluster_id: cluster}).add_to_server(server)
+    address = f"{where.host}:{where.port}"
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:  # grpc raises this, not OSError, for a port in use
+        raise OSError(f"could not listen on {address} (binoculars): {exc}") from None
+    if port == 0:
+        raise OSError(f"could not listen on {address} (binoculars)")
+    await server.start()
+    return LogListener(server, address)
+
+
+async def serve_executor(
+    settings: ExecutorSettings,
+    cluster: Cluster,
+    *,
+    stop: asyncio.Event,
+    clock: Clock | None = None,
+    on_ready: Callable[[LogListener | None], None] | None = None,
+) -> None:
+    """Run the executor for ``cluster``, with its Binoculars, until ``stop`` is set."""
+    agent = ExecutorAgent(settings=settings, cluster=cluster, clock=clock)
+    listener = await start_log_listener(settings, agent.tracker, cluster)
+    try:
+        if on_ready is not None:
+            on_ready(listener)
+        await agent.run(stop)
+    finally:
+        if listener is not None:
+            await listener.stop()
