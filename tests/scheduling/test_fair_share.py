@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+from armada.domain import events as ev
 from armada.domain.queues import Queue
+from armada.scheduling.model import QueueRound, SchedulingResult
 from tests.scheduling.world import World, node
 
 MakeWorld = Callable[..., World]
@@ -103,3 +105,62 @@ def test_fair_share_preemption_can_be_switched_off_per_pool(make_world: MakeWorl
     w.round()
     w.submit("b", 4, priority_class="armada-preemptible")
     assert not w.round().preemptions
+
+
+def _validate(w: World, ids: list[str], *pools: str) -> list[str]:
+    w.apply(*(ev.JobValidated(job_id=job_id, pools=pools) for job_id in ids))
+    return ids
+
+
+def _pool_queues(result: SchedulingResult, pool: str) -> dict[str, QueueRound]:
+    report = next(p for p in result.pools if p.pool == pool)
+    return {q.queue: q for q in report.queues}
+
+
+def test_a_pool_shares_only_between_queues_that_want_it(make_world: MakeWorld) -> None:
+    # b holds 6 of p1's 8 CPUs, c wants p1 too: 1/2 each, b at 1.5 times its share, protected
+    # up to 2. Queue a runs in p2 and queues only for p2: it must count in neither p1's
+    # shares nor p1's demand (counted, it made the shares 1/3 and b was preempted).
+    w = make_world(
+        [node("n1", cpu=8, pool="p1"), node("n2", cpu=8, pool="p2")],
+        [Queue(name="a"), Queue(name="b"), Queue(name="c")],
+        protected_fraction_of_fair_share=2.0,
+    )
+    _validate(w, w.submit("b", 6, priority_class="armada-preemptible"), "p1")
+    _validate(w, w.submit("a", 8), "p2")
+    w.round()
+    assert per_queue(w) == {"a": 8, "b": 6}
+    _validate(w, w.submit("a", 100), "p2")
+    _validate(w, w.submit("c", 8, priority_class="armada-preemptible"), "p1")
+    result = w.round()
+    assert not result.preemptions
+    p1 = _pool_queues(result, "p1")
+    assert set(p1) == {"b", "c"}
+    assert all(abs(q.fair_share - 0.5) < 1e-9 for q in p1.values())
+    assert p1["c"].queued_jobs == 8  # a's queued jobs are counted in p2, not here
+    assert [lease.queue for lease in result.leases] == ["c", "c"]
+    p2 = _pool_queues(result, "p2")
+    assert set(p2) == {"a"} and p2["a"].queued_jobs == 100
+
+
+def test_jobs_leased_in_an_earlier_pool_are_no_demand_in_a_later_one(
+    make_world: MakeWorld,
+) -> None:
+    # a's four jobs may run anywhere and all go to p1 (scheduled first). In p2 only b (full,
+    # running) and c (queued) remain: 1/2 each, b at twice its share, protected up to 2.5.
+    w = make_world(
+        [node("n1", cpu=4, pool="p1"), node("n2", cpu=4, pool="p2")],
+        [Queue(name="a"), Queue(name="b"), Queue(name="c")],
+        protected_fraction_of_fair_share=2.5,
+    )
+    _validate(w, w.submit("b", 4, priority_class="armada-preemptible"), "p2")
+    w.round()
+    a_jobs = w.submit("a", 4)
+    _validate(w, w.submit("c", 4, priority_class="armada-preemptible"), "p2")
+    result = w.round()
+    assert {lease.job_id for lease in result.leases} == set(a_jobs)
+    assert {lease.pool for lease in result.leases} == {"p1"}
+    assert not result.preemptions
+    p2 = _pool_queues(result, "p2")
+    assert set(p2) == {"b", "c"}
+    assert abs(p2["b"].fair_share - 0.5) < 1e-9

@@ -39,6 +39,7 @@ class NewLease:
     node: int
     gang_id: str
     uniformity_value: str
+    group: int  # the queued group it came from; -1 for gang members
 
 
 STOP_TIME = "maximum scheduling duration exceeded"
@@ -125,22 +126,33 @@ class PoolRound:
             self.stat(queue, stat, n)
 
     def compute_shares(self) -> None:
-        snap = self.c.snap
-        active = {q for q in snap.queues_with_queued_jobs() if q in self.c.queues}
-        active |= set(self.alloc)
-        self.active = sorted(active)
-        self.weights = {q: self.c.queues[q].weight for q in self.active}
-        demand: dict[str, float] = {}
-        for q in self.active:
-            want = list(self.alloc.get(q, self.zero))
+        """Fair shares among the queues active *in this pool*: with running jobs here, or with
+        queued jobs that may run here and were not leased in an earlier pool this round."""
+        snap, pool, taken = self.c.snap, self.pool, self.c.taken_from_groups
+        demand_vectors = {q: list(alloc) for q, alloc in self.alloc.items()}
+        self.queued_here: dict[str, int] = {}
+        for q in snap.queues_with_queued_jobs():
+            if q not in self.c.queues:
+                continue
+            want: list[int] | None = None
+            count = 0
             for group_id, group in snap.queued_groups(q).items():
-                info = self.c.info_of_key(snap.groups[group_id].key)
-                n = len(group)
-                want = [a + n * b for a, b in zip(want, info.request, strict=True)]
-            demand[q] = self.cost(want)
-        self.demand = demand
+                shared = snap.groups[group_id]
+                n = len(group) - taken.get((q, group_id), 0)
+                if n <= 0 or not shared.admits(pool):
+                    continue
+                if want is None:
+                    want = demand_vectors.setdefault(q, list(self.zero))
+                request = self.c.info_of_key(shared.key).request
+                want[:] = [a + n * b for a, b in zip(want, request, strict=True)]
+                count += n
+            if count:
+                self.queued_here[q] = count
+        self.active = sorted(demand_vectors)
+        self.weights = {q: self.c.queues[q].weight for q in self.active}
+        self.demand = {q: self.cost(want) for q, want in demand_vectors.items()}
         self.fair = fair_shares(self.weights)
-        self.adjusted = demand_capped_shares(self.weights, demand)
+        self.adjusted = demand_capped_shares(self.weights, self.demand)
         self.actual_start = {q: self.cost(self.alloc.get(q, self.zero)) for q in self.active}
 
     def share_ratio(self, queue: str) -> float:
@@ -213,7 +225,6 @@ class PoolRound:
                 evicted=self._evicted_items(q),
                 info_of=self.c.info,
                 taken=self.c.taken,
-                pools=self.c.pools,
             )
             for q in self.active
         }
@@ -241,8 +252,21 @@ class PoolRound:
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
         self._preempt_unrestored()
+        if self.pool != max(self.c.pools, default=self.pool):
+            self._note_taken_groups()
         duration = self.c.monotonic() - started
         self.c.reports.append(build_report(self, duration))
+
+    def _note_taken_groups(self) -> None:
+        """Tell the pools still to come how many jobs of each queued group are now leased."""
+        snap, taken = self.c.snap, self.c.taken_from_groups
+        for job_id, new in self.new_here.items():
+            group = new.group
+            if group < 0:  # a gang member: find its group
+                job = snap[job_id]
+                group = snap.groups.intern(new.info.key, job.validated_pools).id
+            where = (new.queue, group)
+            taken[where] = taken.get(where, 0) + 1
 
     def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
@@ -322,7 +346,7 @@ class PoolRound:
         uniformity_value, placements, victims = outcome
         if len(placements) == 1 and not victims:  # the common case, kept short
             info, node, job_id = item.infos[0], placements[0].node, placements[0].job_id
-            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
+            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value, item.group)
             self.c.taken.add(job_id)
             self._add(queue, info.key.priority_class, info.request, 1)
             self.scheduled_round = list(map(add, self.scheduled_round, info.request))
@@ -333,7 +357,9 @@ class PoolRound:
         taken = self.c.taken
         for info, placement in zip(item.infos, placements, strict=True):
             job_id = placement.job_id
-            self.new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
+            self.new_here[job_id] = NewLease(
+                queue, info, placement.node, gang_id, uniformity_value, item.group
+            )
             taken.add(job_id)
             self._add(queue, info.key.priority_class, info.request, 1)
         size = len(placements)
@@ -457,7 +483,3 @@ class PoolRound:
         if not cands.new_stopped:
             for group_id, count in cands.remaining_groups():
                 self._key_reason(queue, group_id, "not reached this round", count)
-        for group_id, count in cands.poolless:
-            pools = ", ".join(sorted(self.c.snap.groups[group_id].pools or ()))
-            reason = f"none of the pools it may run in ({pools}) has nodes"
-            self._key_reason(queue, group_id, reason, count)
