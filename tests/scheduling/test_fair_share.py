@@ -164,3 +164,24 @@ def test_jobs_leased_in_an_earlier_pool_are_no_demand_in_a_later_one(
     p2 = _pool_queues(result, "p2")
     assert set(p2) == {"b", "c"}
     assert abs(p2["b"].fair_share - 0.5) < 1e-9
+
+
+def test_a_queue_that_lost_jobs_this_round_is_offered_room_at_its_new_share(
+    make_world: MakeWorld,
+) -> None:
+    # a's one 4-CPU low-priority job is preempted by b's urgent 1-CPU job; that leaves 3 CPUs
+    # for a and c, both now holding nothing. Filling must see a's allocation after the
+    # preemption (0), not before (4 CPUs): a and c take turns (a first by name), a gets 2.
+    w = make_world(
+        [node("n0", cpu=4)],
+        [Queue(name="a"), Queue(name="b"), Queue(name="c")],
+        enable_fair_share_preemption=False,
+    )
+    (low,) = w.submit("a", 1, cpu=4, priority_class="low")
+    w.round()
+    w.submit("b", 1, priority_class="urgent")
+    w.submit("a", 3)
+    w.submit("c", 3)
+    result = w.round()
+    assert [p.job_id for p in result.preemptions] == [low]
+    assert [lease.queue for lease in result.leases] == ["b", "a", "c", "a"]

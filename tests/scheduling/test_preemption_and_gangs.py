@@ -27,6 +27,26 @@ def test_a_higher_priority_class_preempts_a_lower_one(make_world: MakeWorld) -> 
         assert "priority class urgent" in p.reason
 
 
+def test_urgency_victims_stop_counting_in_their_queue_at_once(make_world: MakeWorld) -> None:
+    # a's gang holds n0 and n1; one urgent job preempts the member on n0, and with it the one
+    # on n1. a's allocation must fall to nothing within the round (its share after the round,
+    # and the fair order of the rest of the round, depend on it).
+    w = make_world(
+        [node("n0", cpu=2), node("n1", cpu=2)],
+        [Queue(name="a"), Queue(name="b")],
+        enable_fair_share_preemption=False,
+    )
+    w.submit("a", 2, cpu=2, priority_class="low", gang=Gang(id="g", cardinality=2))
+    w.round()
+    w.submit("b", 1, cpu=2, priority_class="urgent", node_selector={"kubernetes.io/hostname": "n0"})
+    result = w.round()
+    assert len(result.preemptions) == 2
+    shares = {q.queue: q for q in result.pools[0].queues}
+    assert shares["a"].actual_share == 1.0
+    assert shares["a"].share_after == 0.0
+    assert shares["b"].share_after == 0.5
+
+
 def test_urgency_preemption_spares_equal_priorities(make_world: MakeWorld) -> None:
     w = make_world([node("n0", cpu=4)], [Queue(name="a"), Queue(name="b")])
     w.submit("a", 4, priority_class="armada-default")

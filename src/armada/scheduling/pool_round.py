@@ -71,6 +71,7 @@ class PoolRound:
         self.started: dict[str, float] = {}
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
+        self.fallen: set[str] = set()  # queues whose allocation fell during filling
         self.doomed: set[str] = set()
         self.new_here: dict[str, NewLease] = {}
         self.scheduled_round = list(zero)
@@ -270,6 +271,8 @@ class PoolRound:
 
     def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
+        if self.fallen:
+            self._rescore(heap)
         item = self.cands[queue].peek()
         if item is None:
             return ""
@@ -279,12 +282,29 @@ class PoolRound:
             return heapq.heapreplace(heap, (score, queue))[1]
         return queue
 
-    def _push(self, heap: list[tuple[float, str]], queue: str) -> None:
+    def _score(self, queue: str) -> float | None:
+        """The queue's cost after its next item, over its weight (None: nothing left)."""
         item = self.cands[queue].peek()
-        if item is not None:
-            alloc = self.alloc.get(queue, self.zero)
-            score = self.cost.with_extra(alloc, item.total) / self.weights[queue]
+        if item is None:
+            return None
+        alloc = self.alloc.get(queue, self.zero)
+        return self.cost.with_extra(alloc, item.total) / self.weights[queue]
+
+    def _push(self, heap: list[tuple[float, str]], queue: str) -> None:
+        score = self._score(queue)
+        if score is not None:
             heapq.heappush(heap, (score, queue))
+
+    def _rescore(self, heap: list[tuple[float, str]]) -> None:
+        """Queues whose allocation fell while they waited (a job preempted by urgency, a lease
+        of this round undone) get their score lowered, so they come up as soon as is fair."""
+        fallen = self.fallen
+        for i, (old, q) in enumerate(heap):
+            if q in fallen:
+                score = self._score(q)
+                heap[i] = (old if score is None else score, q)
+        heapq.heapify(heap)
+        fallen.clear()
 
     def _prepare_queue(self, queue: str) -> None:
         if self.c.queues[queue].cordoned:
@@ -412,6 +432,7 @@ class PoolRound:
         new = self.new_here.pop(job_id, None)
         if new is not None:
             self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
+            self.fallen.add(new.queue)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
             self._cascade_gang(self.c.snap[job_id])
@@ -420,8 +441,9 @@ class PoolRound:
         run = job.active_run
         assert run is not None
         info = self.c.info(job)
-        if job_id in self.db.placed:
+        if job_id not in self.db.evicted:  # an evicted job's share was given up on eviction
             self._add(job.spec.queue, info.key.priority_class, info.request, -1)
+            self.fallen.add(job.spec.queue)
         self.preempted.add(job_id)
         self.stat(job.spec.queue, "preempted")
         self.c.preemptions.append(
