@@ -95,6 +95,25 @@ def test_protected_fraction_shields_queues_near_their_share(make_world: MakeWorl
     assert scenario(1.0) == 2
 
 
+def test_protected_fraction_can_be_overridden_per_pool(make_world: MakeWorld) -> None:
+    # The same in two pools: a holds 6 of 8 CPUs, 1.5 times its share against b. The global
+    # protection (1.0) lets p2 preempt; p1 overrides it with 2.0 and preempts nothing.
+    w = make_world(
+        [node("n1", cpu=8, pool="p1"), node("n2", cpu=8, pool="p2")],
+        [Queue(name="a"), Queue(name="b")],
+        protected_fraction_of_fair_share=1.0,
+        pools={"p1": {"protected_fraction_of_fair_share": 2.0}},
+    )
+    for pool in ("p1", "p2"):
+        _validate(w, w.submit("a", 6, priority_class="armada-preemptible"), pool)
+    w.round()
+    for pool in ("p1", "p2"):
+        _validate(w, w.submit("b", 8, priority_class="armada-preemptible"), pool)
+    result = w.round()
+    assert Counter(p.pool for p in result.preemptions) == {"p2": 2}
+    assert Counter(lease.pool for lease in result.leases) == {"p1": 2, "p2": 4}
+
+
 def test_fair_share_preemption_can_be_switched_off_per_pool(make_world: MakeWorld) -> None:
     w = make_world(
         [node("n0", cpu=4)],
