@@ -148,6 +148,35 @@ def test_fair_share_preempts_a_gang_as_a_unit(make_world: MakeWorld) -> None:
     assert w.running_on() == {newcomer: "n0"}
 
 
+def test_an_evicted_job_gets_its_node_back_when_the_lease_that_took_it_is_undone(
+    make_world: MakeWorld,
+) -> None:
+    # b runs urgent jobs on n0 and n1 and a preemptible one, x, on n0; every queue holding
+    # anything is evicted (protection 0). a's gang of three goes first: two members on n1's
+    # free room, one in x's place on n0, so x cannot come back. Then b's urgent job preempts
+    # the two members on n1, and the gang's lease on n0 is undone with them: x's room is
+    # free again, and x must keep its node rather than be preempted off an idle slot.
+    pin = "kubernetes.io/hostname"
+    w = make_world(
+        [node("n0", cpu=3), node("n1", cpu=4)],
+        [Queue(name="a"), Queue(name="b")],
+        protected_fraction_of_fair_share=0.0,
+    )
+    w.submit("b", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
+    (x,) = w.submit("b", 1, cpu=1, priority_class="armada-preemptible", node_selector={pin: "n0"})
+    w.submit("b", 1, cpu=2, priority_class="urgent", node_selector={pin: "n1"})
+    w.round()
+    gang = w.submit(
+        "a", 3, cpu=1, priority_class="armada-preemptible", gang=Gang(id="g", cardinality=3)
+    )
+    (late,) = w.submit("b", 1, cpu=2, priority_class="urgent")
+    result = w.round()
+    assert [(lease.job_id, lease.node) for lease in result.leases] == [(late, "n1")]
+    assert not result.preemptions
+    assert w.running_on()[x] == "n0"
+    assert all("displaced this round" in result.job_reasons[j] for j in gang)
+
+
 def test_a_gang_is_scheduled_whole(make_world: MakeWorld) -> None:
     w = make_world([node(f"n{i}", cpu=5) for i in range(2)], [Queue(name="a")])
     gang = Gang(id="g1", cardinality=3)

@@ -72,6 +72,7 @@ class PoolRound:
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
         self.fallen: set[str] = set()  # queues whose allocation fell during filling
+        self.undone_on: set[int] = set()  # nodes where a lease of this round was undone
         self.doomed: set[str] = set()
         self.new_here: dict[str, NewLease] = {}
         self.scheduled_round = list(zero)
@@ -252,6 +253,7 @@ class PoolRound:
             q = self._next_queue(heap, q)
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
+        self._restore_where_room_came_back()
         self._preempt_unrestored()
         if self.pool != max(self.c.pools, default=self.pool):
             self._note_taken_groups()
@@ -433,6 +435,7 @@ class PoolRound:
         if new is not None:
             self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
             self.fallen.add(new.queue)
+            self.undone_on.add(new.node)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
             self._cascade_gang(self.c.snap[job_id])
@@ -486,6 +489,20 @@ class PoolRound:
             restored.append(job)
         for job, info in zip(item.jobs, item.infos, strict=True):
             self._add(job.spec.queue, info.key.priority_class, info.request, 1)
+
+    def _restore_where_room_came_back(self) -> None:
+        """An evicted job that found its node taken by a lease of this round, which urgency
+        preemption then undid, gets its place back rather than be preempted off a node that
+        now has room for it. Queues in fair order (lowest score first), then queue order."""
+        undone, evicted = self.undone_on, self.db.evicted
+        if not undone or not evicted:
+            return
+        queues = {evicted_job.queue for evicted_job in evicted.values()}
+        for q in sorted(queues, key=lambda q: (self.cost(self.alloc[q]) / self.weights[q], q)):
+            for item in self._evicted_items(q):
+                ids = [job.job_id for job in item.jobs]
+                if all(i in evicted for i in ids) and any(evicted[i].node in undone for i in ids):
+                    self._restore(item)
 
     def _preempt_unrestored(self) -> None:
         for job_id in sorted(self.db.evicted):
