@@ -177,6 +177,30 @@ def test_an_evicted_job_gets_its_node_back_when_the_lease_that_took_it_is_undone
     assert all("displaced this round" in result.job_reasons[j] for j in gang)
 
 
+def test_a_victim_stays_when_the_lease_that_preempted_it_is_undone(
+    make_world: MakeWorld,
+) -> None:
+    # a's gang goes first (c's weight is low): one member on free n0, one on n1 in place of
+    # b's low-priority job v. Then c's urgent job, pinned to n0, preempts the member there,
+    # and the gang's lease on n1 is undone with it: v must keep its node, which is free.
+    pin = "kubernetes.io/hostname"
+    w = make_world(
+        [node("n0", cpu=2), node("n1", cpu=2)],
+        [Queue(name="a"), Queue(name="b"), Queue(name="c", priority_factor=4.0)],
+        enable_fair_share_preemption=False,
+        maximum_resource_fraction_to_schedule={"cpu": 2.0},  # the gang and c's job: 6 of 4
+    )
+    (v,) = w.submit("b", 1, cpu=2, priority_class="low", node_selector={pin: "n1"})
+    w.round()
+    w.submit("a", 2, cpu=2, gang=Gang(id="g", cardinality=2))
+    (urgent,) = w.submit("c", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
+    result = w.round()
+    assert [(lease.job_id, lease.node) for lease in result.leases] == [(urgent, "n0")]
+    assert not result.preemptions
+    assert w.running_on() == {v: "n1", urgent: "n0"}
+    assert {q.queue: q.preempted_jobs for q in result.pools[0].queues}["b"] == 0
+
+
 def test_a_gang_is_scheduled_whole(make_world: MakeWorld) -> None:
     w = make_world([node(f"n{i}", cpu=5) for i in range(2)], [Queue(name="a")])
     gang = Gang(id="g1", cardinality=3)

@@ -30,6 +30,7 @@ from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
 from armada.scheduling.nodes import Node
 from armada.scheduling.placement import GangPlacer
 from armada.scheduling.pool_report import build_report
+from armada.scheduling.resources import Vector
 
 
 @dataclass(slots=True)
@@ -73,6 +74,8 @@ class PoolRound:
         self.preempted: set[str] = set()
         self.fallen: set[str] = set()  # queues whose allocation fell during filling
         self.undone_on: set[int] = set()  # nodes where a lease of this round was undone
+        self.victims_of: dict[str, list[Placement]] = {}  # new lease -> its urgency victims
+        self.lost: dict[str, Placement] = {}  # running jobs preempted off their node
         self.doomed: set[str] = set()
         self.new_here: dict[str, NewLease] = {}
         self.scheduled_round = list(zero)
@@ -390,8 +393,11 @@ class PoolRound:
         self.c.queue_tokens[queue] -= size
         if gang_id:
             self.scheduled_gangs += 1
-        for victim in victims:
-            self.preempt_victim(victim, item.jobs[0], item.infos[0])
+        on_node = {p.node: i for i, p in enumerate(placements)}
+        for victim in victims:  # each preempted by the member placed on its node
+            i = on_node[victim.node]
+            self.preempt_victim(victim, item.jobs[i], item.infos[i])
+            self.victims_of.setdefault(item.jobs[i].job_id, []).append(victim)
 
     def leases(self) -> list[Lease]:
         """The round's new leases, in the order they were made."""
@@ -420,6 +426,8 @@ class PoolRound:
 
     def preempt_victim(self, victim: Placement, preemptor: JobRecord, info: KeyInfo) -> None:
         """Urgency preemption of a bound job (already unbound from its node by the placer)."""
+        if victim.job_id in self.running:
+            self.lost[victim.job_id] = victim
         node = self.db.nodes[victim.node].name
         reason = (
             f"preempted by job {preemptor.job_id} of priority class {info.key.priority_class} "
@@ -434,10 +442,15 @@ class PoolRound:
         new = self.new_here.pop(job_id, None)
         if new is not None:
             self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
+            self.scheduled_round = list(map(sub, self.scheduled_round, new.info.request))
+            self.c.global_tokens += 1
+            self.c.queue_tokens[new.queue] += 1
             self.fallen.add(new.queue)
             self.undone_on.add(new.node)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
+            for victim in self.victims_of.pop(job_id, ()):
+                self._reinstate(victim.job_id)
             self._cascade_gang(self.c.snap[job_id])
             return
         job = self.running[job_id]
@@ -462,6 +475,34 @@ class PoolRound:
         )
         self._cascade_gang(job)
 
+    def _reinstate(self, victim_id: str) -> None:
+        """Undo the urgency preemption of a running job (and of its gang, which went with it)
+        whose preemptor's lease was undone in turn, if their nodes have room for them again."""
+        job = self.running.get(victim_id)
+        if job is None or victim_id not in self.preempted:
+            return  # a lease of this round (undone already), or reinstated with its gang
+        gang = job.spec.gang
+        ids = [victim_id]
+        if gang is not None and gang.cardinality > 1:
+            ids = sorted(m for m in self.c.snap.gang(job.spec.queue, gang.id) if m in self.running)
+        lost = [self.lost[i] for i in ids if i in self.lost and i in self.preempted]
+        if len(lost) < len(ids):
+            return  # a member was evicted, not preempted off its node: it cannot come back
+        need: dict[int, Vector] = {}
+        for p in lost:
+            need[p.node] = need[p.node] + p.request if p.node in need else p.request
+        if not all(bool((self.db.avail[0, node] >= r).all()) for node, r in need.items()):
+            return
+        for p in lost:
+            self.db.bind(p.job_id, p.queue, p.node, p.request, p.priority)
+            self.preempted.discard(p.job_id)
+            del self.lost[p.job_id]
+            info = self.c.info(self.running[p.job_id])
+            self._add(p.queue, info.key.priority_class, info.request, 1)
+            self.stat(p.queue, "preempted", -1)
+        back = set(ids)
+        self.c.preemptions[:] = [x for x in self.c.preemptions if x.job_id not in back]
+
     def _cascade_gang(self, job: JobRecord) -> None:
         gang = job.spec.gang
         if gang is None or gang.cardinality <= 1:
@@ -472,7 +513,9 @@ class PoolRound:
             if member_id not in self.running and member_id not in self.new_here:
                 continue
             if member_id in self.db.placed:
-                self.db.unbind(member_id)
+                placement = self.db.unbind(member_id)
+                if member_id in self.running:
+                    self.lost[member_id] = placement
                 self._drop(member_id, f"preempted with its gang {gang.id}", "gang")
             elif member_id in self.db.evicted:
                 self.doomed.add(member_id)
