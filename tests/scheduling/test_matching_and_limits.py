@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
 import msgspec
@@ -278,3 +279,53 @@ def test_a_job_whose_pools_have_no_nodes_is_told_so(make_world: MakeWorld) -> No
     key_id = w.db.read().key_of(w.db.read()[job]).id
     reason = result.reason_for(job, "q", key_id)
     assert reason == "pool cpu: none of the pools it may run in (gpu) has nodes"
+
+
+def _key_id(w: World, job_id: str) -> int:
+    snap = w.db.read()
+    return snap.key_of(snap[job_id]).id
+
+
+def test_maximum_resource_fraction_to_schedule_caps_each_round(make_world: MakeWorld) -> None:
+    # A quarter of p1's 16 CPUs per round; p2 overrides it with a half of its own 16.
+    w = make_world(
+        [node("n1", cpu=16, pool="p1"), node("n2", cpu=16, pool="p2")],
+        [Queue(name="a")],
+        maximum_resource_fraction_to_schedule={"cpu": 0.25},
+        pools={"p2": {"maximum_resource_fraction_to_schedule": {"cpu": 0.5}}},
+    )
+    jobs = w.submit("a", 40)
+    result = w.round()
+    assert Counter(lease.pool for lease in result.leases) == {"p1": 4, "p2": 8}
+    assert {p.pool: p.termination_reason for p in result.pools} == {
+        "p1": "maximum resources scheduled",
+        "p2": "maximum resources scheduled",
+    }
+    waiting = result.reason_for(jobs[-1], "a", _key_id(w, jobs[-1])) or ""
+    assert "pool p1: maximum resources scheduled" in waiting
+    # The cap is per round, not on what the pool holds: the next round schedules as much again.
+    again = w.round()
+    assert Counter(lease.pool for lease in again.leases) == {"p1": 4, "p2": 8}
+
+
+def test_a_queue_is_scheduled_by_class_priority_then_job_priority_then_age(
+    make_world: MakeWorld,
+) -> None:
+    w = make_world([node("n0", cpu=5)], [Queue(name="q")])
+    # Two shapes of job, so that the order holds both within a group of twins and across.
+    (old_but_priority_5,) = w.submit("q", priority=5)
+    first_1, second_1 = w.submit("q", 2, priority=1, memory_gi=2)
+    (late_5,) = w.submit("q", priority=5, memory_gi=3)
+    (urgent_9,) = w.submit("q", priority_class="urgent", priority=9)
+    (low_class_0,) = w.submit("q", priority_class="low", priority=0)
+    result = w.round()
+    # Five CPUs for six jobs: the urgent class first whatever its job priority, then the
+    # lower job priority, then the earlier submission; the low class waits.
+    assert [lease.job_id for lease in result.leases] == [
+        urgent_9,
+        first_1,
+        second_1,
+        old_but_priority_5,
+        late_5,
+    ]
+    assert low_class_0 in w.queued()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 from armada.domain import events as ev
 from armada.domain.jobs import Gang
 from armada.domain.queues import Queue
+from armada.scheduling.model import SchedulingResult
 from tests.scheduling.world import World, node
 
 MakeWorld = Callable[..., World]
@@ -27,6 +31,26 @@ def test_a_higher_priority_class_preempts_a_lower_one(make_world: MakeWorld) -> 
         assert "priority class urgent" in p.reason
 
 
+def test_urgency_victims_stop_counting_in_their_queue_at_once(make_world: MakeWorld) -> None:
+    # a's gang holds n0 and n1; one urgent job preempts the member on n0, and with it the one
+    # on n1. a's allocation must fall to nothing within the round (its share after the round,
+    # and the fair order of the rest of the round, depend on it).
+    w = make_world(
+        [node("n0", cpu=2), node("n1", cpu=2)],
+        [Queue(name="a"), Queue(name="b")],
+        enable_fair_share_preemption=False,
+    )
+    w.submit("a", 2, cpu=2, priority_class="low", gang=Gang(id="g", cardinality=2))
+    w.round()
+    w.submit("b", 1, cpu=2, priority_class="urgent", node_selector={"kubernetes.io/hostname": "n0"})
+    result = w.round()
+    assert len(result.preemptions) == 2
+    shares = {q.queue: q for q in result.pools[0].queues}
+    assert shares["a"].actual_share == 1.0
+    assert shares["a"].share_after == 0.0
+    assert shares["b"].share_after == 0.5
+
+
 def test_urgency_preemption_spares_equal_priorities(make_world: MakeWorld) -> None:
     w = make_world([node("n0", cpu=4)], [Queue(name="a"), Queue(name="b")])
     w.submit("a", 4, priority_class="armada-default")
@@ -36,16 +60,47 @@ def test_urgency_preemption_spares_equal_priorities(make_world: MakeWorld) -> No
     assert not result.preemptions and not result.leases
 
 
-def test_urgency_preemption_can_be_disabled(make_world: MakeWorld) -> None:
+@pytest.mark.parametrize(
+    "switch",
+    [
+        {"enable_urgency_preemption": False},
+        {"pools": {"default": {"disable_urgency_preemption": True}}},
+    ],
+)
+def test_urgency_preemption_can_be_disabled(make_world: MakeWorld, switch: dict[str, Any]) -> None:
+    def scenario(**overrides: Any) -> tuple[SchedulingResult, list[str]]:
+        w = make_world(
+            [node("n0", cpu=4)],
+            [Queue(name="a"), Queue(name="b")],
+            enable_fair_share_preemption=False,
+            **overrides,
+        )
+        w.submit("a", 4, priority_class="low")
+        w.round()
+        urgent = w.submit("b", 2, priority_class="urgent")
+        return w.round(), urgent
+
+    enabled, urgent = scenario()
+    assert [p.kind for p in enabled.preemptions] == ["urgency", "urgency"]
+    assert {lease.job_id for lease in enabled.leases} == set(urgent)
+    disabled, urgent = scenario(**switch)
+    assert not disabled.preemptions and not disabled.leases
+    assert "does not fit" in disabled.job_reasons[urgent[0]]
+
+
+def test_without_urgency_preemption_fair_share_preemption_still_happens(
+    make_world: MakeWorld,
+) -> None:
     w = make_world(
         [node("n0", cpu=4)], [Queue(name="a"), Queue(name="b")], enable_urgency_preemption=False
     )
     w.submit("a", 4, priority_class="low")
     w.round()
-    w.submit("b", 2, priority_class="urgent")
-    # Fair-share preemption still happens (low is preemptible, a is above its share).
+    urgent = w.submit("b", 2, priority_class="urgent")
     result = w.round()
-    assert all(p.kind == "fair-share" for p in result.preemptions)
+    # a (all preemptible, above its share) is evicted; b's jobs take the room of two of them.
+    assert [p.kind for p in result.preemptions] == ["fair-share", "fair-share"]
+    assert {lease.job_id for lease in result.leases} == set(urgent)
 
 
 def test_urgency_victims_are_the_lowest_priority_first(make_world: MakeWorld) -> None:
@@ -56,6 +111,94 @@ def test_urgency_victims_are_the_lowest_priority_first(make_world: MakeWorld) ->
     w.submit("a", 2, priority_class="urgent")
     result = w.round()
     assert {p.job_id for p in result.preemptions} == set(low)
+
+
+def test_among_equal_victims_the_queue_furthest_above_its_share_gives_way(
+    make_world: MakeWorld,
+) -> None:
+    # a and b each hold low-priority jobs on the one node; b holds 3 of 4 CPUs (1.5 times its
+    # adjusted share), a 1 (0.75 times its share). c's urgent job takes one of b's, although
+    # a's job comes first by id.
+    w = make_world(
+        [node("n0", cpu=4)],
+        [Queue(name="a"), Queue(name="b"), Queue(name="c")],
+        enable_fair_share_preemption=False,
+    )
+    w.submit("a", 1, priority_class="low")
+    b_jobs = w.submit("b", 3, priority_class="low")
+    w.round()
+    (urgent,) = w.submit("c", 1, priority_class="urgent")
+    result = w.round()
+    assert [(p.job_id, p.preempting_job_id) for p in result.preemptions] == [(b_jobs[0], urgent)]
+
+
+def test_fair_share_preempts_a_gang_as_a_unit(make_world: MakeWorld) -> None:
+    # a's gang of two holds both nodes. b's one job takes n0 back from it; the member on n1
+    # could stay, but a gang runs whole or not at all: both members are preempted.
+    w = make_world([node("n0", cpu=2), node("n1", cpu=2)], [Queue(name="a"), Queue(name="b")])
+    gang = w.submit(
+        "a", 2, cpu=2, priority_class="armada-preemptible", gang=Gang(id="g", cardinality=2)
+    )
+    w.round()
+    assert sorted(w.running_on().values()) == ["n0", "n1"]
+    (newcomer,) = w.submit("b", 1, cpu=2, priority_class="armada-preemptible")
+    result = w.round()
+    assert sorted(p.job_id for p in result.preemptions) == sorted(gang)
+    assert {p.kind for p in result.preemptions} == {"fair-share"}
+    assert w.running_on() == {newcomer: "n0"}
+
+
+def test_an_evicted_job_gets_its_node_back_when_the_lease_that_took_it_is_undone(
+    make_world: MakeWorld,
+) -> None:
+    # b runs urgent jobs on n0 and n1 and a preemptible one, x, on n0; every queue holding
+    # anything is evicted (protection 0). a's gang of three goes first: two members on n1's
+    # free room, one in x's place on n0, so x cannot come back. Then b's urgent job preempts
+    # the two members on n1, and the gang's lease on n0 is undone with them: x's room is
+    # free again, and x must keep its node rather than be preempted off an idle slot.
+    pin = "kubernetes.io/hostname"
+    w = make_world(
+        [node("n0", cpu=3), node("n1", cpu=4)],
+        [Queue(name="a"), Queue(name="b")],
+        protected_fraction_of_fair_share=0.0,
+    )
+    w.submit("b", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
+    (x,) = w.submit("b", 1, cpu=1, priority_class="armada-preemptible", node_selector={pin: "n0"})
+    w.submit("b", 1, cpu=2, priority_class="urgent", node_selector={pin: "n1"})
+    w.round()
+    gang = w.submit(
+        "a", 3, cpu=1, priority_class="armada-preemptible", gang=Gang(id="g", cardinality=3)
+    )
+    (late,) = w.submit("b", 1, cpu=2, priority_class="urgent")
+    result = w.round()
+    assert [(lease.job_id, lease.node) for lease in result.leases] == [(late, "n1")]
+    assert not result.preemptions
+    assert w.running_on()[x] == "n0"
+    assert all("displaced this round" in result.job_reasons[j] for j in gang)
+
+
+def test_a_victim_stays_when_the_lease_that_preempted_it_is_undone(
+    make_world: MakeWorld,
+) -> None:
+    # a's gang goes first (c's weight is low): one member on free n0, one on n1 in place of
+    # b's low-priority job v. Then c's urgent job, pinned to n0, preempts the member there,
+    # and the gang's lease on n1 is undone with it: v must keep its node, which is free.
+    pin = "kubernetes.io/hostname"
+    w = make_world(
+        [node("n0", cpu=2), node("n1", cpu=2)],
+        [Queue(name="a"), Queue(name="b"), Queue(name="c", priority_factor=4.0)],
+        enable_fair_share_preemption=False,
+        maximum_resource_fraction_to_schedule={"cpu": 2.0},  # the gang and c's job: 6 of 4
+    )
+    (v,) = w.submit("b", 1, cpu=2, priority_class="low", node_selector={pin: "n1"})
+    w.round()
+    w.submit("a", 2, cpu=2, gang=Gang(id="g", cardinality=2))
+    (urgent,) = w.submit("c", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
+    result = w.round()
+    assert [(lease.job_id, lease.node) for lease in result.leases] == [(urgent, "n0")]
+    assert not result.preemptions
+    assert w.running_on() == {v: "n1", urgent: "n0"}
+    assert {q.queue: q.preempted_jobs for q in result.pools[0].queues}["b"] == 0
 
 
 def test_a_gang_is_scheduled_whole(make_world: MakeWorld) -> None:
@@ -123,15 +266,28 @@ def test_a_preempted_gang_member_takes_its_gang_with_it(make_world: MakeWorld) -
 
 
 def test_an_evicted_job_returns_only_to_its_own_node(make_world: MakeWorld) -> None:
-    w = make_world([node("n0", cpu=2), node("n1", cpu=2)], [Queue(name="a"), Queue(name="b")])
-    first = w.submit("a", 2, cpu=2, priority_class="armada-preemptible")
+    # a runs on n0 and n1, above its share against b (which wants all three nodes' worth),
+    # and is evicted. b (weight 2, so first) takes n0, where its jobs are pinned. a's job
+    # from n0 must not move to n2, which is free: it is preempted; a's job on n1 goes back.
+    w = make_world(
+        [node("n0", cpu=2), node("n1", cpu=2), node("n2", cpu=2)],
+        [Queue(name="a"), Queue(name="b", priority_factor=0.5)],
+    )
+    on_n0, on_n1 = w.submit("a", 2, cpu=2, priority_class="armada-preemptible")
     w.round()
-    before = w.running_on()
-    w.submit("b", 1, cpu=2, priority_class="armada-preemptible")
+    assert w.running_on() == {on_n0: "n0", on_n1: "n1"}
+    pinned, *_ = w.submit(
+        "b",
+        3,
+        cpu=2,
+        priority_class="armada-preemptible",
+        node_selector={"kubernetes.io/hostname": "n0"},
+    )
     result = w.round()
-    assert len(result.preemptions) == 1
-    survivor = next(j for j in first if j not in {p.job_id for p in result.preemptions})
-    assert w.running_on()[survivor] == before[survivor]
+    assert [p.job_id for p in result.preemptions] == [on_n0]
+    assert [(lease.job_id, lease.node) for lease in result.leases] == [(pinned, "n0")]
+    assert w.running_on() == {pinned: "n0", on_n1: "n1"}
+    assert result.pools[0].queues[0].evicted_jobs == 2  # both of a's were evicted
 
 
 def test_lease_returned_job_avoids_the_nodes_it_failed_on(make_world: MakeWorld) -> None:

@@ -52,11 +52,6 @@ def make_item(jobs: list[JobRecord], infos: list[KeyInfo], *, evicted: bool, gro
     return Item(jobs, infos, total, evicted, jobs[0].spec.gang, group)
 
 
-def first_pool(pool: str, pools: frozenset[str]) -> bool:
-    """Whether ``pool`` is the first this round schedules (it reports round-wide reasons)."""
-    return bool(pools) and pool == min(pools)
-
-
 class QueueCandidates:
     """One queue's items for one pool; ``notes`` collects per-job reasons met on the way."""
 
@@ -69,7 +64,6 @@ class QueueCandidates:
         evicted: list[Item],
         info_of: Callable[[JobRecord], KeyInfo],
         taken: set[str],
-        pools: frozenset[str] = frozenset(),
     ) -> None:
         self.queue = queue
         self.pool = pool
@@ -87,13 +81,10 @@ class QueueCandidates:
         self.considered_new = 0
         self.new_stopped = False
         self.notes: list[tuple[str, str]] = []
-        self.poolless: list[tuple[int, int]] = []  # (group id, jobs) that may run in no pool
         self._peeked: Item | None = None
         for group_id, group in snap.queued_groups(queue).items():
             info = snap.groups[group_id]
             if not info.admits(pool):
-                if first_pool(pool, pools) and info.pools and not info.pools & pools:
-                    self.poolless.append((group_id, len(group)))
                 continue
             self.sizes[group_id] = len(group)
             self.consumed[group_id] = 0

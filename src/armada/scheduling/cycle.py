@@ -33,6 +33,8 @@ class Cycle:
     pools: frozenset[str] = frozenset()
     infos: dict[int, KeyInfo] = field(default_factory=dict)
     taken: set[str] = field(default_factory=set)
+    # (queue, queued group id) -> jobs of the group leased in the pools scheduled so far
+    taken_from_groups: dict[tuple[str, int], int] = field(default_factory=dict)
     leases: list[Lease] = field(default_factory=list)
     preemptions: list[Preemption] = field(default_factory=list)
     job_reasons: dict[str, list[str]] = field(default_factory=dict)

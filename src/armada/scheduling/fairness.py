@@ -2,7 +2,8 @@
 
 A queue's cost is the largest fraction of the pool it holds over the resources considered
 (Armada's ``dominantResourceFairnessResourcesToConsider``). Its weight is
-``1 / priority_factor``; only active queues (with queued or running jobs) share the pool.
+``1 / priority_factor``; only queues active in the pool (running jobs there, or queued jobs
+that may run there) share it.
 The fair share is ``weight / sum(weights)``; the demand-capped adjusted fair share hands the
 share a queue cannot use (its demand is smaller) to the others, by weight, until every queue is
 either satisfied or at its share (water-filling).

@@ -50,7 +50,7 @@ def build_report(r: PoolRound, duration: float) -> PoolReport:
                 share_after=r.cost(r.alloc.get(q, zero)),
                 demand_share=r.demand.get(q, 0.0),
                 cordoned=r.c.queues[q].cordoned,
-                queued_jobs=r.c.snap.queued_count(q),
+                queued_jobs=r.queued_here.get(q, 0),
                 running_jobs=stats.get("running", 0),
                 scheduled_jobs=scheduled_count.get(q, 0),
                 scheduled_resources=space.as_dict(scheduled_by_queue.get(q, zero)),

@@ -30,6 +30,7 @@ from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
 from armada.scheduling.nodes import Node
 from armada.scheduling.placement import GangPlacer
 from armada.scheduling.pool_report import build_report
+from armada.scheduling.resources import Vector
 
 
 @dataclass(slots=True)
@@ -39,6 +40,7 @@ class NewLease:
     node: int
     gang_id: str
     uniformity_value: str
+    group: int  # the queued group it came from; -1 for gang members
 
 
 STOP_TIME = "maximum scheduling duration exceeded"
@@ -70,6 +72,10 @@ class PoolRound:
         self.started: dict[str, float] = {}
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
+        self.fallen: set[str] = set()  # queues whose allocation fell during filling
+        self.undone_on: set[int] = set()  # nodes where a lease of this round was undone
+        self.victims_of: dict[str, list[Placement]] = {}  # new lease -> its urgency victims
+        self.lost: dict[str, Placement] = {}  # running jobs preempted off their node
         self.doomed: set[str] = set()
         self.new_here: dict[str, NewLease] = {}
         self.scheduled_round = list(zero)
@@ -125,22 +131,33 @@ class PoolRound:
             self.stat(queue, stat, n)
 
     def compute_shares(self) -> None:
-        snap = self.c.snap
-        active = {q for q in snap.queues_with_queued_jobs() if q in self.c.queues}
-        active |= set(self.alloc)
-        self.active = sorted(active)
-        self.weights = {q: self.c.queues[q].weight for q in self.active}
-        demand: dict[str, float] = {}
-        for q in self.active:
-            want = list(self.alloc.get(q, self.zero))
+        """Fair shares among the queues active *in this pool*: with running jobs here, or with
+        queued jobs that may run here and were not leased in an earlier pool this round."""
+        snap, pool, taken = self.c.snap, self.pool, self.c.taken_from_groups
+        demand_vectors = {q: list(alloc) for q, alloc in self.alloc.items()}
+        self.queued_here: dict[str, int] = {}
+        for q in snap.queues_with_queued_jobs():
+            if q not in self.c.queues:
+                continue
+            want: list[int] | None = None
+            count = 0
             for group_id, group in snap.queued_groups(q).items():
-                info = self.c.info_of_key(snap.groups[group_id].key)
-                n = len(group)
-                want = [a + n * b for a, b in zip(want, info.request, strict=True)]
-            demand[q] = self.cost(want)
-        self.demand = demand
+                shared = snap.groups[group_id]
+                n = len(group) - taken.get((q, group_id), 0)
+                if n <= 0 or not shared.admits(pool):
+                    continue
+                if want is None:
+                    want = demand_vectors.setdefault(q, list(self.zero))
+                request = self.c.info_of_key(shared.key).request
+                want[:] = [a + n * b for a, b in zip(want, request, strict=True)]
+                count += n
+            if count:
+                self.queued_here[q] = count
+        self.active = sorted(demand_vectors)
+        self.weights = {q: self.c.queues[q].weight for q in self.active}
+        self.demand = {q: self.cost(want) for q, want in demand_vectors.items()}
         self.fair = fair_shares(self.weights)
-        self.adjusted = demand_capped_shares(self.weights, demand)
+        self.adjusted = demand_capped_shares(self.weights, self.demand)
         self.actual_start = {q: self.cost(self.alloc.get(q, self.zero)) for q in self.active}
 
     def share_ratio(self, queue: str) -> float:
@@ -213,7 +230,6 @@ class PoolRound:
                 evicted=self._evicted_items(q),
                 info_of=self.c.info,
                 taken=self.c.taken,
-                pools=self.c.pools,
             )
             for q in self.active
         }
@@ -240,12 +256,28 @@ class PoolRound:
             q = self._next_queue(heap, q)
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
+        self._restore_where_room_came_back()
         self._preempt_unrestored()
+        if self.pool != max(self.c.pools, default=self.pool):
+            self._note_taken_groups()
         duration = self.c.monotonic() - started
         self.c.reports.append(build_report(self, duration))
 
+    def _note_taken_groups(self) -> None:
+        """Tell the pools still to come how many jobs of each queued group are now leased."""
+        snap, taken = self.c.snap, self.c.taken_from_groups
+        for job_id, new in self.new_here.items():
+            group = new.group
+            if group < 0:  # a gang member: find its group
+                job = snap[job_id]
+                group = snap.groups.intern(new.info.key, job.validated_pools).id
+            where = (new.queue, group)
+            taken[where] = taken.get(where, 0) + 1
+
     def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
+        if self.fallen:
+            self._rescore(heap)
         item = self.cands[queue].peek()
         if item is None:
             return ""
@@ -255,12 +287,29 @@ class PoolRound:
             return heapq.heapreplace(heap, (score, queue))[1]
         return queue
 
-    def _push(self, heap: list[tuple[float, str]], queue: str) -> None:
+    def _score(self, queue: str) -> float | None:
+        """The queue's cost after its next item, over its weight (None: nothing left)."""
         item = self.cands[queue].peek()
-        if item is not None:
-            alloc = self.alloc.get(queue, self.zero)
-            score = self.cost.with_extra(alloc, item.total) / self.weights[queue]
+        if item is None:
+            return None
+        alloc = self.alloc.get(queue, self.zero)
+        return self.cost.with_extra(alloc, item.total) / self.weights[queue]
+
+    def _push(self, heap: list[tuple[float, str]], queue: str) -> None:
+        score = self._score(queue)
+        if score is not None:
             heapq.heappush(heap, (score, queue))
+
+    def _rescore(self, heap: list[tuple[float, str]]) -> None:
+        """Queues whose allocation fell while they waited (a job preempted by urgency, a lease
+        of this round undone) get their score lowered, so they come up as soon as is fair."""
+        fallen = self.fallen
+        for i, (old, q) in enumerate(heap):
+            if q in fallen:
+                score = self._score(q)
+                heap[i] = (old if score is None else score, q)
+        heapq.heapify(heap)
+        fallen.clear()
 
     def _prepare_queue(self, queue: str) -> None:
         if self.c.queues[queue].cordoned:
@@ -322,7 +371,7 @@ class PoolRound:
         uniformity_value, placements, victims = outcome
         if len(placements) == 1 and not victims:  # the common case, kept short
             info, node, job_id = item.infos[0], placements[0].node, placements[0].job_id
-            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
+            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value, item.group)
             self.c.taken.add(job_id)
             self._add(queue, info.key.priority_class, info.request, 1)
             self.scheduled_round = list(map(add, self.scheduled_round, info.request))
@@ -333,7 +382,9 @@ class PoolRound:
         taken = self.c.taken
         for info, placement in zip(item.infos, placements, strict=True):
             job_id = placement.job_id
-            self.new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
+            self.new_here[job_id] = NewLease(
+                queue, info, placement.node, gang_id, uniformity_value, item.group
+            )
             taken.add(job_id)
             self._add(queue, info.key.priority_class, info.request, 1)
         size = len(placements)
@@ -342,8 +393,11 @@ class PoolRound:
         self.c.queue_tokens[queue] -= size
         if gang_id:
             self.scheduled_gangs += 1
-        for victim in victims:
-            self.preempt_victim(victim, item.jobs[0], item.infos[0])
+        on_node = {p.node: i for i, p in enumerate(placements)}
+        for victim in victims:  # each preempted by the member placed on its node
+            i = on_node[victim.node]
+            self.preempt_victim(victim, item.jobs[i], item.infos[i])
+            self.victims_of.setdefault(item.jobs[i].job_id, []).append(victim)
 
     def leases(self) -> list[Lease]:
         """The round's new leases, in the order they were made."""
@@ -372,6 +426,8 @@ class PoolRound:
 
     def preempt_victim(self, victim: Placement, preemptor: JobRecord, info: KeyInfo) -> None:
         """Urgency preemption of a bound job (already unbound from its node by the placer)."""
+        if victim.job_id in self.running:
+            self.lost[victim.job_id] = victim
         node = self.db.nodes[victim.node].name
         reason = (
             f"preempted by job {preemptor.job_id} of priority class {info.key.priority_class} "
@@ -386,16 +442,24 @@ class PoolRound:
         new = self.new_here.pop(job_id, None)
         if new is not None:
             self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
+            self.scheduled_round = list(map(sub, self.scheduled_round, new.info.request))
+            self.c.global_tokens += 1
+            self.c.queue_tokens[new.queue] += 1
+            self.fallen.add(new.queue)
+            self.undone_on.add(new.node)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
+            for victim in self.victims_of.pop(job_id, ()):
+                self._reinstate(victim.job_id)
             self._cascade_gang(self.c.snap[job_id])
             return
         job = self.running[job_id]
         run = job.active_run
         assert run is not None
         info = self.c.info(job)
-        if job_id in self.db.placed:
+        if job_id not in self.db.evicted:  # an evicted job's share was given up on eviction
             self._add(job.spec.queue, info.key.priority_class, info.request, -1)
+            self.fallen.add(job.spec.queue)
         self.preempted.add(job_id)
         self.stat(job.spec.queue, "preempted")
         self.c.preemptions.append(
@@ -411,6 +475,34 @@ class PoolRound:
         )
         self._cascade_gang(job)
 
+    def _reinstate(self, victim_id: str) -> None:
+        """Undo the urgency preemption of a running job (and of its gang, which went with it)
+        whose preemptor's lease was undone in turn, if their nodes have room for them again."""
+        job = self.running.get(victim_id)
+        if job is None or victim_id not in self.preempted:
+            return  # a lease of this round (undone already), or reinstated with its gang
+        gang = job.spec.gang
+        ids = [victim_id]
+        if gang is not None and gang.cardinality > 1:
+            ids = sorted(m for m in self.c.snap.gang(job.spec.queue, gang.id) if m in self.running)
+        lost = [self.lost[i] for i in ids if i in self.lost and i in self.preempted]
+        if len(lost) < len(ids):
+            return  # a member was evicted, not preempted off its node: it cannot come back
+        need: dict[int, Vector] = {}
+        for p in lost:
+            need[p.node] = need[p.node] + p.request if p.node in need else p.request
+        if not all(bool((self.db.avail[0, node] >= r).all()) for node, r in need.items()):
+            return
+        for p in lost:
+            self.db.bind(p.job_id, p.queue, p.node, p.request, p.priority)
+            self.preempted.discard(p.job_id)
+            del self.lost[p.job_id]
+            info = self.c.info(self.running[p.job_id])
+            self._add(p.queue, info.key.priority_class, info.request, 1)
+            self.stat(p.queue, "preempted", -1)
+        back = set(ids)
+        self.c.preemptions[:] = [x for x in self.c.preemptions if x.job_id not in back]
+
     def _cascade_gang(self, job: JobRecord) -> None:
         gang = job.spec.gang
         if gang is None or gang.cardinality <= 1:
@@ -421,7 +513,9 @@ class PoolRound:
             if member_id not in self.running and member_id not in self.new_here:
                 continue
             if member_id in self.db.placed:
-                self.db.unbind(member_id)
+                placement = self.db.unbind(member_id)
+                if member_id in self.running:
+                    self.lost[member_id] = placement
                 self._drop(member_id, f"preempted with its gang {gang.id}", "gang")
             elif member_id in self.db.evicted:
                 self.doomed.add(member_id)
@@ -438,6 +532,20 @@ class PoolRound:
             restored.append(job)
         for job, info in zip(item.jobs, item.infos, strict=True):
             self._add(job.spec.queue, info.key.priority_class, info.request, 1)
+
+    def _restore_where_room_came_back(self) -> None:
+        """An evicted job that found its node taken by a lease of this round, which urgency
+        preemption then undid, gets its place back rather than be preempted off a node that
+        now has room for it. Queues in fair order (lowest score first), then queue order."""
+        undone, evicted = self.undone_on, self.db.evicted
+        if not undone or not evicted:
+            return
+        queues = {evicted_job.queue for evicted_job in evicted.values()}
+        for q in sorted(queues, key=lambda q: (self.cost(self.alloc[q]) / self.weights[q], q)):
+            for item in self._evicted_items(q):
+                ids = [job.job_id for job in item.jobs]
+                if all(i in evicted for i in ids) and any(evicted[i].node in undone for i in ids):
+                    self._restore(item)
 
     def _preempt_unrestored(self) -> None:
         for job_id in sorted(self.db.evicted):
@@ -457,7 +565,3 @@ class PoolRound:
         if not cands.new_stopped:
             for group_id, count in cands.remaining_groups():
                 self._key_reason(queue, group_id, "not reached this round", count)
-        for group_id, count in cands.poolless:
-            pools = ", ".join(sorted(self.c.snap.groups[group_id].pools or ()))
-            reason = f"none of the pools it may run in ({pools}) has nodes"
-            self._key_reason(queue, group_id, reason, count)

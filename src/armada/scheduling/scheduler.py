@@ -64,20 +64,29 @@ def _start_cycle(
     )
 
 
-def _unknown_queue_reasons(cycle: Cycle) -> None:
-    snap = cycle.snap
+def _reasons_outside_pools(cycle: Cycle) -> None:
+    """Queued jobs no pool round looks at: those of unknown queues, and those that may run only
+    in pools without nodes (told once, under the first pool of the round)."""
+    snap, pools = cycle.snap, cycle.pools
+    first = min(pools, default="*")
     for queue in snap.queues_with_queued_jobs():
-        if queue in cycle.queues:
-            continue
+        known = queue in cycle.queues
         for group_id, group in snap.queued_groups(queue).items():
-            key = snap.groups[group_id].key
+            shared = snap.groups[group_id]
+            if not known:
+                pool, reason = "*", f"queue {queue} does not exist"
+            elif pools and shared.pools and not shared.pools & pools:
+                names = ", ".join(sorted(shared.pools))
+                pool, reason = first, f"none of the pools it may run in ({names}) has nodes"
+            else:
+                continue
             cycle.key_reasons.append(
                 KeyReason(
-                    pool="*",
+                    pool=pool,
                     queue=queue,
-                    key_id=key.id,
-                    key=key.describe(),
-                    reason=f"queue {queue} does not exist",
+                    key_id=shared.key.id,
+                    key=shared.key.describe(),
+                    reason=reason,
                     jobs=len(group),
                 )
             )
@@ -102,7 +111,7 @@ def schedule(
         round_ = PoolRound(cycle, pool, by_pool.get(pool, []))
         round_.run()
         cycle.leases.extend(round_.leases())
-    _unknown_queue_reasons(cycle)
+    _reasons_outside_pools(cycle)
     now = snapshot.now
     state = RateLimiterState(
         global_bucket=Bucket(tokens=max(0.0, cycle.global_tokens), updated_at=now),
