@@ -114,7 +114,7 @@ def contents(snap: JobDbSnapshot) -> dict[str, Any]:
         },
         "groups": [(g.key.id, g.pools) for g in snap.groups._by_id],
         "keys": [k.requirements for k in snap.keys._by_id],
-        "indexes": (s.by_node, s.by_pool, s.by_queue, s.gangs),
+        "indexes": (s.by_node, s.nodes_of, s.by_pool, s.by_queue, s.gangs),
     }
 
 

@@ -53,8 +53,9 @@ class SchedulerLoopSettings(Settings):
     )
     missing_run_grace: Duration = Field(
         timedelta(minutes=1),
-        description="A run its executor acknowledged but no longer reports, or a run on a node "
-        "its executor no longer reports, is given back (and the job requeued) after this long.",
+        description="A run its executor acknowledged but no longer reports, or one it never "
+        "acknowledged on a node it no longer reports, is given back (and the job requeued) "
+        "after this long.",
     )
     node_id_label: str = Field(
         "kubernetes.io/hostname", description="Node label pods are pinned to their node with."

@@ -29,6 +29,7 @@ class ExecutorState:
     pool: str
     last_seen: float
     nodes: list[Node] = field(default_factory=list)
+    node_names: frozenset[str] = frozenset()  # of ``nodes``
     active_run_ids: frozenset[str] = frozenset()
     max_jobs_to_lease: int = 0
     acknowledged: set[str] = field(default_factory=set)
@@ -89,6 +90,7 @@ class ExecutorRegistry:
         state.last_seen = now
         state.stream = stream
         state.nodes = [self._node(request.executor_id, request.pool, n) for n in request.nodes]
+        state.node_names = frozenset(node.name for node in state.nodes)
         state.active_run_ids = frozenset(request.active_run_ids)
         state.acknowledged.update(request.active_run_ids)
         state.max_jobs_to_lease = request.max_jobs_to_lease

@@ -8,9 +8,10 @@ has lost. The decisions are made against the job database on every LeaseRequest.
 * A run the executor reports that is no longer active (cancelled, preempted, finished,
   expired, unknown) is to be stopped: ``PreemptRuns`` if it was preempted, else ``CancelRuns``.
 * A run the executor acknowledged but stopped reporting, while it is still active here, is
-  given back (lease returned) after ``missingRunGrace``: its pod is gone. So is a run on a
-  node the executor no longer reports (the node was removed): the job is not at fault, so it
-  is requeued away from that node, as any returned lease.
+  given back (lease returned) after ``missingRunGrace``: its pod is gone. So is a run it never
+  acknowledged on a node it no longer reports (the node was removed): the job is not at
+  fault, so it is requeued away from that node, as any returned lease. A run the executor
+  lists is never given back, and a report with no nodes at all says nothing about runs.
 
 The runs are found by executor in the job database, not through the executor's reported
 nodes, so that a run on a vanished node is neither missed nor taken for a stray to cancel.
@@ -44,9 +45,10 @@ def plan_for_executor(
     loop = service.config.loop
     snap = service.jobdb.read()
     runs: dict[str, _Held] = {}
-    for job in service.jobs_on_executor(snap, state.executor_id).values():
-        run = job.active_run
-        if run is not None and run.executor == state.executor_id:
+    for job_id in snap.active_on_executor(state.executor_id):
+        job = snap.get(job_id)
+        run = job.active_run if job is not None else None
+        if job is not None and run is not None:
             runs[run.run_id] = (job, run)
     plan = StreamPlan()
     resend = loop.lease_resend_after.total_seconds()
@@ -142,24 +144,28 @@ def _stops(
         state.sent.pop(run_id, None)
 
 
-def _missing(state: ExecutorState, run: RunRecord, reported_nodes: set[str]) -> str:
-    """Why a run active here is gone from the executor's report; empty if it is not."""
-    if run.run_id in state.active_run_ids and (not run.node or run.node in reported_nodes):
+def _missing(state: ExecutorState, run: RunRecord) -> str:
+    """Why a run active here is gone from the executor's report; empty if it is not.
+
+    A run the executor lists is never missing, whatever its node list says (the pod is
+    there; a node list can be short while the cluster's API misbehaves). An unlisted run is
+    missing if the executor acknowledged it earlier (its pod went away), or if its node is
+    no longer among the nodes the executor reports (the lease can never be acted on)."""
+    if run.run_id in state.active_run_ids:
         return ""  # the common case, first: this runs for every run on every LeaseRequest
-    if run.node and run.node not in reported_nodes:
-        return f"node {run.node} is no longer reported by executor {state.executor_id}"
-    if run.run_id in state.acknowledged and run.run_id not in state.active_run_ids:
+    if run.run_id in state.acknowledged:
         return "the executor no longer reports this run (its pod is gone)"
+    if run.node and state.node_names and run.node not in state.node_names:
+        return f"node {run.node} is no longer reported by executor {state.executor_id}"
     return ""
 
 
 def _losses(
     state: ExecutorState, runs: dict[str, _Held], now: float, grace: float, plan: StreamPlan
 ) -> None:
-    reported_nodes = {node.name for node in state.nodes}
     missing_since = state.missing_since
     for run_id, (job, run) in runs.items():
-        why = _missing(state, run, reported_nodes)
+        why = _missing(state, run)
         if not why:
             if missing_since:
                 missing_since.pop(run_id, None)

@@ -15,7 +15,8 @@ Indexes kept incrementally:
 * queued jobs per queue, grouped by scheduling key and validated pools, each group in
   scheduling order (job priority ascending, submit time, job id; the key fixes the priority
   class), so that a round can set aside a whole group of twins in one step;
-* active (leased, pending, running) jobs per node, per pool and per queue;
+* active (leased, pending, running) jobs per node, per pool and per queue, and each
+  executor's nodes that hold such jobs;
 * gang members seen so far, by (queue, gang id).
 """
 
@@ -78,6 +79,7 @@ class _State:
     shards: list[dict[str, JobRecord]]
     queued: dict[str, dict[int, SortedList]]
     by_node: dict[NodeRef, set[str]]
+    nodes_of: dict[str, set[str]]  # executor -> its nodes that hold active runs
     by_pool: dict[str, set[str]]
     by_queue: dict[str, set[str]]
     gangs: dict[GangRef, set[str]]
@@ -86,7 +88,7 @@ class _State:
 
     @staticmethod
     def empty() -> _State:
-        return _State([{} for _ in range(_SHARDS)], {}, {}, {}, {}, {})
+        return _State([{} for _ in range(_SHARDS)], {}, {}, {}, {}, {}, {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,19 +171,17 @@ class JobDbSnapshot:
     def active_on_node(self, executor: str, node: str) -> frozenset[str]:
         return frozenset(self._s.by_node.get((executor, node), ()))
 
-    def active_on_executor(self, executor: str) -> frozenset[str]:
-        """Jobs with an active run on ``executor``, on whichever of its nodes. Gathered from
-        the per-node index (a few thousand keys at most): an index per executor would be one
-        large set copied by every transaction that touches it."""
-        ids: set[str] = set()
-        for (on, _node), members in self._s.by_node.items():
-            if on == executor:
-                ids |= members
-        return frozenset(ids)
+    def active_on_executor(self, executor: str) -> Iterator[str]:
+        """Jobs with an active run on ``executor``, on whichever of its nodes (reported by the
+        executor or not). Walks the executor's nodes that hold runs, not a set of its runs: such
+        a set would be one large container copied by every transaction that touches it."""
+        by_node = self._s.by_node
+        for node in self._s.nodes_of.get(executor, ()):
+            yield from by_node.get((executor, node), ())
 
     def active_executors(self) -> list[str]:
         """Executors holding at least one active run."""
-        return sorted({on for (on, _node), members in self._s.by_node.items() if members})
+        return sorted(self._s.nodes_of)
 
     def active_in_pool(self, pool: str) -> frozenset[str]:
         return frozenset(self._s.by_pool.get(pool, ()))
@@ -213,6 +213,7 @@ class WriteTxn:
             shards=list(base.shards),
             queued=dict(base.queued),
             by_node=dict(base.by_node),
+            nodes_of=dict(base.nodes_of),
             by_pool=dict(base.by_pool),
             by_queue=dict(base.by_queue),
             gangs=dict(base.gangs),
@@ -285,7 +286,10 @@ class WriteTxn:
             self._drop_group_if_empty(spec.queue, group_id)
         run = job.active_run
         if run is not None:
-            self._set_discard(self._s.by_node, (run.executor, run.node), job.job_id)
+            node = (run.executor, run.node)
+            self._set_discard(self._s.by_node, node, job.job_id)
+            if node not in self._s.by_node:  # its last active run
+                self._set_discard(self._s.nodes_of, run.executor, run.node)
             self._set_discard(self._s.by_pool, run.pool, job.job_id)
             self._set_discard(self._s.by_queue, spec.queue, job.job_id)
 
@@ -298,7 +302,10 @@ class WriteTxn:
             self._group(spec.queue, self._group_of(job).id).add(queued_entry(job))
         run = job.active_run
         if run is not None:
-            self._set_add(self._s.by_node, (run.executor, run.node), job.job_id)
+            node = (run.executor, run.node)
+            if node not in self._s.by_node:  # its first active run
+                self._set_add(self._s.nodes_of, run.executor, run.node)
+            self._set_add(self._s.by_node, node, job.job_id)
             self._set_add(self._s.by_pool, run.pool, job.job_id)
             self._set_add(self._s.by_queue, spec.queue, job.job_id)
 
@@ -524,6 +531,8 @@ def validate_snapshot(snap: JobDbSnapshot) -> None:
             assert job.job_id in s.gangs.get((job.spec.queue, job.spec.gang.id), ()), job.job_id
     assert count == s.size, f"size {s.size} but {count} jobs stored"
     assert len(seen_queued) == sum(len(g) for gs in s.queued.values() for g in gs.values())
+    nodes_of = {(e, n) for e, nodes in s.nodes_of.items() for n in nodes}
+    assert nodes_of == {node for node, ids in s.by_node.items() if ids}, "nodes_of out of step"
     for index in (s.by_node, s.by_pool, s.by_queue):
         assert sum(len(ids) for ids in index.values()) == active, "active index out of step"
     for (queue, gang_id), members in s.gangs.items():
