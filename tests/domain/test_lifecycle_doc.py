@@ -26,9 +26,15 @@ def test_every_edge_is_on_the_page(table: dict[tuple[JobState | RunState, ...], 
 
 
 def test_every_state_is_described() -> None:
-    text = PAGE.read_text()
+    """Each state has a row of its own in a States table (the edge tables name every state
+    anyway, so finding the name somewhere would prove nothing)."""
+    described = {
+        line.split("|")[1].strip()
+        for line in PAGE.read_text().splitlines()
+        if line.startswith("| ") and line.rstrip().endswith(("| yes |", "| no |"))
+    }
     for state in [*JobState, *RunState]:
-        assert f"{state}" in text
+        assert state.name in described, f"{state.name} has no row in a States table"
 
 
 @pytest.mark.parametrize("table", [JOB_TRANSITIONS, RUN_TRANSITIONS], ids=["job", "run"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -155,3 +156,15 @@ def leased(*job_ids: str, nodes: int = 1, cpu: str = "4") -> Harness:
     h.service.tick()
     assert [h.state_of(j) for j in job_ids] == ["LEASED"] * len(job_ids)
     return h
+
+
+def leases_in(messages: Iterable[pb.LeaseStreamMessage]) -> list[pb.JobRunLease]:
+    """Every lease the messages carry, single or batched, in order."""
+    leases: list[pb.JobRunLease] = []
+    for message in messages:
+        kind = message.WhichOneof("event")
+        if kind == "leases":
+            leases.extend(message.leases.leases)
+        elif kind == "lease":
+            leases.append(message.lease)
+    return leases

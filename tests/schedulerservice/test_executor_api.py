@@ -17,9 +17,9 @@ from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
 from armada.rpc.gen import scheduler_reporting_pb2 as rpb
 from armada.rpc.gen import scheduler_reporting_pb2_grpc as rpb_grpc
-from armada.schedulerservice.lease_stream import leases_in
 from tests.api_builders import create_queue, event_types, events, item
 from tests.conftest import dev_settings
+from tests.schedulerservice.harness import leases_in
 
 
 class ScriptedExecutor:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from armada.domain import events as ev
-from armada.schedulerservice.lease_stream import leases_in, plan_for_executor
+from armada.schedulerservice.lease_stream import plan_for_executor
 from armada.schedulerservice.rules import RunReport
 from tests.builders import requirements
-from tests.schedulerservice.harness import SMALL, harness, leased
+from tests.schedulerservice.harness import SMALL, harness, leased, leases_in
 
 
 def leases_of(h: object, executor: str = "cluster-1") -> list[str]:
@@ -297,3 +297,23 @@ def test_a_replay_longer_than_one_read_sees_each_entry_against_the_state_before_
     fresh.tick()
     assert h.state_of("filler-0") == "REJECTED"  # no node has 64 CPUs
     fresh.jobdb.validate()
+
+
+def test_leases_are_batched_by_count_and_by_size() -> None:
+    from armada.rpc.gen import executorapi_pb2 as pb
+    from armada.schedulerservice.lease_stream import LeaseBatcher
+
+    messages: list[pb.LeaseStreamMessage] = []
+    batcher = LeaseBatcher(messages)
+    for i in range(LeaseBatcher.MAX_LEASES + 1):
+        batcher.add(pb.JobRunLease(run_id=f"r{i}", pod_spec=b"x" * 100))
+    assert [len(m.leases.leases) for m in messages] == [LeaseBatcher.MAX_LEASES, 1]
+
+    messages.clear()
+    batcher = LeaseBatcher(messages)
+    big = LeaseBatcher.MAX_BYTES // 3
+    for i in range(4):
+        batcher.add(pb.JobRunLease(run_id=f"big{i}", pod_spec=b"x" * big))
+    assert [len(m.leases.leases) for m in messages] == [2, 2], "about 1 MiB a message"
+    assert all(m.ByteSize() <= LeaseBatcher.MAX_BYTES + 100 for m in messages)
+    assert [lease.run_id for lease in leases_in(messages)] == [f"big{i}" for i in range(4)]

@@ -133,7 +133,8 @@ def dev(config_file: Path | None, **options: Any) -> None:
 
     settings = _load("dev", DevSettings, config_file, options)
     try:
-        executor_settings(settings, 0, "")  # the farm's shape is checked before anything starts
+        if settings.clusters:  # the farm's shape is checked before anything starts
+            executor_settings(settings, 0, "")
     except FarmError as exc:
         click.echo(f"armada dev: {exc}", err=True)
         sys.exit(2)

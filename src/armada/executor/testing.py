@@ -124,8 +124,8 @@ class FakeScheduler(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
 
         reader = asyncio.create_task(read())
         if self.resend_leases_on_connect:
-            for lease in list(self.handed_out.values()):
-                outbox.put_nowait(pb.LeaseStreamMessage(lease=lease))
+            for resent in _lease_messages(list(self.handed_out.values())):
+                outbox.put_nowait(resent)
         try:
             while True:
                 message = await self._next(outbox, budget)
@@ -159,12 +159,13 @@ class FakeScheduler(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
         return [*self._pushes(budget), pb.LeaseStreamMessage(end=pb.EndMarker())]
 
     def _pushes(self, budget: list[int]) -> list[pb.LeaseStreamMessage]:
-        messages = []
+        leases = []
         while self.queued and budget[0] > 0:
             lease = self.queued.popleft()
             self.handed_out[lease.run_id] = lease
             budget[0] -= 1
-            messages.append(pb.LeaseStreamMessage(lease=lease))
+            leases.append(lease)
+        messages = _lease_messages(leases)
         if self._cancels:
             messages.append(pb.LeaseStreamMessage(cancel_runs=pb.CancelRuns(run_ids=self._cancels)))
             self._cancels = []
@@ -230,3 +231,12 @@ def lease_message(
         annotations=annotations or {},
         pod_spec=pod_spec if pod_spec is not None else pod_spec_bytes(command or ["sleep", "1"]),
     )
+
+
+def _lease_messages(leases: list[pb.JobRunLease]) -> list[pb.LeaseStreamMessage]:
+    """One lease alone, several in one batch, as the real scheduler may send either."""
+    if len(leases) == 1:
+        return [pb.LeaseStreamMessage(lease=leases[0])]
+    if leases:
+        return [pb.LeaseStreamMessage(leases=pb.JobRunLeases(leases=leases))]
+    return []

@@ -19,7 +19,6 @@ nodes, so that a run on a vanished node is neither missed nor taken for a stray 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from armada.domain.lifecycle import JobRecord, RunRecord
@@ -61,7 +60,7 @@ def plan_for_executor(
         due = due[: state.max_jobs_to_lease] if answer_request else due
     if due:
         specs = service.storage.store.get_jobs(job.job_id for job, _ in due)
-        batch = _LeaseBatcher(plan.messages)
+        batch = LeaseBatcher(plan.messages)
         for job, run in due:
             spec = specs.get(job.job_id)
             if spec is None:
@@ -80,7 +79,7 @@ def plan_for_executor(
     return plan
 
 
-class _LeaseBatcher:
+class LeaseBatcher:
     """Packs leases into ``JobRunLeases`` messages of at most ``MAX_LEASES`` leases and about
     ``MAX_BYTES`` (one gRPC message per lease would cost more than the leases themselves)."""
 
@@ -106,18 +105,6 @@ class _LeaseBatcher:
             self._bytes = 0
         current.leases.append(lease)
         self._bytes += size
-
-
-def leases_in(messages: Iterable[pb.LeaseStreamMessage]) -> list[pb.JobRunLease]:
-    """Every lease the messages carry, single or batched, in order."""
-    leases: list[pb.JobRunLease] = []
-    for message in messages:
-        kind = message.WhichOneof("event")
-        if kind == "leases":
-            leases.extend(message.leases.leases)
-        elif kind == "lease":
-            leases.append(message.lease)
-    return leases
 
 
 def _send_due(state: ExecutorState, run_id: str, now: float, resend: float) -> bool:
