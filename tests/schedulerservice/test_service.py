@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import msgspec
 
 from armada.domain import events as ev
@@ -317,3 +319,41 @@ def test_leases_are_batched_by_count_and_by_size() -> None:
     assert [len(m.leases.leases) for m in messages] == [2, 2], "about 1 MiB a message"
     assert all(m.ByteSize() <= LeaseBatcher.MAX_BYTES + 100 for m in messages)
     assert [lease.run_id for lease in leases_in(messages)] == [f"big{i}" for i in range(4)]
+
+
+def test_a_run_ending_while_jobs_wait_brings_the_next_round_forward() -> None:
+    """With scheduleNewJobsAfter set, room freed by an ending run is used that soon after, not
+    only at the next schedulePeriod; with no job waiting, an ending run brings nothing on."""
+    h = harness(
+        schedule_period=timedelta(seconds=10), schedule_new_jobs_after=timedelta(seconds=0.1)
+    )
+    h.create_queue()
+    h.heartbeat(nodes=1, cpu="1")  # room for one SMALL job at a time
+    h.submit("j1", "j2", "j3", requirements=SMALL)
+    h.advance(0.2)
+    assert h.service.tick() is not None, "new jobs: a round soon"
+    assert [h.state_of(j) for j in ("j1", "j2", "j3")] == ["LEASED", "QUEUED", "QUEUED"]
+    h.advance(0.2)
+    assert h.service.tick() is None, "nothing changed: wait for the period"
+
+    def finish(job_id: str) -> None:
+        job = h.service.jobdb.read().get(job_id)
+        assert job is not None and job.active_run is not None
+        run_id = job.active_run.run_id
+        h.service.handle_reports(
+            "cluster-1", [RunReport(job_id=job_id, run_id=run_id, kind="succeeded")]
+        )
+
+    finish("j1")
+    h.heartbeat(nodes=1, cpu="1")
+    assert h.service.tick() is not None, "room came back while jobs wait: a round at once"
+    assert [h.state_of(j) for j in ("j1", "j2", "j3")] == ["SUCCEEDED", "LEASED", "QUEUED"]
+
+    finish("j2")
+    h.heartbeat(nodes=1, cpu="1")
+    h.advance(0.2)
+    h.service.tick()
+    assert h.state_of("j3") == "LEASED"
+    finish("j3")
+    h.advance(0.2)
+    assert h.service.tick() is None, "a run ended but no job waits"

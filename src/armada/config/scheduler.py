@@ -19,8 +19,9 @@ class SchedulerLoopSettings(Settings):
     )
     schedule_new_jobs_after: Duration = Field(
         timedelta(0),
-        description="When jobs were submitted since the last round, run the next one this "
-        "soon after it instead of waiting the whole schedulePeriod; 0 turns this off.",
+        description="When jobs were submitted since the last round, or runs ended while jobs "
+        "wait, run the next one this soon after it instead of waiting the whole "
+        "schedulePeriod; 0 turns this off.",
     )
     cycle_period: Duration = Field(
         timedelta(milliseconds=200),

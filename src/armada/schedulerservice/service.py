@@ -95,6 +95,7 @@ class SchedulerService:
         self.rate_limits = RateLimiterState()
         self.last_round_at = float("-inf")
         self._jobs_arrived = False
+        self._capacity_freed = False  # a run ended since the last round
         self._ingest_lock = threading.Lock()
         self._unchecked: dict[str, None] = {}
         self._preemption_requests: dict[str, None] = {}
@@ -168,16 +169,21 @@ class SchedulerService:
                 if isinstance(event, ev.SubmitJob):
                     unchecked[event.spec.job_id] = None
                     self._jobs_arrived = True
+                elif isinstance(event, _FREES_CAPACITY):
+                    self._capacity_freed = True
+                    if isinstance(event, ev.JobRunPreempted):
+                        self._remember_preemption(event.run_id)
                 elif isinstance(event, ev.JobPreemptionRequested):
                     self._preemption_requests[event.job_id] = None
-                elif isinstance(event, ev.JobRunPreempted):
-                    self.preempted_runs[event.run_id] = None
-                    if len(self.preempted_runs) > REMEMBERED_PREEMPTIONS:
-                        self.preempted_runs.popitem(last=False)
                 elif isinstance(event, ev.JobFailed | ev.JobRejected):
                     job = before(event.job_id)
                     if job is not None and job.spec.gang is not None:
                         self._failed_gang_members.append(job)
+
+    def _remember_preemption(self, run_id: str) -> None:
+        self.preempted_runs[run_id] = None
+        if len(self.preempted_runs) > REMEMBERED_PREEMPTIONS:
+            self.preempted_runs.popitem(last=False)
 
     def append(
         self, events_by_job: Iterable[tuple[JobRecord, ev.Event]], who: str, cause: str
@@ -216,17 +222,21 @@ class SchedulerService:
         self.carry_out_requests()
         if self._round_due():
             self.last_round_at = self.monotonic()
-            self._jobs_arrived = False
+            self._jobs_arrived = self._capacity_freed = False
             return self.schedule_round()
         return None
 
     def _round_due(self) -> bool:
-        """Every schedulePeriod; sooner (after scheduleNewJobsAfter) when new jobs arrived."""
+        """Every schedulePeriod; sooner (after scheduleNewJobsAfter) when new jobs arrived, or
+        when runs ended while jobs wait (short jobs would otherwise leave their room idle
+        until the period is over)."""
         since = self.monotonic() - self.last_round_at
         if since >= self.config.loop.schedule_period.total_seconds():
             return True
         early = self.config.loop.schedule_new_jobs_after.total_seconds()
-        return self._jobs_arrived and early > 0 and since >= early
+        if early <= 0 or since < early:
+            return False
+        return self._jobs_arrived or (self._capacity_freed and self.jobdb.read().has_queued())
 
     def expire_silent_executors(self, now: float) -> None:
         timeout = self.config.loop.executor_timeout.total_seconds()
@@ -437,6 +447,18 @@ class SchedulerService:
             # Later reports in the same batch must see this one's effect.
             pending[job.job_id] = _after(job, events, self.clock.now())
         return self.append(pairs, executor_id, f"executor/{executor_id}")
+
+
+# Events after which a run no longer holds its node's resources.
+_FREES_CAPACITY = (
+    ev.JobRunSucceeded,
+    ev.JobRunFailed,
+    ev.JobRunCancelled,
+    ev.CancelledJob,
+    ev.JobRunPreempted,
+    ev.JobRunLeaseReturned,
+    ev.JobRunLeaseExpired,
+)
 
 
 def _paired(

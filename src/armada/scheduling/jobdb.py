@@ -146,6 +146,10 @@ class JobDbSnapshot:
         """Queued jobs of ``queue`` by group id (see ``groups``), each in scheduling order."""
         return self._s.queued.get(queue, {})
 
+    def has_queued(self) -> bool:
+        """Whether any job is queued (empty groups and queues are dropped as they empty)."""
+        return any(self._s.queued.values())
+
     def queued_count(self, queue: str) -> int:
         return sum(len(g) for g in self._s.queued.get(queue, {}).values())
 
