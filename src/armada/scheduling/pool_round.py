@@ -72,14 +72,13 @@ class PoolRound:
         self.started: dict[str, float] = {}
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
-        self.fallen: set[str] = set()  # queues whose allocation fell during filling
+        self.to_rescore: set[str] = set()  # queues whose allocation changed during filling
         self.undone_on: set[int] = set()  # nodes where a lease of this round was undone
         self.victims_of: dict[str, list[Placement]] = {}  # new lease -> its urgency victims
         self.lost: dict[str, Placement] = {}  # running jobs preempted off their node
         self.doomed: set[str] = set()
         self.new_here: dict[str, NewLease] = {}
         self.scheduled_round = list(zero)
-        self.scheduled_gangs = 0
         self.stop_reason = ""
         self.stats: dict[str, dict[str, int]] = {}
         self.placer = GangPlacer(self)
@@ -276,7 +275,7 @@ class PoolRound:
 
     def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
-        if self.fallen:
+        if self.to_rescore:
             self._rescore(heap)
         item = self.cands[queue].peek()
         if item is None:
@@ -301,15 +300,16 @@ class PoolRound:
             heapq.heappush(heap, (score, queue))
 
     def _rescore(self, heap: list[tuple[float, str]]) -> None:
-        """Queues whose allocation fell while they waited (a job preempted by urgency, a lease
-        of this round undone) get their score lowered, so they come up as soon as is fair."""
-        fallen = self.fallen
+        """Queues whose allocation changed while they waited get their score recomputed: it
+        falls when a job of theirs is preempted by urgency or a lease of theirs is undone, so
+        they come up as soon as is fair, and rises again when a victim is put back."""
+        to_rescore = self.to_rescore
         for i, (old, q) in enumerate(heap):
-            if q in fallen:
+            if q in to_rescore:
                 score = self._score(q)
                 heap[i] = (old if score is None else score, q)
         heapq.heapify(heap)
-        fallen.clear()
+        to_rescore.clear()
 
     def _prepare_queue(self, queue: str) -> None:
         if self.c.queues[queue].cordoned:
@@ -391,8 +391,6 @@ class PoolRound:
         self.scheduled_round = list(map(add, self.scheduled_round, item.total))
         self.c.global_tokens -= size
         self.c.queue_tokens[queue] -= size
-        if gang_id:
-            self.scheduled_gangs += 1
         on_node = {p.node: i for i, p in enumerate(placements)}
         for victim in victims:  # each preempted by the member placed on its node
             i = on_node[victim.node]
@@ -445,7 +443,7 @@ class PoolRound:
             self.scheduled_round = list(map(sub, self.scheduled_round, new.info.request))
             self.c.global_tokens += 1
             self.c.queue_tokens[new.queue] += 1
-            self.fallen.add(new.queue)
+            self.to_rescore.add(new.queue)
             self.undone_on.add(new.node)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
@@ -459,7 +457,7 @@ class PoolRound:
         info = self.c.info(job)
         if job_id not in self.db.evicted:  # an evicted job's share was given up on eviction
             self._add(job.spec.queue, info.key.priority_class, info.request, -1)
-            self.fallen.add(job.spec.queue)
+            self.to_rescore.add(job.spec.queue)
         self.preempted.add(job_id)
         self.stat(job.spec.queue, "preempted")
         self.c.preemptions.append(
@@ -499,6 +497,7 @@ class PoolRound:
             del self.lost[p.job_id]
             info = self.c.info(self.running[p.job_id])
             self._add(p.queue, info.key.priority_class, info.request, 1)
+            self.to_rescore.add(p.queue)
             self.stat(p.queue, "preempted", -1)
         back = set(ids)
         self.c.preemptions[:] = [x for x in self.c.preemptions if x.job_id not in back]
