@@ -40,7 +40,6 @@ class NewLease:
     node: int
     gang_id: str
     uniformity_value: str
-    group: int  # the queued group it came from; -1 for gang members
 
 
 STOP_TIME = "maximum scheduling duration exceeded"
@@ -132,32 +131,52 @@ class PoolRound:
     def compute_shares(self) -> None:
         """Fair shares among the queues active *in this pool*: with running jobs here, or with
         queued jobs that may run here and were not leased in an earlier pool this round."""
-        snap, pool, taken = self.c.snap, self.pool, self.c.taken_from_groups
+        snap, pool = self.c.snap, self.pool
+        leased = self._leased_earlier()
         demand_vectors = {q: list(alloc) for q, alloc in self.alloc.items()}
         self.queued_here: dict[str, int] = {}
         for q in snap.queues_with_queued_jobs():
             if q not in self.c.queues:
                 continue
-            want: list[int] | None = None
-            count = 0
+            count, want = leased.get(q, (0, self.zero))
+            count = -count  # start from what earlier pools took, then add the groups
+            want = [-v for v in want]
             for group_id, group in snap.queued_groups(q).items():
                 shared = snap.groups[group_id]
-                n = len(group) - taken.get((q, group_id), 0)
-                if n <= 0 or not shared.admits(pool):
+                if not shared.admits(pool):
                     continue
-                if want is None:
-                    want = demand_vectors.setdefault(q, list(self.zero))
+                n = len(group)
                 request = self.c.info_of_key(shared.key).request
-                want[:] = [a + n * b for a, b in zip(want, request, strict=True)]
+                want = [a + n * b for a, b in zip(want, request, strict=True)]
                 count += n
-            if count:
+            if count > 0:
                 self.queued_here[q] = count
+                held = demand_vectors.get(q)
+                demand_vectors[q] = want if held is None else list(map(add, held, want))
         self.active = sorted(demand_vectors)
         self.weights = {q: self.c.queues[q].weight for q in self.active}
         self.demand = {q: self.cost(want) for q, want in demand_vectors.items()}
         self.fair = fair_shares(self.weights)
         self.adjusted = demand_capped_shares(self.weights, self.demand)
         self.actual_start = {q: self.cost(self.alloc.get(q, self.zero)) for q in self.active}
+
+    def _leased_earlier(self) -> dict[str, tuple[int, list[int]]]:
+        """queue -> (count, total request) of its queued jobs that may run in this pool but
+        were leased in a pool scheduled earlier this round (``Cycle.taken``, read before this
+        pool adds its own leases; every job in it is queued in the snapshot)."""
+        snap, pool, info = self.c.snap, self.pool, self.c.info
+        counts: dict[tuple[str, int], int] = {}
+        for job_id in self.c.taken:
+            job = snap[job_id]
+            if not job.validated_pools or pool in job.validated_pools:
+                where = (job.spec.queue, info(job).key.id)
+                counts[where] = counts.get(where, 0) + 1
+        leased: dict[str, tuple[int, list[int]]] = {}
+        for (queue, key_id), n in counts.items():
+            count, total = leased.get(queue, (0, self.zero))
+            request = self.c.infos[key_id].request
+            leased[queue] = (count + n, [a + n * b for a, b in zip(total, request, strict=True)])
+        return leased
 
     def share_ratio(self, queue: str) -> float:
         """Actual share over the share protected from fair-share preemption."""
@@ -257,21 +276,8 @@ class PoolRound:
             self._close_queue(q, cands)
         self._restore_where_room_came_back()
         self._preempt_unrestored()
-        if self.pool != max(self.c.pools, default=self.pool):
-            self._note_taken_groups()
         duration = self.c.monotonic() - started
         self.c.reports.append(build_report(self, duration))
-
-    def _note_taken_groups(self) -> None:
-        """Tell the pools still to come how many jobs of each queued group are now leased."""
-        snap, taken = self.c.snap, self.c.taken_from_groups
-        for job_id, new in self.new_here.items():
-            group = new.group
-            if group < 0:  # a gang member: find its group
-                job = snap[job_id]
-                group = snap.groups.intern(new.info.key, job.validated_pools).id
-            where = (new.queue, group)
-            taken[where] = taken.get(where, 0) + 1
 
     def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
@@ -371,7 +377,7 @@ class PoolRound:
         uniformity_value, placements, victims = outcome
         if len(placements) == 1 and not victims:  # the common case, kept short
             info, node, job_id = item.infos[0], placements[0].node, placements[0].job_id
-            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value, item.group)
+            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
             self.c.taken.add(job_id)
             self._add(queue, info.key.priority_class, info.request, 1)
             self.scheduled_round = list(map(add, self.scheduled_round, info.request))
@@ -382,9 +388,7 @@ class PoolRound:
         taken = self.c.taken
         for info, placement in zip(item.infos, placements, strict=True):
             job_id = placement.job_id
-            self.new_here[job_id] = NewLease(
-                queue, info, placement.node, gang_id, uniformity_value, item.group
-            )
+            self.new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
             taken.add(job_id)
             self._add(queue, info.key.priority_class, info.request, 1)
         size = len(placements)
