@@ -240,12 +240,13 @@ class PoolRound:
         self.bind_running()
         self.compute_shares()
         self.evict()
+        self.evicted_items = {q: self._evicted_items(q) for q in self.evicted_by_queue}
         self.cands = {
             q: QueueCandidates(
                 queue=q,
                 pool=self.pool,
                 snap=self.c.snap,
-                evicted=self._evicted_items(q),
+                evicted=self.evicted_items.get(q, []),
                 info_of=self.c.info,
                 taken=self.c.taken,
             )
@@ -283,11 +284,9 @@ class PoolRound:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
         if self.to_rescore:
             self._rescore(heap)
-        item = self.cands[queue].peek()
-        if item is None:
+        score = self._score(queue)
+        if score is None:
             return ""
-        score = self.cost.with_extra(self.alloc.get(queue, self.zero), item.total)
-        score /= self.weights[queue]
         if heap and heap[0] < (score, queue):
             return heapq.heapreplace(heap, (score, queue))[1]
         return queue
@@ -545,7 +544,7 @@ class PoolRound:
             return
         queues = {evicted_job.queue for evicted_job in evicted.values()}
         for q in sorted(queues, key=lambda q: (self.cost(self.alloc[q]) / self.weights[q], q)):
-            for item in self._evicted_items(q):
+            for item in self.evicted_items[q]:
                 ids = [job.job_id for job in item.jobs]
                 if all(i in evicted for i in ids) and any(evicted[i].node in undone for i in ids):
                     self._restore(item)
