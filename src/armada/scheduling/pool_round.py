@@ -25,12 +25,12 @@ from armada.scheduling.admission import Admission
 from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
 from armada.scheduling.cycle import Cycle
 from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
+from armada.scheduling.lease_undo import LeaseUndo
 from armada.scheduling.model import KeyReason, Lease, Preemption
 from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
 from armada.scheduling.nodes import Node
 from armada.scheduling.placement import GangPlacer
 from armada.scheduling.pool_report import build_report
-from armada.scheduling.resources import Vector
 
 
 @dataclass(slots=True)
@@ -72,9 +72,6 @@ class PoolRound:
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
         self.to_rescore: set[str] = set()  # queues whose allocation changed during filling
-        self.undone_on: set[int] = set()  # nodes where a lease of this round was undone
-        self.victims_of: dict[str, list[Placement]] = {}  # new lease -> its urgency victims
-        self.lost: dict[str, Placement] = {}  # running jobs preempted off their node
         self.doomed: set[str] = set()
         self.new_here: dict[str, NewLease] = {}
         self.scheduled_round = list(zero)
@@ -82,9 +79,10 @@ class PoolRound:
         self.stats: dict[str, dict[str, int]] = {}
         self.placer = GangPlacer(self)
         self.admission = Admission(self)
+        self.undo = LeaseUndo(self)
 
     # -- accounting -----------------------------------------------------------------------
-    def _add(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
+    def add_alloc(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
         op = add if sign > 0 else sub
         self.alloc[queue] = list(map(op, self.alloc.get(queue, self.zero), request))
         key = (queue, pc)
@@ -125,7 +123,7 @@ class PoolRound:
     def _add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
         for (queue, key_id), n in counts.items():
             info = self.c.infos[key_id]
-            self._add(queue, info.key.priority_class, [n * v for v in info.request], sign)
+            self.add_alloc(queue, info.key.priority_class, [n * v for v in info.request], sign)
             self.stat(queue, stat, n)
 
     def compute_shares(self) -> None:
@@ -266,7 +264,7 @@ class PoolRound:
                 q = ""
                 continue
             if item.evicted:
-                self._restore(item)
+                self.restore(item)
                 cands.advance()
             elif not self.stop_reason and self.c.monotonic() > self.c.deadline:
                 self.stop_round(STOP_TIME)
@@ -275,7 +273,7 @@ class PoolRound:
             q = self._next_queue(heap, q)
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
-        self._restore_where_room_came_back()
+        self.undo.restore_where_room_came_back()
         self._preempt_unrestored()
         duration = self.c.monotonic() - started
         self.c.reports.append(build_report(self, duration))
@@ -378,7 +376,7 @@ class PoolRound:
             info, node, job_id = item.infos[0], placements[0].node, placements[0].job_id
             self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
             self.c.taken.add(job_id)
-            self._add(queue, info.key.priority_class, info.request, 1)
+            self.add_alloc(queue, info.key.priority_class, info.request, 1)
             self.scheduled_round = list(map(add, self.scheduled_round, info.request))
             self.c.global_tokens -= 1
             self.c.queue_tokens[queue] -= 1
@@ -389,7 +387,7 @@ class PoolRound:
             job_id = placement.job_id
             self.new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
             taken.add(job_id)
-            self._add(queue, info.key.priority_class, info.request, 1)
+            self.add_alloc(queue, info.key.priority_class, info.request, 1)
         size = len(placements)
         self.scheduled_round = list(map(add, self.scheduled_round, item.total))
         self.c.global_tokens -= size
@@ -398,7 +396,7 @@ class PoolRound:
         for victim in victims:  # each preempted by the member placed on its node
             i = on_node[victim.node]
             self.preempt_victim(victim, item.jobs[i], item.infos[i])
-            self.victims_of.setdefault(item.jobs[i].job_id, []).append(victim)
+            self.undo.note_victim(item.jobs[i].job_id, victim)
 
     def leases(self) -> list[Lease]:
         """The round's new leases, in the order they were made."""
@@ -427,8 +425,7 @@ class PoolRound:
 
     def preempt_victim(self, victim: Placement, preemptor: JobRecord, info: KeyInfo) -> None:
         """Urgency preemption of a bound job (already unbound from its node by the placer)."""
-        if victim.job_id in self.running:
-            self.lost[victim.job_id] = victim
+        self.undo.note_lost(victim)
         node = self.db.nodes[victim.node].name
         reason = (
             f"preempted by job {preemptor.job_id} of priority class {info.key.priority_class} "
@@ -442,16 +439,14 @@ class PoolRound:
             return
         new = self.new_here.pop(job_id, None)
         if new is not None:
-            self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
+            self.add_alloc(new.queue, new.info.key.priority_class, new.info.request, -1)
             self.scheduled_round = list(map(sub, self.scheduled_round, new.info.request))
             self.c.global_tokens += 1
             self.c.queue_tokens[new.queue] += 1
             self.to_rescore.add(new.queue)
-            self.undone_on.add(new.node)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
-            for victim in self.victims_of.pop(job_id, ()):
-                self._reinstate(victim.job_id)
+            self.undo.lease_undone(job_id, new.node)
             self._cascade_gang(self.c.snap[job_id])
             return
         job = self.running[job_id]
@@ -459,7 +454,7 @@ class PoolRound:
         assert run is not None
         info = self.c.info(job)
         if job_id not in self.db.evicted:  # an evicted job's share was given up on eviction
-            self._add(job.spec.queue, info.key.priority_class, info.request, -1)
+            self.add_alloc(job.spec.queue, info.key.priority_class, info.request, -1)
             self.to_rescore.add(job.spec.queue)
         self.preempted.add(job_id)
         self.stat(job.spec.queue, "preempted")
@@ -476,35 +471,6 @@ class PoolRound:
         )
         self._cascade_gang(job)
 
-    def _reinstate(self, victim_id: str) -> None:
-        """Undo the urgency preemption of a running job (and of its gang, which went with it)
-        whose preemptor's lease was undone in turn, if their nodes have room for them again."""
-        job = self.running.get(victim_id)
-        if job is None or victim_id not in self.preempted:
-            return  # a lease of this round (undone already), or reinstated with its gang
-        gang = job.spec.gang
-        ids = [victim_id]
-        if gang is not None and gang.cardinality > 1:
-            ids = sorted(m for m in self.c.snap.gang(job.spec.queue, gang.id) if m in self.running)
-        lost = [self.lost[i] for i in ids if i in self.lost and i in self.preempted]
-        if len(lost) < len(ids):
-            return  # a member was evicted, not preempted off its node: it cannot come back
-        need: dict[int, Vector] = {}
-        for p in lost:
-            need[p.node] = need[p.node] + p.request if p.node in need else p.request
-        if not all(bool((self.db.avail[0, node] >= r).all()) for node, r in need.items()):
-            return
-        for p in lost:
-            self.db.bind(p.job_id, p.queue, p.node, p.request, p.priority)
-            self.preempted.discard(p.job_id)
-            del self.lost[p.job_id]
-            info = self.c.info(self.running[p.job_id])
-            self._add(p.queue, info.key.priority_class, info.request, 1)
-            self.to_rescore.add(p.queue)
-            self.stat(p.queue, "preempted", -1)
-        back = set(ids)
-        self.c.preemptions[:] = [x for x in self.c.preemptions if x.job_id not in back]
-
     def _cascade_gang(self, job: JobRecord) -> None:
         gang = job.spec.gang
         if gang is None or gang.cardinality <= 1:
@@ -515,14 +481,12 @@ class PoolRound:
             if member_id not in self.running and member_id not in self.new_here:
                 continue
             if member_id in self.db.placed:
-                placement = self.db.unbind(member_id)
-                if member_id in self.running:
-                    self.lost[member_id] = placement
+                self.undo.note_lost(self.db.unbind(member_id))
                 self._drop(member_id, f"preempted with its gang {gang.id}", "gang")
             elif member_id in self.db.evicted:
                 self.doomed.add(member_id)
 
-    def _restore(self, item: Item) -> None:
+    def restore(self, item: Item) -> None:
         if any(j.job_id in self.doomed for j in item.jobs):
             return
         restored: list[JobRecord] = []
@@ -533,21 +497,7 @@ class PoolRound:
                 return
             restored.append(job)
         for job, info in zip(item.jobs, item.infos, strict=True):
-            self._add(job.spec.queue, info.key.priority_class, info.request, 1)
-
-    def _restore_where_room_came_back(self) -> None:
-        """An evicted job that found its node taken by a lease of this round, which urgency
-        preemption then undid, gets its place back rather than be preempted off a node that
-        now has room for it. Queues in fair order (lowest score first), then queue order."""
-        undone, evicted = self.undone_on, self.db.evicted
-        if not undone or not evicted:
-            return
-        queues = {evicted_job.queue for evicted_job in evicted.values()}
-        for q in sorted(queues, key=lambda q: (self.cost(self.alloc[q]) / self.weights[q], q)):
-            for item in self.evicted_items[q]:
-                ids = [job.job_id for job in item.jobs]
-                if all(i in evicted for i in ids) and any(evicted[i].node in undone for i in ids):
-                    self._restore(item)
+            self.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
 
     def _preempt_unrestored(self) -> None:
         for job_id in sorted(self.db.evicted):
