@@ -199,6 +199,42 @@ def test_a_victim_stays_when_the_lease_that_preempted_it_is_undone(
     assert not result.preemptions
     assert w.running_on() == {v: "n1", urgent: "n0"}
     assert {q.queue: q.preempted_jobs for q in result.pools[0].queues}["b"] == 0
+    assert result.pools[0].scheduled_gangs == 0  # the gang's lease was undone
+    assert result.pools[0].scheduled_jobs == 1
+
+
+def test_a_reinstated_victim_counts_again_in_its_queues_turn(make_world: MakeWorld) -> None:
+    # As above, with room for more on n2 (for b and d only). a's gang (weight 8) goes first
+    # and preempts b's v on n1, which lowers b's turn; c's urgent job (weight 4) then undoes
+    # the gang and v is put back. b holds 2 CPUs again and d none: d must get n2's first two
+    # turns; with b still scored as if v were gone, b took the first.
+    pin = "kubernetes.io/hostname"
+    small, big = {"kind": "small"}, {"kind": "big"}
+    w = make_world(
+        [
+            node("n0", cpu=2, labels=small),
+            node("n1", cpu=2, labels=small),
+            node("n2", cpu=4, labels=big),
+        ],
+        [
+            Queue(name="a", priority_factor=0.125),
+            Queue(name="b"),
+            Queue(name="c", priority_factor=0.25),
+            Queue(name="d"),
+        ],
+        enable_fair_share_preemption=False,
+        maximum_resource_fraction_to_schedule={"cpu": 2.0},
+    )
+    (v,) = w.submit("b", 1, cpu=2, priority_class="low", node_selector={pin: "n1"})
+    w.round()
+    w.submit("a", 2, cpu=2, gang=Gang(id="g", cardinality=2), node_selector=small)
+    (urgent,) = w.submit("c", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
+    w.submit("b", 4, node_selector=big)
+    w.submit("d", 4, node_selector=big)
+    result = w.round()
+    assert not result.preemptions
+    assert w.running_on()[v] == "n1" and w.running_on()[urgent] == "n0"
+    assert [lease.queue for lease in result.leases] == ["c", "d", "d", "b", "d"]
 
 
 def test_a_gang_is_scheduled_whole(make_world: MakeWorld) -> None:

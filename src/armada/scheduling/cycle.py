@@ -32,9 +32,7 @@ class Cycle:
     cordoned_executors: frozenset[str]
     pools: frozenset[str] = frozenset()
     infos: dict[int, KeyInfo] = field(default_factory=dict)
-    taken: set[str] = field(default_factory=set)
-    # (queue, queued group id) -> jobs of the group leased in the pools scheduled so far
-    taken_from_groups: dict[tuple[str, int], int] = field(default_factory=dict)
+    taken: set[str] = field(default_factory=set)  # queued jobs leased in this round so far
     leases: list[Lease] = field(default_factory=list)
     preemptions: list[Preemption] = field(default_factory=list)
     job_reasons: dict[str, list[str]] = field(default_factory=dict)

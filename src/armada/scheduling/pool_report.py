@@ -27,8 +27,11 @@ def build_report(r: PoolRound, duration: float) -> PoolReport:
     scheduled = list(zero)
     scheduled_by_queue: dict[str, list[int]] = {}
     scheduled_count: dict[str, int] = {}
+    gangs: set[tuple[str, str]] = set()  # (queue, gang id): an undone gang leaves no member
     for new in r.new_here.values():
         scheduled_count[new.queue] = scheduled_count.get(new.queue, 0) + 1
+        if new.gang_id:
+            gangs.add((new.queue, new.gang_id))
         per_queue = scheduled_by_queue.setdefault(new.queue, list(zero))
         for i, v in enumerate(new.info.request):
             scheduled[i] += v
@@ -69,7 +72,7 @@ def build_report(r: PoolRound, duration: float) -> PoolReport:
         schedulable_nodes=int(r.db.schedulable.sum()),
         capacity=space.as_dict(r.total),
         scheduled_jobs=len(r.new_here),
-        scheduled_gangs=r.scheduled_gangs,
+        scheduled_gangs=len(gangs),
         scheduled_resources=space.as_dict(scheduled),
         preempted_jobs=len(r.preempted),
         preempted_resources=space.as_dict(preempted),

@@ -25,12 +25,12 @@ from armada.scheduling.admission import Admission
 from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
 from armada.scheduling.cycle import Cycle
 from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
+from armada.scheduling.lease_undo import LeaseUndo
 from armada.scheduling.model import KeyReason, Lease, Preemption
 from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
 from armada.scheduling.nodes import Node
 from armada.scheduling.placement import GangPlacer
 from armada.scheduling.pool_report import build_report
-from armada.scheduling.resources import Vector
 
 
 @dataclass(slots=True)
@@ -40,7 +40,6 @@ class NewLease:
     node: int
     gang_id: str
     uniformity_value: str
-    group: int  # the queued group it came from; -1 for gang members
 
 
 STOP_TIME = "maximum scheduling duration exceeded"
@@ -72,21 +71,18 @@ class PoolRound:
         self.started: dict[str, float] = {}
         self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
-        self.fallen: set[str] = set()  # queues whose allocation fell during filling
-        self.undone_on: set[int] = set()  # nodes where a lease of this round was undone
-        self.victims_of: dict[str, list[Placement]] = {}  # new lease -> its urgency victims
-        self.lost: dict[str, Placement] = {}  # running jobs preempted off their node
+        self.to_rescore: set[str] = set()  # queues whose allocation changed during filling
         self.doomed: set[str] = set()
         self.new_here: dict[str, NewLease] = {}
         self.scheduled_round = list(zero)
-        self.scheduled_gangs = 0
         self.stop_reason = ""
         self.stats: dict[str, dict[str, int]] = {}
         self.placer = GangPlacer(self)
         self.admission = Admission(self)
+        self.undo = LeaseUndo(self)
 
     # -- accounting -----------------------------------------------------------------------
-    def _add(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
+    def add_alloc(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
         op = add if sign > 0 else sub
         self.alloc[queue] = list(map(op, self.alloc.get(queue, self.zero), request))
         key = (queue, pc)
@@ -127,38 +123,58 @@ class PoolRound:
     def _add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
         for (queue, key_id), n in counts.items():
             info = self.c.infos[key_id]
-            self._add(queue, info.key.priority_class, [n * v for v in info.request], sign)
+            self.add_alloc(queue, info.key.priority_class, [n * v for v in info.request], sign)
             self.stat(queue, stat, n)
 
     def compute_shares(self) -> None:
         """Fair shares among the queues active *in this pool*: with running jobs here, or with
         queued jobs that may run here and were not leased in an earlier pool this round."""
-        snap, pool, taken = self.c.snap, self.pool, self.c.taken_from_groups
+        snap, pool = self.c.snap, self.pool
+        leased = self._leased_earlier()
         demand_vectors = {q: list(alloc) for q, alloc in self.alloc.items()}
         self.queued_here: dict[str, int] = {}
         for q in snap.queues_with_queued_jobs():
             if q not in self.c.queues:
                 continue
-            want: list[int] | None = None
-            count = 0
+            count, want = leased.get(q, (0, self.zero))
+            count = -count  # start from what earlier pools took, then add the groups
+            want = [-v for v in want]
             for group_id, group in snap.queued_groups(q).items():
                 shared = snap.groups[group_id]
-                n = len(group) - taken.get((q, group_id), 0)
-                if n <= 0 or not shared.admits(pool):
+                if not shared.admits(pool):
                     continue
-                if want is None:
-                    want = demand_vectors.setdefault(q, list(self.zero))
+                n = len(group)
                 request = self.c.info_of_key(shared.key).request
-                want[:] = [a + n * b for a, b in zip(want, request, strict=True)]
+                want = [a + n * b for a, b in zip(want, request, strict=True)]
                 count += n
-            if count:
+            if count > 0:
                 self.queued_here[q] = count
+                held = demand_vectors.get(q)
+                demand_vectors[q] = want if held is None else list(map(add, held, want))
         self.active = sorted(demand_vectors)
         self.weights = {q: self.c.queues[q].weight for q in self.active}
         self.demand = {q: self.cost(want) for q, want in demand_vectors.items()}
         self.fair = fair_shares(self.weights)
         self.adjusted = demand_capped_shares(self.weights, self.demand)
         self.actual_start = {q: self.cost(self.alloc.get(q, self.zero)) for q in self.active}
+
+    def _leased_earlier(self) -> dict[str, tuple[int, list[int]]]:
+        """queue -> (count, total request) of its queued jobs that may run in this pool but
+        were leased in a pool scheduled earlier this round (``Cycle.taken``, read before this
+        pool adds its own leases; every job in it is queued in the snapshot)."""
+        snap, pool, info = self.c.snap, self.pool, self.c.info
+        counts: dict[tuple[str, int], int] = {}
+        for job_id in self.c.taken:
+            job = snap[job_id]
+            if not job.validated_pools or pool in job.validated_pools:
+                where = (job.spec.queue, info(job).key.id)
+                counts[where] = counts.get(where, 0) + 1
+        leased: dict[str, tuple[int, list[int]]] = {}
+        for (queue, key_id), n in counts.items():
+            count, total = leased.get(queue, (0, self.zero))
+            request = self.c.infos[key_id].request
+            leased[queue] = (count + n, [a + n * b for a, b in zip(total, request, strict=True)])
+        return leased
 
     def share_ratio(self, queue: str) -> float:
         """Actual share over the share protected from fair-share preemption."""
@@ -222,12 +238,13 @@ class PoolRound:
         self.bind_running()
         self.compute_shares()
         self.evict()
+        self.evicted_items = {q: self._evicted_items(q) for q in self.evicted_by_queue}
         self.cands = {
             q: QueueCandidates(
                 queue=q,
                 pool=self.pool,
                 snap=self.c.snap,
-                evicted=self._evicted_items(q),
+                evicted=self.evicted_items.get(q, []),
                 info_of=self.c.info,
                 taken=self.c.taken,
             )
@@ -247,7 +264,7 @@ class PoolRound:
                 q = ""
                 continue
             if item.evicted:
-                self._restore(item)
+                self.restore(item)
                 cands.advance()
             elif not self.stop_reason and self.c.monotonic() > self.c.deadline:
                 self.stop_round(STOP_TIME)
@@ -256,33 +273,18 @@ class PoolRound:
             q = self._next_queue(heap, q)
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
-        self._restore_where_room_came_back()
+        self.undo.restore_where_room_came_back()
         self._preempt_unrestored()
-        if self.pool != max(self.c.pools, default=self.pool):
-            self._note_taken_groups()
         duration = self.c.monotonic() - started
         self.c.reports.append(build_report(self, duration))
 
-    def _note_taken_groups(self) -> None:
-        """Tell the pools still to come how many jobs of each queued group are now leased."""
-        snap, taken = self.c.snap, self.c.taken_from_groups
-        for job_id, new in self.new_here.items():
-            group = new.group
-            if group < 0:  # a gang member: find its group
-                job = snap[job_id]
-                group = snap.groups.intern(new.info.key, job.validated_pools).id
-            where = (new.queue, group)
-            taken[where] = taken.get(where, 0) + 1
-
     def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
-        if self.fallen:
+        if self.to_rescore:
             self._rescore(heap)
-        item = self.cands[queue].peek()
-        if item is None:
+        score = self._score(queue)
+        if score is None:
             return ""
-        score = self.cost.with_extra(self.alloc.get(queue, self.zero), item.total)
-        score /= self.weights[queue]
         if heap and heap[0] < (score, queue):
             return heapq.heapreplace(heap, (score, queue))[1]
         return queue
@@ -301,15 +303,16 @@ class PoolRound:
             heapq.heappush(heap, (score, queue))
 
     def _rescore(self, heap: list[tuple[float, str]]) -> None:
-        """Queues whose allocation fell while they waited (a job preempted by urgency, a lease
-        of this round undone) get their score lowered, so they come up as soon as is fair."""
-        fallen = self.fallen
+        """Queues whose allocation changed while they waited get their score recomputed: it
+        falls when a job of theirs is preempted by urgency or a lease of theirs is undone, so
+        they come up as soon as is fair, and rises again when a victim is put back."""
+        to_rescore = self.to_rescore
         for i, (old, q) in enumerate(heap):
-            if q in fallen:
+            if q in to_rescore:
                 score = self._score(q)
                 heap[i] = (old if score is None else score, q)
         heapq.heapify(heap)
-        fallen.clear()
+        to_rescore.clear()
 
     def _prepare_queue(self, queue: str) -> None:
         if self.c.queues[queue].cordoned:
@@ -371,9 +374,9 @@ class PoolRound:
         uniformity_value, placements, victims = outcome
         if len(placements) == 1 and not victims:  # the common case, kept short
             info, node, job_id = item.infos[0], placements[0].node, placements[0].job_id
-            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value, item.group)
+            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
             self.c.taken.add(job_id)
-            self._add(queue, info.key.priority_class, info.request, 1)
+            self.add_alloc(queue, info.key.priority_class, info.request, 1)
             self.scheduled_round = list(map(add, self.scheduled_round, info.request))
             self.c.global_tokens -= 1
             self.c.queue_tokens[queue] -= 1
@@ -382,22 +385,18 @@ class PoolRound:
         taken = self.c.taken
         for info, placement in zip(item.infos, placements, strict=True):
             job_id = placement.job_id
-            self.new_here[job_id] = NewLease(
-                queue, info, placement.node, gang_id, uniformity_value, item.group
-            )
+            self.new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
             taken.add(job_id)
-            self._add(queue, info.key.priority_class, info.request, 1)
+            self.add_alloc(queue, info.key.priority_class, info.request, 1)
         size = len(placements)
         self.scheduled_round = list(map(add, self.scheduled_round, item.total))
         self.c.global_tokens -= size
         self.c.queue_tokens[queue] -= size
-        if gang_id:
-            self.scheduled_gangs += 1
         on_node = {p.node: i for i, p in enumerate(placements)}
         for victim in victims:  # each preempted by the member placed on its node
             i = on_node[victim.node]
             self.preempt_victim(victim, item.jobs[i], item.infos[i])
-            self.victims_of.setdefault(item.jobs[i].job_id, []).append(victim)
+            self.undo.note_victim(item.jobs[i].job_id, victim)
 
     def leases(self) -> list[Lease]:
         """The round's new leases, in the order they were made."""
@@ -426,8 +425,7 @@ class PoolRound:
 
     def preempt_victim(self, victim: Placement, preemptor: JobRecord, info: KeyInfo) -> None:
         """Urgency preemption of a bound job (already unbound from its node by the placer)."""
-        if victim.job_id in self.running:
-            self.lost[victim.job_id] = victim
+        self.undo.note_lost(victim)
         node = self.db.nodes[victim.node].name
         reason = (
             f"preempted by job {preemptor.job_id} of priority class {info.key.priority_class} "
@@ -441,16 +439,14 @@ class PoolRound:
             return
         new = self.new_here.pop(job_id, None)
         if new is not None:
-            self._add(new.queue, new.info.key.priority_class, new.info.request, -1)
+            self.add_alloc(new.queue, new.info.key.priority_class, new.info.request, -1)
             self.scheduled_round = list(map(sub, self.scheduled_round, new.info.request))
             self.c.global_tokens += 1
             self.c.queue_tokens[new.queue] += 1
-            self.fallen.add(new.queue)
-            self.undone_on.add(new.node)
+            self.to_rescore.add(new.queue)
             self.c.taken.discard(job_id)
             self.c.note(job_id, self.pool, f"displaced this round: {reason}")
-            for victim in self.victims_of.pop(job_id, ()):
-                self._reinstate(victim.job_id)
+            self.undo.lease_undone(job_id, new.node)
             self._cascade_gang(self.c.snap[job_id])
             return
         job = self.running[job_id]
@@ -458,8 +454,8 @@ class PoolRound:
         assert run is not None
         info = self.c.info(job)
         if job_id not in self.db.evicted:  # an evicted job's share was given up on eviction
-            self._add(job.spec.queue, info.key.priority_class, info.request, -1)
-            self.fallen.add(job.spec.queue)
+            self.add_alloc(job.spec.queue, info.key.priority_class, info.request, -1)
+            self.to_rescore.add(job.spec.queue)
         self.preempted.add(job_id)
         self.stat(job.spec.queue, "preempted")
         self.c.preemptions.append(
@@ -475,34 +471,6 @@ class PoolRound:
         )
         self._cascade_gang(job)
 
-    def _reinstate(self, victim_id: str) -> None:
-        """Undo the urgency preemption of a running job (and of its gang, which went with it)
-        whose preemptor's lease was undone in turn, if their nodes have room for them again."""
-        job = self.running.get(victim_id)
-        if job is None or victim_id not in self.preempted:
-            return  # a lease of this round (undone already), or reinstated with its gang
-        gang = job.spec.gang
-        ids = [victim_id]
-        if gang is not None and gang.cardinality > 1:
-            ids = sorted(m for m in self.c.snap.gang(job.spec.queue, gang.id) if m in self.running)
-        lost = [self.lost[i] for i in ids if i in self.lost and i in self.preempted]
-        if len(lost) < len(ids):
-            return  # a member was evicted, not preempted off its node: it cannot come back
-        need: dict[int, Vector] = {}
-        for p in lost:
-            need[p.node] = need[p.node] + p.request if p.node in need else p.request
-        if not all(bool((self.db.avail[0, node] >= r).all()) for node, r in need.items()):
-            return
-        for p in lost:
-            self.db.bind(p.job_id, p.queue, p.node, p.request, p.priority)
-            self.preempted.discard(p.job_id)
-            del self.lost[p.job_id]
-            info = self.c.info(self.running[p.job_id])
-            self._add(p.queue, info.key.priority_class, info.request, 1)
-            self.stat(p.queue, "preempted", -1)
-        back = set(ids)
-        self.c.preemptions[:] = [x for x in self.c.preemptions if x.job_id not in back]
-
     def _cascade_gang(self, job: JobRecord) -> None:
         gang = job.spec.gang
         if gang is None or gang.cardinality <= 1:
@@ -513,14 +481,12 @@ class PoolRound:
             if member_id not in self.running and member_id not in self.new_here:
                 continue
             if member_id in self.db.placed:
-                placement = self.db.unbind(member_id)
-                if member_id in self.running:
-                    self.lost[member_id] = placement
+                self.undo.note_lost(self.db.unbind(member_id))
                 self._drop(member_id, f"preempted with its gang {gang.id}", "gang")
             elif member_id in self.db.evicted:
                 self.doomed.add(member_id)
 
-    def _restore(self, item: Item) -> None:
+    def restore(self, item: Item) -> None:
         if any(j.job_id in self.doomed for j in item.jobs):
             return
         restored: list[JobRecord] = []
@@ -531,21 +497,7 @@ class PoolRound:
                 return
             restored.append(job)
         for job, info in zip(item.jobs, item.infos, strict=True):
-            self._add(job.spec.queue, info.key.priority_class, info.request, 1)
-
-    def _restore_where_room_came_back(self) -> None:
-        """An evicted job that found its node taken by a lease of this round, which urgency
-        preemption then undid, gets its place back rather than be preempted off a node that
-        now has room for it. Queues in fair order (lowest score first), then queue order."""
-        undone, evicted = self.undone_on, self.db.evicted
-        if not undone or not evicted:
-            return
-        queues = {evicted_job.queue for evicted_job in evicted.values()}
-        for q in sorted(queues, key=lambda q: (self.cost(self.alloc[q]) / self.weights[q], q)):
-            for item in self._evicted_items(q):
-                ids = [job.job_id for job in item.jobs]
-                if all(i in evicted for i in ids) and any(evicted[i].node in undone for i in ids):
-                    self._restore(item)
+            self.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
 
     def _preempt_unrestored(self) -> None:
         for job_id in sorted(self.db.evicted):
