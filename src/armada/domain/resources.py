@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 from functools import lru_cache
 
+from armada.domain.quoting import shown
+
 MILLI = 1000
+# Kubernetes keeps quantities in an int64; so does the log's encoding. Nothing real comes near
+# (in memory it is 8 PiB), and a larger value could not be stored.
+MAX_MILLI = 2**63 - 1
 
 _SUFFIXES: dict[str, Decimal] = {
     "": Decimal(1),
@@ -49,12 +54,19 @@ def parse_quantity(text: str) -> int:
     """
     match = _QUANTITY.match(text.strip())
     if match is None:
-        raise InvalidQuantity(f"{text!r} is not a resource quantity (examples: 500m, 2, 64Mi)")
+        raise InvalidQuantity(f"{shown(text)} is not a resource quantity (examples: 500m, 2, 64Mi)")
     number, suffix = match.groups()
     try:
         value = Decimal(number) * _SUFFIXES[suffix] * MILLI
-    except InvalidOperation as exc:  # pragma: no cover - the regex admits only numbers
-        raise InvalidQuantity(f"{text!r} is not a resource quantity") from exc
+    except InvalidOperation as exc:  # "1.5.5": the regex admits runs of dots
+        raise InvalidQuantity(f"{shown(text)} is not a resource quantity") from exc
+    except DecimalException as exc:  # "1e99999999": beyond even Decimal's exponents
+        raise InvalidQuantity(f"{shown(text)} is too large for a resource quantity") from exc
+    if abs(value) > MAX_MILLI:
+        raise InvalidQuantity(
+            f"{shown(text)} is too large for a resource quantity (the most is "
+            f"{MAX_MILLI // MILLI} units)"
+        )
     integral = int(value)
     return integral + 1 if value > integral else integral
 

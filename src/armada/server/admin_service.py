@@ -13,6 +13,7 @@ from google.protobuf import empty_pb2
 
 from armada.domain import events as ev
 from armada.domain.queues import ExecutorSettings
+from armada.domain.quoting import shown
 from armada.rpc.gen import executor_admin_pb2 as pb
 from armada.rpc.gen import executor_admin_pb2_grpc as pb_grpc
 from armada.server.context import ApiContext, Principal, invalid, not_found, rpc
@@ -54,7 +55,7 @@ class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]
     def _delete(self, request: pb.ExecutorSettingsDeleteRequest, context: Any) -> None:
         known = {s.executor for s in self.api.storage.store.list_executor_settings()}
         if request.name not in known:
-            raise not_found(f"executor {request.name!r} has no settings")
+            raise not_found(f"executor {shown(request.name)} has no settings")
         self.control_plane(
             context,
             ev.ExecutorSettingsDeleted(executor=request.name),

@@ -97,6 +97,19 @@ def principal(context: grpc.aio.ServicerContext, anonymous: str) -> Principal:
     return Principal(user=anonymous)
 
 
+MAX_DETAILS = 2000
+
+
+def status_details(message: str) -> str:
+    """The message, its middle cut out if it is long. Messages quote what callers sent
+    (through :func:`armada.domain.quoting.shown`); this is the backstop, because gRPC drops a
+    status whose details pass its 8 KiB metadata limit and the caller would learn nothing."""
+    if len(message) <= MAX_DETAILS:
+        return message
+    half = MAX_DETAILS // 2
+    return f"{message[:half]} ... {message[-half:]}"
+
+
 def rpc(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Map ApiError to its status and unexpected errors to INTERNAL (logged)."""
 
@@ -106,13 +119,13 @@ def rpc(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         try:
             return await method(*args, **kwargs)
         except ApiError as exc:
-            await context.abort(exc.code, exc.message)
+            await context.abort(exc.code, status_details(exc.message))
             raise  # abort() raises; this line is never reached
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
             log.exception("%s failed", method.__qualname__)
-            await context.abort(grpc.StatusCode.INTERNAL, f"internal error: {exc}")
+            await context.abort(grpc.StatusCode.INTERNAL, status_details(f"internal error: {exc}"))
             raise
 
     return wrapper

@@ -7,6 +7,7 @@ that log entry, so a client resuming ``from_message_id`` gets exactly what follo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from armada_client.armada import event_pb2
 
 from armada.domain import events as ev
 from armada.domain.events import EventSequence, FailureInfo, LogEntry
+from armada.domain.quoting import shown
 from armada.server.convert_jobs import ApiJobTemplates, timestamp
 
 _CAUSES = {
@@ -29,19 +31,24 @@ class InvalidMessageId(ValueError):
     pass
 
 
+# What this server issues: ASCII digits, an offset that fits the log's int64 (not "1_0",
+# " 1" or "٣", which int() would take) and an index within one entry.
+_MESSAGE_ID = re.compile(r"([0-9]{1,18}):([0-9]{1,9})")
+
+
 def parse_message_id(message_id: str) -> tuple[int, int]:
     """``"" -> (0, -1)`` (from the start); ``"12:3" -> (12, 3)``."""
     if not message_id:
         return 0, -1
-    offset_text, _, index_text = message_id.partition(":")
-    try:
-        offset, index = int(offset_text), int(index_text)
-    except ValueError:
+    match = _MESSAGE_ID.fullmatch(message_id)
+    if match is None:
         raise InvalidMessageId(
-            f"{message_id!r} is not a message id from this server (expected '<offset>:<index>')"
-        ) from None
-    if offset < 1 or index < 0:
-        raise InvalidMessageId(f"{message_id!r} is not a valid message id")
+            f"{shown(message_id)} is not a message id from this server (expected "
+            "'<offset>:<index>')"
+        )
+    offset, index = int(match[1]), int(match[2])
+    if offset < 1:
+        raise InvalidMessageId(f"{shown(message_id)} is not a valid message id")
     return offset, index
 
 

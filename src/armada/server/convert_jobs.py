@@ -24,6 +24,16 @@ JOB_STATE_TO_API = {
 }
 API_TO_JOB_STATE = {v: k for k, v in JOB_STATE_TO_API.items()}
 
+
+def api_state_name(value: int) -> str:
+    """The name of an api.JobState value for a message; a number no state has (proto3 enums
+    take any) is shown as the number."""
+    try:
+        return str(submit_pb2.JobState.Name(value))  # type: ignore[arg-type]
+    except ValueError:
+        return f"{value} (no such state)"
+
+
 RUN_STATE_TO_API = {
     RunState.LEASED: job_pb2.RUN_STATE_LEASED,
     RunState.PENDING: job_pb2.RUN_STATE_PENDING,

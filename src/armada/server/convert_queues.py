@@ -17,6 +17,7 @@ from armada.domain.queues import (
     RetryPolicy,
     RetryRule,
 )
+from armada.domain.quoting import shown
 from armada.domain.resources import InvalidQuantity, parse_quantity
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$", re.IGNORECASE)
@@ -31,7 +32,7 @@ def check_name(kind: str, name: str) -> None:
         raise InvalidObject(f"{kind} name is required")
     if len(name) > 253 or not _NAME.match(name):
         raise InvalidObject(
-            f"{kind} name {name!r} is invalid: use letters, digits, '-', '_' and '.', "
+            f"{kind} name {shown(name)} is invalid: use letters, digits, '-', '_' and '.', "
             "starting and ending with a letter or digit"
         )
 
@@ -46,20 +47,22 @@ def _fractions(field: str, values: dict[str, float]) -> dict[str, float]:
 def queue_from_proto(message: submit_pb2.Queue) -> Queue:
     check_name("queue", message.name)
     factor = message.priority_factor
-    if math.isnan(factor) or factor <= 0:
-        raise InvalidObject(f"priority_factor must be greater than 0, got {factor}")
+    if not math.isfinite(factor) or factor <= 0:
+        raise InvalidObject(f"priority_factor must be greater than 0 (and finite), got {factor}")
     permissions = []
     for i, permission in enumerate(message.permissions):
         for verb in permission.verbs:
             if verb not in QUEUE_VERBS:
                 raise InvalidObject(
-                    f"permissions[{i}].verbs: {verb!r} is not a verb ({', '.join(QUEUE_VERBS)})"
+                    f"permissions[{i}].verbs: {shown(verb)} is not a verb "
+                    f"({', '.join(QUEUE_VERBS)})"
                 )
         subjects = []
         for subject in permission.subjects:
             if subject.kind not in ("User", "Group"):
                 raise InvalidObject(
-                    f"permissions[{i}].subjects: kind must be User or Group, got {subject.kind!r}"
+                    f"permissions[{i}].subjects: kind must be User or Group, got "
+                    f"{shown(subject.kind)}"
                 )
             subjects.append(PermissionSubject(kind=subject.kind, name=subject.name))
         permissions.append(QueuePermission(subjects=tuple(subjects), verbs=tuple(permission.verbs)))

@@ -19,6 +19,7 @@ import grpc
 from armada_client.armada import event_pb2, event_pb2_grpc, health_pb2
 from google.protobuf import empty_pb2
 
+from armada.domain.quoting import shown
 from armada.rpc.gen import event_batches_pb2 as batch_pb
 from armada.rpc.gen import event_batches_pb2_grpc as batch_grpc
 from armada.server.context import ApiContext
@@ -51,10 +52,18 @@ async def job_set_stream(
         return
     if error_if_missing and not await asyncio.to_thread(log.job_set_exists, queue, job_set):
         await context.abort(
-            grpc.StatusCode.NOT_FOUND, f"job set {job_set!r} in queue {queue!r} does not exist"
+            grpc.StatusCode.NOT_FOUND,
+            f"job set {shown(job_set)} in queue {shown(queue)} does not exist",
         )
     settings = api.settings.events
-    stop_at = None if watch else await asyncio.to_thread(log.head)
+    head = await asyncio.to_thread(log.head)
+    if offset > head:
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"from_message_id: {shown(from_id)} is not a message id from this server (the log "
+            f"ends at offset {head})",
+        )
+    stop_at = None if watch else head
     # Resume inside the entry of the given id (its later events), then after it.
     after = offset - 1 if index >= 0 else offset
     while True:

@@ -16,6 +16,7 @@ from google.protobuf import empty_pb2
 
 from armada.domain import events as ev
 from armada.domain.queues import Queue
+from armada.domain.quoting import shown
 from armada.domain.states import JobState
 from armada.server.context import (
     ApiContext,
@@ -25,7 +26,7 @@ from armada.server.context import (
     not_found,
     rpc,
 )
-from armada.server.convert_jobs import API_TO_JOB_STATE
+from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.convert_queues import InvalidObject, queue_from_proto, queue_to_proto
 from armada.server.job_commands import cancel_jobs, preempt_jobs, select_jobs
 from armada.views.store import ACTIVE_STATES, NON_TERMINAL_STATES
@@ -42,13 +43,15 @@ class QueueOperations:
     def get(self, name: str) -> Queue:
         queue = self.api.storage.store.get_queue(name)
         if queue is None:
-            raise not_found(f"queue {name!r} does not exist")
+            raise not_found(f"queue {shown(name)} does not exist")
         return queue
 
     def create(self, message: submit_pb2.Queue, who: Principal) -> None:
         queue = _to_domain(message)
         if self.api.storage.store.get_queue(queue.name) is not None:
-            raise ApiError(grpc.StatusCode.ALREADY_EXISTS, f"queue {queue.name!r} already exists")
+            raise ApiError(
+                grpc.StatusCode.ALREADY_EXISTS, f"queue {shown(queue.name)} already exists"
+            )
         self.api.append_control_plane(who, ev.QueueCreated(queue=queue), "queue/create")
 
     def update(self, message: submit_pb2.Queue, who: Principal) -> None:
@@ -62,7 +65,7 @@ class QueueOperations:
         if active:
             raise ApiError(
                 grpc.StatusCode.FAILED_PRECONDITION,
-                f"queue {name!r} still has {active} queued or running jobs; cancel them first",
+                f"queue {shown(name)} still has {active} queued or running jobs; cancel them first",
             )
         self.api.append_control_plane(who, ev.QueueDeleted(name=name), "queue/delete")
 
@@ -90,7 +93,7 @@ class QueueOperations:
             for value in request.jobStates:
                 state = API_TO_JOB_STATE.get(value)
                 if state not in CANCELLABLE_STATES:
-                    name = submit_pb2.JobState.Name(value)
+                    name = api_state_name(value)
                     raise invalid(
                         f"jobStates: {name} jobs cannot be cancelled "
                         "(use QUEUED, LEASED, PENDING or RUNNING)"

@@ -14,6 +14,7 @@ from google.protobuf import empty_pb2
 
 from armada.domain import events as ev
 from armada.domain.queues import RetryPolicy
+from armada.domain.quoting import shown
 from armada.server.context import ApiContext, ApiError, invalid, not_found, rpc
 from armada.server.convert_queues import (
     InvalidObject,
@@ -36,14 +37,14 @@ class RetryPolicyServicer(submit_pb2_grpc.RetryPolicyServiceServicer):  # type: 
     def _get(self, name: str) -> RetryPolicy:
         policy = self.api.storage.store.get_retry_policy(name)
         if policy is None:
-            raise not_found(f"retry policy {name!r} does not exist")
+            raise not_found(f"retry policy {shown(name)} does not exist")
         return policy
 
     def _create(self, message: submit_pb2.RetryPolicy, context: Any) -> None:
         policy = self._policy(message)
         if self.api.storage.store.get_retry_policy(policy.name) is not None:
             raise ApiError(
-                grpc.StatusCode.ALREADY_EXISTS, f"retry policy {policy.name!r} already exists"
+                grpc.StatusCode.ALREADY_EXISTS, f"retry policy {shown(policy.name)} already exists"
             )
         self.api.append_control_plane(
             self.api.who(context), ev.RetryPolicyUpserted(policy=policy), "retry-policy/create"

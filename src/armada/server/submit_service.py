@@ -12,9 +12,10 @@ from google.protobuf import empty_pb2
 
 from armada.domain import events as ev
 from armada.domain.lifecycle import JobRecord
+from armada.domain.quoting import shown
 from armada.domain.states import JobState
 from armada.server.context import ApiContext, ApiError, Principal, invalid, rpc
-from armada.server.convert_jobs import API_TO_JOB_STATE
+from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.job_commands import cancel_jobs, preempt_jobs, reprioritise_jobs
 from armada.server.queue_service import QueueRpcs
 from armada.server.submission import SubmissionError, SubmissionPreparer
@@ -33,7 +34,7 @@ class SubmitOperations:
         if not name:
             raise invalid("queue: a queue is required")
         if self.api.storage.store.get_queue(name) is None:
-            raise ApiError(grpc.StatusCode.PERMISSION_DENIED, f"could not find queue {name!r}")
+            raise ApiError(grpc.StatusCode.PERMISSION_DENIED, f"could not find queue {shown(name)}")
 
     def submit(self, request: submit_pb2.JobSubmitRequest, who: Principal) -> list[str]:
         self._require_queue(request.queue)
@@ -140,7 +141,7 @@ def job_set_filter_states(values: list[Any]) -> set[JobState] | None:
     for value in values:
         state = API_TO_JOB_STATE.get(value)
         if state not in (JobState.QUEUED, JobState.LEASED, JobState.PENDING, JobState.RUNNING):
-            name = submit_pb2.JobState.Name(value)
+            name = api_state_name(value)
             raise invalid(f"filter.states: jobs cannot be cancelled by state {name}")
         states.add(state)
     if (JobState.PENDING in states) != (JobState.RUNNING in states):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -13,11 +14,14 @@ from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
 from armada.config.submission import SubmissionSettings
 from armada.domain import jobs as dj
 from armada.domain.clock import Clock, IdSource
+from armada.domain.quoting import shown
 from armada.server.submission.defaults import apply_pod_defaults
 from armada.server.submission.errors import SubmissionError
 from armada.server.submission.validate import check_pod_as_sent, exposed_ports, job_resources
 
 MAX_PRIORITY = 2**32 - 1
+MAX_CARDINALITY = 2**32 - 1  # GangInfo.cardinality is a uint32
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 JOB_ID_TEMPLATE = "{JobId}"
 VERDICT_CACHE_SIZE = 4096
 
@@ -260,16 +264,18 @@ def gang_from_annotations(annotations: dict[str, str], default_label: str) -> dj
         raise SubmissionError(
             f"annotations[{dj.GANG_ID_ANNOTATION}]", "gangCardinality is set but gangId is not"
         )
-    try:
-        cardinality = int(cardinality_text)
-    except ValueError:
+    # As Go's strconv.Atoi reads it (ASCII digits, an optional sign; not " 2", "1_0" or an
+    # Arabic-Indic digit, which int() takes), and within the executor API's uint32.
+    if _WHOLE_NUMBER.fullmatch(cardinality_text) is None:
         raise SubmissionError(
             f"annotations[{dj.GANG_CARDINALITY_ANNOTATION}]",
-            f"must be a whole number of at least 1, got {cardinality_text!r}",
-        ) from None
-    if cardinality < 1:
+            f"must be a whole number of at least 1, got {shown(cardinality_text)}",
+        )
+    cardinality = int(cardinality_text) if len(cardinality_text) <= 20 else MAX_CARDINALITY + 1
+    if not 1 <= cardinality <= MAX_CARDINALITY:
         raise SubmissionError(
-            f"annotations[{dj.GANG_CARDINALITY_ANNOTATION}]", "must be at least 1"
+            f"annotations[{dj.GANG_CARDINALITY_ANNOTATION}]",
+            f"must be between 1 and {MAX_CARDINALITY}, got {shown(cardinality_text)}",
         )
     label = annotations.get(dj.GANG_NODE_UNIFORMITY_LABEL_ANNOTATION, "") or default_label
     return dj.Gang(id=gang_id, cardinality=cardinality, node_uniformity_label=label)
@@ -301,7 +307,8 @@ def check_gangs(specs: list[dj.JobSpec], request: submit_pb2.JobSubmitRequest) -
             if mine != theirs:
                 raise SubmissionError(
                     f"job_request_items[{index}]",
-                    f"gang {gang.id!r}: members disagree on {what} ({mine!r} vs {theirs!r})",
+                    f"gang {shown(gang.id)}: members disagree on {what} "
+                    f"({shown(mine)} vs {shown(theirs)})",
                 )
     for gang_id, count in counts.items():
         spec = first[gang_id][1]
@@ -309,7 +316,7 @@ def check_gangs(specs: list[dj.JobSpec], request: submit_pb2.JobSubmitRequest) -
         if count > spec.gang.cardinality:
             raise SubmissionError(
                 "job_request_items",
-                f"gang {gang_id!r} has {count} members but a cardinality of "
+                f"gang {shown(gang_id)} has {count} members but a cardinality of "
                 f"{spec.gang.cardinality}",
             )
 

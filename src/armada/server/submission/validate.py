@@ -11,6 +11,7 @@ from __future__ import annotations
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
 
 from armada.config.submission import SubmissionSettings
+from armada.domain.quoting import shown
 from armada.domain.resources import InvalidQuantity, format_quantity, parse_quantity
 from armada.server.submission.errors import SubmissionError
 
@@ -23,7 +24,7 @@ def parse_resources(field: str, quantities: object) -> dict[str, int]:
         except InvalidQuantity as exc:
             raise SubmissionError(f"{field}[{name}]", str(exc)) from None
         if value < 0:
-            raise SubmissionError(f"{field}[{name}]", f"negative quantity {quantity.string!r}")
+            raise SubmissionError(f"{field}[{name}]", f"negative quantity {shown(quantity.string)}")
         parsed[name] = value
     return parsed
 
@@ -36,7 +37,7 @@ def check_container(
     limits = parse_resources(f"{field}.resources.limits", container.resources.limits)
     if not requests and not limits:
         raise SubmissionError(
-            f"{field}.resources", f"container {container.name!r} has no resources specified"
+            f"{field}.resources", f"container {shown(container.name)} has no resources specified"
         )
     if requests.keys() != limits.keys():
         raise SubmissionError(
@@ -49,7 +50,7 @@ def check_container(
     for name in sorted(requests.keys() - supported):
         raise SubmissionError(
             f"{field}.resources",
-            f"resource {name!r} is not supported (supported: {', '.join(sorted(supported))})",
+            f"resource {shown(name)} is not supported (supported: {', '.join(sorted(supported))})",
         )
     for name in sorted(requests):
         request, limit = requests[name], limits[name]
@@ -120,7 +121,7 @@ def check_scheduling_fields(
     if pod.priorityClassName and pod.priorityClassName not in allowed_classes:
         raise SubmissionError(
             f"{field}.priorityClassName",
-            f"priority class {pod.priorityClassName!r} is not allowed "
+            f"priority class {shown(pod.priorityClassName)} is not allowed "
             f"(allowed: {', '.join(allowed_classes)})",
         )
     grace = (
@@ -145,12 +146,12 @@ def check_scheduling_fields(
         if toleration.key in settings.restricted_toleration_keys:
             raise SubmissionError(
                 f"{field}.tolerations[{i}]",
-                f"tolerating taint key {toleration.key!r} is not allowed",
+                f"tolerating taint key {shown(toleration.key)} is not allowed",
             )
         if toleration.operator not in ("", "Equal", "Exists"):
             raise SubmissionError(
                 f"{field}.tolerations[{i}].operator",
-                f"{toleration.operator!r} is not a toleration operator (Equal or Exists)",
+                f"{shown(toleration.operator)} is not a toleration operator (Equal or Exists)",
             )
     terms = pod.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
     for t, term in enumerate(terms.nodeSelectorTerms):
@@ -159,7 +160,7 @@ def check_scheduling_fields(
                 raise SubmissionError(
                     f"{field}.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuring"
                     f"Execution.nodeSelectorTerms[{t}].matchExpressions[{e}].operator",
-                    f"{expr.operator!r} is not a node selector operator",
+                    f"{shown(expr.operator)} is not a node selector operator",
                 )
 
 
