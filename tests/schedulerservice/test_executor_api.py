@@ -25,6 +25,10 @@ from tests.schedulerservice.harness import leases_in
 class ScriptedExecutor:
     """Speaks the executor API like a real executor, but only does what the test says."""
 
+    node_name = "node-1"  # its one node
+    node_labels: dict[str, str] = {}
+    node_resources = {"cpu": "8", "memory": "32Gi", "ephemeral-storage": "100Gi"}
+
     def __init__(self, channel: grpc.Channel, executor_id: str = "cluster-1") -> None:
         self.stub = pb_grpc.ExecutorApiStub(channel)
         self.executor_id = executor_id
@@ -50,8 +54,7 @@ class ScriptedExecutor:
             active_run_ids=list(active),
         )
         request.nodes.add(
-            name="node-1",
-            total_resources={"cpu": "8", "memory": "32Gi", "ephemeral-storage": "100Gi"},
+            name=self.node_name, labels=self.node_labels, total_resources=self.node_resources
         )
         self._requests.put(request)
 

@@ -74,13 +74,14 @@ def _retry_or_fail(job: JobRecord, run: RunRecord, rules: RetryRules, why: str) 
 
 
 def events_for_report(
-    job: JobRecord | None, report: RunReport, rules: RetryRules
+    job: JobRecord | None, report: RunReport, rules: RetryRules, executor: str
 ) -> list[ev.Event]:
-    """The events an executor's report leads to; none if it is late or about another run."""
+    """The events ``executor``'s report leads to; none if it is late, about another run, or
+    about a run leased to another executor (whose word on it is the only one that counts)."""
     if job is None or job.state.terminal:
         return []
     run = job.active_run
-    if run is None or run.run_id != report.run_id:
+    if run is None or run.run_id != report.run_id or run.executor != executor:
         return []
     common = {"job_id": job.job_id, "run_id": run.run_id}
     where = {

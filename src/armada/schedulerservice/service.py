@@ -440,7 +440,7 @@ class SchedulerService:
         pending: dict[str, JobRecord] = {}
         for report in reports:
             job = pending.get(report.job_id) or snap.get(report.job_id)
-            events = events_for_report(job, report, self.rules)
+            events = events_for_report(job, report, self.rules, executor_id)
             if job is None or not events:
                 continue
             pairs += [(job, e) for e in events]
