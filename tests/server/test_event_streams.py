@@ -9,6 +9,7 @@ import pytest
 from armada_client.armada import event_pb2
 from armada_client.client import ArmadaClient
 
+from armada.dev.embedded import EmbeddedArmada
 from tests.api_builders import create_queue, event_types, events, item
 
 
@@ -132,3 +133,23 @@ def test_every_external_event_type_is_produced_but_utilisation() -> None:
     produced = {name for names, _ in _MAPPING.values() for name in names}
     oneof = event_pb2.EventMessage.DESCRIPTOR.oneofs_by_name["events"]
     assert {field.name for field in oneof.fields} - produced == {"utilisation"}
+
+
+def test_an_unexpected_error_mid_stream_ends_it_with_internal_not_unknown(
+    armada: EmbeddedArmada,
+    client: ArmadaClient,
+    job_ids: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    log = armada.system.storage.log
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(log, "read_job_set", broken)
+    with pytest.raises(grpc.RpcError) as caught:
+        events(client, "queue-a", "s")
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert caught.value.details() == "internal error: disk on fire"
+    monkeypatch.undo()
+    assert len(events(client, "queue-a", "s")) == 8, "the server goes on serving"

@@ -11,7 +11,7 @@ import base64
 import binascii
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -110,22 +110,44 @@ def status_details(message: str) -> str:
     return f"{message[:half]} ... {message[-half:]}"
 
 
+async def _abort(context: Any, name: str, exc: Exception) -> None:
+    """End the call with ``exc``'s status: an ApiError's own, INTERNAL (logged) for the rest.
+    Called from an ``except`` block; ``context.abort`` raises."""
+    if isinstance(exc, ApiError):
+        await context.abort(exc.code, status_details(exc.message))
+    log.exception("%s failed", name)
+    await context.abort(grpc.StatusCode.INTERNAL, status_details(f"internal error: {exc}"))
+
+
 def rpc(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Map ApiError to its status and unexpected errors to INTERNAL (logged)."""
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        context: Any = args[2]
         try:
             return await method(*args, **kwargs)
-        except ApiError as exc:
-            await context.abort(exc.code, status_details(exc.message))
-            raise  # abort() raises; this line is never reached
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
-            log.exception("%s failed", method.__qualname__)
-            await context.abort(grpc.StatusCode.INTERNAL, status_details(f"internal error: {exc}"))
+            await _abort(args[2], method.__qualname__, exc)
+            raise  # abort() raises; this line is never reached
+
+    return wrapper
+
+
+def stream_rpc(method: Callable[P, AsyncIterator[R]]) -> Callable[P, AsyncIterator[R]]:
+    """:func:`rpc` for server-streaming methods: an error after some messages were sent still
+    ends the stream with a clear status, never UNKNOWN."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[R]:
+        try:
+            async for message in method(*args, **kwargs):
+                yield message
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await _abort(args[2], method.__qualname__, exc)
             raise
 
     return wrapper

@@ -22,7 +22,7 @@ from google.protobuf import empty_pb2
 from armada.domain.quoting import shown
 from armada.rpc.gen import event_batches_pb2 as batch_pb
 from armada.rpc.gen import event_batches_pb2_grpc as batch_grpc
-from armada.server.context import ApiContext
+from armada.server.context import ApiContext, stream_rpc
 from armada.server.convert_events import InvalidMessageId, parse_message_id, stream_messages
 
 DEFAULT_BATCH = 1000
@@ -95,6 +95,7 @@ class EventServicer(event_pb2_grpc.EventServicer):  # type: ignore[misc]
     def __init__(self, api: ApiContext) -> None:
         self.api = api
 
+    @stream_rpc
     async def GetJobSetEvents(
         self, request: event_pb2.JobSetRequest, context: Any
     ) -> AsyncIterator[event_pb2.EventStreamMessage]:
@@ -110,6 +111,7 @@ class EventServicer(event_pb2_grpc.EventServicer):  # type: ignore[misc]
             for message in chunk:
                 yield message
 
+    @stream_rpc
     async def Watch(
         self, request: event_pb2.WatchRequest, context: Any
     ) -> AsyncIterator[event_pb2.EventStreamMessage]:
@@ -137,6 +139,7 @@ class EventBatchServicer(batch_grpc.EventBatchesServicer):  # type: ignore[misc]
     def __init__(self, api: ApiContext) -> None:
         self.api = api
 
+    @stream_rpc
     async def GetJobSetEventBatches(
         self, request: batch_pb.JobSetBatchRequest, context: Any
     ) -> AsyncIterator[batch_pb.EventBatch]:

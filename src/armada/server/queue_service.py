@@ -25,6 +25,7 @@ from armada.server.context import (
     invalid,
     not_found,
     rpc,
+    stream_rpc,
 )
 from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.convert_queues import InvalidObject, queue_from_proto, queue_to_proto
@@ -165,6 +166,7 @@ class QueueRpcs:
     async def GetQueue(self, request: submit_pb2.QueueGetRequest, context: Any) -> submit_pb2.Queue:
         return queue_to_proto(await asyncio.to_thread(self.ops.get, request.name))
 
+    @stream_rpc
     async def GetQueues(
         self, request: submit_pb2.StreamingQueueGetRequest, context: Any
     ) -> AsyncIterator[submit_pb2.StreamingQueueMessage]:
