@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from armada.schedulerservice.executor_api import SchedulerRuntime
 from armada.schedulerservice.reports_service import SchedulerReportingServicer
+from armada.schedulerservice.rules import RunReport
 from tests.builders import requirements
-from tests.schedulerservice.harness import SMALL, Harness, harness
+from tests.schedulerservice.harness import SMALL, Harness, harness, leased
 
 CPU_32 = requirements(resources={"cpu": 32_000})
 CPU_128 = requirements(resources={"cpu": 128_000})
@@ -115,3 +116,28 @@ def test_the_job_report_says_why_the_submit_check_has_not_judged_a_job() -> None
     finally:
         runtime.close()
     assert report.startswith("Job j1 is QUEUED.\nSubmit check: no executor has reported")
+
+
+def test_the_job_report_tells_where_and_when_each_run_went() -> None:
+    h = leased("j1")
+    job = h.service.jobdb.read().get("j1")
+    assert job is not None and job.active_run is not None
+    run_id = job.active_run.run_id
+    runtime = SchedulerRuntime(h.service)
+    try:
+        servicer = SchedulerReportingServicer(runtime)
+        running = servicer._job_report("j1")
+        h.service.handle_reports(
+            "cluster-1", [RunReport(job_id="j1", run_id=run_id, kind="succeeded")]
+        )
+        finished = servicer._job_report("j1")
+    finally:
+        runtime.close()
+    assert running.startswith("Job j1 is LEASED.")
+    assert running.endswith(
+        f"Runs:\n  run {run_id}: LEASED on node cluster-1-node-0 of executor cluster-1 "
+        "(pool default), leased 2023-11-14T22:13:20Z"
+    )
+    assert finished.startswith("Job j1 is SUCCEEDED; the scheduler no longer considers it.")
+    assert f"  run {run_id}: SUCCEEDED on node cluster-1-node-0" in finished
+    assert ", ended 2023-11-14T22:13:20Z" in finished

@@ -6,10 +6,12 @@ Reports come from the last rounds the scheduler kept (``reportRoundsKept``).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 
+from armada.domain.lifecycle import JobRecord
 from armada.rpc.gen import scheduler_reporting_pb2 as pb
 from armada.rpc.gen import scheduler_reporting_pb2_grpc as pb_grpc
 from armada.schedulerservice.executor_api import SchedulerRuntime
@@ -28,14 +30,14 @@ class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: i
             report = job_report(self.service.history, job_id, job.spec.queue, snap.key_of(job).id)
             pending = self.service.submit_check_pending(job_id)
             check = f"Submit check: {pending}.\n" if pending else ""
-            return f"Job {job_id} is {job.state.value}.\n{check}{report}"
+            return f"Job {job_id} is {job.state.value}.\n{check}{report}{_runs(job)}"
         stored = self.service.storage.store.get_job(job_id)
         if stored is None:
             raise LookupError(f"job {job_id!r} does not exist")
         lines = [f"Job {job_id} is {stored.state.value}; the scheduler no longer considers it."]
         if stored.error:
             lines.append(f"Reason: {stored.error}")
-        return "\n".join(lines)
+        return "\n".join(lines) + _runs(stored)
 
     async def GetSchedulingReport(
         self, request: pb.SchedulingReportRequest, context: Any
@@ -75,3 +77,21 @@ class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: i
         except LookupError as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
             raise
+
+
+def _runs(job: JobRecord) -> str:
+    """Where and when each of the job's runs went, oldest first ("" if it never ran)."""
+    lines = []
+    for run in job.runs:
+        ended = f", ended {_when(run.finished_at)}" if run.finished_at is not None else ""
+        why = run.reason or (run.failure.reason if run.failure is not None else "")
+        lines.append(
+            f"  run {run.run_id}: {run.state.value} on node {run.node} of executor "
+            f"{run.executor} (pool {run.pool}), leased {_when(run.leased_at)}{ended}"
+            + (f": {why}" if why else "")
+        )
+    return "\nRuns:\n" + "\n".join(lines) if lines else ""
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
