@@ -47,6 +47,8 @@ class EventStream:
             self._call.cancel()
 
     def _read(self) -> Iterator[event_pb2.EventStreamMessage]:
+        if self._cancelled:  # cancelled before the first read: make no call at all
+            return
         request = self._request
         batches = batch_grpc.EventBatchesStub(self._connection.channel)
         self._call = batches.GetJobSetEventBatches(

@@ -107,10 +107,13 @@ class Watcher:
         self.inbox: queues.Queue[Any] = queues.Queue()
         self.followers = [JobSetFollower(client, q, s) for q, s in streams]
         self.state = JobSetState()
+        self.readers: list[threading.Thread] = []
 
     def start(self) -> None:
         for follower in self.followers:
-            threading.Thread(target=self._pump, args=(follower,), daemon=True).start()
+            reader = threading.Thread(target=self._pump, args=(follower,), daemon=True)
+            reader.start()
+            self.readers.append(reader)
 
     def _pump(self, follower: JobSetFollower) -> None:
         try:
@@ -134,8 +137,12 @@ class Watcher:
         return False
 
     def stop(self) -> None:
+        """Cancel every stream and wait for the readers to leave the channel (it is closed
+        next; a call made on a closing channel from another thread can crash the process)."""
         for follower in self.followers:
             follower.cancel()
+        for reader in self.readers:
+            reader.join(timeout=5)
 
 
 def _create_missing_queues(client: Client, names: list[str], factor: float) -> list[str]:

@@ -46,10 +46,10 @@ def follow_events(
 ) -> None:
     inbox: queues.Queue[Any] = queues.Queue()
     reader = threading.Thread(target=_pump, args=(follower, inbox), daemon=True, name="watch")
-    reader.start()
     last_draw = 0.0
     dirty = False
     try:
+        reader.start()  # inside the try: a Ctrl-C right after it must still stop the reader
         while True:
             try:
                 item = inbox.get(timeout=REFRESH_SECONDS)
@@ -73,6 +73,10 @@ def follow_events(
                 break
     finally:
         follower.cancel()
+        # The channel is closed once this returns: the reader must be off it by then (a call
+        # made on a closing channel from another thread can crash the process).
+        if reader.ident is not None:
+            reader.join(timeout=5)
         if dirty:
             view.refresh(state)
 
