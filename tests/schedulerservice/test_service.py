@@ -357,3 +357,28 @@ def test_a_run_ending_while_jobs_wait_brings_the_next_round_forward() -> None:
     finish("j3")
     h.advance(0.2)
     assert h.service.tick() is None, "a run ended but no job waits"
+
+
+def test_the_executor_state_forgets_finished_runs() -> None:
+    """What was sent and acknowledged is kept only for active runs: otherwise it grows by every
+    run an executor ever held."""
+    h = harness()
+    h.create_queue()
+    h.heartbeat(nodes=1, cpu="64")
+    ids = [f"j{i}" for i in range(300)]
+    h.submit(*ids, requirements=requirements(resources={"cpu": 10, "memory": 2**20}))
+    h.service.tick()
+    state = h.service.executors.get("cluster-1")
+    assert state is not None
+    plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    snap = h.service.jobdb.read()
+    runs = {j: snap[j].active_run.run_id for j in ids}  # type: ignore[union-attr]
+    h.heartbeat(nodes=1, cpu="64", active=list(runs.values()))
+    plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    assert state.acknowledged == set(runs.values()) and len(state.sent) == len(ids)
+
+    done = [RunReport(job_id=j, run_id=r, kind="succeeded") for j, r in runs.items()]
+    h.service.handle_reports("cluster-1", done)
+    h.heartbeat(nodes=1, cpu="64", active=[])  # the executor delivered them and let them go
+    plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    assert state.acknowledged == set() and state.sent == {}

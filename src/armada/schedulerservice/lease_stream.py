@@ -75,8 +75,17 @@ def plan_for_executor(
         return plan
     _stops(service, state, runs, plan)
     _losses(state, runs, now, loop.missing_run_grace.total_seconds(), plan)
+    _forget_finished(state, runs)
     plan.messages.append(pb.LeaseStreamMessage(end=pb.EndMarker()))
     return plan
+
+
+def _forget_finished(state: ExecutorState, runs: dict[str, _Held]) -> None:
+    """Forget what was sent or acknowledged of runs no longer active here: both would grow by
+    every run the executor ever held (millions a day on a busy cluster)."""
+    state.acknowledged.intersection_update(runs)
+    if len(state.sent) > 2 * len(runs) + 100:  # rebuilt now and then, not on every request
+        state.sent = {run_id: sent for run_id, sent in state.sent.items() if run_id in runs}
 
 
 class LeaseBatcher:
