@@ -161,3 +161,30 @@ async def test_the_agent_runs_jobs_as_processes(tmp_path: Path, scheduler: FakeS
     failed = scheduler.last_of("run-bad", "failed").failed
     assert dict(failed.exit_codes) == {"main": 1} and failed.category == "user-error"
     assert scheduler.kinds("run-long") == ["assigned", "running", "cancelled"]
+
+
+async def test_a_pods_output_files_go_with_the_pod(tmp_path: Path) -> None:
+    """As the kubelet's: logDir would otherwise keep a file per container of every run ever."""
+    cluster = cluster_in(tmp_path)
+    logs = tmp_path / "logs"
+    for i in range(20):
+        job = f"j{i}"
+        run = plan(job, ["sh", "-c", "echo out"], containers=2)
+        run.pod["spec"]["initContainers"] = [{"name": "init", "command": ["echo", "init"]}]
+        await cluster.create_run(run)
+        pod = await final(cluster, job)
+        assert pod.phase == "Succeeded"
+        assert len(list(logs.iterdir())) == 3, "kept while the pod is"
+        assert await cluster.delete_pod("default", f"armada-{job}-0", run_id=f"run-{job}", grace=1)
+        assert list(logs.iterdir()) == []
+    # A running pod deleted: its output goes once its processes are gone.
+    await cluster.create_run(plan("j-long", ["sh", "-c", "echo started; sleep 30"]))
+    async with asyncio.timeout(5):
+        while (cluster._store.get("default", "armada-j-long-0") or plan).phase != "Running":  # type: ignore[union-attr]
+            await asyncio.sleep(0.02)
+    assert not await cluster.delete_pod("default", "armada-j-long-0", run_id="run-j-long", grace=0)
+    async with asyncio.timeout(5):
+        while cluster._store.get("default", "armada-j-long-0") is not None or list(logs.iterdir()):
+            await asyncio.sleep(0.02)
+    assert cluster._pods == {} and cluster._events == {}
+    await cluster.close()

@@ -382,3 +382,41 @@ def test_the_executor_state_forgets_finished_runs() -> None:
     h.heartbeat(nodes=1, cpu="64", active=[])  # the executor delivered them and let them go
     plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
     assert state.acknowledged == set() and state.sent == {}
+
+
+def test_runs_found_missing_that_end_before_the_grace_are_forgotten() -> None:
+    """A run the executor stops listing is given back after missingRunGrace; one that ends
+    before then (here: its job is cancelled) must not stay in ``missing_since`` for ever."""
+    h = harness(missing_run_grace=timedelta(seconds=30))
+    h.create_queue()
+    h.heartbeat(nodes=1, cpu="64")
+    ids = [f"j{i}" for i in range(200)]
+    h.submit(*ids, requirements=requirements(resources={"cpu": 10, "memory": 2**20}))
+    h.service.tick()
+    state = h.service.executors.get("cluster-1")
+    assert state is not None
+    snap = h.service.jobdb.read()
+    runs = {j: snap[j].active_run.run_id for j in ids}  # type: ignore[union-attr]
+    h.heartbeat(nodes=1, cpu="64", active=list(runs.values()))
+    plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    h.heartbeat(nodes=1, cpu="64", active=[])  # the pods went away
+    plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    assert not plan.lost_runs and len(state.missing_since) == len(ids), "within the grace"
+
+    h.storage.append(
+        [
+            ev.EventSequence(
+                queue="queue-a",
+                job_set="set-1",
+                user="alice",
+                created=h.clock.now(),
+                events=[ev.CancelledJob(job_id=j) for j in ids],
+            )
+        ]
+    )
+    h.service.ingest()
+    h.advance(60)
+    h.heartbeat(nodes=1, cpu="64", active=[])
+    plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    assert not plan.lost_runs, "cancelled runs are not given back"
+    assert state.missing_since == {}

@@ -228,6 +228,13 @@ class ProcessCluster:
     # --- running pods -------------------------------------------------------------------------
 
     async def _run(self, key: PodKey, pod: _Pod) -> None:
+        try:
+            await self._run_pod(key, pod)
+        finally:
+            if pod.deleting and self._pods.get(key) is not pod:
+                self._delete_logs(pod)  # deleted while starting: output written since goes too
+
+    async def _run_pod(self, key: PodKey, pod: _Pod) -> None:
         async with self._slots:
             if pod.deleting or key not in self._pods:
                 return
@@ -277,9 +284,7 @@ class ProcessCluster:
 
     async def _start(self, pod: _Pod, spec: dict[str, Any]) -> ContainerView:
         name = spec.get("name", "main")
-        path = (
-            pod.logs.get(name) or self.log_dir / f"{pod.plan.pod_name}_{pod.plan.run_id}_{name}.log"
-        )
+        path = pod.logs.get(name) or self._log_file(pod, name)
         now = self._clock.now()
         try:
             process = spawn(
@@ -374,3 +379,15 @@ class ProcessCluster:
             del self._pods[key]
             self._events.pop(key, None)
             self._store.remove(*key)
+            self._delete_logs(pod)
+
+    def _log_file(self, pod: _Pod, container: str) -> Path:
+        return self.log_dir / f"{pod.plan.pod_name}_{pod.plan.run_id}_{container}.log"
+
+    def _delete_logs(self, pod: _Pod) -> None:
+        """A pod's output goes with it, as the kubelet's does: otherwise ``logDir`` would keep a
+        file per container of every run ever (nothing can read them once the pod is gone)."""
+        names = [c.get("name", "main") for c in init_containers(pod.plan.pod)]
+        for path in [*pod.logs.values(), *(self._log_file(pod, n) for n in names)]:
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)

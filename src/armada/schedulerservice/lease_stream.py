@@ -82,8 +82,12 @@ def plan_for_executor(
 
 def _forget_finished(state: ExecutorState, runs: dict[str, _Held]) -> None:
     """Forget what was sent or acknowledged of runs no longer active here: both would grow by
-    every run the executor ever held (millions a day on a busy cluster)."""
+    every run the executor ever held (millions a day on a busy cluster). So would the runs
+    found missing that ended (cancelled, preempted, reported) before ``missingRunGrace``."""
     state.acknowledged.intersection_update(runs)
+    if state.missing_since:
+        for run_id in [r for r in state.missing_since if r not in runs]:
+            del state.missing_since[run_id]
     if len(state.sent) > 2 * len(runs) + 100:  # rebuilt now and then, not on every request
         state.sent = {run_id: sent for run_id, sent in state.sent.items() if run_id in runs}
 
