@@ -88,7 +88,8 @@ def test_armada_dev_says_where_it_serves_how_to_try_it_and_how_to_stop_it(
     data = tmp_path / "data"
     command = ["dev", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data)]
     proc = subprocess.Popen(
-        [*ARMADA, *command, "--clusters", "0"],
+        # No simulated cluster, so no nodes either: that is no farm to refuse.
+        [*ARMADA, *command, "--clusters", "0", "--nodes-per-cluster", "0"],
         env=environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
