@@ -18,6 +18,9 @@ from armada.schedulerservice.service import SchedulerConfig, SchedulerService
 from armada.views.storage import Storage, open_storage
 from tests.builders import job_spec, requirements
 
+# Every service a harness made, checked after each test (see conftest.py).
+made: list[SchedulerService] = []
+
 
 @dataclass
 class Monotonic:
@@ -46,6 +49,7 @@ class Harness:
     clock: ManualClock
     monotonic: Monotonic
     submitted: list[str] = field(default_factory=list)
+    restarts: int = 0
 
     def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -116,11 +120,20 @@ class Harness:
             self.storage,
             self.service.config,
             self.clock,
-            SequentialIds("restarted-"),
+            # Run ids must never repeat: each restart has its own.
+            SequentialIds("restarted-" if not self.restarts else f"restarted{self.restarts + 1}-"),
             monotonic=self.monotonic,
         )
         service.ingest()
-        return Harness(self.storage, service, self.clock, self.monotonic, list(self.submitted))
+        made.append(service)
+        return Harness(
+            self.storage,
+            service,
+            self.clock,
+            self.monotonic,
+            list(self.submitted),
+            self.restarts + 1,
+        )
 
     def state_of(self, job_id: str) -> str:
         job = self.storage.store.get_job(job_id)
@@ -141,6 +154,7 @@ def harness(**loop: Any) -> Harness:
         monotonic=monotonic,
     )
     service.ingest()  # the start, over an empty log (a restart is a new service on this one)
+    made.append(service)
     return Harness(storage=storage, service=service, clock=clock, monotonic=monotonic)
 
 

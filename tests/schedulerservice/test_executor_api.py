@@ -99,6 +99,9 @@ def armada(tmp_path: Path) -> Iterator[EmbeddedArmada]:
     )
     with EmbeddedArmada(settings) as running:
         yield running
+        scheduler = running.system.scheduler
+        assert scheduler is not None
+        scheduler.service.validate()
 
 
 @pytest.fixture

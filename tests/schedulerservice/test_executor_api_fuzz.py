@@ -82,7 +82,7 @@ class World:
 
     def check(self) -> None:
         """The job database is valid, no job is lost, nothing failed quietly."""
-        self.service.jobdb.validate()
+        self.service.validate()  # the job database and the active runs kept by executor
         states = self.states()
         assert set(states) == set(self.submitted), "a job was lost"
         snap = self.service.jobdb.read()

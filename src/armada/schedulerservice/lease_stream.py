@@ -13,12 +13,17 @@ has lost. The decisions are made against the job database on every LeaseRequest.
   fault, so it is requeued away from that node, as any returned lease. A run the executor
   lists is never given back, and a report with no nodes at all says nothing about runs.
 
-The runs are found by executor in the job database, not through the executor's reported
-nodes, so that a run on a vanished node is neither missed nor taken for a stray to cancel.
+The runs are found by executor (``SchedulerService.runs_on_executor``, kept in step with the
+job database), not through the executor's reported nodes, so that a run on a vanished node is
+neither missed nor taken for a stray to cancel. An answer costs set operations (in C) over the
+executor's runs, and Python work only for what differs between the executor's report and the
+job database: job records are read only for leases to send and for unacknowledged runs whose
+node may be gone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from armada.domain.lifecycle import JobRecord, RunRecord
@@ -27,6 +32,7 @@ from armada.schedulerservice.executors import ExecutorState
 from armada.schedulerservice.leases import lease_message
 from armada.schedulerservice.rules import RunReport
 from armada.schedulerservice.service import SchedulerService
+from armada.scheduling import JobDbSnapshot
 
 _Held = tuple[JobRecord, RunRecord]  # a job and its active run on the executor
 
@@ -43,21 +49,14 @@ def plan_for_executor(
     """Messages for one executor; with ``answer_request`` also stops, losses and EndMarker."""
     loop = service.config.loop
     snap = service.jobdb.read()
-    runs: dict[str, _Held] = {}
-    for job_id in snap.active_on_executor(state.executor_id):
-        job = snap.get(job_id)
-        run = job.active_run if job is not None else None
-        if job is not None and run is not None:
-            runs[run.run_id] = (job, run)
+    runs = service.runs_on_executor(state.executor_id)  # run id -> job id
+    unacknowledged = runs.keys() - state.acknowledged
     plan = StreamPlan()
     resend = loop.lease_resend_after.total_seconds()
-    due = [
-        held
-        for run_id, held in runs.items()
-        if run_id not in state.acknowledged and _send_due(state, run_id, now, resend)
-    ]
-    if state.max_jobs_to_lease >= 0:
-        due = due[: state.max_jobs_to_lease] if answer_request else due
+    due_ids = [r for r in sorted(unacknowledged) if _send_due(state, r, now, resend)]
+    if state.max_jobs_to_lease >= 0 and answer_request:
+        due_ids = due_ids[: state.max_jobs_to_lease]
+    due = [held for held in (_held(snap, runs, r) for r in due_ids) if held is not None]
     if due:
         specs = service.storage.store.get_jobs(job.job_id for job, _ in due)
         batch = LeaseBatcher(plan.messages)
@@ -74,20 +73,28 @@ def plan_for_executor(
     if not answer_request:
         return plan
     _stops(service, state, runs, plan)
-    _losses(state, runs, now, loop.missing_run_grace.total_seconds(), plan)
+    grace = loop.missing_run_grace.total_seconds()
+    _losses(snap, state, runs, unacknowledged, now=now, grace=grace, plan=plan)
     _forget_finished(state, runs)
     plan.messages.append(pb.LeaseStreamMessage(end=pb.EndMarker()))
     return plan
 
 
-def _forget_finished(state: ExecutorState, runs: dict[str, _Held]) -> None:
+def _held(snap: JobDbSnapshot, runs: Mapping[str, str], run_id: str) -> _Held | None:
+    job = snap.get(runs[run_id])
+    run = job.active_run if job is not None else None
+    if job is None or run is None or run.run_id != run_id:
+        return None  # cannot be: the runs are kept in step with the job database
+    return job, run
+
+
+def _forget_finished(state: ExecutorState, runs: Mapping[str, str]) -> None:
     """Forget what was sent or acknowledged of runs no longer active here: both would grow by
-    every run the executor ever held (millions a day on a busy cluster). So would the runs
-    found missing that ended (cancelled, preempted, reported) before ``missingRunGrace``."""
-    state.acknowledged.intersection_update(runs)
-    if state.missing_since:
-        for run_id in [r for r in state.missing_since if r not in runs]:
-            del state.missing_since[run_id]
+    every run the executor ever held (millions a day on a busy cluster). (The runs found
+    missing that ended before ``missingRunGrace`` are forgotten by :func:`_losses`.)"""
+    gone = state.acknowledged.difference(runs)
+    if gone:
+        state.acknowledged.difference_update(gone)
     if len(state.sent) > 2 * len(runs) + 100:  # rebuilt now and then, not on every request
         state.sent = {run_id: sent for run_id, sent in state.sent.items() if run_id in runs}
 
@@ -131,9 +138,9 @@ def _send_due(state: ExecutorState, run_id: str, now: float, resend: float) -> b
 
 
 def _stops(
-    service: SchedulerService, state: ExecutorState, runs: dict[str, _Held], plan: StreamPlan
+    service: SchedulerService, state: ExecutorState, runs: Mapping[str, str], plan: StreamPlan
 ) -> None:
-    stale = [run_id for run_id in state.active_run_ids if run_id not in runs]
+    stale = sorted(state.active_run_ids.difference(runs))
     preempt = [r for r in stale if r in service.preempted_runs]
     cancel = [r for r in stale if r not in service.preempted_runs]
     if preempt:
@@ -144,41 +151,57 @@ def _stops(
         state.sent.pop(run_id, None)
 
 
-def _missing(state: ExecutorState, run: RunRecord) -> str:
-    """Why a run active here is gone from the executor's report; empty if it is not.
+def _missing(
+    snap: JobDbSnapshot, state: ExecutorState, runs: Mapping[str, str], unacknowledged: set[str]
+) -> dict[str, str]:
+    """The runs active here that are gone from the executor's report, and why.
 
     A run the executor lists is never missing, whatever its node list says (the pod is
     there; a node list can be short while the cluster's API misbehaves). An unlisted run is
     missing if the executor acknowledged it earlier (its pod went away), or if its node is
     no longer among the nodes the executor reports (the lease can never be acted on)."""
-    if run.run_id in state.active_run_ids:
-        return ""  # the common case, first: this runs for every run on every LeaseRequest
-    if run.run_id in state.acknowledged:
-        return "the executor no longer reports this run (its pod is gone)"
-    if run.node and state.node_names and run.node not in state.node_names:
-        return f"node {run.node} is no longer reported by executor {state.executor_id}"
-    return ""
+    listed = state.active_run_ids
+    missing = {
+        run_id: "the executor no longer reports this run (its pod is gone)"
+        for run_id in state.acknowledged.difference(listed)
+        if run_id in runs
+    }
+    if state.node_names:
+        for run_id in unacknowledged.difference(listed):
+            held = _held(snap, runs, run_id)
+            node = held[1].node if held is not None else ""
+            if node and node not in state.node_names:
+                missing[run_id] = (
+                    f"node {node} is no longer reported by executor {state.executor_id}"
+                )
+    return missing
 
 
 def _losses(
-    state: ExecutorState, runs: dict[str, _Held], now: float, grace: float, plan: StreamPlan
+    snap: JobDbSnapshot,
+    state: ExecutorState,
+    runs: Mapping[str, str],
+    unacknowledged: set[str],
+    *,
+    now: float,
+    grace: float,
+    plan: StreamPlan,
 ) -> None:
+    missing = _missing(snap, state, runs, unacknowledged)
     missing_since = state.missing_since
-    for run_id, (job, run) in runs.items():
-        why = _missing(state, run)
-        if not why:
-            if missing_since:
-                missing_since.pop(run_id, None)
-            continue
-        since = state.missing_since.setdefault(run_id, now)
+    if missing_since:  # forget runs no longer missing (back, or no longer active here)
+        for run_id in [r for r in missing_since if r not in missing]:
+            del missing_since[run_id]
+    for run_id in sorted(missing):
+        since = missing_since.setdefault(run_id, now)
         if now - since >= grace:
-            del state.missing_since[run_id]
+            del missing_since[run_id]
             plan.lost_runs.append(
                 RunReport(
-                    job_id=job.job_id,
+                    job_id=runs[run_id],
                     run_id=run_id,
                     kind="lease_returned",
-                    reason=why,
+                    reason=missing[run_id],
                     run_attempted=run_id in state.acknowledged,
                 )
             )

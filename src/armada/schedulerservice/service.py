@@ -20,8 +20,9 @@ import logging
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from armada.config.scheduler import SchedulerLoopSettings
 from armada.config.scheduling import SchedulingSettings
@@ -108,6 +109,11 @@ class SchedulerService:
         self.rejections_from = float("inf")  # the submit check rejects no job before this
         self._deferred: dict[str, str] = {}  # job -> why no node fits it (yet)
         self._listeners: list[Callable[[], None]] = []
+        # The active runs, by executor, kept in step with the job database after every write
+        # (see _track_active_runs): what an executor holds is then found without walking the
+        # job database on every LeaseRequest.
+        self._active_runs: dict[str, dict[str, str]] = {}  # executor -> {run id: job id}
+        self._run_of: dict[str, tuple[str, str]] = {}  # job id -> (executor, run id)
 
     # --- the log ---------------------------------------------------------------------------
 
@@ -126,22 +132,82 @@ class SchedulerService:
         entries = self.storage.log.read(offset, INGEST_BATCH)
         if not entries:
             return offset
+        # The start (a replay of the whole log) builds the active runs afresh, once, after it;
+        # later reads update them for the jobs their events touch.
+        touched: set[str | None] | None = None if self.started_at is None else set()
         # One transaction for everything there is to read: a replay of a long log then
         # copies each container of the job database once, not once per batch.
         with self.jobdb.write() as txn:
             while entries:
                 self._note(entries, txn.get)
+                if touched is not None:
+                    for entry in entries:
+                        touched.update(map(ev.event_job_id, entry.sequence.events))
                 txn.apply(entries)
                 offset = entries[-1].offset
                 entries = []  # let this batch go before the next one is decoded
                 entries = self.storage.log.read(offset, INGEST_BATCH)
         self.offset = offset
+        if touched is None:
+            self._active_runs, self._run_of = _active_runs_of(self.jobdb.read())
+        else:
+            self._track_active_runs(touched)
         if offset - start >= FREEZE_AFTER_ENTRIES:
             # A big replay (a restart): what was just loaded lives long. Moving it out of
             # the collector's generations keeps later collections from walking it again
             # and again; doing so before the collector is resumed spares it one full walk.
             gc.freeze()
         return offset
+
+    def _track_active_runs(self, job_ids: Iterable[str | None]) -> None:
+        """Bring the active runs of ``job_ids`` (None: no job) in step with the job database."""
+        snap = self.jobdb.read()
+        run_of = self._run_of
+        for job_id in job_ids:
+            if job_id is None:
+                continue
+            job = snap.get(job_id)
+            run = job.active_run if job is not None else None
+            after = (run.executor, run.run_id) if run is not None else None
+            before = run_of.get(job_id)
+            if before == after:
+                continue
+            if before is not None:
+                executor, run_id = before
+                runs = self._active_runs[executor]
+                del runs[run_id]
+                if not runs:
+                    del self._active_runs[executor]
+                del run_of[job_id]
+            if after is not None:
+                run_of[job_id] = after
+                self._active_runs.setdefault(after[0], {})[after[1]] = job_id
+
+    def runs_on_executor(self, executor_id: str) -> Mapping[str, str]:
+        """The active runs on an executor, whichever node (reported or not) they are on:
+        run id -> job id. Read-only; it changes with the next read of the log."""
+        return self._active_runs.get(executor_id, _NO_RUNS)
+
+    def validate(self) -> None:
+        """Check the job database, and that the active runs kept by executor are exactly
+        those it holds; raise AssertionError if not. Safe from any thread."""
+        with self._ingest_lock:
+            self._validate()
+
+    def _validate(self) -> None:
+        self.jobdb.validate()
+        snap = self.jobdb.read()
+        by_executor: dict[str, dict[str, str]] = defaultdict(dict)
+        run_of: dict[str, tuple[str, str]] = {}
+        for job in snap.jobs():
+            run = job.active_run
+            if run is not None:
+                by_executor[run.executor][run.run_id] = job.job_id
+                run_of[job.job_id] = (run.executor, run.run_id)
+        assert self._active_runs == by_executor, "active runs by executor out of step"
+        assert self._run_of == run_of, "active run of each job out of step"
+        assert all(self._active_runs.values()), "an executor kept with no active runs"
+        assert _active_runs_of(snap) == (self._active_runs, run_of)
 
     def _start(self, *, replayed: bool) -> None:
         """After the first read of the log: know again the executors that hold runs, as if
@@ -255,11 +321,10 @@ class SchedulerService:
             )
             self.executors.forget(state.executor_id)
 
-    @staticmethod
-    def jobs_on_executor(snap: JobDbSnapshot, executor_id: str) -> dict[str, JobRecord]:
+    def jobs_on_executor(self, snap: JobDbSnapshot, executor_id: str) -> dict[str, JobRecord]:
         """Jobs with an active run on the executor, whichever node (reported or not) it is on."""
         jobs: dict[str, JobRecord] = {}
-        for job_id in snap.active_on_executor(executor_id):
+        for job_id in self.runs_on_executor(executor_id).values():
             job = snap.get(job_id)
             if job is not None:
                 jobs[job_id] = job
@@ -459,6 +524,27 @@ _FREES_CAPACITY = (
     ev.JobRunLeaseReturned,
     ev.JobRunLeaseExpired,
 )
+
+
+_NO_RUNS: Mapping[str, str] = MappingProxyType({})
+
+
+def _active_runs_of(
+    snap: JobDbSnapshot,
+) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, str]]]:
+    """The active runs of the job database, by executor and by job, from its per-node index."""
+    by_executor: dict[str, dict[str, str]] = {}
+    run_of: dict[str, tuple[str, str]] = {}
+    for executor in snap.active_executors():
+        runs: dict[str, str] = {}
+        for job_id in snap.active_on_executor(executor):
+            run = snap[job_id].active_run
+            assert run is not None
+            runs[run.run_id] = job_id
+            run_of[job_id] = (executor, run.run_id)
+        if runs:
+            by_executor[executor] = runs
+    return by_executor, run_of
 
 
 def _paired(
