@@ -71,6 +71,21 @@ class Harness:
     def submit(
         self, *job_ids: str, queue: str = "queue-a", job_set: str = "set-1", **spec: Any
     ) -> None:
+        now = self.clock.now()
+        self.user_events(
+            *(
+                ev.SubmitJob(spec=job_spec(j, queue=queue, job_set=job_set, submitted=now, **spec))
+                for j in job_ids
+            ),
+            queue=queue,
+            job_set=job_set,
+        )
+        self.submitted.extend(job_ids)
+
+    def user_events(
+        self, *events: ev.Event, queue: str = "queue-a", job_set: str = "set-1"
+    ) -> None:
+        """Append events from a user (cancellations, preemption requests) to the log."""
         self.storage.append(
             [
                 ev.EventSequence(
@@ -78,18 +93,10 @@ class Harness:
                     job_set=job_set,
                     user="alice",
                     created=self.clock.now(),
-                    events=[
-                        ev.SubmitJob(
-                            spec=job_spec(
-                                j, queue=queue, job_set=job_set, submitted=self.clock.now(), **spec
-                            )
-                        )
-                        for j in job_ids
-                    ],
+                    events=list(events),
                 )
             ]
         )
-        self.submitted.extend(job_ids)
 
     def heartbeat(
         self,

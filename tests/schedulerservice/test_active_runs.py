@@ -88,17 +88,7 @@ def _step(h: Harness, op: tuple[object, ...], count: list[int]) -> Harness:
                 if kind == "cancel"
                 else ev.JobPreemptionRequested(job_id=job_id)
             )
-            h.storage.append(
-                [
-                    ev.EventSequence(
-                        queue="queue-a",
-                        job_set="set-1",
-                        user="alice",
-                        created=h.clock.now(),
-                        events=[event],
-                    )
-                ]
-            )
+            h.user_events(event)
             h.service.tick()
     elif kind == "expire":
         h.advance(31)  # past executorTimeout: silent executors lose their leases

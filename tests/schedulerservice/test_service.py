@@ -138,17 +138,7 @@ def test_runs_the_executor_must_stop_are_cancelled_or_preempted() -> None:
     h.service.tick()
     runs = {j: h.storage.store.get_job(j).active_run.run_id for j in ("j1", "j2", "j3")}  # type: ignore[union-attr]
     # j1 is cancelled by a user; j2's preemption is requested by a user.
-    h.storage.append(
-        [
-            ev.EventSequence(
-                queue="queue-a",
-                job_set="set-1",
-                user="alice",
-                created=h.clock.now(),
-                events=[ev.CancelledJob(job_id="j1"), ev.JobPreemptionRequested(job_id="j2")],
-            )
-        ]
-    )
+    h.user_events(ev.CancelledJob(job_id="j1"), ev.JobPreemptionRequested(job_id="j2"))
     h.service.tick()
     assert h.state_of("j2") == "PREEMPTED"
     h.heartbeat(nodes=1, cpu="8", active=list(runs.values()))
@@ -403,17 +393,7 @@ def test_runs_found_missing_that_end_before_the_grace_are_forgotten() -> None:
     plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
     assert not plan.lost_runs and len(state.missing_since) == len(ids), "within the grace"
 
-    h.storage.append(
-        [
-            ev.EventSequence(
-                queue="queue-a",
-                job_set="set-1",
-                user="alice",
-                created=h.clock.now(),
-                events=[ev.CancelledJob(job_id=j) for j in ids],
-            )
-        ]
-    )
+    h.user_events(*(ev.CancelledJob(job_id=j) for j in ids))
     h.service.ingest()
     h.advance(60)
     h.heartbeat(nodes=1, cpu="64", active=[])
