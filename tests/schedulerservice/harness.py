@@ -14,6 +14,7 @@ from armada.domain import events as ev
 from armada.domain.clock import ManualClock, SequentialIds
 from armada.domain.queues import Queue
 from armada.rpc.gen import executorapi_pb2 as pb
+from armada.schedulerservice.executors import ExecutorState
 from armada.schedulerservice.service import SchedulerConfig, SchedulerService
 from armada.views.storage import Storage, open_storage
 from tests.builders import job_spec, requirements
@@ -177,6 +178,25 @@ def leased(*job_ids: str, nodes: int = 1, cpu: str = "4") -> Harness:
     h.service.tick()
     assert [h.state_of(j) for j in job_ids] == ["LEASED"] * len(job_ids)
     return h
+
+
+TINY = requirements(resources={"cpu": 10, "memory": 2**20})
+
+
+def many_leased(count: int, **loop: Any) -> tuple[Harness, ExecutorState, dict[str, str]]:
+    """``count`` TINY jobs (j0, j1, ...) leased on cluster-1's one 64-CPU node: the harness,
+    the executor's state and each job's run id."""
+    h = harness(**loop)
+    h.create_queue()
+    h.heartbeat(nodes=1, cpu="64")
+    ids = [f"j{i}" for i in range(count)]
+    h.submit(*ids, requirements=TINY)
+    h.service.tick()
+    state = h.service.executors.get("cluster-1")
+    assert state is not None
+    snap = h.service.jobdb.read()
+    runs = {j: snap[j].active_run.run_id for j in ids}  # type: ignore[union-attr]
+    return h, state, runs
 
 
 def leases_in(messages: Iterable[pb.LeaseStreamMessage]) -> list[pb.JobRunLease]:

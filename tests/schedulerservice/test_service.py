@@ -10,7 +10,7 @@ from armada.domain import events as ev
 from armada.schedulerservice.lease_stream import plan_for_executor
 from armada.schedulerservice.rules import RunReport
 from tests.builders import requirements
-from tests.schedulerservice.harness import SMALL, harness, leased, leases_in
+from tests.schedulerservice.harness import SMALL, harness, leased, leases_in, many_leased
 
 
 def leases_of(h: object, executor: str = "cluster-1") -> list[str]:
@@ -352,17 +352,9 @@ def test_a_run_ending_while_jobs_wait_brings_the_next_round_forward() -> None:
 def test_the_executor_state_forgets_finished_runs() -> None:
     """What was sent and acknowledged is kept only for active runs: otherwise it grows by every
     run an executor ever held."""
-    h = harness()
-    h.create_queue()
-    h.heartbeat(nodes=1, cpu="64")
-    ids = [f"j{i}" for i in range(300)]
-    h.submit(*ids, requirements=requirements(resources={"cpu": 10, "memory": 2**20}))
-    h.service.tick()
-    state = h.service.executors.get("cluster-1")
-    assert state is not None
+    h, state, runs = many_leased(300)
+    ids = list(runs)
     plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
-    snap = h.service.jobdb.read()
-    runs = {j: snap[j].active_run.run_id for j in ids}  # type: ignore[union-attr]
     h.heartbeat(nodes=1, cpu="64", active=list(runs.values()))
     plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
     assert state.acknowledged == set(runs.values()) and len(state.sent) == len(ids)
@@ -377,16 +369,8 @@ def test_the_executor_state_forgets_finished_runs() -> None:
 def test_runs_found_missing_that_end_before_the_grace_are_forgotten() -> None:
     """A run the executor stops listing is given back after missingRunGrace; one that ends
     before then (here: its job is cancelled) must not stay in ``missing_since`` for ever."""
-    h = harness(missing_run_grace=timedelta(seconds=30))
-    h.create_queue()
-    h.heartbeat(nodes=1, cpu="64")
-    ids = [f"j{i}" for i in range(200)]
-    h.submit(*ids, requirements=requirements(resources={"cpu": 10, "memory": 2**20}))
-    h.service.tick()
-    state = h.service.executors.get("cluster-1")
-    assert state is not None
-    snap = h.service.jobdb.read()
-    runs = {j: snap[j].active_run.run_id for j in ids}  # type: ignore[union-attr]
+    h, state, runs = many_leased(200, missing_run_grace=timedelta(seconds=30))
+    ids = list(runs)
     h.heartbeat(nodes=1, cpu="64", active=list(runs.values()))
     plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
     h.heartbeat(nodes=1, cpu="64", active=[])  # the pods went away
