@@ -32,7 +32,7 @@ def test_apply_indexes_queued_and_running_jobs_and_drops_terminal_ones() -> None
     assert snap["j1"].spec.pod_spec == b"" and not snap["j1"].spec.labels
     jobs.apply([sequence(lease("j1", "r1"), ev.JobRunRunning(job_id="j1", run_id="r1"))])
     later = jobs.read()
-    assert later.active_on_node("c1", "n1") == {"j1"}
+    assert list(later.active_on_executor("c1")) == ["j1"] and later.active_executors() == ["c1"]
     assert later.active_in_pool("p") == {"j1"} and later.active_of_queue("queue-a") == {"j1"}
     assert [j.job_id for j in later.queued("queue-a")] == ["j3", "j2"]
     jobs.apply(

@@ -150,9 +150,6 @@ class JobDbSnapshot:
         """Whether any job is queued (empty groups and queues are dropped as they empty)."""
         return any(self._s.queued.values())
 
-    def queued_count(self, queue: str) -> int:
-        return sum(len(g) for g in self._s.queued.get(queue, {}).values())
-
     def queued(self, queue: str) -> Iterator[JobRecord]:
         """Queued jobs of ``queue`` in scheduling order (class priority, priority, time, id)."""
         heads: list[tuple[tuple[int, int, float, str], Iterator[QueuedEntry]]] = []
@@ -171,9 +168,6 @@ class JobDbSnapshot:
                 heapq.heappop(heads)
             else:
                 heapq.heapreplace(heads, ((order[0], nxt[0], nxt[1], nxt[2]), it))
-
-    def active_on_node(self, executor: str, node: str) -> frozenset[str]:
-        return frozenset(self._s.by_node.get((executor, node), ()))
 
     def active_on_executor(self, executor: str) -> Iterator[str]:
         """Jobs with an active run on ``executor``, on whichever of its nodes (reported by the
