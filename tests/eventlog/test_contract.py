@@ -15,6 +15,8 @@ import pytest
 
 from armada.domain import events as ev
 from armada.eventlog import EventLog, EventLogError, MemoryEventLog, SqliteEventLog
+from armada.eventlog.base import Expect, KeyState, PreconditionFailed
+from armada.eventlog.keys import queue_key
 from tests.builders import one_of_every_event, sequence, submit
 
 Factory = Callable[[], EventLog]
@@ -165,3 +167,92 @@ async def test_signal_wait_times_out_quietly(log: EventLog) -> None:
     started = time.monotonic()
     await log.signal.wait_async(timeout=0.05)
     assert time.monotonic() - started >= 0.04
+
+
+# --- preconditions: decisions taken inside the append's transaction ----------------------------
+
+
+def _queue_created(name: str) -> ev.EventSequence:
+    from armada.domain.queues import Queue
+
+    return sequence(ev.QueueCreated(queue=Queue(name=name)), queue="", job_set="")
+
+
+def _queue_deleted(name: str) -> ev.EventSequence:
+    return sequence(ev.QueueDeleted(name=name), queue="", job_set="")
+
+
+def test_keys_follow_the_control_plane_events(log: EventLog) -> None:
+    key = queue_key("q1")
+    assert log.key_state(key) == KeyState(exists=False, version=0)
+    (created,) = log.append([_queue_created("q1")])
+    assert log.key_state(key) == KeyState(exists=True, version=created.offset)
+    (submitted,) = log.append([sequence(submit("a", queue="q1"), queue="q1")])
+    assert log.key_state(key) == KeyState(exists=True, version=submitted.offset)
+    (deleted,) = log.append([_queue_deleted("q1")])
+    assert log.key_state(key) == KeyState(exists=False, version=deleted.offset)
+
+
+def test_an_append_whose_precondition_fails_appends_nothing(log: EventLog) -> None:
+    log.append([_queue_created("q1")])
+    with pytest.raises(PreconditionFailed) as failure:
+        log.append([_queue_created("q1")], expect=[Expect(queue_key("q1"), exists=False)])
+    assert failure.value.actual == KeyState(exists=True, version=1)
+    assert log.head() == 1
+    with pytest.raises(PreconditionFailed):
+        log.append([_queue_deleted("q1")], expect=[Expect(queue_key("q1"), version=7)])
+    assert log.head() == 1
+    log.append([_queue_deleted("q1")], expect=[Expect(queue_key("q1"), exists=True, version=1)])
+    assert log.key_state(queue_key("q1")).exists is False
+
+
+@pytest.mark.parametrize("operation", ["create", "delete"])
+def test_of_concurrent_appenders_expecting_one_state_exactly_one_succeeds(
+    make_log: Factory, operation: str
+) -> None:
+    """Each thread opens the store anew (for SQLite: its own connections, as separate
+    processes would have), so only the store's own transaction can serialise them."""
+    key = queue_key("q1")
+    if operation == "delete":
+        make_log().append([_queue_created("q1")])
+    change, expect = (
+        (_queue_created("q1"), Expect(key, exists=False))
+        if operation == "create"
+        else (_queue_deleted("q1"), Expect(key, exists=True))
+    )
+    logs = [make_log() for _ in range(20)]
+    start = threading.Barrier(len(logs))
+    outcomes: list[str] = []
+
+    def attempt(log: EventLog) -> None:
+        start.wait(timeout=30)
+        try:
+            log.append([change], expect=[expect])
+            outcomes.append("ok")
+        except PreconditionFailed:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=attempt, args=(log,)) for log in logs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(outcomes) == ["ok"] + ["refused"] * 19
+    assert logs[0].key_state(key).exists is (operation == "create")
+
+
+def test_keys_are_built_for_a_log_written_before_they_were_kept(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = SqliteEventLog(tmp_path / "old.db")
+    old.append([_queue_created("q1"), _queue_created("q2"), _queue_deleted("q2")])
+    old.close()
+    conn = sqlite3.connect(tmp_path / "old.db")
+    conn.executescript("DROP TABLE log_keys; DROP TABLE log_meta;")
+    conn.close()
+    reopened = SqliteEventLog(tmp_path / "old.db")
+    try:
+        assert reopened.key_state(queue_key("q1")) == KeyState(exists=True, version=1)
+        assert reopened.key_state(queue_key("q2")) == KeyState(exists=False, version=3)
+    finally:
+        reopened.close()

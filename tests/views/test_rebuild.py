@@ -76,6 +76,6 @@ def test_the_rebuild_command_replays_the_log(tmp_path: Path) -> None:
         check=True,
     )
     assert "rebuilt the views from 7 log entries (3 jobs)" in result.stdout
-    store = QueryStore(StorageSettings(data_dir=data).database_path)
+    store = QueryStore(StorageSettings(data_dir=data).views_path)
     assert store.all_jobs() == before
     store.close()

@@ -77,9 +77,11 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
 
         await serve_until_stopped(lambda: start(settings), stop, ready)
 
+    from armada.eventlog import EventLogError
+
     try:
         asyncio.run(main())
-    except OSError as exc:
+    except (OSError, EventLogError) as exc:
         click.echo(f"armada {component}: {exc}", err=True)
         sys.exit(1)
 
@@ -219,17 +221,16 @@ def executor(config_file: Path | None, **options: Any) -> None:
 )
 def rebuild_views(config_file: Path | None, data_dir: Path | None) -> None:
     """Rebuild the query store from the event log (stop the other components first)."""
-    from armada.views.storage import open_storage
+    from armada.eventlog import EventLogError
+    from armada.views.storage import rebuild_views as rebuild
 
     settings = _load("rebuild-views", ServerSettings, config_file, {"data_dir": data_dir})
-    storage = open_storage(settings.storage)
     try:
-        storage.store.reset()
-        offset = storage.updater.catch_up()
-        jobs = len(storage.store.all_jobs())
-        click.echo(f"rebuilt the views from {offset} log entries ({jobs} jobs)")
-    finally:
-        storage.close()
+        offset, jobs = rebuild(settings.storage)
+    except EventLogError as exc:
+        click.echo(f"armada rebuild-views: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"rebuilt the views from {offset} log entries ({jobs} jobs)")
 
 
 if __name__ == "__main__":

@@ -42,7 +42,13 @@ class StorageSettings(Settings):
 
     @property
     def database_path(self) -> Path:
+        """The event log (the truth: back it up)."""
         return self.data_dir / "armada.db"
+
+    @property
+    def views_path(self) -> Path:
+        """The query store (rebuilt from the log when missing or damaged)."""
+        return self.data_dir / "views.db"
 
 
 class EventApiSettings(Settings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from armada.domain.events import EventSequence, LogEntry
@@ -14,6 +15,52 @@ class EventLogError(Exception):
     """The log could not do what was asked (bad arguments, storage failure)."""
 
 
+class StoreFull(EventLogError):
+    """The store's disk (or its size limit) is full: nothing was written; reads still work,
+    and appends work again once space is freed."""
+
+
+class StoreCorrupt(EventLogError):
+    """A store file is damaged; the message names the file and how to restore it."""
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """What the log knows of one key (see :mod:`armada.eventlog.keys`): whether its object
+    exists, and the offset of the last entry that touched it (0: never touched)."""
+
+    exists: bool
+    version: int
+
+
+NEVER_TOUCHED = KeyState(exists=False, version=0)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A precondition on one key, checked inside the append's transaction: the append happens
+    only if every one holds, so that of concurrent appenders (threads or processes) expecting
+    the same state exactly one succeeds. ``None`` means "any"."""
+
+    key: str
+    exists: bool | None = None
+    version: int | None = None
+
+    def holds(self, state: KeyState) -> bool:
+        return (self.exists is None or state.exists == self.exists) and (
+            self.version is None or state.version == self.version
+        )
+
+
+class PreconditionFailed(EventLogError):
+    """An :class:`Expect` did not hold; nothing was appended."""
+
+    def __init__(self, expect: Expect, actual: KeyState) -> None:
+        super().__init__(f"precondition on {expect.key!r} failed: expected {expect}, got {actual}")
+        self.expect = expect
+        self.actual = actual
+
+
 class EventLog(Protocol):
     """An append-only, totally ordered, durable log of event sequences.
 
@@ -21,8 +68,22 @@ class EventLog(Protocol):
     :meth:`append` returns, the sequences are durable and visible to every reader.
     """
 
-    def append(self, sequences: Sequence[EventSequence]) -> list[LogEntry]:
-        """Append all sequences atomically (all or none); return them with their offsets."""
+    def append(
+        self, sequences: Sequence[EventSequence], expect: Sequence[Expect] = ()
+    ) -> list[LogEntry]:
+        """Append all sequences atomically (all or none); return them with their offsets.
+
+        Every precondition in ``expect`` is checked in the same transaction as the append
+        (SQLite: under ``BEGIN IMMEDIATE``; PostgreSQL would lock the keys' rows with
+        ``SELECT ... FOR UPDATE`` or run serialisable); if one fails nothing is appended and
+        :class:`PreconditionFailed` is raised. The keys the sequences touch
+        (:func:`armada.eventlog.keys.key_effects`) are updated in that transaction too.
+        Raises :class:`StoreFull` when the store has no room.
+        """
+        ...
+
+    def key_state(self, key: str) -> KeyState:
+        """The key's state as of the newest entry."""
         ...
 
     def read(self, after: int, limit: int) -> list[LogEntry]:

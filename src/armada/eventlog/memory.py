@@ -7,8 +7,16 @@ import threading
 from collections.abc import Sequence
 
 from armada.domain.events import EventSequence, LogEntry
-from armada.eventlog.base import AppendSignal, check_limits
+from armada.eventlog.base import (
+    NEVER_TOUCHED,
+    AppendSignal,
+    Expect,
+    KeyState,
+    PreconditionFailed,
+    check_limits,
+)
 from armada.eventlog.codec import decode_sequence, encode_sequence
+from armada.eventlog.keys import key_effects
 
 
 class MemoryEventLog:
@@ -18,15 +26,22 @@ class MemoryEventLog:
         self._lock = threading.Lock()
         self._entries: list[bytes] = []
         self._by_job_set: dict[tuple[str, str], list[int]] = {}
+        self._keys: dict[str, KeyState] = {}
         self._signal = AppendSignal()
 
     @property
     def signal(self) -> AppendSignal:
         return self._signal
 
-    def append(self, sequences: Sequence[EventSequence]) -> list[LogEntry]:
+    def append(
+        self, sequences: Sequence[EventSequence], expect: Sequence[Expect] = ()
+    ) -> list[LogEntry]:
         encoded = [encode_sequence(s) for s in sequences]
         with self._lock:
+            for wanted in expect:
+                actual = self._key_state(wanted.key)
+                if not wanted.holds(actual):
+                    raise PreconditionFailed(wanted, actual)
             start = len(self._entries) + 1
             entries = []
             for i, (sequence, data) in enumerate(zip(sequences, encoded, strict=True)):
@@ -34,6 +49,9 @@ class MemoryEventLog:
                 self._entries.append(data)
                 self._by_job_set.setdefault((sequence.queue, sequence.job_set), []).append(offset)
                 entries.append(LogEntry(offset=offset, sequence=sequence))
+                for key, effect in key_effects(sequence).items():
+                    exists = self._key_state(key).exists if effect is None else effect
+                    self._keys[key] = KeyState(exists=exists, version=offset)
         if entries:
             self._signal.fire()
         return entries
@@ -61,6 +79,13 @@ class MemoryEventLog:
     def job_set_exists(self, queue: str, job_set: str) -> bool:
         with self._lock:
             return (queue, job_set) in self._by_job_set
+
+    def key_state(self, key: str) -> KeyState:
+        with self._lock:
+            return self._key_state(key)
+
+    def _key_state(self, key: str) -> KeyState:
+        return self._keys.get(key, NEVER_TOUCHED)
 
     def head(self) -> int:
         with self._lock:

@@ -14,8 +14,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from armada.domain.events import EventSequence, LogEntry
-from armada.eventlog.base import AppendSignal, EventLogError, check_limits
+from armada.eventlog.base import (
+    NEVER_TOUCHED,
+    AppendSignal,
+    EventLogError,
+    Expect,
+    KeyState,
+    PreconditionFailed,
+    StoreCorrupt,
+    check_limits,
+)
 from armada.eventlog.codec import decode_sequence, encode_sequence
+from armada.eventlog.keys import key_effects
+from armada.eventlog.sqlite_errors import check_integrity, rollback, translated
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS event_log (
@@ -26,9 +37,26 @@ CREATE TABLE IF NOT EXISTS event_log (
     payload  BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS event_log_by_job_set ON event_log (queue, job_set, offset);
+CREATE TABLE IF NOT EXISTS log_keys (
+    key      TEXT PRIMARY KEY,
+    present  INTEGER NOT NULL,
+    version  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_meta (
+    name   TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
 """
 
+# How to recover from a damaged log file (it is the truth: it cannot be rebuilt).
+LOG_REMEDY = (
+    "the event log cannot be rebuilt from anything else: stop every Armada process and restore"
+    " it from a backup (docs/operations.md, 'Backup and restore'), then run"
+    " `armada rebuild-views`"
+)
+
 SYNC_MODES = ("FULL", "NORMAL", "OFF")
+TAIL_CHECKED = 100  # newest entries decoded at open
 
 
 def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -52,8 +80,16 @@ class SqliteEventLog:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._synchronous = synchronous
         self._write_lock = threading.Lock()
-        self._writer = connect(self.path, synchronous)
-        self._writer.executescript(_SCHEMA)
+        with translated(self.path, LOG_REMEDY):
+            self._writer = connect(self.path, synchronous)
+            try:
+                self._writer.executescript(_SCHEMA)
+                self._check_tail()
+                check_integrity(self._writer, self.path, LOG_REMEDY)
+                self._build_keys()
+            except BaseException:
+                self._writer.close()
+                raise
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -72,14 +108,54 @@ class SqliteEventLog:
                 self._readers.append(conn)
         return conn
 
-    def append(self, sequences: Sequence[EventSequence]) -> list[LogEntry]:
+    def _check_tail(self) -> None:
+        """Read and decode the newest entries, where damage from a crash or a full disk would
+        be: a store that opens must be able to serve them."""
+        rows = self._writer.execute(
+            "SELECT offset, payload FROM event_log ORDER BY offset DESC LIMIT ?", (TAIL_CHECKED,)
+        ).fetchall()
+        for offset, payload in rows:
+            try:
+                decode_sequence(payload)
+            except Exception as exc:
+                raise StoreCorrupt(
+                    f"{self.path} is damaged (entry {offset} cannot be decoded: {exc});"
+                    f" {LOG_REMEDY}"
+                ) from exc
+
+    def _build_keys(self) -> None:
+        """Fill ``log_keys`` from the control-plane entries of a log written before keys were
+        kept (once; under the write lock, so concurrent openers agree)."""
+        conn = self._writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute("SELECT 1 FROM log_meta WHERE name = 'keys'").fetchone() is None:
+                rows = conn.execute(
+                    "SELECT offset, payload FROM event_log WHERE queue = '' AND job_set = ''"
+                    " ORDER BY offset"
+                )
+                for offset, payload in rows.fetchall():
+                    _apply_keys(conn, offset, decode_sequence(payload))
+                conn.execute("INSERT INTO log_meta (name, value) VALUES ('keys', '1')")
+            conn.execute("COMMIT")
+        except BaseException:
+            rollback(conn)
+            raise
+
+    def append(
+        self, sequences: Sequence[EventSequence], expect: Sequence[Expect] = ()
+    ) -> list[LogEntry]:
         if not sequences:
             return []
         encoded = [encode_sequence(s) for s in sequences]
-        with self._write_lock:
+        with self._write_lock, translated(self.path, LOG_REMEDY):
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
+                for wanted in expect:
+                    actual = _key_state(conn, wanted.key)
+                    if not wanted.holds(actual):
+                        raise PreconditionFailed(wanted, actual)
                 (head,) = conn.execute("SELECT COALESCE(MAX(offset), 0) FROM event_log").fetchone()
                 rows = [
                     (head + 1 + i, s.queue, s.job_set, s.created, data)
@@ -90,29 +166,33 @@ class SqliteEventLog:
                     " VALUES (?, ?, ?, ?, ?)",
                     rows,
                 )
+                for row, sequence in zip(rows, sequences, strict=True):
+                    _apply_keys(conn, row[0], sequence)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
         self._signal.fire()
         return [LogEntry(offset=row[0], sequence=s) for row, s in zip(rows, sequences, strict=True)]
 
     def read(self, after: int, limit: int) -> list[LogEntry]:
         check_limits(after, limit)
-        rows = self._reader().execute(
-            "SELECT offset, payload FROM event_log WHERE offset > ? ORDER BY offset LIMIT ?",
-            (after, limit),
-        )
-        return [LogEntry(offset=o, sequence=decode_sequence(p)) for o, p in rows]
+        with translated(self.path, LOG_REMEDY):
+            rows = self._reader().execute(
+                "SELECT offset, payload FROM event_log WHERE offset > ? ORDER BY offset LIMIT ?",
+                (after, limit),
+            )
+            return [LogEntry(offset=o, sequence=decode_sequence(p)) for o, p in rows]
 
     def read_job_set(self, queue: str, job_set: str, after: int, limit: int) -> list[LogEntry]:
         check_limits(after, limit)
-        rows = self._reader().execute(
-            "SELECT offset, payload FROM event_log WHERE queue = ? AND job_set = ? AND offset > ?"
-            " ORDER BY offset LIMIT ?",
-            (queue, job_set, after, limit),
-        )
-        return [LogEntry(offset=o, sequence=decode_sequence(p)) for o, p in rows]
+        with translated(self.path, LOG_REMEDY):
+            rows = self._reader().execute(
+                "SELECT offset, payload FROM event_log WHERE queue = ? AND job_set = ?"
+                " AND offset > ? ORDER BY offset LIMIT ?",
+                (queue, job_set, after, limit),
+            )
+            return [LogEntry(offset=o, sequence=decode_sequence(p)) for o, p in rows]
 
     def job_set_exists(self, queue: str, job_set: str) -> bool:
         row = (
@@ -124,10 +204,15 @@ class SqliteEventLog:
         )
         return row is not None
 
+    def key_state(self, key: str) -> KeyState:
+        with translated(self.path, LOG_REMEDY):
+            return _key_state(self._reader(), key)
+
     def head(self) -> int:
-        (head,) = (
-            self._reader().execute("SELECT COALESCE(MAX(offset), 0) FROM event_log").fetchone()
-        )
+        with translated(self.path, LOG_REMEDY):
+            (head,) = (
+                self._reader().execute("SELECT COALESCE(MAX(offset), 0) FROM event_log").fetchone()
+            )
         return int(head)
 
     def close(self) -> None:
@@ -137,3 +222,24 @@ class SqliteEventLog:
             self._readers.clear()
         with self._write_lock:
             self._writer.close()
+
+
+def _key_state(conn: sqlite3.Connection, key: str) -> KeyState:
+    row = conn.execute("SELECT present, version FROM log_keys WHERE key = ?", (key,)).fetchone()
+    return NEVER_TOUCHED if row is None else KeyState(exists=bool(row[0]), version=int(row[1]))
+
+
+def _apply_keys(conn: sqlite3.Connection, offset: int, sequence: EventSequence) -> None:
+    for key, effect in key_effects(sequence).items():
+        if effect is None:
+            conn.execute(
+                "INSERT INTO log_keys (key, present, version) VALUES (?, 0, ?)"
+                " ON CONFLICT (key) DO UPDATE SET version = excluded.version",
+                (key, offset),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO log_keys (key, present, version) VALUES (?, ?, ?) ON CONFLICT (key)"
+                " DO UPDATE SET present = excluded.present, version = excluded.version",
+                (key, int(effect), offset),
+            )

@@ -14,6 +14,8 @@ from google.protobuf import empty_pb2
 from armada.domain import events as ev
 from armada.domain.queues import ExecutorSettings
 from armada.domain.quoting import shown
+from armada.eventlog.base import Expect
+from armada.eventlog.keys import executor_settings_key
 from armada.rpc.gen import executor_admin_pb2 as pb
 from armada.rpc.gen import executor_admin_pb2_grpc as pb_grpc
 from armada.server.context import ApiContext, Principal, invalid, not_found, rpc
@@ -53,13 +55,12 @@ class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]
         )
 
     def _delete(self, request: pb.ExecutorSettingsDeleteRequest, context: Any) -> None:
-        known = {s.executor for s in self.api.storage.store.list_executor_settings()}
-        if request.name not in known:
-            raise not_found(f"executor {shown(request.name)} has no settings")
-        self.control_plane(
-            context,
+        self.api.append_expecting(
+            self.who(context),
             ev.ExecutorSettingsDeleted(executor=request.name),
             f"executor/delete-settings/{request.name}",
+            Expect(executor_settings_key(request.name), exists=True),
+            not_found(f"executor {shown(request.name)} has no settings"),
         )
 
     def _on_executor(self, request: Any, context: Any, action: str) -> None:

@@ -11,7 +11,7 @@ import base64
 import binascii
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -20,6 +20,8 @@ import grpc
 from armada.config.server import ServerSettings
 from armada.domain import events as ev
 from armada.domain.clock import Clock, IdSource
+from armada.eventlog.base import Expect, KeyState, PreconditionFailed, StoreCorrupt, StoreFull
+from armada.eventlog.sqlite_errors import DISK_FULL
 from armada.views.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -54,8 +56,12 @@ class ApiContext:
         """The caller of an RPC (see :func:`principal`)."""
         return principal(context, self.settings.auth.anonymous_user)
 
-    def append_control_plane(self, who: Principal, event: ev.Event, cause: str) -> None:
-        """Append one control-plane event (queues, retry policies, executor settings)."""
+    def append_control_plane(
+        self, who: Principal, event: ev.Event, cause: str, expect: Sequence[Expect] = ()
+    ) -> None:
+        """Append one control-plane event (queues, retry policies, executor settings), if the
+        preconditions in ``expect`` hold in the append's transaction (else
+        :class:`PreconditionFailed`)."""
         self.storage.append(
             [
                 ev.EventSequence(
@@ -67,7 +73,44 @@ class ApiContext:
                     events=[event],
                     cause=cause,
                 )
-            ]
+            ],
+            expect,
+        )
+
+    def append_expecting(
+        self, who: Principal, event: ev.Event, cause: str, expect: Expect, refused: ApiError
+    ) -> None:
+        """Append one control-plane event if ``expect`` holds in the append's transaction;
+        else raise ``refused`` (ALREADY_EXISTS, NOT_FOUND...)."""
+        try:
+            self.append_control_plane(who, event, cause, [expect])
+        except PreconditionFailed:
+            raise refused from None
+
+    def change_existing(
+        self, key: str, missing: str, change: Callable[[KeyState], None], attempts: int = 20
+    ) -> None:
+        """Read-check-write on an existing object, safe against concurrent writers.
+
+        ``change`` is called with the key's state, the views caught up to at least it; it
+        checks what it needs and appends with ``Expect(key, exists=True, version=...)``. If
+        another writer got in between (:class:`PreconditionFailed`), it is tried again on the
+        new state: a deletion then finds the object gone (NOT_FOUND, ``missing``), an update
+        applies to the newest version.
+        """
+        for _ in range(attempts):
+            state = self.storage.log.key_state(key)
+            if not state.exists:
+                raise not_found(missing)
+            if self.storage.store.checkpoint() < state.version:
+                self.storage.updater.catch_up()
+            try:
+                change(state)
+                return
+            except PreconditionFailed:
+                continue
+        raise ApiError(
+            grpc.StatusCode.ABORTED, f"{key} kept changing concurrently; try again later"
         )
 
 
@@ -115,6 +158,14 @@ async def _abort(context: Any, name: str, exc: Exception) -> None:
     Called from an ``except`` block; ``context.abort`` raises."""
     if isinstance(exc, ApiError):
         await context.abort(exc.code, status_details(exc.message))
+    if isinstance(exc, StoreFull):
+        log.error("%s failed: %s", name, exc)
+        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL)
+    if isinstance(exc, StoreCorrupt):
+        log.error("%s failed: %s", name, exc)
+        await context.abort(grpc.StatusCode.UNAVAILABLE, status_details(str(exc)))
+    if isinstance(exc, PreconditionFailed):
+        await context.abort(grpc.StatusCode.ABORTED, "changed concurrently; try again")
     log.exception("%s failed", name)
     await context.abort(grpc.StatusCode.INTERNAL, status_details(f"internal error: {exc}"))
 

@@ -13,11 +13,14 @@ from typing import Any
 import grpc
 from armada_client.armada import submit_pb2, submit_pb2_grpc
 from google.protobuf import empty_pb2
+from msgspec.structs import replace
 
 from armada.domain import events as ev
 from armada.domain.queues import Queue
 from armada.domain.quoting import shown
 from armada.domain.states import JobState
+from armada.eventlog.base import Expect, KeyState
+from armada.eventlog.keys import queue_key
 from armada.server.context import (
     ApiContext,
     ApiError,
@@ -49,36 +52,58 @@ class QueueOperations:
 
     def create(self, message: submit_pb2.Queue, who: Principal) -> None:
         queue = _to_domain(message)
-        if self.api.storage.store.get_queue(queue.name) is not None:
-            raise ApiError(
-                grpc.StatusCode.ALREADY_EXISTS, f"queue {shown(queue.name)} already exists"
-            )
-        self.api.append_control_plane(who, ev.QueueCreated(queue=queue), "queue/create")
+        self.api.append_expecting(
+            who,
+            ev.QueueCreated(queue=queue),
+            "queue/create",
+            Expect(queue_key(queue.name), exists=False),
+            ApiError(grpc.StatusCode.ALREADY_EXISTS, f"queue {shown(queue.name)} already exists"),
+        )
 
     def update(self, message: submit_pb2.Queue, who: Principal) -> None:
         queue = _to_domain(message)
-        self.get(queue.name)
-        self.api.append_control_plane(who, ev.QueueUpdated(queue=queue), "queue/update")
+        self.api.append_expecting(
+            who,
+            ev.QueueUpdated(queue=queue),
+            "queue/update",
+            Expect(queue_key(queue.name), exists=True),
+            not_found(f"queue {shown(queue.name)} does not exist"),
+        )
 
     def delete(self, name: str, who: Principal) -> None:
-        self.get(name)
-        active = self.api.storage.store.count_jobs_in_queue(name, NON_TERMINAL_STATES)
-        if active:
-            raise ApiError(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"queue {shown(name)} still has {active} queued or running jobs; cancel them first",
+        def delete_if_empty(state: KeyState) -> None:
+            # Submissions touch the queue's key: none can slip in between count and delete.
+            active = self.api.storage.store.count_jobs_in_queue(name, NON_TERMINAL_STATES)
+            if active:
+                raise ApiError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"queue {shown(name)} still has {active} queued or running jobs;"
+                    " cancel them first",
+                )
+            self.api.append_control_plane(
+                who,
+                ev.QueueDeleted(name=name),
+                "queue/delete",
+                [Expect(queue_key(name), exists=True, version=state.version)],
             )
-        self.api.append_control_plane(who, ev.QueueDeleted(name=name), "queue/delete")
+
+        self.api.change_existing(
+            queue_key(name), f"queue {shown(name)} does not exist", delete_if_empty
+        )
 
     def set_cordoned(self, name: str, cordoned: bool, who: Principal) -> None:
-        from msgspec.structs import replace
+        def cordon(state: KeyState) -> None:
+            queue = self.get(name)
+            if queue.cordoned != cordoned:
+                verb = "cordon" if cordoned else "uncordon"
+                self.api.append_control_plane(
+                    who,
+                    ev.QueueUpdated(queue=replace(queue, cordoned=cordoned)),
+                    f"queue/{verb}",
+                    [Expect(queue_key(name), exists=True, version=state.version)],
+                )
 
-        queue = self.get(name)
-        if queue.cordoned != cordoned:
-            verb = "cordon" if cordoned else "uncordon"
-            self.api.append_control_plane(
-                who, ev.QueueUpdated(queue=replace(queue, cordoned=cordoned)), f"queue/{verb}"
-            )
+        self.api.change_existing(queue_key(name), f"queue {shown(name)} does not exist", cordon)
 
     def preempt_on_queue(self, request: submit_pb2.QueuePreemptRequest, who: Principal) -> None:
         self.get(request.name)

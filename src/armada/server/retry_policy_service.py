@@ -15,6 +15,8 @@ from google.protobuf import empty_pb2
 from armada.domain import events as ev
 from armada.domain.queues import RetryPolicy
 from armada.domain.quoting import shown
+from armada.eventlog.base import Expect
+from armada.eventlog.keys import retry_policy_key
 from armada.server.context import ApiContext, ApiError, invalid, not_found, rpc
 from armada.server.convert_queues import (
     InvalidObject,
@@ -42,25 +44,34 @@ class RetryPolicyServicer(submit_pb2_grpc.RetryPolicyServiceServicer):  # type: 
 
     def _create(self, message: submit_pb2.RetryPolicy, context: Any) -> None:
         policy = self._policy(message)
-        if self.api.storage.store.get_retry_policy(policy.name) is not None:
-            raise ApiError(
+        self.api.append_expecting(
+            self.api.who(context),
+            ev.RetryPolicyUpserted(policy=policy),
+            "retry-policy/create",
+            Expect(retry_policy_key(policy.name), exists=False),
+            ApiError(
                 grpc.StatusCode.ALREADY_EXISTS, f"retry policy {shown(policy.name)} already exists"
-            )
-        self.api.append_control_plane(
-            self.api.who(context), ev.RetryPolicyUpserted(policy=policy), "retry-policy/create"
+            ),
         )
 
     def _update(self, message: submit_pb2.RetryPolicy, context: Any) -> None:
         policy = self._policy(message)
-        self._get(policy.name)
-        self.api.append_control_plane(
-            self.api.who(context), ev.RetryPolicyUpserted(policy=policy), "retry-policy/update"
+        self._change_existing(
+            policy.name, ev.RetryPolicyUpserted(policy=policy), "retry-policy/update", context
         )
 
     def _delete(self, name: str, context: Any) -> None:
-        self._get(name)
-        self.api.append_control_plane(
-            self.api.who(context), ev.RetryPolicyDeleted(name=name), "retry-policy/delete"
+        self._change_existing(
+            name, ev.RetryPolicyDeleted(name=name), "retry-policy/delete", context
+        )
+
+    def _change_existing(self, name: str, event: ev.Event, cause: str, context: Any) -> None:
+        self.api.append_expecting(
+            self.api.who(context),
+            event,
+            cause,
+            Expect(retry_policy_key(name), exists=True),
+            not_found(f"retry policy {shown(name)} does not exist"),
         )
 
     @rpc

@@ -11,9 +11,12 @@ from armada_client.armada import health_pb2, submit_pb2, submit_pb2_grpc
 from google.protobuf import empty_pb2
 
 from armada.domain import events as ev
+from armada.domain.jobs import JobSpec
 from armada.domain.lifecycle import JobRecord
 from armada.domain.quoting import shown
 from armada.domain.states import JobState
+from armada.eventlog.base import Expect, PreconditionFailed
+from armada.eventlog.keys import queue_key
 from armada.server.context import ApiContext, ApiError, Principal, invalid, rpc
 from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.job_commands import cancel_jobs, preempt_jobs, reprioritise_jobs
@@ -21,6 +24,10 @@ from armada.server.queue_service import QueueRpcs
 from armada.server.submission import SubmissionError, SubmissionPreparer
 from armada.server.submission.prepare import check_priority
 from armada.views.store import NON_TERMINAL_STATES
+
+
+def _no_queue(name: str) -> ApiError:
+    return ApiError(grpc.StatusCode.PERMISSION_DENIED, f"could not find queue {shown(name)}")
 
 
 class SubmitOperations:
@@ -34,7 +41,7 @@ class SubmitOperations:
         if not name:
             raise invalid("queue: a queue is required")
         if self.api.storage.store.get_queue(name) is None:
-            raise ApiError(grpc.StatusCode.PERMISSION_DENIED, f"could not find queue {shown(name)}")
+            raise _no_queue(name)
 
     def submit(self, request: submit_pb2.JobSubmitRequest, who: Principal) -> list[str]:
         self._require_queue(request.queue)
@@ -53,20 +60,29 @@ class SubmitOperations:
         except SubmissionError as exc:
             raise invalid(str(exc)) from None
         if prepared.specs:
-            self.api.storage.append(
-                [
-                    ev.EventSequence(
-                        queue=request.queue,
-                        job_set=request.job_set_id,
-                        user=who.user,
-                        groups=who.groups,
-                        created=self.api.clock.now(),
-                        events=[ev.SubmitJob(spec=spec) for spec in prepared.specs],
-                        cause=f"submit/{prepared.specs[0].job_id}",
-                    )
-                ]
-            )
+            try:
+                self._append(request, who, prepared.specs)
+            except PreconditionFailed:  # the queue was deleted since _require_queue
+                raise _no_queue(request.queue) from None
         return prepared.response_ids
+
+    def _append(
+        self, request: submit_pb2.JobSubmitRequest, who: Principal, specs: list[JobSpec]
+    ) -> None:
+        self.api.storage.append(
+            [
+                ev.EventSequence(
+                    queue=request.queue,
+                    job_set=request.job_set_id,
+                    user=who.user,
+                    groups=who.groups,
+                    created=self.api.clock.now(),
+                    events=[ev.SubmitJob(spec=spec) for spec in specs],
+                    cause=f"submit/{specs[0].job_id}",
+                )
+            ],
+            [Expect(queue_key(request.queue), exists=True)],
+        )
 
     def _job_set_jobs(
         self, queue: str, job_set: str, job_ids: list[str], states: set[JobState] | None = None

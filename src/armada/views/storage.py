@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from armada.config.server import StorageSettings
 from armada.domain.events import EventSequence, LogEntry
 from armada.eventlog import EventLog, MemoryEventLog, SqliteEventLog
-from armada.views.store import QueryStore
+from armada.eventlog.base import Expect
+from armada.views.store import VIEW_TABLES, QueryStore, remove_views_file
 from armada.views.updater import ViewUpdater
 
 
@@ -19,9 +23,13 @@ class Storage:
     store: QueryStore
     updater: ViewUpdater
 
-    def append(self, sequences: list[EventSequence]) -> list[LogEntry]:
-        """Append durably, then bring the views up to date so the caller reads its writes."""
-        entries = self.log.append(sequences)
+    def append(
+        self, sequences: list[EventSequence], expect: Sequence[Expect] = ()
+    ) -> list[LogEntry]:
+        """Append durably (if every precondition in ``expect`` holds, see
+        :meth:`EventLog.append`), then bring the views up to date so the caller reads its
+        writes."""
+        entries = self.log.append(sequences, expect)
         self.updater.catch_up(entries)
         return entries
 
@@ -36,9 +44,33 @@ def open_storage(settings: StorageSettings) -> Storage:
         log = MemoryEventLog()
         store = QueryStore(None)
     else:
-        path = settings.database_path
-        log = SqliteEventLog(path, synchronous=settings.sqlite_synchronous)
-        store = QueryStore(path)
+        log = SqliteEventLog(settings.database_path, synchronous=settings.sqlite_synchronous)
+        drop_old_views(settings.database_path)
+        store = QueryStore(settings.views_path)
     updater = ViewUpdater(log, store)
     updater.catch_up()
     return Storage(log=log, store=store, updater=updater)
+
+
+def drop_old_views(log_path: Path) -> None:
+    """Drop the view tables that stores before ``views.db`` kept in the log's file."""
+    conn = sqlite3.connect(log_path, isolation_level=None, timeout=30.0)
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'jobs'").fetchone() is None:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        for table in (*VIEW_TABLES, "view_meta"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+def rebuild_views(settings: StorageSettings) -> tuple[int, int]:
+    """Throw the views away and replay the log into new ones; return (log entries, jobs)."""
+    remove_views_file(settings.views_path)
+    storage = open_storage(settings)
+    try:
+        return storage.store.checkpoint(), len(storage.store.all_jobs())
+    finally:
+        storage.close()

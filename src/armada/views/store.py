@@ -5,16 +5,20 @@ It is a view of the event log, kept up to date by :class:`~armada.views.updater.
 carry a checkpoint (the last log offset applied) in the same transaction as the data, so a
 crash at any point is repaired by replaying from the checkpoint: the log is the truth.
 
-With the SQLite event log the views live in the same database file (one data directory);
-with the in-memory log they live in an in-memory SQLite database.
+With the SQLite event log the views live in their own file beside the log's (``views.db`` in
+the data directory), so that a damaged views file can be thrown away and rebuilt from the log
+(which happens by itself at open); with the in-memory log they live in an in-memory SQLite
+database.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,8 @@ import msgspec
 from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import ExecutorSettings, Queue, RetryPolicy
 from armada.domain.states import JobState
+from armada.eventlog.base import StoreCorrupt
+from armada.eventlog.sqlite_errors import check_integrity, rollback, translated
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS view_checkpoint (
@@ -76,6 +82,12 @@ CREATE TABLE IF NOT EXISTS executor_settings (
 );
 """
 
+log = logging.getLogger(__name__)
+
+VIEWS_REMEDY = (
+    "the views are rebuilt from the event log: restart the process (a damaged views file is"
+    " replaced at open) or run `armada rebuild-views`"
+)
 CHECKPOINT = "query-store"
 # Bump when the tables change: views of an older version are dropped and rebuilt from the log.
 SCHEMA_VERSION = 2
@@ -140,8 +152,22 @@ class QueryStore:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
-        self._writer = self._connect()
-        self._migrate()
+        try:
+            self._writer = self._open()
+        except StoreCorrupt as exc:
+            if self._memory:
+                raise
+            log.warning("%s: rebuilding the views from the log", exc)
+            self.close()
+            remove_views_file(self._path)
+            self._writer = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        with translated(self._path, VIEWS_REMEDY):
+            conn = self._connect()
+            check_integrity(conn, self._path, VIEWS_REMEDY)
+            self._migrate(conn)
+        return conn
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
@@ -172,39 +198,46 @@ class QueryStore:
             with self._lock:
                 yield self._writer
         else:
-            yield self._reader()
+            with translated(self._path, VIEWS_REMEDY):
+                yield self._reader()
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (serialised in-process and, through SQLite, across processes)."""
-        with self._lock:
+        with self._lock, translated(self._path, VIEWS_REMEDY):
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
 
-    def _migrate(self) -> None:
+    def _migrate(self, conn: sqlite3.Connection) -> None:
         """Create the tables; views of another schema version are dropped and rebuilt (the
         updater replays the log from the start into the new tables)."""
-        conn = self._writer
         conn.execute("CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT)")
         row = conn.execute("SELECT value FROM view_meta WHERE key = 'schema'").fetchone()
         if row is None or int(row[0]) != SCHEMA_VERSION:
-            self.reset()
+            self.reset(conn)
         else:
             conn.executescript(_SCHEMA)
 
-    def reset(self) -> None:
+    def reset(self, conn: sqlite3.Connection | None = None) -> None:
         """Drop every view table, to rebuild them from the log (the log is untouched)."""
-        with self.write() as conn:
-            for table in VIEW_TABLES:
-                conn.execute(f"DROP TABLE IF EXISTS {table}")
-        self._writer.executescript(_SCHEMA)
-        self._writer.execute(
+        conn = self._writer if conn is None else conn
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for table in VIEW_TABLES:
+                    conn.execute(f"DROP TABLE IF EXISTS {table}")
+                conn.execute("COMMIT")
+            except BaseException:
+                rollback(conn)
+                raise
+        conn.executescript(_SCHEMA)
+        conn.execute(
             "INSERT OR REPLACE INTO view_meta (key, value) VALUES ('schema', ?)",
             (str(SCHEMA_VERSION),),
         )
@@ -390,3 +423,10 @@ def _by_job_id(conn: sqlite3.Connection, column: str, ids: list[str]) -> Iterato
         yield from conn.execute(
             f"SELECT job_id, {column} FROM jobs WHERE job_id IN ({marks})", chunk
         )
+
+
+def remove_views_file(path: str | Path) -> None:
+    """Delete a views database and its WAL files (they are rebuilt from the log)."""
+    for suffix in ("", "-wal", "-shm"):
+        with suppress(FileNotFoundError):
+            os.remove(f"{path}{suffix}")
