@@ -56,7 +56,8 @@ LOG_REMEDY = (
 )
 
 SYNC_MODES = ("FULL", "NORMAL", "OFF")
-TAIL_CHECKED = 100  # newest entries decoded at open
+TAIL_CHECKED = 100  # newest entries read at open...
+TAIL_DECODED_BYTES = 2**20  # ...and decoded, up to this many bytes of them
 
 
 def connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -109,19 +110,28 @@ class SqliteEventLog:
         return conn
 
     def _check_tail(self) -> None:
-        """Read and decode the newest entries, where damage from a crash or a full disk would
-        be: a store that opens must be able to serve them."""
-        rows = self._writer.execute(
-            "SELECT offset, payload FROM event_log ORDER BY offset DESC LIMIT ?", (TAIL_CHECKED,)
+        """Read the newest entries, where damage from a crash or a full disk would be, and
+        decode the newest of them: a store that opens must be able to serve them."""
+        conn = self._writer
+        conn.execute(
+            "SELECT offset, length(payload) FROM event_log ORDER BY offset DESC LIMIT ?",
+            (TAIL_CHECKED,),
         ).fetchall()
-        for offset, payload in rows:
-            try:
-                decode_sequence(payload)
-            except Exception as exc:
-                raise StoreCorrupt(
-                    f"{self.path} is damaged (entry {offset} cannot be decoded: {exc});"
-                    f" {LOG_REMEDY}"
-                ) from exc
+        rows = conn.execute("SELECT offset, payload FROM event_log ORDER BY offset DESC")
+        try:
+            decoded = 0
+            while decoded < TAIL_DECODED_BYTES and (row := rows.fetchone()) is not None:
+                offset, payload = row
+                decoded += len(payload)
+                try:
+                    decode_sequence(payload)
+                except Exception as exc:
+                    raise StoreCorrupt(
+                        f"{self.path} is damaged (entry {offset} cannot be decoded: {exc});"
+                        f" {LOG_REMEDY}"
+                    ) from exc
+        finally:
+            rows.close()
 
     def _build_keys(self) -> None:
         """Fill ``log_keys`` from the control-plane entries of a log written before keys were

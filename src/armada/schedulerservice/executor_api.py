@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import grpc
 
 from armada.domain.events import FailureInfo
+from armada.eventlog.base import StoreFull
+from armada.eventlog.sqlite_errors import DISK_FULL
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
 from armada.schedulerservice.lease_stream import plan_for_executor
@@ -54,6 +56,8 @@ class SchedulerRuntime:
         while True:
             try:
                 await self.call(self.service.tick)
+            except StoreFull as exc:
+                log.warning("scheduler tick: %s; carrying on", exc)
             except Exception:
                 log.exception("scheduler tick failed; carrying on")
             await asyncio.sleep(period)
@@ -112,7 +116,10 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
         if not request.executor_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "executor_id is required")
         reports = [r for r in map(report_from_proto, request.events) if r is not None]
-        await self.runtime.call(self.service.handle_reports, request.executor_id, reports)
+        try:
+            await self.runtime.call(self.service.handle_reports, request.executor_id, reports)
+        except StoreFull:  # the executor keeps the reports and sends them again
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL)
         return pb.ReportEventsResponse()
 
     def _answer(self, request: pb.LeaseRequest, stream: int) -> list[pb.LeaseStreamMessage]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,9 +11,11 @@ from pathlib import Path
 from armada.config.server import StorageSettings
 from armada.domain.events import EventSequence, LogEntry
 from armada.eventlog import EventLog, MemoryEventLog, SqliteEventLog
-from armada.eventlog.base import Expect
+from armada.eventlog.base import Expect, StoreFull
 from armada.views.store import VIEW_TABLES, QueryStore, remove_views_file
 from armada.views.updater import ViewUpdater
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -30,7 +33,10 @@ class Storage:
         :meth:`EventLog.append`), then bring the views up to date so the caller reads its
         writes."""
         entries = self.log.append(sequences, expect)
-        self.updater.catch_up(entries)
+        try:
+            self.updater.catch_up(entries)
+        except StoreFull as exc:  # appended all the same: the views follow when space returns
+            logger.warning("views: %s", exc)
         return entries
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from armada.domain import events as ev
 from armada.domain.events import LogEntry
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
-from armada.eventlog.base import EventLog
+from armada.eventlog.base import EventLog, StoreFull
 from armada.views.store import CHECKPOINT, QueryStore, encode, job_row
 
 log = logging.getLogger(__name__)
@@ -187,5 +187,7 @@ async def follow_log(updater: ViewUpdater, interval: float) -> None:
         await asyncio.sleep(interval)
         try:
             await asyncio.to_thread(updater.catch_up)
+        except StoreFull as exc:
+            log.warning("view: %s; retrying", exc)
         except Exception:
             log.exception("view: catching up with the log failed; retrying")
