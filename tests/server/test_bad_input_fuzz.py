@@ -166,10 +166,14 @@ def pod_specs(draw: st.DrawFn) -> core.PodSpec:
     return pod
 
 
-annotations = st.dictionaries(
-    st.one_of(st.sampled_from([GANG, CARDINALITY, "armadaproject.io/failFast"]), names),
-    st.one_of(cardinalities, names, st.sampled_from(["true", "false", "{JobId}"])),
-    max_size=4,
+ARMADA_KEYS = st.sampled_from([GANG, CARDINALITY, "armadaproject.io/failFast"])
+annotation_values = st.one_of(cardinalities, names, st.sampled_from(["true", "false", "{JobId}"]))
+annotations = st.dictionaries(st.one_of(ARMADA_KEYS, names), annotation_values, max_size=4)
+# Names Kubernetes takes as label keys and values (DNS-1123 labels are a subset of both), so
+# that plausible submissions get past the naming rules and reach the checks after them.
+kube_names = st.from_regex(r"[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?", fullmatch=True)
+plausible_annotations = st.dictionaries(
+    st.one_of(ARMADA_KEYS, kube_names), annotation_values, max_size=4
 )
 
 
@@ -184,7 +188,7 @@ def good_pods(draw: st.DrawFn) -> core.PodSpec:
     """A valid pod spec with random scheduling fields that are allowed."""
     pod = pod_spec(
         tolerations=draw(st.lists(tolerations.filter(lambda t: t.operator != "Bogus"), max_size=2)),
-        nodeSelector=draw(st.dictionaries(names, names, max_size=2)),
+        nodeSelector=draw(st.dictionaries(kube_names, kube_names, max_size=2)),
     )
     pod.terminationGracePeriodSeconds = draw(st.integers(0, 300))
     return pod
@@ -196,7 +200,7 @@ def request_items(draw: st.DrawFn) -> submit_pb2.JobSubmitRequestItem:
         priority=draw(mostly(1.0, doubles)),
         namespace=draw(mostly("default", names)),
         client_id=draw(mostly("", st.sampled_from(["c1", "x" * 101]) | names)),
-        labels=draw(st.dictionaries(names, names, max_size=2)),
+        labels=draw(mostly({}, st.dictionaries(names, names, max_size=2))),
         annotations=draw(mostly({}, annotations)),
         required_node_labels=draw(st.dictionaries(names, names, max_size=1)),
     )
@@ -244,8 +248,8 @@ def test_submissions_are_accepted_or_clearly_refused(
 @FUZZ
 @given(
     pods=st.lists(good_pods(), min_size=1, max_size=3),
-    labels=st.dictionaries(names, names, max_size=3),
-    annotations=annotations,
+    labels=st.dictionaries(kube_names, st.one_of(st.just(""), kube_names), max_size=3),
+    annotations=plausible_annotations,
     priority=st.integers(0, 2**32 - 1),
     client_id=st.sampled_from(["", "c1", "c2"]),
 )

@@ -19,8 +19,12 @@ from armada.eventlog.keys import executor_settings_key
 from armada.rpc.gen import executor_admin_pb2 as pb
 from armada.rpc.gen import executor_admin_pb2_grpc as pb_grpc
 from armada.server.context import ApiContext, Principal, invalid, not_found, rpc
+from armada.server.convert_queues import MAX_PRINCIPAL_LENGTH
 from armada.server.job_commands import cancel_jobs, preempt_jobs, select_jobs
+from armada.server.submission.errors import SubmissionError
+from armada.server.submission.names import check_free_text
 
+MAX_REASON_LENGTH = 1024
 _PAST = {"preempt": "preempted", "cancel": "cancelled"}
 
 
@@ -41,6 +45,11 @@ class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]
     def _upsert(self, request: pb.ExecutorSettingsUpsertRequest, context: Any) -> None:
         if not request.name:
             raise invalid("name: the executor's name is required")
+        try:
+            check_free_text("name", request.name, MAX_PRINCIPAL_LENGTH)
+            check_free_text("cordonReason", request.cordonReason, MAX_REASON_LENGTH)
+        except SubmissionError as exc:
+            raise invalid(str(exc)) from None
         settings = ExecutorSettings(
             executor=request.name,
             cordoned=request.cordoned,

@@ -19,7 +19,10 @@ from armada.domain.queues import (
 )
 from armada.domain.quoting import shown
 from armada.domain.resources import InvalidQuantity, parse_quantity
+from armada.server.submission.errors import SubmissionError
+from armada.server.submission.names import check_free_text, check_total_size
 
+MAX_PRINCIPAL_LENGTH = 253  # a user, group or label key
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$", re.IGNORECASE)
 
 
@@ -80,6 +83,7 @@ def queue_from_proto(message: submit_pb2.Queue) -> Queue:
     for text in message.labels_deprecated:
         key, _, value = text.partition("=")
         labels.setdefault(key, value)
+    _check_free_text(message, labels)
     return Queue(
         name=message.name,
         priority_factor=factor,
@@ -91,6 +95,21 @@ def queue_from_proto(message: submit_pb2.Queue) -> Queue:
         resource_limits_by_priority_class=limits,
         retry_policies=tuple(message.retry_policies),
     )
+
+
+def _check_free_text(message: submit_pb2.Queue, labels: dict[str, str]) -> None:
+    """Owners and subjects: printable and bounded; labels: 256 KiB in all, as on a pod."""
+    names = [(f"user_owners[{i}]", v) for i, v in enumerate(message.user_owners)]
+    names += [(f"group_owners[{i}]", v) for i, v in enumerate(message.group_owners)]
+    for i, permission in enumerate(message.permissions):
+        names += [(f"permissions[{i}].subjects", s.name) for s in permission.subjects]
+    names += [(f"labels[{shown(k)}]", k) for k in labels]
+    try:
+        for field, value in names:
+            check_free_text(field, value, MAX_PRINCIPAL_LENGTH)
+        check_total_size("labels", labels, "labels")
+    except SubmissionError as exc:
+        raise InvalidObject(str(exc)) from None
 
 
 def queue_to_proto(queue: Queue) -> submit_pb2.Queue:

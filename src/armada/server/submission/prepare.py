@@ -17,6 +17,7 @@ from armada.domain.clock import Clock, IdSource
 from armada.domain.quoting import shown
 from armada.server.submission.defaults import apply_pod_defaults
 from armada.server.submission.errors import SubmissionError
+from armada.server.submission.names import check_free_text, check_item_metadata
 from armada.server.submission.validate import check_pod_as_sent, exposed_ports, job_resources
 
 MAX_PRIORITY = 2**32 - 1
@@ -74,12 +75,7 @@ class SubmissionPreparer:
             raise SubmissionError("queue", "a queue is required")
         if not request.job_set_id:
             raise SubmissionError("job_set_id", "a job set id is required")
-        if len(request.job_set_id) > self._settings.max_job_set_id_length:
-            raise SubmissionError(
-                "job_set_id",
-                f"is {len(request.job_set_id)} characters long; the limit is "
-                f"{self._settings.max_job_set_id_length}",
-            )
+        check_free_text("job_set_id", request.job_set_id, self._settings.max_job_set_id_length)
         if not request.job_request_items:
             raise SubmissionError("job_request_items", "at least one job is required")
         now = self._clock.now()
@@ -107,12 +103,6 @@ class SubmissionPreparer:
         job_id: str,
     ) -> dj.JobSpec:
         settings = self._settings
-        if not item.namespace:
-            raise SubmissionError("namespace", "a namespace is required")
-        if len(item.client_id) > settings.max_client_id_length:
-            raise SubmissionError(
-                "client_id", f"is longer than {settings.max_client_id_length} characters"
-            )
         priority = check_priority(item.priority)
         verdict = self._judge_pod(item)
         ingress = convert_ingress(item, verdict.exposed_ports)
@@ -126,6 +116,7 @@ class SubmissionPreparer:
             requirements = msgspec.structs.replace(requirements, node_selector=selector)
         annotations = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.annotations.items()}
         labels = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.labels.items()}
+        check_item_metadata(item, labels, annotations, settings.max_client_id_length)
         gang = gang_from_annotations(annotations, settings.default_gang_node_uniformity_label)
         fail_fast = annotations.get(dj.FAIL_FAST_ANNOTATION, "").lower() == "true"
         if gang is not None:

@@ -14,6 +14,7 @@ from armada.config.submission import SubmissionSettings
 from armada.domain.quoting import shown
 from armada.domain.resources import InvalidQuantity, format_quantity, parse_quantity
 from armada.server.submission.errors import SubmissionError
+from armada.server.submission.names import check_pod_names
 
 
 def parse_resources(field: str, quantities: object) -> dict[str, int]:
@@ -80,6 +81,7 @@ def check_pod_as_sent(
     """Everything Armada checks on the pod spec before it fills in defaults."""
     if not pod.containers:
         raise SubmissionError(f"{field}.containers", "a pod spec needs at least one container")
+    check_pod_names(field, pod)
     for i, container in enumerate(pod.containers):
         check_container(f"{field}.containers[{i}]", container, settings, init=False)
     for i, container in enumerate(pod.initContainers):
