@@ -1,6 +1,7 @@
 """Concurrent check-then-act calls through real gRPC: of 20 callers creating (or deleting) one
-queue, retry policy or executor's settings, exactly one succeeds, on every store and across
-several `armada server` processes sharing one SQLite store."""
+queue, retry policy or executor's settings, exactly one succeeds, and 20 submissions with one
+client id store one job, on every store and across several `armada server` processes sharing
+one SQLite store."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from pathlib import Path
 import grpc
 import pytest
 from armada_client.armada import submit_pb2, submit_pb2_grpc
+from armada_client.client import ArmadaClient
 
 from armada.dev.embedded import EmbeddedArmada
 from armada.rpc.gen import executor_admin_pb2 as admin_pb
 from armada.rpc.gen import executor_admin_pb2_grpc as admin_grpc
+from tests.api_builders import event_types, events, item
 from tests.conftest import dev_settings
 from tests.dev.test_processes import Processes, processes, start
 
@@ -91,6 +94,28 @@ def check_every_race(addresses: list[str]) -> None:
     exactly_one_ok(race(addresses, delete_policy), grpc.StatusCode.NOT_FOUND)
     cordon_executor(grpc.insecure_channel(addresses[0]))
     exactly_one_ok(race(addresses, delete_executor_settings), grpc.StatusCode.NOT_FOUND)
+    same_client_id_gives_one_job(addresses)
+
+
+def same_client_id_gives_one_job(addresses: list[str]) -> None:
+    """Concurrent submissions with one client id: all answered with one job id, one stored."""
+    create_queue(grpc.insecure_channel(addresses[0]))
+    request = submit_pb2.JobSubmitRequest(
+        queue="q", job_set_id="s", job_request_items=[item(client_id="once")]
+    )
+    job_ids: list[str] = []
+
+    def submit(ch: grpc.Channel) -> object:
+        response = submit_pb2_grpc.SubmitStub(ch).SubmitJobs(request, timeout=60)
+        job_ids.append(response.job_response_items[0].job_id)
+        return response
+
+    assert race(addresses, submit) == [grpc.StatusCode.OK] * CALLERS
+    assert len(set(job_ids)) == 1, f"{len(set(job_ids))} jobs for one client id"
+    with grpc.insecure_channel(addresses[-1]) as ch:
+        client = ArmadaClient(ch)
+        submitted = [k for _, k in event_types(events(client, "q", "s")) if k == "submitted"]
+    assert len(submitted) == 1
 
 
 @pytest.fixture(params=["memory", "sqlite"])

@@ -6,7 +6,8 @@ of one queue, two deletions. The log therefore keeps, for every key, whether the
 and the offset of the last entry that touched it (its version), derived from the events by
 :func:`key_effects`; an append may carry :class:`~armada.eventlog.base.Expect` preconditions on
 them. Submissions touch their queue's key (without changing whether it exists), so a deletion
-that checked the queue was empty at one version fails if a job was submitted since.
+that checked the queue was empty at one version fails if a job was submitted since; and they
+create a key per client id, so that two submissions with one client id cannot both be stored.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ Effect = bool | None
 
 def queue_key(name: str) -> str:
     return f"queue/{name}"
+
+
+def client_id_key(queue: str, client_id: str) -> str:
+    """A client id used in a queue (submissions with it are de-duplicated)."""
+    return f"client-id/{queue}/{client_id}"
 
 
 def retry_policy_key(name: str) -> str:
@@ -36,6 +42,8 @@ def key_effects(sequence: ev.EventSequence) -> dict[str, Effect]:
         match event:
             case ev.SubmitJob(spec=spec):
                 effects.setdefault(queue_key(spec.queue), None)
+                if spec.client_id:
+                    effects[client_id_key(spec.queue, spec.client_id)] = True
             case ev.QueueCreated(queue=queue):
                 effects[queue_key(queue.name)] = True
             case ev.QueueUpdated(queue=queue):

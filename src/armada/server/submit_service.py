@@ -16,7 +16,7 @@ from armada.domain.lifecycle import JobRecord
 from armada.domain.quoting import shown
 from armada.domain.states import JobState
 from armada.eventlog.base import Expect, PreconditionFailed
-from armada.eventlog.keys import queue_key
+from armada.eventlog.keys import client_id_key, queue_key
 from armada.server.context import ApiContext, ApiError, Principal, invalid, rpc
 from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.job_commands import cancel_jobs, preempt_jobs, reprioritise_jobs
@@ -24,6 +24,12 @@ from armada.server.queue_service import QueueRpcs
 from armada.server.submission import SubmissionError, SubmissionPreparer
 from armada.server.submission.prepare import check_priority
 from armada.views.store import NON_TERMINAL_STATES
+
+DEDUP_ATTEMPTS = 10
+
+
+class ClientIdTaken(Exception):
+    """A client id of the request was stored by someone else since the views were read."""
 
 
 def _no_queue(name: str) -> ApiError:
@@ -49,8 +55,13 @@ class SubmitOperations:
         if not client_ids:
             return self._submit(request, who, {})
         with self._dedup_lock:  # a client id seen twice at once must still give one job
-            existing = self.api.storage.store.job_ids_for_client_ids(request.queue, client_ids)
-            return self._submit(request, who, existing)
+            for _ in range(DEDUP_ATTEMPTS):
+                existing = self.api.storage.store.job_ids_for_client_ids(request.queue, client_ids)
+                try:
+                    return self._submit(request, who, existing)
+                except ClientIdTaken:  # by another server process since we read the views
+                    self.api.storage.updater.catch_up()
+        raise ApiError(grpc.StatusCode.ABORTED, "client ids kept being taken concurrently")
 
     def _submit(
         self, request: submit_pb2.JobSubmitRequest, who: Principal, existing: dict[str, str]
@@ -62,8 +73,10 @@ class SubmitOperations:
         if prepared.specs:
             try:
                 self._append(request, who, prepared.specs)
-            except PreconditionFailed:  # the queue was deleted since _require_queue
-                raise _no_queue(request.queue) from None
+            except PreconditionFailed as failure:
+                if failure.expect.key == queue_key(request.queue):  # deleted meanwhile
+                    raise _no_queue(request.queue) from None
+                raise ClientIdTaken() from failure
         return prepared.response_ids
 
     def _append(
@@ -81,7 +94,12 @@ class SubmitOperations:
                     cause=f"submit/{specs[0].job_id}",
                 )
             ],
-            [Expect(queue_key(request.queue), exists=True)],
+            [Expect(queue_key(request.queue), exists=True)]
+            + [
+                Expect(client_id_key(request.queue, spec.client_id), exists=False)
+                for spec in specs
+                if spec.client_id
+            ],
         )
 
     def _job_set_jobs(
