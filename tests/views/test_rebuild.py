@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,31 @@ def test_the_rebuild_command_replays_the_log(tmp_path: Path) -> None:
     store = QueryStore(StorageSettings(data_dir=data).views_path)
     assert store.all_jobs() == before
     store.close()
+
+
+def test_views_kept_in_the_log_file_by_older_stores_move_to_their_own(tmp_path: Path) -> None:
+    """Stores before views.db had the view tables in armada.db: they are dropped there and
+    views.db is built from the log."""
+    from armada.eventlog import SqliteEventLog
+    from armada.views.storage import open_storage
+    from tests.builders import sequence, submit
+
+    settings = StorageSettings(data_dir=tmp_path)
+    log = SqliteEventLog(settings.database_path)
+    log.append([sequence(submit("a"))])
+    old_views = QueryStore(settings.database_path)  # the old layout: views in the log's file
+    ViewUpdater(log, old_views).catch_up()
+    old_views.close()
+    log.close()
+    reopened = open_storage(settings)
+    try:
+        assert [j.job_id for j in reopened.store.all_jobs()] == ["a"]
+        tables = {
+            row[0]
+            for row in sqlite3.connect(settings.database_path).execute(
+                "SELECT name FROM sqlite_schema WHERE type = 'table'"
+            )
+        }
+        assert "jobs" not in tables and "event_log" in tables
+    finally:
+        reopened.close()
