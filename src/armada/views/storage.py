@@ -33,11 +33,16 @@ class Storage:
         :meth:`EventLog.append`), then bring the views up to date so the caller reads its
         writes."""
         entries = self.log.append(sequences, expect)
-        try:
-            self.updater.catch_up(entries)
-        except StoreFull as exc:  # appended all the same: the views follow when space returns
-            logger.warning("views: %s", exc)
+        self.catch_up(entries)
         return entries
+
+    def catch_up(self, appended: Sequence[LogEntry] = ()) -> None:
+        """Bring the views up to date; on a full disk they stay behind (and are read as they
+        are) until a later call finds room."""
+        try:
+            self.updater.catch_up(appended)
+        except StoreFull as exc:
+            logger.warning("views: %s", exc)
 
     def close(self) -> None:
         self.store.close()
@@ -53,9 +58,9 @@ def open_storage(settings: StorageSettings) -> Storage:
         log = SqliteEventLog(settings.database_path, synchronous=settings.sqlite_synchronous)
         drop_old_views(settings.database_path)
         store = QueryStore(settings.views_path)
-    updater = ViewUpdater(log, store)
-    updater.catch_up()
-    return Storage(log=log, store=store, updater=updater)
+    storage = Storage(log=log, store=store, updater=ViewUpdater(log, store))
+    storage.catch_up()
+    return storage
 
 
 def drop_old_views(log_path: Path) -> None:
