@@ -158,3 +158,19 @@ def test_queue_owners_and_executor_names_must_be_printable(
     with pytest.raises(grpc.RpcError) as err:
         executors.UpsertExecutorSettings(admin_pb.ExecutorSettingsUpsertRequest(name="e\0x"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_job_stored_before_the_limits_leaves_its_job_set_readable(
+    armada: EmbeddedArmada, client: ArmadaClient, queue: str
+) -> None:
+    """A 6 MB annotation in the log (accepted by an older server): its Submitted event leaves
+    the annotations out, saying so, and a default client reads the job set."""
+    from armada.server.convert_events import TRUNCATED_ANNOTATION
+    from tests.builders import sequence, submit
+
+    huge = submit("old-job", queue=queue, job_set="old", annotations={"a": "x" * 6_000_000})
+    armada.system.storage.append([sequence(huge, queue=queue, job_set="old")])
+    messages = events(client, queue, "old")
+    job = messages[0].message.submitted.job
+    assert job.id == "old-job"
+    assert list(job.annotations) == [TRUNCATED_ANNOTATION]

@@ -27,6 +27,12 @@ _CAUSES = {
 }
 
 
+# Jobs accepted before annotations and labels were limited to 256 KiB each may carry more; their
+# Submitted event leaves them out (saying so), or no default client could read the job set.
+MAX_EVENT_METADATA = 2 * 2**20
+TRUNCATED_ANNOTATION = "armadaproject.io/annotations-left-out"
+
+
 class InvalidMessageId(ValueError):
     pass
 
@@ -78,6 +84,16 @@ def _submit(
     m: event_pb2.EventMessage, e: ev.SubmitJob, s: EventSequence, t: ApiJobTemplates
 ) -> None:
     t.fill(m.submitted.job, e.spec)
+    metadata = sum(
+        len(k) + len(v) for k, v in (*e.spec.annotations.items(), *e.spec.labels.items())
+    )
+    if metadata > MAX_EVENT_METADATA:  # accepted before submissions were limited
+        m.submitted.job.ClearField("annotations")
+        m.submitted.job.ClearField("labels")
+        m.submitted.job.annotations[TRUNCATED_ANNOTATION] = (
+            f"this job's annotations and labels ({metadata} characters) are left out of its"
+            " events so that they fit a client's 4 MiB messages"
+        )
 
 
 def _reprioritising(
