@@ -17,9 +17,11 @@ from pathlib import Path
 from armada.eventlog.base import StoreCorrupt, StoreFull
 
 # SQLite's primary result codes (the low byte of an extended code).
-SQLITE_CORRUPT = 11
-SQLITE_FULL = 13
-SQLITE_NOTADB = 26
+SQLITE_CORRUPT = sqlite3.SQLITE_CORRUPT
+SQLITE_FULL = sqlite3.SQLITE_FULL
+SQLITE_NOTADB = sqlite3.SQLITE_NOTADB
+# The shared-memory index of the WAL could not grow: SQLite's docs say usually a full disk.
+SQLITE_IOERR_SHMSIZE = sqlite3.SQLITE_IOERR_SHMSIZE
 
 DISK_FULL = "the store's disk is full"
 
@@ -40,7 +42,8 @@ def translated(path: str, remedy: str) -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         code = primary_code(exc)
-        if code == SQLITE_FULL:
+        extended = int(getattr(exc, "sqlite_errorcode", 0) or 0)
+        if code == SQLITE_FULL or extended == SQLITE_IOERR_SHMSIZE:
             raise StoreFull(f"{DISK_FULL} ({path}: {exc}); free space and retry") from exc
         if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
             raise StoreCorrupt(f"{path} is damaged ({exc}); {remedy}") from exc
