@@ -63,6 +63,11 @@ NAMED_WRONG: dict[str, tuple[Item, str, str]] = {
         "pod_spec.nodeSelector",
         "qualified name",
     ),
+    "required node label value": (
+        lambda: item(required_node_labels={"zone": "a b"}),
+        "required_node_labels",
+        "label value",
+    ),
     "client id with NUL": (lambda: item(client_id="a\0b"), "client_id", "unprintable"),
     "annotations over 256 KiB": (
         lambda: item(annotations={"big": "x" * (256 * 1024)}),

@@ -125,6 +125,7 @@ def check_item_metadata(
     check_dns1123_label("namespace", item.namespace)
     check_free_text("client_id", item.client_id, max_client_id_length)
     check_labels("labels", labels)
+    check_labels("required_node_labels", item.required_node_labels)
     check_annotations("annotations", annotations)
     everything = dict(annotations)
     for i, ingress in enumerate(item.ingress):
