@@ -16,7 +16,7 @@ import pytest
 from armada.domain import events as ev
 from armada.eventlog import EventLog, EventLogError, MemoryEventLog, SqliteEventLog
 from armada.eventlog.base import Expect, KeyState, PreconditionFailed
-from armada.eventlog.keys import queue_key
+from armada.eventlog.keys import client_id_key, queue_key
 from tests.builders import one_of_every_event, sequence, submit
 
 Factory = Callable[[], EventLog]
@@ -191,6 +191,15 @@ def test_keys_follow_the_control_plane_events(log: EventLog) -> None:
     assert log.key_state(key) == KeyState(exists=True, version=submitted.offset)
     (deleted,) = log.append([_queue_deleted("q1")])
     assert log.key_state(key) == KeyState(exists=False, version=deleted.offset)
+
+
+def test_a_client_id_is_a_key_its_submission_creates(log: EventLog) -> None:
+    key = client_id_key("queue-a", "c1")
+    with_id = sequence(submit("a", client_id="c1"))
+    (first,) = log.append([with_id], expect=[Expect(key, exists=False)])
+    assert log.key_state(key) == KeyState(exists=True, version=first.offset)
+    with pytest.raises(PreconditionFailed):
+        log.append([with_id], expect=[Expect(key, exists=False)])
 
 
 def test_an_append_whose_precondition_fails_appends_nothing(log: EventLog) -> None:
