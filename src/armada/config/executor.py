@@ -69,7 +69,9 @@ class ProcessClusterSettings(Settings):
     node_name: str = Field("", description="Name of the one node; empty means the host name.")
     resources: dict[str, str] = Field(
         default_factory=dict,
-        description="Allocatable resources; empty means this machine's CPUs, memory and free disk.",
+        description="Allocatable resources, each replacing the machine's own: those not given "
+        "are this machine's CPUs and memory (within its cgroup's limits) and the free disk of "
+        "log_dir (ephemeral-storage).",
     )
     max_concurrent_pods: int = Field(
         0, ge=0, description="Pods running at once (others wait Pending); 0 means 4 per CPU."

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import shutil
 import signal
 import socket
 import tempfile
@@ -30,6 +29,7 @@ from armada.domain.clock import Clock, SystemClock
 from armada.executor.children import Child, spawn
 from armada.executor.cluster import ClusterError, PodKey, PodNotFound, WatchItem
 from armada.executor.logtext import filter_lines
+from armada.executor.machine import node_resources
 from armada.executor.model import (
     ContainerView,
     LogLine,
@@ -53,13 +53,6 @@ class _Pod:
     task: asyncio.Task[None] | None = None
     deleting: bool = False
     killer: asyncio.TimerHandle | None = None
-
-
-def _machine_resources(where: Path) -> dict[str, str]:
-    """This machine's CPUs and memory, and the free disk where pods write."""
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    disk = shutil.disk_usage(where).free
-    return {"cpu": str(os.cpu_count() or 1), "memory": str(memory), "ephemeral-storage": str(disk)}
 
 
 def _exit_code(returncode: int | None) -> int:
@@ -88,7 +81,7 @@ class ProcessCluster:
         self._node = NodeView(
             name=self.node_name,
             labels={node_id_label: self.node_name},
-            allocatable=settings.resources or _machine_resources(self.log_dir),
+            allocatable=node_resources(settings.resources, self.log_dir),
         )
         self._node_id_label = node_id_label
         self._work_dir = settings.work_dir or str(self.log_dir)
