@@ -102,6 +102,21 @@ def report_from_proto(event: pb.RunEvent) -> RunReport | None:
     return RunReport(**fields)
 
 
+def _newest(
+    request: pb.LeaseRequest | None, queued: asyncio.Queue[pb.LeaseRequest | None]
+) -> pb.LeaseRequest | None:
+    """The newest of the requests that waited while the worker was busy: each one states the
+    executor's whole state, so answering the older ones would only add work (and answer from
+    stale state). A closed stream (None) stays last in the queue, to end the handler."""
+    while request is not None and not queued.empty():
+        newer = queued.get_nowait()
+        if newer is None:
+            queued.put_nowait(None)
+            break
+        request = newer
+    return request
+
+
 class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
     def __init__(self, runtime: SchedulerRuntime) -> None:
         self.runtime = runtime
@@ -146,6 +161,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
         async def read() -> None:
             try:
                 async for request in request_iterator:
+                    self.service.executors.heard(request.executor_id, self.service.clock.now())
                     await requests.put(request)
             finally:
                 await requests.put(None)
@@ -161,7 +177,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
                     {next_request, woken}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if next_request in done:
-                    request = next_request.result()
+                    request = _newest(next_request.result(), requests)
                     if request is None:
                         return
                     next_request = asyncio.create_task(requests.get())

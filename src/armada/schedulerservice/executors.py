@@ -96,6 +96,16 @@ class ExecutorRegistry:
         state.max_jobs_to_lease = request.max_jobs_to_lease
         return state
 
+    def heard(self, executor_id: str, now: float) -> None:
+        """A LeaseRequest from the executor arrived ``now``. Called where requests are
+        received (the asyncio loop), not where they are answered (the scheduler's worker
+        thread): work that holds the worker (a round, an append waiting for the store's write
+        lock) must not make a live executor look silent. Safe from another thread: it only
+        moves a known executor's ``last_seen`` forward."""
+        state = self._executors.get(executor_id)
+        if state is not None and now > state.last_seen:
+            state.last_seen = now
+
     def get(self, executor_id: str) -> ExecutorState | None:
         return self._executors.get(executor_id)
 
