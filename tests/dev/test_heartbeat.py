@@ -20,6 +20,8 @@ import pytest
 from armada_client.client import ArmadaClient
 
 from armada.dev.loop_watch import watch_loop
+from armada.rpc.gen import executorapi_pb2 as pb
+from armada.schedulerservice.executor_api import _newest
 from tests.api_builders import create_queue, event_types, events
 from tests.dev.test_end_to_end import FAST, running_dev, sleep_job, wait_until
 
@@ -78,3 +80,17 @@ def test_the_loop_watch_says_when_the_loop_was_held(caplog: pytest.LogCaptureFix
     with caplog.at_level(logging.WARNING, logger="armada.dev.loop_watch"):
         asyncio.run(hold_the_loop())
     assert any("the event loop was held for" in r.getMessage() for r in caplog.records)
+
+
+def test_requests_that_waited_for_the_worker_are_answered_once_from_the_newest() -> None:
+    async def drain() -> tuple[pb.LeaseRequest | None, pb.LeaseRequest | None]:
+        waiting: asyncio.Queue[pb.LeaseRequest | None] = asyncio.Queue()
+        for n in (2, 3):
+            waiting.put_nowait(pb.LeaseRequest(executor_id="c", max_jobs_to_lease=n))
+        waiting.put_nowait(None)  # then the stream closed
+        first = _newest(pb.LeaseRequest(executor_id="c", max_jobs_to_lease=1), waiting)
+        return first, waiting.get_nowait()
+
+    newest, after = asyncio.run(drain())
+    assert newest is not None and newest.max_jobs_to_lease == 3
+    assert after is None  # the end of the stream is still seen
