@@ -359,6 +359,17 @@ class ExecutorSettings(Settings):
     resource_cleanup_interval: Duration = Field(
         timedelta(seconds=15), description="How often orphaned services/ingresses are removed."
     )
+    utilisation_sample_interval: Duration = Field(
+        timedelta(seconds=1),
+        description="How often the running pods' CPU and memory use is sampled (Armada's "
+        "utilisationReportingInterval); 0 turns usage reports off.",
+    )
+    utilisation_reporting_interval: Duration = Field(
+        timedelta(minutes=5),
+        description="A run's usage (the most and the average of its samples) is reported at "
+        "most this often, and once more when it ends (Armada's "
+        "utilisationEventReportingInterval).",
+    )
     finished_run_memory: int = Field(
         100_000, ge=0, description="Finished run ids remembered, so a re-sent lease is ignored."
     )

@@ -41,6 +41,7 @@ from armada.executor.model import (
 )
 from armada.executor.podspec import active_deadline, command_line, containers, init_containers
 from armada.executor.podstore import PodStore
+from armada.executor.usage import PodUsage, sample_process_groups
 
 _DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 
@@ -178,6 +179,15 @@ class ProcessCluster:
 
     async def pod_events(self, pods: Sequence[PodKey]) -> dict[PodKey, list[PodEvent]]:
         return {key: list(self._events[key]) for key in pods if key in self._events}
+
+    async def pod_usage(self) -> list[PodUsage]:
+        """What each running pod's process groups use now (:mod:`armada.executor.usage`)."""
+        running = [
+            (view, [process.pid for process in pod.processes])
+            for key, pod in self._pods.items()
+            if pod.processes and (view := self._store.get(*key)) and view.phase == "Running"
+        ]
+        return await sample_process_groups(running, self._clock.now())
 
     async def list_run_resources(self) -> list[RunResource]:
         return []

@@ -18,6 +18,7 @@ import grpc
 from armada.domain.events import FailureInfo
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
+from armada.rpc.usage import utilisation_fields
 from armada.schedulerservice.lease_stream import plan_for_executor
 from armada.schedulerservice.rules import RunReport
 from armada.schedulerservice.service import SchedulerService
@@ -92,6 +93,8 @@ def report_from_proto(event: pb.RunEvent) -> RunReport | None:
         fields.update(node=body.node, pod_name=body.pod_name, namespace=body.namespace)
     elif kind == "lease_returned":
         fields.update(reason=body.reason, run_attempted=body.run_attempted, node=body.node)
+    elif kind == "utilisation":
+        fields.update(utilisation_fields(body))
     elif kind == "ingress_info":
         fields.update(
             node=body.node,

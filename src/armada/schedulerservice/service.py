@@ -505,6 +505,8 @@ class SchedulerService:
         pending: dict[str, JobRecord] = {}
         for report in reports:
             job = pending.get(report.job_id) or snap.get(report.job_id)
+            if job is None and report.kind == "utilisation":  # the last period of an ended
+                job = self.storage.store.get_job(report.job_id)  # job the database let go
             events = events_for_report(job, report, self.rules, executor_id)
             if job is None or not events:
                 continue
