@@ -114,3 +114,17 @@ def test_no_run_is_given_back_while_the_executor_reports_no_nodes_at_all() -> No
     h.advance(21)
     h.heartbeat(nodes=0, cpu="1")
     assert plan(h).lost_runs == []
+
+
+def test_a_wall_clock_jump_is_not_an_executors_silence() -> None:
+    """Issue 14.2: a laptop's suspend or a stepped wall clock made every executor of a quiet
+    `armada dev` look silent for over executorTimeout at the next tick. Silence is measured on
+    the monotonic clock."""
+    h = leased("j1")
+    h.clock.advance(3600)  # the wall clock jumps an hour; no time passed for the process
+    h.service.tick()
+    assert h.state_of("j1") == "LEASED"
+    assert h.service.live_nodes(), "nor does the executor go stale"
+    h.monotonic.now += 31  # now it really is silent for over executorTimeout (30 s)
+    h.service.tick()
+    assert [run.state.value for run in job(h, "j1").runs] == ["LEASE_EXPIRED"]

@@ -35,7 +35,7 @@ def test_a_round_leases_queued_jobs_and_the_lease_reaches_the_executor() -> None
     assert sorted(sent) == ["j1", "j2", "j3"]
     assert leases_of(h) == [], "not sent again before leaseResendAfter"
     request = h.heartbeat(nodes=2, cpu="4")
-    h.service.executors.heartbeat(request, h.clock.now(), stream=2)  # the stream broke
+    h.service.executors.heartbeat(request, h.service.monotonic(), stream=2)  # the stream broke
     assert sorted(leases_of(h)) == ["j1", "j2", "j3"], "resent at once on the new stream"
     assert leases_of(h) == []
     h.advance(6)
@@ -243,7 +243,7 @@ def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     replayed = {j.job_id: j for j in fresh.jobdb.read().jobs()}
     assert replayed == original
     request = h.heartbeat(nodes=3, cpu="4")
-    fresh.executors.heartbeat(request, h.clock.now())
+    fresh.executors.heartbeat(request, fresh.monotonic())
     fresh.rate_limits = h.service.rate_limits
     h.advance(2)
     ours, theirs = h.service.schedule_round(), fresh.schedule_round()
@@ -280,12 +280,12 @@ def test_a_replay_longer_than_one_read_sees_each_entry_against_the_state_before_
     h.service.ingest()
     original = {j.job_id: j for j in h.service.jobdb.read().jobs()}
     assert {j.job_id: j for j in fresh.jobdb.read().jobs()} == original
-    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), h.clock.now())
+    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), fresh.monotonic())
     fresh.tick()
     assert [h.state_of(j) for j in ("g-a", "g-b", "g-c")] == ["FAILED"] * 3
     assert h.state_of("filler-0") == "QUEUED"  # checked, but executors may still reconnect
     h.advance(31)
-    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), h.clock.now())
+    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), fresh.monotonic())
     fresh.tick()
     assert h.state_of("filler-0") == "REJECTED"  # no node has 64 CPUs
     fresh.jobdb.validate()

@@ -136,7 +136,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
     def _answer(self, request: pb.LeaseRequest, stream: int) -> list[pb.LeaseStreamMessage]:
         self.service.ingest()  # answer from the newest state (a cancel may have just landed)
         now = self.service.clock.now()
-        state = self.service.executors.heartbeat(request, now, stream)
+        state = self.service.executors.heartbeat(request, self.service.monotonic(), stream)
         plan = plan_for_executor(self.service, state, now, answer_request=True)
         if plan.lost_runs:
             self.service.handle_reports(request.executor_id, plan.lost_runs)
@@ -164,7 +164,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
         async def read() -> None:
             try:
                 async for request in request_iterator:
-                    self.service.executors.heard(request.executor_id, self.service.clock.now())
+                    self.service.executors.heard(request.executor_id, self.service.monotonic())
                     await requests.put(request)
             finally:
                 await requests.put(None)

@@ -1,6 +1,8 @@
 """What the scheduler knows about each executor: its nodes, its runs, when it was last heard.
 
-Updated from every LeaseRequest (the executor's heartbeat). The scheduler schedules only onto
+Updated from every LeaseRequest (the executor's heartbeat). Silence is measured on a monotonic
+clock (the service's ``monotonic``): a wall clock stepped forward, or a laptop's suspend, is not
+an executor's silence. The scheduler schedules only onto
 executors heard from recently (``executorStaleAfter``), checks submissions against the last
 known nodes of every executor not timed out, and expires the leases of executors silent for
 longer than ``executorTimeout``.
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 class ExecutorState:
     executor_id: str
     pool: str
-    last_seen: float
+    last_seen: float  # on the service's monotonic clock: wall-clock jumps are not silence
     nodes: list[Node] = field(default_factory=list)
     node_names: frozenset[str] = frozenset()  # of ``nodes``
     active_run_ids: frozenset[str] = frozenset()
