@@ -250,8 +250,12 @@ class FakeCluster:
         return found
 
     async def pod_usage(self) -> list[PodUsage]:
-        """A simulated pod uses what it asked for (:func:`~armada.executor.usage.as_requested`)."""
-        views = ((self._store.get(*key), pod.requests) for key, pod in self._pods.items())
+        """A simulated pod uses what it asked for (:func:`~armada.executor.usage.as_requested`),
+        or what its ``armadaproject.io/fake-usage`` annotation says."""
+        views = (
+            (self._store.get(*key), {**pod.requests, **pod.scenario.usage})
+            for key, pod in self._pods.items()
+        )
         return as_requested([(v, r) for v, r in views if v is not None], self._clock.now())
 
     async def list_run_resources(self) -> list[RunResource]:
