@@ -19,6 +19,7 @@ from armada.domain.events import FailureInfo
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
 from armada.rpc.usage import utilisation_fields
+from armada.schedulerservice.executors import LOOP_SEEN_WITHIN
 from armada.schedulerservice.lease_stream import plan_for_executor
 from armada.schedulerservice.rules import RunReport
 from armada.schedulerservice.service import SchedulerService
@@ -52,12 +53,28 @@ class SchedulerRuntime:
     async def run(self) -> None:
         """The service's loop: one tick every cyclePeriod, until cancelled."""
         period = self.service.config.loop.cycle_period.total_seconds()
+        hearing = asyncio.create_task(self._watch_hearing())
+        try:
+            while True:
+                try:
+                    await self.call(self.service.tick)
+                except Exception:
+                    log.exception("scheduler tick failed; carrying on")
+                await asyncio.sleep(period)
+        finally:
+            hearing.cancel()
+
+    async def _watch_hearing(self, interval: float = 0.1) -> None:
+        """Tell the registry, ten times a second, that this loop (which hears the executors'
+        requests) runs, and when it had been held: a blocking call on the loop silences every
+        executor at once, and that silence is the scheduler's, not theirs."""
+        executors, clock = self.service.executors, self.service.monotonic
         while True:
-            try:
-                await self.call(self.service.tick)
-            except Exception:
-                log.exception("scheduler tick failed; carrying on")
-            await asyncio.sleep(period)
+            before = clock()
+            await asyncio.sleep(interval)
+            now = clock()
+            late = now - before - interval
+            executors.loop_seen(now, held_for=late if late > LOOP_SEEN_WITHIN / 2 else 0.0)
 
     def close(self) -> None:
         self._worker.shutdown(wait=True, cancel_futures=True)

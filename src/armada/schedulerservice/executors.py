@@ -38,6 +38,7 @@ class ExecutorState:
     sent: dict[str, tuple[int, float]] = field(default_factory=dict)  # run -> (stream, when)
     stream: int = 0  # the lease stream the executor last spoke on
     missing_since: dict[str, float] = field(default_factory=dict)
+    deaf_at_seen: float = 0.0  # the registry's deaf time when last_seen was set
 
 
 def _quantities(executor: str, node: str, values: object) -> dict[str, int]:
@@ -65,11 +66,20 @@ def node_from_proto(executor: str, pool: str, info: pb.NodeInfo) -> Node:
     )
 
 
+# The loop that hears executors must have shown itself this recently for silence to be judged.
+LOOP_SEEN_WITHIN = 1.0
+
+
 class ExecutorRegistry:
     def __init__(self) -> None:
         self._executors: dict[str, ExecutorState] = {}
         # Executors resend their whole inventory every heartbeat; parse each node once.
         self._parsed: dict[tuple[str, str, bytes], Node] = {}
+        # The asyncio loop that receives LeaseRequests, as its watch reports it (None: no
+        # watch, e.g. in tests driving the service directly): when it was last seen running,
+        # and how long in all it was held (by blocking calls), hearing nobody.
+        self._loop_seen: float | None = None
+        self._deaf = 0.0
 
     def _node(self, executor: str, pool: str, info: pb.NodeInfo) -> Node:
         info.ClearField("run_ids")  # unused here, and it changes with every pod
@@ -89,7 +99,7 @@ class ExecutorRegistry:
             self._executors[request.executor_id] = state
             log.info("executor %s (pool %s) connected", request.executor_id, request.pool)
         state.pool = request.pool
-        state.last_seen = now
+        state.last_seen, state.deaf_at_seen = now, self._deaf
         state.stream = stream
         state.nodes = [self._node(request.executor_id, request.pool, n) for n in request.nodes]
         state.node_names = frozenset(node.name for node in state.nodes)
@@ -106,7 +116,7 @@ class ExecutorRegistry:
         moves a known executor's ``last_seen`` forward."""
         state = self._executors.get(executor_id)
         if state is not None and now > state.last_seen:
-            state.last_seen = now
+            state.last_seen, state.deaf_at_seen = now, self._deaf
 
     def get(self, executor_id: str) -> ExecutorState | None:
         return self._executors.get(executor_id)
@@ -120,7 +130,7 @@ class ExecutorRegistry:
         if executor_id in self._executors:
             return False
         self._executors[executor_id] = ExecutorState(
-            executor_id=executor_id, pool="", last_seen=now
+            executor_id=executor_id, pool="", last_seen=now, deaf_at_seen=self._deaf
         )
         return True
 
@@ -129,12 +139,26 @@ class ExecutorRegistry:
         return [
             node
             for state in self._executors.values()
-            if now - state.last_seen <= within
+            if self.silence(state, now) <= within
             for node in state.nodes
         ]
 
+    def loop_seen(self, now: float, *, held_for: float = 0.0) -> None:
+        """The loop that hears executors runs at ``now``, after being held (by a blocking
+        call) for ``held_for`` seconds, in which it heard nobody: that is not their silence."""
+        self._deaf += held_for
+        self._loop_seen = now
+
+    def silence(self, state: ExecutorState, now: float) -> float:
+        """How long the executor has been silent while the scheduler could hear it."""
+        return now - state.last_seen - (self._deaf - state.deaf_at_seen)
+
     def timed_out(self, now: float, timeout: float) -> list[ExecutorState]:
-        return [s for s in self._executors.values() if now - s.last_seen > timeout]
+        """Executors silent for over ``timeout`` while the scheduler could hear them; none
+        while the loop that hears them is held (it has not said it runs for a while)."""
+        if self._loop_seen is not None and now - self._loop_seen > LOOP_SEEN_WITHIN:
+            return []
+        return [s for s in self._executors.values() if self.silence(s, now) > timeout]
 
     def forget(self, executor_id: str) -> None:
         self._executors.pop(executor_id, None)
