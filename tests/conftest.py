@@ -20,6 +20,11 @@ def dev_settings(data_dir: Path, **overrides: object) -> DevSettings:
         "clusters": 0,
     }
     values.update(overrides)
+    # Usage reports would add utilisation events to every event sequence the tests compare;
+    # the tests of usage turn them on.
+    executor = values.get("executor")
+    if executor is None or isinstance(executor, dict):
+        values["executor"] = {"utilisation_sample_interval": "0s", **(executor or {})}
     return DevSettings.model_validate(values)
 
 

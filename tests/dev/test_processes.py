@@ -122,7 +122,8 @@ def test_server_scheduler_and_executor_as_separate_processes(
     env = environment(ARMADA_SCHEDULER__EXECUTOR_STALE_AFTER="10s")
     api = start(processes, "server", "--data-dir", data, env=env)
     scheduler = start(processes, "scheduler", "--data-dir", data, env=env)
-    start_executor(processes, scheduler, env, "--cluster-id", "far-away")
+    sampling = {**env, "ARMADA_UTILISATION_SAMPLE_INTERVAL": "100ms"}
+    start_executor(processes, scheduler, sampling, "--cluster-id", "far-away")
     with grpc.insecure_channel(api) as channel:
         client = ArmadaClient(channel)
         create_queue(client)
@@ -133,7 +134,17 @@ def test_server_scheduler_and_executor_as_separate_processes(
             return [k for _, k in event_types(events(client, "queue-a", "s"))]
 
         wait_until(lambda: kinds()[-1:] == ["succeeded"])
-        assert kinds() == ["submitted", "queued", "leased", "pending", "running", "succeeded"]
+        # The run's usage (one period: it lasts less than utilisationReportingInterval) comes
+        # just before its end.
+        assert kinds() == [
+            "submitted",
+            "queued",
+            "leased",
+            "pending",
+            "running",
+            "utilisation",
+            "succeeded",
+        ]
         run = client.get_job_details([job_id]).job_details[job_id].job_runs[0]
         assert run.cluster == "far-away"
     for proc in processes:

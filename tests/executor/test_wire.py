@@ -77,6 +77,17 @@ FAILURE = ev.FailureInfo(
         ev.IngressInfo(
             job_id="j", run_id="r", node="n", pod_name="p", namespace="ns", addresses={80: "h:80"}
         ),
+        ev.JobRunUtilisation(
+            job_id="j",
+            run_id="r",
+            executor="c",
+            node="n",
+            pod_name="p",
+            namespace="ns",
+            max_resources={"cpu": 1250, "memory": 300 * 2**20 * 1000},
+            avg_resources={"cpu": 375, "memory": 123_456 * 1024 * 1000},
+            cumulative={"cpu": 42_000},
+        ),
     ],
 )
 def test_run_events_round_trip(event: object) -> None:

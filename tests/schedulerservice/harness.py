@@ -118,7 +118,7 @@ class Harness:
                 labels={"kubernetes.io/hostname": f"{executor}-node-{i}"},
                 taints=taints or [],
             )
-        self.service.executors.heartbeat(request, self.clock.now())
+        self.service.executors.heartbeat(request, self.service.monotonic())
         return request
 
     def restart(self) -> Harness:

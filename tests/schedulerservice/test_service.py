@@ -35,7 +35,7 @@ def test_a_round_leases_queued_jobs_and_the_lease_reaches_the_executor() -> None
     assert sorted(sent) == ["j1", "j2", "j3"]
     assert leases_of(h) == [], "not sent again before leaseResendAfter"
     request = h.heartbeat(nodes=2, cpu="4")
-    h.service.executors.heartbeat(request, h.clock.now(), stream=2)  # the stream broke
+    h.service.executors.heartbeat(request, h.service.monotonic(), stream=2)  # the stream broke
     assert sorted(leases_of(h)) == ["j1", "j2", "j3"], "resent at once on the new stream"
     assert leases_of(h) == []
     h.advance(6)
@@ -243,7 +243,7 @@ def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     replayed = {j.job_id: j for j in fresh.jobdb.read().jobs()}
     assert replayed == original
     request = h.heartbeat(nodes=3, cpu="4")
-    fresh.executors.heartbeat(request, h.clock.now())
+    fresh.executors.heartbeat(request, fresh.monotonic())
     fresh.rate_limits = h.service.rate_limits
     h.advance(2)
     ours, theirs = h.service.schedule_round(), fresh.schedule_round()
@@ -280,12 +280,12 @@ def test_a_replay_longer_than_one_read_sees_each_entry_against_the_state_before_
     h.service.ingest()
     original = {j.job_id: j for j in h.service.jobdb.read().jobs()}
     assert {j.job_id: j for j in fresh.jobdb.read().jobs()} == original
-    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), h.clock.now())
+    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), fresh.monotonic())
     fresh.tick()
     assert [h.state_of(j) for j in ("g-a", "g-b", "g-c")] == ["FAILED"] * 3
     assert h.state_of("filler-0") == "QUEUED"  # checked, but executors may still reconnect
     h.advance(31)
-    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), h.clock.now())
+    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), fresh.monotonic())
     fresh.tick()
     assert h.state_of("filler-0") == "REJECTED"  # no node has 64 CPUs
     fresh.jobdb.validate()
@@ -384,3 +384,45 @@ def test_runs_found_missing_that_end_before_the_grace_are_forgotten() -> None:
     plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
     assert not plan.lost_runs, "cancelled runs are not given back"
     assert state.missing_since == {}
+
+
+def test_usage_reports_become_utilisation_events_that_move_no_state() -> None:
+    """Issue 14.6: a run's usage reaches the log as JobRunUtilisation; the job's state is not
+    touched, a late report (the run's last period) is kept, and another executor's word on
+    the run counts for nothing."""
+    h = leased("j1")
+    run = h.service.jobdb.read()["j1"].active_run
+    assert run is not None
+    run_id = run.run_id
+
+    def report(kind: str, executor: str = "cluster-1") -> int:
+        usage = RunReport(
+            job_id="j1",
+            run_id=run_id,
+            kind=kind,
+            max_resources={"cpu": 900, "memory": 2**26 * 1000},
+            avg_resources={"cpu": 400, "memory": 2**25 * 1000},
+            cumulative={"cpu": 12_000},
+        )
+        return h.service.handle_reports(executor, [usage])
+
+    for kind in ("assigned", "running"):
+        report(kind)
+    assert report("utilisation") == 1
+    assert h.state_of("j1") == "RUNNING"
+    report("succeeded")
+    assert report("utilisation") == 1, "the last period, reported as the run ended"
+    assert report("utilisation", executor="cluster-2") == 0
+    assert h.state_of("j1") == "SUCCEEDED"
+    usage = [
+        e
+        for entry in h.storage.log.read(0, 1000)
+        for e in entry.sequence.events
+        if isinstance(e, ev.JobRunUtilisation)
+    ]
+    assert len(usage) == 2
+    assert (usage[0].executor, usage[0].run_id, usage[0].max_resources["cpu"]) == (
+        "cluster-1",
+        run_id,
+        900,
+    )

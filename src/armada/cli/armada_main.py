@@ -124,7 +124,10 @@ def main(verbose: bool) -> None:
 @listen_options(50051)
 @click.option("--clusters", type=int, help="Simulated clusters [default: 1].")
 @click.option("--nodes-per-cluster", type=int, help="Nodes per simulated cluster [default: 4].")
-@click.option("--node-resources", help="Each node's resources [default: cpu=32,memory=256Gi].")
+@click.option(
+    "--node-resources",
+    help="Each node's resources [default: cpu=32,memory=256Gi; process backend: this machine's].",
+)
 @click.option("--schedule-period", help="Time between scheduling rounds [default: 1s].")
 @click.option(
     "--backend", type=click.Choice(["fake", "process"]), help="How jobs run [default: fake]."

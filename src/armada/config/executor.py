@@ -69,7 +69,9 @@ class ProcessClusterSettings(Settings):
     node_name: str = Field("", description="Name of the one node; empty means the host name.")
     resources: dict[str, str] = Field(
         default_factory=dict,
-        description="Allocatable resources; empty means this machine's CPUs, memory and free disk.",
+        description="Allocatable resources, each replacing the machine's own: those not given "
+        "are this machine's CPUs and memory (within its cgroup's limits) and the free disk of "
+        "log_dir (ephemeral-storage).",
     )
     max_concurrent_pods: int = Field(
         0, ge=0, description="Pods running at once (others wait Pending); 0 means 4 per CPU."
@@ -356,6 +358,17 @@ class ExecutorSettings(Settings):
     )
     resource_cleanup_interval: Duration = Field(
         timedelta(seconds=15), description="How often orphaned services/ingresses are removed."
+    )
+    utilisation_sample_interval: Duration = Field(
+        timedelta(seconds=1),
+        description="How often the running pods' CPU and memory use is sampled (Armada's "
+        "utilisationReportingInterval); 0 turns usage reports off.",
+    )
+    utilisation_reporting_interval: Duration = Field(
+        timedelta(minutes=5),
+        description="A run's usage (the most and the average of its samples) is reported at "
+        "most this often, and once more when it ends (Armada's "
+        "utilisationEventReportingInterval).",
     )
     finished_run_memory: int = Field(
         100_000, ge=0, description="Finished run ids remembered, so a re-sent lease is ignored."

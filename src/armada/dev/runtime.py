@@ -21,6 +21,7 @@ from armada.config.dev import DevSettings
 from armada.config.scheduler import SchedulerSettings
 from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
 from armada.dev.farm import Farm, pod_locator, start_farm
+from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.executor import BinocularsLogService, Cluster
 from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
@@ -83,7 +84,10 @@ async def _serve(
         storage.close()
         raise OSError(f"could not listen on {grpc_settings.address}")
     await server.start()
-    tasks = [_task(follow_log(storage.updater, follow_interval), "view-follower")]
+    tasks = [
+        _task(follow_log(storage.updater, follow_interval), "view-follower"),
+        _task(watch_loop(), "loop-watch"),
+    ]
     if runtime is not None:
         tasks.append(_task(runtime.run(), "scheduler"))
     return RunningSystem(

@@ -216,6 +216,23 @@ class IngressInfo(_JobEvent, frozen=True, kw_only=True, tag=True):
     addresses: dict[int, str] = msgspec.field(default_factory=dict)
 
 
+class JobRunUtilisation(_JobEvent, frozen=True, kw_only=True, tag=True):
+    """What the run's pod used over one reporting period: the most and the average of its
+    samples, and what it has used in all since it started (external: Utilisation). Resources
+    in milli-units, as everywhere (:mod:`armada.domain.resources`): CPU in cores, memory in
+    bytes, ``cumulative`` CPU in core-seconds. It changes no state, and may come after the
+    run's end (its last period)."""
+
+    run_id: str
+    executor: str = ""
+    node: str = ""
+    pod_name: str = ""
+    namespace: str = ""
+    max_resources: dict[str, int] = msgspec.field(default_factory=dict)
+    avg_resources: dict[str, int] = msgspec.field(default_factory=dict)
+    cumulative: dict[str, int] = msgspec.field(default_factory=dict)
+
+
 # --- the control plane (job_set == "") ----------------------------------------------------------
 
 
@@ -269,6 +286,7 @@ JobEvent = (
     | JobRunLeaseExpired
     | JobRunCancelled
     | IngressInfo
+    | JobRunUtilisation
 )
 ControlPlaneEvent = (
     QueueCreated

@@ -50,6 +50,7 @@ from armada.executor.podspec import (
     pod_requests,
 )
 from armada.executor.podstore import PodStore
+from armada.executor.usage import PodUsage, as_requested
 
 
 @dataclass(slots=True)
@@ -247,6 +248,15 @@ class FakeCluster:
             if pod is not None and pod.events:
                 found[key] = list(pod.events)
         return found
+
+    async def pod_usage(self) -> list[PodUsage]:
+        """A simulated pod uses what it asked for (:func:`~armada.executor.usage.as_requested`),
+        or what its ``armadaproject.io/fake-usage`` annotation says."""
+        views = (
+            (self._store.get(*key), {**pod.requests, **pod.scenario.usage})
+            for key, pod in self._pods.items()
+        )
+        return as_requested([(v, r) for v, r in views if v is not None], self._clock.now())
 
     async def list_run_resources(self) -> list[RunResource]:
         return list(self._resources.values())

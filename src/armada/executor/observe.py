@@ -26,6 +26,7 @@ RunEvent = (
     | ev.JobRunLeaseReturned
     | ev.JobRunCancelled
     | ev.IngressInfo
+    | ev.JobRunUtilisation
 )
 
 

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import shutil
 import signal
 import socket
 import tempfile
@@ -30,6 +29,7 @@ from armada.domain.clock import Clock, SystemClock
 from armada.executor.children import Child, spawn
 from armada.executor.cluster import ClusterError, PodKey, PodNotFound, WatchItem
 from armada.executor.logtext import filter_lines
+from armada.executor.machine import node_resources
 from armada.executor.model import (
     ContainerView,
     LogLine,
@@ -41,6 +41,7 @@ from armada.executor.model import (
 )
 from armada.executor.podspec import active_deadline, command_line, containers, init_containers
 from armada.executor.podstore import PodStore
+from armada.executor.usage import PodUsage, sample_process_groups
 
 _DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 
@@ -53,13 +54,6 @@ class _Pod:
     task: asyncio.Task[None] | None = None
     deleting: bool = False
     killer: asyncio.TimerHandle | None = None
-
-
-def _machine_resources(where: Path) -> dict[str, str]:
-    """This machine's CPUs and memory, and the free disk where pods write."""
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    disk = shutil.disk_usage(where).free
-    return {"cpu": str(os.cpu_count() or 1), "memory": str(memory), "ephemeral-storage": str(disk)}
 
 
 def _exit_code(returncode: int | None) -> int:
@@ -88,7 +82,7 @@ class ProcessCluster:
         self._node = NodeView(
             name=self.node_name,
             labels={node_id_label: self.node_name},
-            allocatable=settings.resources or _machine_resources(self.log_dir),
+            allocatable=node_resources(settings.resources, self.log_dir),
         )
         self._node_id_label = node_id_label
         self._work_dir = settings.work_dir or str(self.log_dir)
@@ -185,6 +179,15 @@ class ProcessCluster:
 
     async def pod_events(self, pods: Sequence[PodKey]) -> dict[PodKey, list[PodEvent]]:
         return {key: list(self._events[key]) for key in pods if key in self._events}
+
+    async def pod_usage(self) -> list[PodUsage]:
+        """What each running pod's process groups use now (:mod:`armada.executor.usage`)."""
+        running = [
+            (view, [process.pid for process in pod.processes])
+            for key, pod in self._pods.items()
+            if pod.processes and (view := self._store.get(*key)) and view.phase == "Running"
+        ]
+        return await sample_process_groups(running, self._clock.now())
 
     async def list_run_resources(self) -> list[RunResource]:
         return []

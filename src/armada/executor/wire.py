@@ -12,9 +12,11 @@ from typing import Any
 
 from armada.domain import events as ev
 from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
+from armada.domain.resources import format_quantity
 from armada.executor.model import Lease, NodeView
 from armada.executor.observe import RunEvent
 from armada.rpc.gen import executorapi_pb2 as pb
+from armada.rpc.usage import utilisation_fields
 
 
 def lease_from_proto(msg: pb.JobRunLease) -> Lease:
@@ -120,7 +122,21 @@ def run_event_to_proto(event: RunEvent, created: float) -> pb.RunEvent:
             msg.ingress_info.namespace = event.namespace
             for port, address in event.addresses.items():
                 msg.ingress_info.addresses[port] = address
+        case ev.JobRunUtilisation():
+            _utilisation_to_proto(event, msg.utilisation)
     return msg
+
+
+def _utilisation_to_proto(event: ev.JobRunUtilisation, out: pb.RunUtilisation) -> None:
+    out.SetInParent()
+    out.node, out.pod_name, out.namespace = event.node, event.pod_name, event.namespace
+    for values, field in (
+        (event.max_resources, out.max_resources),
+        (event.avg_resources, out.avg_resources),
+        (event.cumulative, out.total_cumulative_usage),
+    ):
+        for name, value in values.items():
+            field[name] = format_quantity(value, name)
 
 
 def _pod_fields(event: ev.JobRunAssigned | ev.JobRunRunning) -> dict[str, Any]:
@@ -195,6 +211,8 @@ def run_event_from_proto(msg: pb.RunEvent, cluster: str = "") -> RunEvent:
             namespace=info.namespace,
             addresses=dict(info.addresses),
         )
+    if kind == "utilisation":
+        return ev.JobRunUtilisation(**ids, executor=cluster, **utilisation_fields(msg.utilisation))
     raise ValueError(f"run event for run {msg.run_id} carries no event")
 
 

@@ -20,6 +20,8 @@ from armada.eventlog.base import StoreFull
 from armada.eventlog.sqlite_errors import DISK_FULL
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
+from armada.rpc.usage import utilisation_fields
+from armada.schedulerservice.executors import LOOP_SEEN_WITHIN
 from armada.schedulerservice.lease_stream import plan_for_executor
 from armada.schedulerservice.rules import RunReport
 from armada.schedulerservice.service import SchedulerService
@@ -53,14 +55,30 @@ class SchedulerRuntime:
     async def run(self) -> None:
         """The service's loop: one tick every cyclePeriod, until cancelled."""
         period = self.service.config.loop.cycle_period.total_seconds()
+        hearing = asyncio.create_task(self._watch_hearing())
+        try:
+            while True:
+                try:
+                    await self.call(self.service.tick)
+                except StoreFull as exc:
+                    log.warning("scheduler tick: %s; carrying on", exc)
+                except Exception:
+                    log.exception("scheduler tick failed; carrying on")
+                await asyncio.sleep(period)
+        finally:
+            hearing.cancel()
+
+    async def _watch_hearing(self, interval: float = 0.1) -> None:
+        """Tell the registry, ten times a second, that this loop (which hears the executors'
+        requests) runs, and when it had been held: a blocking call on the loop silences every
+        executor at once, and that silence is the scheduler's, not theirs."""
+        executors, clock = self.service.executors, self.service.monotonic
         while True:
-            try:
-                await self.call(self.service.tick)
-            except StoreFull as exc:
-                log.warning("scheduler tick: %s; carrying on", exc)
-            except Exception:
-                log.exception("scheduler tick failed; carrying on")
-            await asyncio.sleep(period)
+            before = clock()
+            await asyncio.sleep(interval)
+            now = clock()
+            late = now - before - interval
+            executors.loop_seen(now, held_for=late if late > LOOP_SEEN_WITHIN / 2 else 0.0)
 
     def close(self) -> None:
         self._worker.shutdown(wait=True, cancel_futures=True)
@@ -96,6 +114,8 @@ def report_from_proto(event: pb.RunEvent) -> RunReport | None:
         fields.update(node=body.node, pod_name=body.pod_name, namespace=body.namespace)
     elif kind == "lease_returned":
         fields.update(reason=body.reason, run_attempted=body.run_attempted, node=body.node)
+    elif kind == "utilisation":
+        fields.update(utilisation_fields(body))
     elif kind == "ingress_info":
         fields.update(
             node=body.node,
@@ -104,6 +124,21 @@ def report_from_proto(event: pb.RunEvent) -> RunReport | None:
             addresses=tuple(sorted(body.addresses.items())),
         )
     return RunReport(**fields)
+
+
+def _newest(
+    request: pb.LeaseRequest | None, queued: asyncio.Queue[pb.LeaseRequest | None]
+) -> pb.LeaseRequest | None:
+    """The newest of the requests that waited while the worker was busy: each one states the
+    executor's whole state, so answering the older ones would only add work (and answer from
+    stale state). A closed stream (None) stays last in the queue, to end the handler."""
+    while request is not None and not queued.empty():
+        newer = queued.get_nowait()
+        if newer is None:
+            queued.put_nowait(None)
+            break
+        request = newer
+    return request
 
 
 class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
@@ -125,7 +160,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
     def _answer(self, request: pb.LeaseRequest, stream: int) -> list[pb.LeaseStreamMessage]:
         self.service.ingest()  # answer from the newest state (a cancel may have just landed)
         now = self.service.clock.now()
-        state = self.service.executors.heartbeat(request, now, stream)
+        state = self.service.executors.heartbeat(request, self.service.monotonic(), stream)
         plan = plan_for_executor(self.service, state, now, answer_request=True)
         if plan.lost_runs:
             self.service.handle_reports(request.executor_id, plan.lost_runs)
@@ -153,6 +188,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
         async def read() -> None:
             try:
                 async for request in request_iterator:
+                    self.service.executors.heard(request.executor_id, self.service.monotonic())
                     await requests.put(request)
             finally:
                 await requests.put(None)
@@ -168,7 +204,7 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
                     {next_request, woken}, return_when=asyncio.FIRST_COMPLETED
                 )
                 if next_request in done:
-                    request = next_request.result()
+                    request = _newest(next_request.result(), requests)
                     if request is None:
                         return
                     next_request = asyncio.create_task(requests.get())

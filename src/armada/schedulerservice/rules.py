@@ -12,7 +12,7 @@ Nothing here reads a clock or makes ids; the service passes in what it needs.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -35,7 +35,8 @@ class RunReport:
 
     job_id: str
     run_id: str
-    kind: str  # assigned, running, succeeded, failed, lease_returned, cancelled, ingress_info
+    # assigned, running, succeeded, failed, lease_returned, cancelled, ingress_info, utilisation
+    kind: str
     pod_name: str = ""
     namespace: str = ""
     node: str = ""
@@ -44,6 +45,10 @@ class RunReport:
     reason: str = ""
     run_attempted: bool = False
     addresses: tuple[tuple[int, str], ...] = ()
+    # utilisation: the most and the average over the period, and the total (milli-units)
+    max_resources: dict[str, int] = field(default_factory=dict)
+    avg_resources: dict[str, int] = field(default_factory=dict)
+    cumulative: dict[str, int] = field(default_factory=dict)
 
 
 def _attempts(job: JobRecord) -> int:
@@ -77,7 +82,10 @@ def events_for_report(
     job: JobRecord | None, report: RunReport, rules: RetryRules, executor: str
 ) -> list[ev.Event]:
     """The events ``executor``'s report leads to; none if it is late, about another run, or
-    about a run leased to another executor (whose word on it is the only one that counts)."""
+    about a run leased to another executor (whose word on it is the only one that counts).
+    Usage is the exception to lateness: a run's last period is reported as it ends."""
+    if report.kind == "utilisation":
+        return _utilisation(job, report, executor)
     if job is None or job.state.terminal:
         return []
     run = job.active_run
@@ -144,6 +152,25 @@ def events_for_report(
             )
         ]
     return []
+
+
+def _utilisation(job: JobRecord | None, report: RunReport, executor: str) -> list[ev.Event]:
+    run = next((r for r in job.runs if r.run_id == report.run_id), None) if job else None
+    if job is None or run is None or run.executor != executor:
+        return []
+    return [
+        ev.JobRunUtilisation(
+            job_id=job.job_id,
+            run_id=run.run_id,
+            executor=executor,
+            node=report.node or run.node,
+            pod_name=report.pod_name or run.pod_name,
+            namespace=report.namespace or run.namespace,
+            max_resources=dict(report.max_resources),
+            avg_resources=dict(report.avg_resources),
+            cumulative=dict(report.cumulative),
+        )
+    ]
 
 
 def events_for_expired_executor(

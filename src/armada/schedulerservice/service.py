@@ -219,7 +219,9 @@ class SchedulerService:
         grace = self.config.loop.executor_timeout.total_seconds() if replayed else 0.0
         self.rejections_from = now + grace
         restored = [
-            e for e in self.jobdb.read().active_executors() if self.executors.restore(e, now)
+            e
+            for e in self.jobdb.read().active_executors()
+            if self.executors.restore(e, self.monotonic())
         ]
         if restored:
             log.info("start: %d executors hold runs: %s", len(restored), ", ".join(restored))
@@ -282,8 +284,7 @@ class SchedulerService:
         """One pass of every duty; a scheduling round when one is due. Thread-safe to call
         from one worker thread at a time."""
         self.ingest()
-        now = self.clock.now()
-        self.expire_silent_executors(now)
+        self.expire_silent_executors(self.monotonic())
         self.check_submissions()
         self.carry_out_requests()
         if self._round_due():
@@ -333,13 +334,13 @@ class SchedulerService:
     def live_nodes(self) -> list[Node]:
         """Nodes to schedule onto: those of executors heard from within executorStaleAfter."""
         stale = self.config.loop.executor_stale_after.total_seconds()
-        return self.executors.live_nodes(self.clock.now(), stale)
+        return self.executors.live_nodes(self.monotonic(), stale)
 
     def known_nodes(self) -> list[Node]:
         """Nodes to check submissions against: the last known nodes of every executor not
         timed out. A stale executor gets no new jobs, but it may come back."""
         timeout = self.config.loop.executor_timeout.total_seconds()
-        return self.executors.live_nodes(self.clock.now(), timeout)
+        return self.executors.live_nodes(self.monotonic(), timeout)
 
     def _submit_checker(self, nodes: list[Node]) -> tuple[SubmitChecker, bool]:
         """A checker for ``nodes``, and whether it is new (the nodes changed)."""
@@ -505,6 +506,8 @@ class SchedulerService:
         pending: dict[str, JobRecord] = {}
         for report in reports:
             job = pending.get(report.job_id) or snap.get(report.job_id)
+            if job is None and report.kind == "utilisation":  # the last period of an ended
+                job = self.storage.store.get_job(report.job_id)  # job the database let go
             events = events_for_report(job, report, self.rules, executor_id)
             if job is None or not events:
                 continue

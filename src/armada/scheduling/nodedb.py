@@ -116,6 +116,15 @@ class PoolNodeDb:
     def total(self) -> Vector:
         return np.asarray(self.capacity.sum(axis=0), dtype=np.int64)
 
+    def offered(self) -> dict[str, int]:
+        """The indexed resources the nodes offer Armada, not rounded to the resolutions."""
+        total = dict.fromkeys(self.space.names, 0)
+        for node in self.nodes:
+            for name in self.space.names:
+                free = node.allocatable.get(name, 0) - node.non_armada_allocated.get(name, 0)
+                total[name] += max(0, free)
+        return {name: value for name, value in total.items() if value}
+
     def level_of(self, priority: int) -> int:
         return bisect_right(self.levels, priority)
 

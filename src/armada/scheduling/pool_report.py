@@ -71,6 +71,7 @@ def build_report(r: PoolRound, duration: float) -> PoolReport:
         nodes=len(r.db.nodes),
         schedulable_nodes=int(r.db.schedulable.sum()),
         capacity=space.as_dict(r.total),
+        offered=r.db.offered(),
         scheduled_jobs=len(r.new_here),
         scheduled_gangs=len(gangs),
         scheduled_resources=space.as_dict(scheduled),
