@@ -80,6 +80,10 @@ def executor_settings(settings: DevSettings, index: int, address: str) -> Execut
     fake = base.fake.model_copy(update={"node_groups": node_groups(settings, cluster_id)})
     resources = parse_node_resources(settings.node_resources)
     process = base.process.model_copy(update={"resources": resources})
+    if not process.log_dir and settings.storage.event_log == "sqlite":
+        # Beside the store, so that a restarted armada dev takes back the jobs still running.
+        log_dir = settings.storage.data_dir / "process" / cluster_id
+        process = process.model_copy(update={"log_dir": str(log_dir)})
     return base.model_copy(
         update={
             "cluster_id": cluster_id,
