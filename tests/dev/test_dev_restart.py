@@ -1,5 +1,6 @@
-"""`armada dev --backend process` killed with SIGKILL mid-run, then started again on the same
-data directory: the jobs it started run on, and none is started twice (docs/operations.md)."""
+"""`armada dev` stopped or killed mid-run, then started again on the same data directory: no
+run is started twice (docs/operations.md). With ``--backend process`` the jobs run on and are
+taken back; with the fake backend, whose pods die with it, the runs are lost, visibly."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from armada_client.armada import job_pb2, submit_pb2
 from armada_client.client import ArmadaClient
 
 from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
-from tests.dev.test_processes import Processes, environment, processes, start, wait_until
+from tests.dev.test_end_to_end import FAST, running_dev, wait_until
+from tests.dev.test_processes import Processes, environment, processes, start
 
 __all__ = ["processes"]  # the fixture, used by name
 
@@ -108,3 +110,33 @@ def test_a_job_whose_process_died_with_armada_dev_is_run_again_visibly(
         assert run.state == job_pb2.RUNS_STATE_LEASE_RETURNED
         # (It waits: a returned lease avoids its node, and the process backend has one.)
         assert marker.read_text() == "start\n", "the lost run was not started again"
+
+
+def test_a_fake_pod_lost_in_a_restart_becomes_a_new_run_not_a_silent_restart(
+    tmp_path: Path,
+) -> None:
+    grace = {"scheduler": {**FAST["scheduler"], "missing_run_grace": "1s"}}
+    with (
+        running_dev(tmp_path, clusters=1, nodes_per_cluster=2, **grace) as armada,
+        grpc.insecure_channel(armada.address) as channel,
+    ):
+        client = ArmadaClient(channel)
+        create_queue(client)
+        job = item(pod=pod_spec(container(args=("sleep", "120"))))
+        job_id = client.submit_jobs("queue-a", "s", [job]).job_response_items[0].job_id
+        wait_until(lambda: "running" in kinds(client))
+        (first,) = client.get_job_details([job_id]).job_details[job_id].job_runs
+    with (
+        running_dev(tmp_path, clusters=1, nodes_per_cluster=2, **grace) as armada,
+        grpc.insecure_channel(armada.address) as channel,
+    ):
+        client = ArmadaClient(channel)
+
+        def runs() -> list[job_pb2.JobRunDetails]:
+            return list(client.get_job_details([job_id]).job_details[job_id].job_runs)
+
+        wait_until(lambda: len(runs()) == 2 and runs()[1].state == job_pb2.RUN_STATE_RUNNING)
+        lost, again = runs()
+        assert lost.run_id == first.run_id and lost.state == job_pb2.RUNS_STATE_LEASE_RETURNED
+        assert again.run_id != first.run_id, "a new run, visibly"
+        assert kinds(client).count("lease_returned") == 1
