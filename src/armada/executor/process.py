@@ -1,19 +1,14 @@
 """The process backend: each pod's containers run as processes on this machine.
 
-For a single machine without Kubernetes: the cluster is one node (this host, with the
-resources the settings give it), and a container is its command and args run directly (the
-image is ignored, so a container must name its command). Each process gets the container's
-environment (Armada's variables included) plus a few variables inherited from the executor,
-runs in its own process group under a small wrapper (:mod:`armada.executor.proclaunch`) that
-stamps every line of its output with the time it was written, records its exit status, and
-applies its memory and CPU limits (:mod:`armada.executor.proclimits`). A pod's namespace must
-be one of the configured ``namespaces``, as it must exist on Kubernetes.
-
-The backend enforces ``activeDeadlineSeconds``; deleting a pod sends SIGTERM to its processes
-and SIGKILL after the grace period. What it started is kept in ``logDir``: an executor
-restarted on the same directory takes back the pods whose processes still run (and learns how
-the finished ones ended); a pod whose processes vanished without an exit status is dropped, so
-that the scheduler sees its run lost and tries the job again, never starting a run twice.
+For a single machine without Kubernetes: one node (this host, with the resources the settings
+give it); a container is its command and args (the image is ignored), with its environment plus
+a few variables of the executor's, in a process group of its own, under a wrapper
+(:mod:`.proclaunch`) that stamps each output line, records the exit status and applies the
+memory and CPU limits (:mod:`.proclimits`). Pods go in the configured ``namespaces`` only. The
+backend enforces ``activeDeadlineSeconds``; deleting a pod sends SIGTERM, then SIGKILL after
+the grace period. What it started is kept in ``logDir``: a restarted executor takes back the
+pods whose processes still run or recorded how they ended, and drops those that vanished (the
+scheduler sees those runs lost and tries the jobs again): no run is ever started twice.
 """
 
 from __future__ import annotations
@@ -122,6 +117,7 @@ class ProcessCluster:
         self._base_env = {k: os.environ[k] for k in settings.inherit_env if k in os.environ}
         self._namespaces = frozenset(settings.namespaces)
         self._limits = Confinement(settings.resource_limits, f"armada-{name}")
+        self.limits_enforced_by = self._limits.kind  # cgroup2, cgroup1, rlimit or off
         limit = settings.max_concurrent_pods or 4 * (os.cpu_count() or 1)
         self._slots = asyncio.Semaphore(limit)
         self._store = PodStore()
@@ -129,11 +125,6 @@ class ProcessCluster:
         self._events: dict[PodKey, list[PodEvent]] = {}
         self._recovered = False
         self._layout = PodLayout(self.log_dir)
-
-    @property
-    def limits_enforced_by(self) -> str:
-        """``cgroup2``, ``cgroup1``, ``rlimit`` or ``off``."""
-        return self._limits.kind
 
     # --- Cluster ------------------------------------------------------------------------------
 
