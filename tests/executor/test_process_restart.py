@@ -13,12 +13,21 @@ from pathlib import Path
 from armada.executor.cluster import PodSnapshot
 from armada.executor.model import PodView
 from armada.executor.process import ProcessCluster
-from armada.executor.proclaunch import alive
+from armada.executor.proclaunch import ContainerFiles, alive, read_pid
 from tests.executor.test_process_backend import cluster_in, final, plan, until_running
 
 
 async def crash(cluster: ProcessCluster) -> None:
-    """The executor dies: nothing of it runs any more, its pods' processes live on."""
+    """The executor dies: nothing of it runs any more, its pods' processes live on. (Once
+    they have said who they are: one that dies before has never started, as far as anyone
+    can tell, and is lost; see test_a_pod_whose_process_vanished_is_not_taken_back.)"""
+    stems = [
+        cluster.log_path(pod.plan.namespace, pod.plan.pod_name).with_suffix("")
+        for pod in cluster._pods.values()
+    ]
+    async with asyncio.timeout(5):
+        while not all(read_pid(ContainerFiles.at(stem)) for stem in stems):
+            await asyncio.sleep(0.01)
     tasks = [pod.task for pod in cluster._pods.values() if pod.task is not None]
     for task in tasks:
         task.cancel()
@@ -49,6 +58,7 @@ async def test_a_running_pod_is_taken_back_and_its_end_collected(tmp_path: Path)
     assert await after.delete_pod("default", "armada-j1-0", run_id="run-j1", grace=1)
     assert list((tmp_path / "logs").iterdir()) == [], "its files go with it"
     await after.close()
+    await before.close()  # reaps what the dead executor started (this test's children)
 
 
 async def test_a_pod_that_ended_while_nobody_watched_is_seen_ended(tmp_path: Path) -> None:
@@ -70,6 +80,7 @@ async def test_a_pod_that_ended_while_nobody_watched_is_seen_ended(tmp_path: Pat
     )
     assert [line.line for line in await after.read_log("default", "armada-j1-0")] == ["done"]
     await after.close()
+    await before.close()  # reaps what the dead executor started (this test's children)
 
 
 async def test_a_pod_whose_process_vanished_is_not_taken_back(tmp_path: Path) -> None:
@@ -80,7 +91,9 @@ async def test_a_pod_whose_process_vanished_is_not_taken_back(tmp_path: Path) ->
     await until_running(before, "j1")
     await crash(before)
     pid_file = before.log_path("default", "armada-j1-0").with_suffix(".pid")
-    pid, ticks = (int(field) for field in pid_file.read_text().split())
+    found = read_pid(ContainerFiles.at(pid_file.with_suffix("")))
+    assert found is not None
+    pid, ticks = found
     os.killpg(pid, signal.SIGKILL)
     async with asyncio.timeout(5):
         while alive(pid, ticks):
@@ -90,6 +103,7 @@ async def test_a_pod_whose_process_vanished_is_not_taken_back(tmp_path: Path) ->
     assert await first_snapshot(after) == []
     assert list((tmp_path / "logs").iterdir()) == []
     await after.close()
+    await before.close()  # reaps what the dead executor started (this test's children)
 
 
 async def test_a_reused_pid_is_not_taken_for_the_pod(tmp_path: Path) -> None:
@@ -106,3 +120,4 @@ async def test_a_reused_pid_is_not_taken_for_the_pod(tmp_path: Path) -> None:
     after = cluster_in(tmp_path)
     assert await first_snapshot(after) == []
     await after.close()
+    await before.close()  # reaps what the dead executor started (this test's children)

@@ -44,9 +44,8 @@ from armada.executor.podstore import PodStore
 from armada.executor.proclaunch import (
     ContainerFiles,
     PodLayout,
-    alive,
     container_env,
-    exit_code,
+    ended,
     find_containers,
     kill_group,
     launch,
@@ -54,26 +53,25 @@ from armada.executor.proclaunch import (
     machine_resources,
     missing_tools,
     output_tail,
-    read_exit,
     save_plan,
 )
 from armada.executor.proclimits import Confinement, container_limits
 
 _DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
 _OOM_EXIT_CODE = 137
-_ADOPTED_POLL = 0.2  # seconds between liveness checks of a process this executor did not start
 
 
 @dataclass(slots=True)
 class _Proc:
-    """One started container: the wrapper's pid (its process group) and files. ``child`` is
-    None for a process taken back after a restart (it is not ours to wait for)."""
+    """A started container: the wrapper's pid (its process group), files, and children (the
+    wrapper and its awk; None for a process taken back after a restart: not ours)."""
 
     name: str
     files: ContainerFiles
     pid: int
     start_ticks: int | None
     child: Child | None
+    stamper: Child | None = None
     code: int | None = None
     done: bool = False
 
@@ -251,13 +249,22 @@ class ProcessCluster:
         return filter_lines(split_timestamped(text), since_time, tail_lines)
 
     async def close(self) -> None:
-        """Stop and forget every pod (a test's cleanup; an executor that stops without it
-        leaves its pods running, for the next one to take back)."""
-        for key, pod in list(self._pods.items()):
+        """Kill every pod's processes and forget the pods (an executor that dies instead leaves
+        them running, for the next one on ``logDir`` to take back)."""
+        pods = list(self._pods.values())
+        tasks = [pod.task for pod in pods if pod.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for pod in pods:
             self._signal(pod, signal.SIGKILL)
-            if pod.task is not None:
-                pod.task.cancel()
-            self._pods.pop(key, None)
+        children = [c for pod in pods for p in pod.processes for c in (p.child, p.stamper)]
+        ours = [child.wait() for child in children if child is not None]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*ours), timeout=5)
+        for pod in pods:
+            self._release_cgroups(pod)
+        self._pods.clear()
 
     def log_path(self, namespace: str, name: str, container: str = "") -> Path:
         pod = self._pods[(namespace, name)]
@@ -313,9 +320,10 @@ class ProcessCluster:
     async def _run_init_containers(self, pod: _Pod) -> ContainerView | None:
         for spec in init_containers(pod.plan.pod):
             status = self._start(pod, spec)
-            process = pod.processes.pop() if status.state == "running" else None
+            process = pod.processes[-1] if status.state == "running" else None
             if process is not None:
                 await self._wait_one(process)
+                pod.processes.remove(process)
             status = self._terminated(pod.plan, status, process)
             if status.exit_code != 0:
                 return status
@@ -334,7 +342,7 @@ class ProcessCluster:
                 self._layout.cgroup(pod.plan, name), container_limits(spec)
             )
             env = {**self._base_env, **container_env(pod.plan, spec, self.node_name)}
-            child = launch(
+            launched = launch(
                 command_line(spec),
                 env=env,
                 cwd=spec.get("workingDir") or self._work_dir,
@@ -350,20 +358,13 @@ class ProcessCluster:
                 exit_code=127 if isinstance(exc, FileNotFoundError) else 128,
                 finished_at=now,
             )
-        pod.processes.append(_Proc(name, files, child.pid, None, child))
+        wrapper = launched.wrapper
+        pod.processes.append(_Proc(name, files, wrapper.pid, None, wrapper, launched.stamper))
         return ContainerView(name=name, state="running", started_at=now)
 
     async def _wait_one(self, proc: _Proc) -> None:
-        """Until the container ends; its exit status is then in ``proc.code`` (None if it
-        vanished without recording one)."""
-        if proc.child is not None:
-            returncode = await proc.child.wait()
-            code = read_exit(proc.files)
-            proc.code = code if code is not None else exit_code(returncode)
-        else:
-            while proc.start_ticks is not None and alive(proc.pid, proc.start_ticks):
-                await asyncio.sleep(_ADOPTED_POLL)
-            proc.code = read_exit(proc.files)
+        """Until the container ends and its output is all written (see :func:`ended`)."""
+        proc.code = await ended(proc.files, proc.pid, proc.start_ticks, proc.child, proc.stamper)
         proc.done = True
 
     async def _wait(self, pod: _Pod, deadline: float | None) -> bool:
@@ -389,7 +390,6 @@ class ProcessCluster:
         tail = output_tail(proc.files.log) if self._limits.kind == "rlimit" and code else []
         if code and self._limits.oom_killed(cgroup, code, tail):
             code, reason = _OOM_EXIT_CODE, "OOMKilled"
-        self._limits.release(cgroup)
         return dataclasses.replace(
             status,
             state="terminated",
@@ -434,12 +434,14 @@ class ProcessCluster:
             self._delete_files(pod)
 
     def _delete_files(self, pod: _Pod) -> None:
-        """A pod's output goes with it, as the kubelet's does: otherwise ``logDir`` would keep
-        files for every container of every run ever (nothing can read them once the pod is
-        gone). So does its record: a restarted executor has nothing to take back."""
+        """A pod's output goes with it, as the kubelet's does (``logDir`` would otherwise keep
+        every run's), and so do its record and its cgroups."""
         for path in self._layout.all_files(pod.plan):
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
+        self._release_cgroups(pod)
+
+    def _release_cgroups(self, pod: _Pod) -> None:
         for name in self._layout.all_names(pod.plan):
             self._limits.release(self._layout.cgroup(pod.plan, name))
 
@@ -466,13 +468,13 @@ class ProcessCluster:
             return
         statuses = []
         for c in found:
-            proc = _Proc(c.name, c.files, c.pid, c.start_ticks, None, code=c.code)
+            done = c.code is not None
+            proc = _Proc(c.name, c.files, c.pid, c.start_ticks, None, None, c.code, done)
             status = ContainerView(name=c.name, state="running", started_at=c.started)
-            if c.code is None:
-                pod.processes.append(proc)
-            else:
-                proc.done = True
+            if done:
                 status = self._terminated(plan, status, proc)
+            else:
+                pod.processes.append(proc)
             statuses.append(status)
         key = (plan.namespace, plan.pod_name)
         self._pods[key] = pod
@@ -482,14 +484,12 @@ class ProcessCluster:
         )
         if not pod.processes:
             ok = all(c.exit_code == 0 for c in statuses)
-            view = dataclasses.replace(view, phase="Succeeded" if ok else "Failed")
+            self._store.put(dataclasses.replace(view, phase="Succeeded" if ok else "Failed"))
+            return
         self._store.put(view)
-        if pod.processes:
-            deadline = active_deadline(plan.pod)
-            left = None if deadline is None else max(0.0, deadline - (self._clock.now() - begun))
-            pod.task = asyncio.get_running_loop().create_task(
-                self._resume(key, pod, statuses, left)
-            )
+        deadline = active_deadline(plan.pod)
+        left = None if deadline is None else max(0.0, deadline - (self._clock.now() - begun))
+        pod.task = asyncio.get_running_loop().create_task(self._resume(key, pod, statuses, left))
 
     async def _resume(
         self, key: PodKey, pod: _Pod, statuses: list[ContainerView], deadline: float | None

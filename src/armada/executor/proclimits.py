@@ -142,7 +142,9 @@ class Confinement:
         procs = []
         for controller, settings in self._settings(limits).items():
             group = self._roots[controller] / name
-            group.mkdir(exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                group.rmdir()  # left by an earlier start: its counters must not carry over
+            group.mkdir()
             for file, value in settings:
                 (group / file).write_text(value)
             procs.append(str(group / "cgroup.procs"))
@@ -187,7 +189,7 @@ class Confinement:
         return False
 
     def release(self, name: str) -> None:
-        """Remove ``name``'s cgroups (their processes are gone)."""
+        """Remove ``name``'s cgroups, once their processes are gone (with the pod)."""
         for root in self._roots.values():
             with contextlib.suppress(OSError):
                 (root / name).rmdir()
