@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -77,6 +78,12 @@ def exit_code(returncode: int | None) -> int:
     if returncode is None:
         return -1
     return 128 - returncode if returncode < 0 else returncode
+
+
+@functools.cache
+def _awk() -> str:
+    """mawk where there is one (it starts in about half the time of gawk), else awk."""
+    return shutil.which("mawk") or "awk"
 
 
 def missing_tools() -> list[str]:
@@ -163,7 +170,7 @@ def launch(
     _runnable(argv[0], env, cwd)
     reading, writing = os.pipe()
     try:
-        stamper = spawn(["awk", _STAMP], env=env, cwd=cwd, output=files.log, stdin=reading)
+        stamper = spawn([_awk(), _STAMP], env=env, cwd=cwd, output=files.log, stdin=reading)
     finally:
         os.close(reading)
     vmem = "" if confined.vmem_kib is None else str(confined.vmem_kib)
