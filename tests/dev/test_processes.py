@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -226,3 +227,9 @@ def test_a_standalone_executor_serves_the_logs_of_its_jobs(
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["hello from a process", "bye"]
+    flags = ["--timestamps", "-f", "--interval", "50ms", "--binoculars-url", binoculars]
+    stamped = CliRunner().invoke(cli, ["--armadaUrl", api, "logs", job_id, *flags])
+    assert stamped.exit_code == 0, stamped.output
+    lines = [line.split(" ", 1) for line in stamped.stdout.splitlines()]
+    assert [text for _, text in lines] == ["hello from a process", "bye"], "each line once"
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp) for stamp, _ in lines)

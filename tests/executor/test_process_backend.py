@@ -182,7 +182,7 @@ async def test_a_pods_output_files_go_with_the_pod(tmp_path: Path) -> None:
         await cluster.create_run(run)
         pod = await final(cluster, job)
         assert pod.phase == "Succeeded"
-        assert len(list(logs.iterdir())) == 3, "kept while the pod is"
+        assert len(list(logs.glob("*.log"))) == 3, "kept while the pod is"
         assert await cluster.delete_pod("default", f"armada-{job}-0", run_id=f"run-{job}", grace=1)
         assert list(logs.iterdir()) == []
     # A running pod deleted: its output goes once its processes are gone.

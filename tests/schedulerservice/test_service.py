@@ -209,6 +209,38 @@ def test_a_lost_run_is_given_back_after_the_grace_period() -> None:
     assert [r.run_id for r in plan.lost_runs] == [run_id]
 
 
+def test_a_restarted_scheduler_never_resends_a_run_its_executor_reported_started() -> None:
+    """Both restarted (``armada dev`` killed): the executor has no record of the running run.
+    Sending its lease again would start it a second time; it is given back as lost instead."""
+    h = leased("j1", "j2")
+    snap = h.service.jobdb.read()
+    started, waiting = (snap[j].active_run.run_id for j in ("j1", "j2"))  # type: ignore[union-attr]
+    h.heartbeat(nodes=1, active=[started, waiting])
+    where = {"pod_name": "armada-j1-0", "namespace": "default", "node": "cluster-1-node-0"}
+    h.service.handle_reports(
+        "cluster-1",
+        [
+            RunReport(job_id="j1", run_id=started, kind="assigned", **where),
+            RunReport(job_id="j1", run_id=started, kind="running", **where),
+        ],
+    )
+    h = h.restart()
+    h.heartbeat(nodes=1, active=[])
+    assert leases_of(h) == ["j2"], "only the run never reported started is sent again"
+    h.advance(21)
+    state = h.service.executors.get("cluster-1")
+    assert state is not None
+    plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    assert [(r.run_id, r.kind, r.run_attempted) for r in plan.lost_runs] == [
+        (started, "lease_returned", True)
+    ]
+    h.service.handle_reports("cluster-1", plan.lost_runs)
+    h.service.ingest()
+    job = h.storage.store.get_job("j1")
+    assert job is not None and job.state.value == "QUEUED", "tried again, as a new run"
+    assert [r.state.value for r in job.runs] == ["LEASE_RETURNED"]
+
+
 def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     """Replay: the log alone determines the scheduler's state and its next decisions."""
     from armada.domain.clock import SequentialIds

@@ -61,6 +61,11 @@ class FakeClusterSettings(Settings):
         timedelta(seconds=1),
         description="How long a container runs when neither a sleep nor an annotation says.",
     )
+    namespaces: list[str] = Field(
+        default_factory=lambda: ["default"],
+        description="The namespaces that exist: a pod in any other fails to be created, as on "
+        'Kubernetes (namespaces "x" not found).',
+    )
 
 
 class ProcessClusterSettings(Settings):
@@ -85,6 +90,16 @@ class ProcessClusterSettings(Settings):
     inherit_env: list[str] = Field(
         default_factory=lambda: ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER"],
         description="Variables passed on from the executor's own environment.",
+    )
+    namespaces: list[str] = Field(
+        default_factory=lambda: ["default"],
+        description="The namespaces that exist: a pod in any other fails to be created, as on "
+        'Kubernetes (namespaces "x" not found).',
+    )
+    resource_limits: Literal["auto", "cgroup", "rlimit", "off"] = Field(
+        "auto",
+        description="How containers' memory and cpu limits are enforced: auto uses a cgroup "
+        "(v2, else v1) where one can be made, else an address-space rlimit (memory only).",
     )
 
 
