@@ -100,7 +100,7 @@ async def test_the_process_backend_reports_a_runs_usage_before_its_end(
         'import time; x = b"1" * (64 * 2**20)\nwhile time.process_time() < 1.0: pass'
     )
     async with running_agent(settings, cluster):
-        spec = pod_spec_bytes([sys.executable, "-c", program])
+        spec = pod_spec_bytes([sys.executable, "-c", program], cpu="2", memory="512Mi")  # no cap
         scheduler.add_lease(lease_message("busy", node="local", pod_spec=spec))
         await scheduler.wait_until(lambda: "succeeded" in scheduler.kinds("run-busy"))
     kinds = scheduler.kinds("run-busy")
