@@ -142,6 +142,30 @@ def test_invalid_yaml_gives_the_line() -> None:
     assert error.message.startswith("invalid YAML")
 
 
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+def test_job_files_are_read_by_libyaml_and_mistakes_still_name_their_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyYAML's pure-Python scanner takes seconds on a 10,000-job file (bench.submit_armadactl);
+    libyaml's parser gives the same lines."""
+
+    def pure_python_scanner(*args: object) -> None:
+        raise AssertionError("the pure-Python YAML scanner was used")
+
+    monkeypatch.setattr(yaml.scanner.Scanner, "fetch_more_tokens", pure_python_scanner)
+    text = job_file_text(jobs=50)
+    assert len(parse_job_file(text).items) == 50
+    lines = text.splitlines(keepends=True)
+    index = len(lines) - 2  # the last job's `requests:`, on line len(lines) - 1
+    assert "requests" in lines[index]
+    lines[index] = lines[index].replace("150m", "lots")
+    error = error_of("".join(lines))
+    assert error.line == len(lines) - 1
+    assert "jobs[49].podSpec.containers[0].resources.requests[cpu]" in error.message
+    broken = error_of(text + "  - priority: [1\n")
+    assert broken.line is not None and broken.line >= len(lines) + 1
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
