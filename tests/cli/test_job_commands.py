@@ -6,10 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from armada_client.armada import submit_pb2
 
 from armada.client import Client
+from armada.dev.embedded import EmbeddedArmada
 from tests.cli.conftest import Armadactl, job_file_text, write
 
 JOB_ID = re.compile(r"Submitted job with id (\w+) to job set (\S+)")
@@ -40,6 +42,56 @@ def test_submit_prints_each_job_id_and_the_jobs_exist(
     assert len(ids) == 2
     assert api.job_status(ids) == dict.fromkeys(ids, "QUEUED")
     assert [kind for kind, _ in events(api, "queue-a", "set-1")] == ["submitted", "queued"] * 2
+
+
+# Armada's example/example-job-with-service.yaml (queue and job set renamed).
+JOB_WITH_SERVICE = """\
+queue: queue-a
+jobSetId: set-1
+jobs:
+  - namespace: default
+    priority: 0
+    podSpec:
+      terminationGracePeriodSeconds: 0
+      restartPolicy: Never
+      containers:
+        - name: web-server
+          image: nginx:latest
+          ports:
+            - containerPort: 80
+              name: http
+              protocol: TCP
+          resources:
+            limits:
+              memory: 256Mi
+              cpu: 0.5
+            requests:
+              memory: 256Mi
+              cpu: 0.5
+    services:
+      - type: NodePort
+        name: http
+        ports:
+          - 80
+"""
+
+
+def test_a_job_naming_its_service_is_accepted_with_the_generated_name(
+    armadactl: Armadactl,
+    api: Client,
+    armada: EmbeddedArmada,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As Armada's server: custom service names are off by default, so the name is ignored
+    with a warning, not the job refused."""
+    make_queue(api)
+    result = armadactl("submit", str(write(tmp_path / "service.yaml", JOB_WITH_SERVICE)))
+    assert result.exit_code == 0, result.output
+    (job_id,) = submitted_ids(result.stdout)
+    (service,) = armada.system.storage.store.get_jobs([job_id])[job_id].spec.services
+    assert (service.type, service.ports, service.name) == ("NodePort", (80,), "")
+    assert "services[0].name 'http' ignored" in caplog.text
 
 
 def test_submit_json_output(armadactl: Armadactl, api: Client, job_file: Path) -> None:
