@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
 from armada_client.armada import job_pb2, submit_pb2
@@ -164,7 +166,7 @@ def test_commands_on_a_missing_queue_or_with_a_long_reason_are_errors_as_in_arma
     """Armada's server looks the queue up (to authorise) and refuses reasons over 50 bytes;
     unknown or malformed job ids are not errors there (nothing is cancelled: an empty result)."""
     stub = client.submit_stub
-    missing = {"queue": "no-such-queue", "job_set_id": "s"}
+    missing: dict[str, Any] = {"queue": "no-such-queue", "job_set_id": "s"}
     assert code_of(stub.CancelJobs, submit_pb2.JobCancelRequest(**missing, job_ids=ids)) == (
         grpc.StatusCode.NOT_FOUND
     )
