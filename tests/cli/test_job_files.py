@@ -166,6 +166,24 @@ def test_job_files_are_read_by_libyaml_and_mistakes_still_name_their_line(
     assert broken.line is not None and broken.line >= len(lines) + 1
 
 
+ANCHORED = job_file_text(queue="q", job_set="s").replace(
+    "    podSpec:\n", "    podSpec: &pod\n"
+) + ("  - priority: 2\n    podSpec:\n      <<: *pod\n      restartPolicy: OnFailure\n")
+
+
+def test_anchors_aliases_and_merge_keys_read_as_pyyaml_reads_them() -> None:
+    """The fast reader leaves these to PyYAML's loader: same values, same lines."""
+    first, second = parse_job_file(ANCHORED).items
+    assert first.pod_spec.containers == second.pod_spec.containers
+    assert (first.pod_spec.restartPolicy, second.pod_spec.restartPolicy) == ("Never", "OnFailure")
+    assert first.pod_spec.containers[0].resources.limits["cpu"].string == "150m"
+    error = error_of(ANCHORED.replace("restartPolicy: OnFailure", "restartPolicy: [x]"))
+    assert error.line == 18
+    assert "jobs[1].podSpec.restartPolicy: expected a string" in error.message
+    plain = error_of(ANCHORED.replace("priority: 2", "priority: two"))
+    assert plain.line == 15 and "jobs[1].priority" in plain.message
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

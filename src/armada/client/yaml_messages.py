@@ -19,13 +19,14 @@ import binascii
 import difflib
 import functools
 import re
-from collections.abc import Hashable
 from datetime import UTC, datetime
 from typing import Any
 
-import yaml
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
+from armada.client.yaml_documents import (
+    FileError,
+)
 from armada.domain.resources import InvalidQuantity, parse_quantity
 
 QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity"
@@ -75,91 +76,6 @@ def field_index(descriptor: Descriptor) -> tuple[dict[str, FieldPath], dict[str,
     return exact, folded
 
 
-class FileError(Exception):
-    """A file that cannot be used, with where (file and line) and what is wrong."""
-
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path
-        self.line = line
-
-    def __str__(self) -> str:
-        where = self.path or "<input>"
-        if self.line is not None:
-            where += f":{self.line}"
-        return f"{where}: {self.message}"
-
-
-class LocatedDict(dict[Any, Any]):
-    """A YAML mapping that remembers the line of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-
-class LocatedList(list[Any]):
-    """A YAML sequence that remembers the line of each item (1-based)."""
-
-    line: int = 0
-    item_lines: list[int]
-
-
-# libyaml's parser (PyYAML's C loader) when PyYAML was built with it: it parses a 10,000-job
-# file several times faster than the pure-Python one, and its nodes carry the same line marks.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _LocatingLoader(_SafeLoader):  # type: ignore[misc]
-    pass
-
-
-def _construct_mapping(loader: _LocatingLoader, node: yaml.MappingNode) -> LocatedDict:
-    loader.flatten_mapping(node)
-    result = LocatedDict()
-    result.line = node.start_mark.line + 1
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        line = key_node.start_mark.line + 1
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, Hashable) or isinstance(key, (dict, list)):
-            raise FileError("a mapping key must be a plain value", line=line)
-        if key in result:
-            raise FileError(f"duplicate key {key!r}", line=line)
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = line
-    return result
-
-
-def _construct_sequence(loader: _LocatingLoader, node: yaml.SequenceNode) -> LocatedList:
-    result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line + 1
-    result.item_lines = [child.start_mark.line + 1 for child in node.value]
-    return result
-
-
-_LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LocatingLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence
-)
-
-
-def load_yaml_documents(text: str, path: str | None = None) -> list[Any]:
-    """Every non-empty document of a YAML stream, mappings and lists carrying their lines."""
-    try:
-        documents = list(yaml.load_all(text, Loader=_LocatingLoader))
-    except FileError as exc:
-        raise FileError(exc.message, path=path, line=exc.line) from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
-        line = mark.line + 1 if mark is not None else None
-        raise FileError(f"invalid YAML: {problem}", path=path, line=line) from None
-    except yaml.YAMLError as exc:
-        raise FileError(f"invalid YAML: {exc}", path=path) from None
-    return [document for document in documents if document is not None]
-
-
 def describe(value: Any) -> str:
     """How a wrong value is named in a message: 'the number 8080', 'a list'."""
     if isinstance(value, bool):
@@ -173,11 +89,6 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return type(value).__name__
-
-
-def key_line(container: Any, key: Any, default: int | None) -> int | None:
-    lines = getattr(container, "key_lines", None)
-    return lines.get(key, default) if lines else default
 
 
 def child(where: str, key: str) -> str:
