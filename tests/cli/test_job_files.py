@@ -171,6 +171,13 @@ ANCHORED = job_file_text(queue="q", job_set="s").replace(
 ) + ("  - priority: 2\n    podSpec:\n      <<: *pod\n      restartPolicy: OnFailure\n")
 
 
+def test_top_level_keys_in_any_case_give_the_same_jobs() -> None:
+    text = job_file_text(jobs=2)
+    shouted = text.replace("jobs:\n", "JOBS:\n").replace("jobSetId:", "JobSetID:")
+    assert parse_job_file(shouted).items == parse_job_file(text).items
+    assert "jobs[1].priority" in error_of(shouted.replace("priority: 1", "priority: x")).message
+
+
 def test_anchors_aliases_and_merge_keys_read_as_pyyaml_reads_them() -> None:
     """The fast reader leaves these to PyYAML's loader: same values, same lines."""
     first, second = parse_job_file(ANCHORED).items

@@ -99,7 +99,12 @@ def parse_job_file(text: str, *, path: str | None = None, require_target: bool =
         raise FileError(
             f"jobs: expected a list of at least one job, got {got}", path=path, line=jobs_line
         )
-    return JobFile(queue=queue, job_set_id=job_set_id, items=list(jobs))
+    lines = getattr(jobs, "item_lines", [jobs_line] * len(jobs))
+    items = [  # read as they were parsed, unless the key was spelled otherwise ("Jobs")
+        job if isinstance(job, submit_pb2.JobSubmitRequestItem) else _job(job, i, lines[i], path)
+        for i, job in enumerate(jobs)
+    ]
+    return JobFile(queue=queue, job_set_id=job_set_id, items=items)
 
 
 def _required_string(values: dict[str, Any], key: str, path: str | None, required: bool) -> str:
