@@ -167,7 +167,7 @@ async def test_the_agent_runs_jobs_as_processes(tmp_path: Path, scheduler: FakeS
     await cluster.close()
     assert scheduler.kinds("run-ok") == ["assigned", "running", "succeeded"]
     failed = scheduler.last_of("run-bad", "failed").failed
-    assert dict(failed.exit_codes) == {"main": 1} and failed.category == "user-error"
+    assert dict(failed.exit_codes) == {"main": 1} and failed.category == "user_error"
     assert scheduler.kinds("run-long") == ["assigned", "running", "cancelled"]
 
 

@@ -252,31 +252,14 @@ class FailureCategory(Settings):
 
 
 def _default_categories() -> list[FailureCategory]:
+    """Armada's development categories (its ``_local/executor/config.yaml``, the configuration
+    its testsuite runs against): ``oom`` and ``user_error``, ``uncategorized`` otherwise."""
     return [
         FailureCategory(name="oom", rules=[FailureRule(on_conditions=["OOMKilled"])]),
-        FailureCategory(name="evicted", rules=[FailureRule(on_conditions=["Evicted"])]),
         FailureCategory(
-            name="deadline-exceeded",
-            rules=[FailureRule(on_conditions=["DeadlineExceeded"], subcategory="active-deadline")],
-        ),
-        FailureCategory(
-            name="image-pull",
+            name="user_error",
             rules=[
-                FailureRule(on_pod_error="InvalidImageName", subcategory="invalid-image-name"),
-                FailureRule(
-                    on_pod_error="ErrImagePull|ImagePullBackOff|Failed to pull image",
-                    subcategory="pull-failed",
-                ),
-                FailureRule(on_pod_events="Failed to pull image", subcategory="pull-failed"),
-            ],
-        ),
-        FailureCategory(
-            name="user-error",
-            rules=[
-                FailureRule(
-                    on_exit_codes=ExitCodeMatch(operator="NotIn", values=[0]),
-                    subcategory="non-zero-exit",
-                )
+                FailureRule(on_exit_codes=ExitCodeMatch(operator="In", values=[1, 2, 126, 127]))
             ],
         ),
     ]
@@ -391,6 +374,11 @@ class ExecutorSettings(Settings):
     failure_categories: list[FailureCategory] = Field(
         default_factory=_default_categories,
         description="Categories of failures, tried in order; the first match is reported.",
+    )
+    default_failure_category: str = Field(
+        "uncategorized",
+        description="Category reported when none matches (Armada's defaultCategory); empty "
+        "reports none.",
     )
     fake: FakeClusterSettings = Field(
         default_factory=FakeClusterSettings, description="The fake backend's cluster."

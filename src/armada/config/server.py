@@ -17,7 +17,12 @@ class GrpcSettings(Settings):
     """Where and how the gRPC API listens."""
 
     host: str = Field("localhost", description="Interface the gRPC API listens on.")
-    port: int = Field(50051, ge=0, le=65535, description="gRPC port (Armada's default 50051).")
+    port: int = Field(
+        50051,
+        ge=0,
+        le=65535,
+        description="gRPC port (Armada's: 50051 for the server, 50052 for the scheduler).",
+    )
     max_message_bytes: int = Field(
         64 * 2**20, gt=0, description="Largest request accepted (a 1,000-job submission is ~1 MiB)."
     )

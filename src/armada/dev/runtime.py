@@ -79,7 +79,10 @@ async def _serve(
     storage = await asyncio.to_thread(open_storage, storage_settings)
     server = grpc_server(grpc_settings)
     runtime = add_services(server, storage)
-    port = server.add_insecure_port(grpc_settings.address)
+    try:
+        port = server.add_insecure_port(grpc_settings.address)
+    except RuntimeError:  # grpc's way of saying it could not bind (the CLI checks first)
+        port = 0
     if port == 0:
         storage.close()
         raise OSError(f"could not listen on {grpc_settings.address}")

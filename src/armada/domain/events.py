@@ -120,8 +120,8 @@ class FailureInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     """Why a run failed, as the executor saw it.
 
     ``cause`` is Armada's: Error, Evicted, OOM, DeadlineExceeded or Rejected. ``category`` and
-    ``subcategory`` come from the executor's failure classifier (e.g. ``oom``, ``user-error``,
-    ``image-pull``, ``internal/active-deadline``).
+    ``subcategory`` come from the executor's failure classifier (e.g. ``oom``, ``user_error``,
+    ``uncategorized``, ``internal/job-creation-failed``).
     """
 
     reason: str
