@@ -118,7 +118,7 @@ def test_among_equal_victims_the_queue_furthest_above_its_share_gives_way(
 ) -> None:
     # a and b each hold low-priority jobs on the one node; b holds 3 of 4 CPUs (1.5 times its
     # adjusted share), a 1 (0.75 times its share). c's urgent job takes one of b's, although
-    # a's job comes first by id.
+    # a's job comes first by id: b's youngest (Armada puts the oldest back first).
     w = make_world(
         [node("n0", cpu=4)],
         [Queue(name="a"), Queue(name="b"), Queue(name="c")],
@@ -129,7 +129,7 @@ def test_among_equal_victims_the_queue_furthest_above_its_share_gives_way(
     w.round()
     (urgent,) = w.submit("c", 1, priority_class="urgent")
     result = w.round()
-    assert [(p.job_id, p.preempting_job_id) for p in result.preemptions] == [(b_jobs[0], urgent)]
+    assert [(p.job_id, p.preempting_job_id) for p in result.preemptions] == [(b_jobs[2], urgent)]
 
 
 def test_fair_share_preempts_a_gang_as_a_unit(make_world: MakeWorld) -> None:
@@ -192,7 +192,7 @@ def test_a_victim_stays_when_the_lease_that_preempted_it_is_undone(
     )
     (v,) = w.submit("b", 1, cpu=2, priority_class="low", node_selector={pin: "n1"})
     w.round()
-    w.submit("a", 2, cpu=2, gang=Gang(id="g", cardinality=2))
+    w.submit("a", 2, cpu=2, priority_class="armada-preemptible", gang=Gang(id="g", cardinality=2))
     (urgent,) = w.submit("c", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
     result = w.round()
     assert [(lease.job_id, lease.node) for lease in result.leases] == [(urgent, "n0")]
@@ -227,7 +227,14 @@ def test_a_reinstated_victim_counts_again_in_its_queues_turn(make_world: MakeWor
     )
     (v,) = w.submit("b", 1, cpu=2, priority_class="low", node_selector={pin: "n1"})
     w.round()
-    w.submit("a", 2, cpu=2, gang=Gang(id="g", cardinality=2), node_selector=small)
+    w.submit(
+        "a",
+        2,
+        cpu=2,
+        priority_class="armada-preemptible",
+        gang=Gang(id="g", cardinality=2),
+        node_selector=small,
+    )
     (urgent,) = w.submit("c", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
     w.submit("b", 4, node_selector=big)
     w.submit("d", 4, node_selector=big)

@@ -114,7 +114,7 @@ class PoolRound:
                 binds.append((job_id, queue, node, info))
         self.db.bind_many(
             [
-                (job_id, queue, node, info.vector, info.key.pc_priority)
+                (job_id, queue, node, info.vector, info.bind_priority)
                 for job_id, queue, node, info in binds
             ]
         )
@@ -416,7 +416,12 @@ class PoolRound:
         ]
 
     def victim_rank(self, p: Placement) -> tuple[object, ...]:
-        return (p.priority, -self.share_ratio(p.queue), p.job_id)
+        """Urgency victims on a node: lowest priority first, then the queue furthest above its
+        fair share, then the youngest (a lease of this round first, then latest started, then
+        latest submitted), as Armada's second pass puts the oldest back first."""
+        job = self.c.snap[p.job_id]
+        started = self.started.get(p.job_id, float("inf"))
+        return (p.priority, -self.share_ratio(p.queue), -started, -job.submitted_at, p.job_id)
 
     def choose(self, info: KeyInfo, restrict: Mask | None) -> Choice | None:
         return self.db.select(
@@ -489,6 +494,11 @@ class PoolRound:
     def restore(self, item: Item) -> None:
         if any(j.job_id in self.doomed for j in item.jobs):
             return
+        if len(item.jobs) == 1:
+            job, info = item.jobs[0], item.infos[0]
+            if self.db.restore(job.job_id) or self._restore_over_lower(job, info):
+                self.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
+            return
         restored: list[JobRecord] = []
         for job in item.jobs:
             if not self.db.restore(job.job_id):
@@ -498,6 +508,27 @@ class PoolRound:
             restored.append(job)
         for job, info in zip(item.jobs, item.infos, strict=True):
             self.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
+
+    def _restore_over_lower(self, job: JobRecord, info: KeyInfo) -> bool:
+        """Put an evicted job back on its node by urgency-preempting jobs of lower priority
+        classes bound there (as Armada does when it evicts from over-full nodes lowest priority
+        first), so that whatever order fair-share filling took, urgency takes the lowest classes
+        first: no lower-class job keeps a node that a higher-class evicted job needed."""
+        if not self.urgency or not info.preemptible:
+            return False
+        db = self.db
+        row = db.level_of(info.key.pc_priority)
+        placement = db.evicted[job.job_id]
+        if row < 2 or not bool((db.avail[row, placement.node] >= info.vector).all()):
+            return False
+        victims = db.victims(Choice(placement.node, row), info.vector, self.victim_rank)
+        for victim in victims:
+            db.unbind(victim.job_id)
+        back = db.restore(job.job_id)
+        assert back, "an evicted job fits once the lower classes on its node are gone"
+        for victim in victims:
+            self.preempt_victim(victim, job, info)
+        return True
 
     def _preempt_unrestored(self) -> None:
         for job_id in sorted(self.db.evicted):
