@@ -356,6 +356,7 @@ class PoolRound:
         if item.group >= 0 and not item.jobs[0].avoid_nodes:
             left = cands.skip_group(item.group)
             if left:
+                cands.considered_new += left  # twins set aside were looked at, as in Armada
                 self._key_reason(queue, item.group, reason, left)
 
     # -- placing --------------------------------------------------------------------------
