@@ -310,6 +310,24 @@ def test_maximum_resource_fraction_to_schedule_caps_each_round(make_world: MakeW
     assert Counter(lease.pool for lease in again.leases) == {"p1": 5, "p2": 7}
 
 
+def test_a_job_that_does_not_fit_never_ends_a_round_for_the_cap(make_world: MakeWorld) -> None:
+    # Nodes of 32 CPUs with 24 and 0 free; a quarter of the pool (16 CPUs) per round. The
+    # whole-node job first in the queue fits nowhere: it waits with its own reason, and the
+    # small jobs behind it are scheduled (the cap counts what was scheduled, not what is asked).
+    w = make_world([node("n0", cpu=32), node("n1", cpu=32)], [Queue(name="a")])
+    w.submit("a", 40)
+    w.round()
+    w.settings = w.settings.model_copy(
+        update={"maximum_resource_fraction_to_schedule": {"cpu": 0.25}}
+    )
+    (big,) = w.submit("a", 1, cpu=32)
+    small = w.submit("a", 5)
+    result = w.round()
+    assert {lease.job_id for lease in result.leases} == set(small)
+    assert "does not fit" in (result.reason_for(big, "a", _key_id(w, big)) or "")
+    assert result.pools[0].termination_reason != "maximum resources scheduled"
+
+
 def test_a_queue_is_scheduled_by_class_priority_then_job_priority_then_age(
     make_world: MakeWorld,
 ) -> None:

@@ -22,8 +22,9 @@ import numpy as np
 
 from armada.domain.lifecycle import JobRecord
 from armada.scheduling.admission import Admission
-from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
+from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates
 from armada.scheduling.cycle import Cycle
+from armada.scheduling.evictions import Evictions
 from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
 from armada.scheduling.lease_undo import LeaseUndo
 from armada.scheduling.model import KeyReason, Lease, Preemption
@@ -69,7 +70,6 @@ class PoolRound:
         self.alloc_pc: dict[tuple[str, str], list[int]] = {}
         self.running: dict[str, JobRecord] = {}
         self.started: dict[str, float] = {}
-        self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
         self.to_rescore: set[str] = set()  # queues whose allocation changed during filling
         self.doomed: set[str] = set()
@@ -80,6 +80,7 @@ class PoolRound:
         self.placer = GangPlacer(self)
         self.admission = Admission(self)
         self.undo = LeaseUndo(self)
+        self.evictions = Evictions(self)
 
     # -- accounting -----------------------------------------------------------------------
     def add_alloc(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
@@ -118,9 +119,9 @@ class PoolRound:
                 for job_id, queue, node, info in binds
             ]
         )
-        self._add_counts(counts, 1, "running")
+        self.add_counts(counts, 1, "running")
 
-    def _add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
+    def add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
         for (queue, key_id), n in counts.items():
             info = self.c.infos[key_id]
             self.add_alloc(queue, info.key.priority_class, [n * v for v in info.request], sign)
@@ -182,69 +183,18 @@ class PoolRound:
         actual = self.cost(self.alloc.get(queue, self.zero))
         return actual / share if share > 0 else float("inf") if actual > 0 else 0.0
 
-    def evict(self) -> None:
-        settings = self.c.settings
-        if not settings.enable_fair_share_preemption or (
-            self.pool_settings.disable_fair_share_preemption
-        ):
-            return
-        protected = self.pool_settings.protected_fraction_of_fair_share
-        if protected is None:
-            protected = settings.protected_fraction_of_fair_share
-        evictable = {q for q in self.active if self.share_ratio(q) > protected}
-        counts: dict[tuple[str, int], int] = {}
-        chosen: list[str] = []
-        placed = self.db.placed
-        for job_id, job in self.running.items():
-            queue = job.spec.queue
-            if queue not in evictable or job_id not in placed:
-                continue
-            info = self.c.info(job)
-            if not info.preemptible:
-                continue
-            chosen.append(job_id)
-            counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
-            self.evicted_by_queue.setdefault(queue, []).append(job)
-        self.db.evict_many(chosen)
-        self._add_counts(counts, -1, "evicted")
-
-    def _evicted_items(self, queue: str) -> list[Item]:
-        info, started = self.c.info, self.started
-
-        def order(job: JobRecord) -> tuple[int, int, float, float, str]:
-            job_id = job.spec.job_id
-            pc = info(job).key.pc_priority
-            return (-pc, job.priority, started[job_id], job.submitted_at, job_id)
-
-        groups: list[list[JobRecord]] = []
-        gangs: dict[str, list[JobRecord]] = {}
-        for job in sorted(self.evicted_by_queue.get(queue, ()), key=order):
-            gang = job.spec.gang
-            if gang is None or gang.cardinality <= 1:
-                groups.append([job])
-            elif gang.id in gangs:
-                gangs[gang.id].append(job)
-            else:
-                gangs[gang.id] = [job]
-                groups.append(gangs[gang.id])
-        return [
-            make_item(jobs, [self.c.info(j) for j in jobs], evicted=True, group=-1)
-            for jobs in groups
-        ]
-
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> None:
         started = self.c.monotonic()
         self.bind_running()
         self.compute_shares()
-        self.evict()
-        self.evicted_items = {q: self._evicted_items(q) for q in self.evicted_by_queue}
+        self.evictions.evict()
         self.cands = {
             q: QueueCandidates(
                 queue=q,
                 pool=self.pool,
                 snap=self.c.snap,
-                evicted=self.evicted_items.get(q, []),
+                evicted=self.evictions.items.get(q, []),
                 info_of=self.c.info,
                 taken=self.c.taken,
             )
@@ -264,7 +214,7 @@ class PoolRound:
                 q = ""
                 continue
             if item.evicted:
-                self.restore(item)
+                self.evictions.restore(item)
                 cands.advance()
             elif not self.stop_reason and self.c.monotonic() > self.c.deadline:
                 self.stop_round(STOP_TIME)
@@ -274,7 +224,7 @@ class PoolRound:
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
         self.undo.restore_where_room_came_back()
-        self._preempt_unrestored()
+        self.evictions.preempt_unrestored()
         duration = self.c.monotonic() - started
         self.c.reports.append(build_report(self, duration))
 
@@ -437,9 +387,9 @@ class PoolRound:
             f"preempted by job {preemptor.job_id} of priority class {info.key.priority_class} "
             f"(priority {info.key.pc_priority}), which needed room on node {node}"
         )
-        self._drop(victim.job_id, reason, "urgency", preemptor.job_id)
+        self.drop(victim.job_id, reason, "urgency", preemptor.job_id)
 
-    def _drop(self, job_id: str, reason: str, kind: str, preemptor: str = "") -> None:
+    def drop(self, job_id: str, reason: str, kind: str, preemptor: str = "") -> None:
         """A job bound in this round loses its place: preempt it, or un-lease a new one."""
         if job_id in self.preempted:
             return
@@ -488,60 +438,9 @@ class PoolRound:
                 continue
             if member_id in self.db.placed:
                 self.undo.note_lost(self.db.unbind(member_id))
-                self._drop(member_id, f"preempted with its gang {gang.id}", "gang")
+                self.drop(member_id, f"preempted with its gang {gang.id}", "gang")
             elif member_id in self.db.evicted:
                 self.doomed.add(member_id)
-
-    def restore(self, item: Item) -> None:
-        if any(j.job_id in self.doomed for j in item.jobs):
-            return
-        if len(item.jobs) == 1:
-            job, info = item.jobs[0], item.infos[0]
-            if self.db.restore(job.job_id) or self._restore_over_lower(job, info):
-                self.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
-            return
-        restored: list[JobRecord] = []
-        for job in item.jobs:
-            if not self.db.restore(job.job_id):
-                for back in restored:
-                    self.db.unrestore(back.job_id)
-                return
-            restored.append(job)
-        for job, info in zip(item.jobs, item.infos, strict=True):
-            self.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
-
-    def _restore_over_lower(self, job: JobRecord, info: KeyInfo) -> bool:
-        """Put an evicted job back on its node by urgency-preempting jobs of lower priority
-        classes bound there (as Armada does when it evicts from over-full nodes lowest priority
-        first), so that whatever order fair-share filling took, urgency takes the lowest classes
-        first: no lower-class job keeps a node that a higher-class evicted job needed."""
-        if not self.urgency or not info.preemptible:
-            return False
-        db = self.db
-        row = db.level_of(info.key.pc_priority)
-        placement = db.evicted[job.job_id]
-        if row < 2 or not bool((db.avail[row, placement.node] >= info.vector).all()):
-            return False
-        victims = db.victims(Choice(placement.node, row), info.vector, self.victim_rank)
-        for victim in victims:
-            db.unbind(victim.job_id)
-        back = db.restore(job.job_id)
-        assert back, "an evicted job fits once the lower classes on its node are gone"
-        for victim in victims:
-            self.preempt_victim(victim, job, info)
-        return True
-
-    def _preempt_unrestored(self) -> None:
-        for job_id in sorted(self.db.evicted):
-            job = self.running[job_id]
-            queue = job.spec.queue
-            fair = max(self.fair.get(queue, 0.0), self.adjusted.get(queue, 0.0))
-            reason = (
-                f"preempted to restore fair share in pool {self.pool}: queue {queue} held "
-                f"{self.actual_start.get(queue, 0.0):.1%} of the pool against a fair share of "
-                f"{fair:.1%}, and its node had no room for the job again"
-            )
-            self._drop(job_id, reason, "fair-share")
 
     def _close_queue(self, queue: str, cands: QueueCandidates) -> None:
         for job_id, reason in cands.notes:
