@@ -70,3 +70,21 @@ def test_answers_are_cached_by_scheduling_key() -> None:
     first = check.check_submittable(requirements(resources={"cpu": 64 * CPU}))
     again = check.check_submittable(requirements(resources={"cpu": 64 * CPU}))
     assert first is again
+
+
+def test_a_gang_no_uniformity_value_could_hold_is_rejected() -> None:
+    # Deliberately unlike Armada (which admits it, to wait for ever): two zones of one 8-CPU
+    # node each can hold the gang's two 6-CPU members only across zones.
+    check = SubmitChecker(
+        [
+            node("a1", cpu=8, labels={"zone": "a"}),
+            node("b1", cpu=8, labels={"zone": "b"}),
+        ],
+        settings(),
+    )
+    req = requirements(resources={"cpu": 6 * CPU})
+    assert check.check_submittable(req, Gang(id="g", cardinality=2)).ok
+    uniform = check.check_submittable(
+        req, Gang(id="g", cardinality=2, node_uniformity_label="zone")
+    )
+    assert not uniform.ok and "gang of 2" in uniform.reason
