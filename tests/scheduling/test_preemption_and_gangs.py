@@ -352,3 +352,17 @@ def test_lease_returned_job_avoids_the_nodes_it_failed_on(make_world: MakeWorld)
     result = w.round()
     assert not result.leases
     assert "must avoid nodes n1, n0" in result.job_reasons[job]
+
+
+def test_a_gang_whose_last_member_is_never_reached_tells_why(make_world: MakeWorld) -> None:
+    # The gang is offered at its last member, which is a twin of x: x fits nowhere, its twins
+    # are set aside with it, so the gang is never offered. Its first member still gets a reason.
+    w = make_world([node("n0", cpu=4)], [Queue(name="a")])
+    gang = Gang(id="g", cardinality=2)
+    (first,) = w.submit("a", 1, gang=gang)
+    w.submit("a", 1, cpu=8)  # x
+    w.submit("a", 1, cpu=8, gang=gang)
+    result = w.round()
+    assert not result.leases
+    key = w.db.read().key_of(w.db.read()[first]).id
+    assert "gang g: 1 of its members were not reached" in (result.reason_for(first, "a", key) or "")

@@ -132,6 +132,15 @@ class QueueCandidates:
             if k not in self._skipped and self.sizes[k] > self.consumed[k]
         ]
 
+    def note_unfinished_gangs(self) -> None:
+        """Members of gangs whose last member was never reached (set aside with its twins, or
+        the queue stopped) get a reason too."""
+        for gang_id, (waiting, item) in sorted(self._gangs_pending.items()):
+            reason = f"gang {gang_id}: {len(waiting)} of its members were not reached this round"
+            seen = [job.job_id for job in item.jobs if job.job_id not in waiting]
+            self.notes.extend((job_id, reason) for job_id in seen)
+        self._gangs_pending.clear()
+
     def _find(self) -> Item | None:
         if self._next_evicted < len(self._evicted):
             evicted = self._evicted[self._next_evicted]

@@ -443,6 +443,7 @@ class PoolRound:
                 self.doomed.add(member_id)
 
     def _close_queue(self, queue: str, cands: QueueCandidates) -> None:
+        cands.note_unfinished_gangs()
         for job_id, reason in cands.notes:
             self.c.note(job_id, self.pool, reason)
         if not cands.new_stopped:
