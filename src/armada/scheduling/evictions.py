@@ -25,6 +25,8 @@ class Evictions:
         self.r = round_
         self.by_queue: dict[str, list[JobRecord]] = {}
         self.items: dict[str, list[Item]] = {}  # queue -> its evicted items, in queue order
+        # Only a job above the lowest priority level can have lower classes to preempt.
+        self.lowest = round_.db.levels[0] if round_.db.levels else 0
 
     def evict(self) -> None:
         """Evict the preemptible jobs of every queue above its protected share."""
@@ -83,7 +85,9 @@ class Evictions:
             return
         if len(item.jobs) == 1:
             job, info = item.jobs[0], item.infos[0]
-            if r.db.restore(job.job_id) or self._restore_over_lower(job, info):
+            if r.db.restore(job.job_id) or (
+                info.key.pc_priority > self.lowest and self._restore_over_lower(job, info)
+            ):
                 r.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
             return
         restored: list[JobRecord] = []
