@@ -48,12 +48,17 @@ LARGE_ONLY = Taint(key="largeJobsOnly", value="true", effect="NoSchedule")
 TOLERATE_LARGE = (Toleration(key="largeJobsOnly", value="true"),)
 
 
-def nodes32(n: int, *, tainted: bool = False, **labels: str) -> list[Node]:
+def nodes32(
+    n: int, *, tainted: bool = False, executor: str = "cluster-1", **labels: str
+) -> list[Node]:
     """``n`` 32-CPU, 256Gi nodes (Armada's ``N32CpuNodes`` / ``NTainted32CpuNodes``)."""
     taints = (LARGE_ONLY,) if tainted else ()
     if tainted:
         labels = {"largeJobsOnly": "true", **labels}
-    return [node("", cpu=32, memory_gi=256, labels=labels, taints=taints) for _ in range(n)]
+    return [
+        node("", cpu=32, memory_gi=256, labels=labels, taints=taints, executor=executor)
+        for _ in range(n)
+    ]
 
 
 def named(nodes: Sequence[Node]) -> list[Node]:
@@ -141,6 +146,7 @@ class Case:
     settings: Mapping[str, Any] = field(default_factory=dict)
     running: Mapping[int, Sequence[Jobs]] = field(default_factory=dict)  # on node i at start
     queue_limits: Mapping[str, Any] = field(default_factory=dict)  # queue -> resource limits
+    cordoned_queues: frozenset[str] = frozenset()
 
 
 def span(a: int, b: int) -> list[int]:
@@ -189,19 +195,25 @@ def world_for(case: Case) -> World:
             name=q,
             priority_factor=factor,
             resource_limits_by_priority_class=case.queue_limits.get(q, {}),
+            cordoned=q in case.cordoned_queues,
         )
         for q, factor in case.queues.items()
     ]
     return World(named(case.nodes), queues, **overrides)
 
 
-def _start_running(w: World, case: Case) -> None:
-    """Jobs already running when the case starts (they may belong to unknown queues)."""
+def _start_running(w: World, case: Case) -> dict[str, tuple[str, int, int]]:
+    """Jobs already running when the case starts (they may belong to unknown queues); their
+    indices, per queue, count as round -1 (Armada's tables number them per node)."""
     runs = itertools.count(1)
+    where: dict[str, tuple[str, int, int]] = {}
     for index, batches in case.running.items():
         target = w.nodes[index]
+        counts: dict[str, int] = {}
         for batch in batches:
             for job_id in _submit(w, batch):
+                where[job_id] = (batch.queue, -1, counts.get(batch.queue, 0))
+                counts[batch.queue] = counts.get(batch.queue, 0) + 1
                 w.apply(
                     ev.JobRunLeased(
                         job_id=job_id,
@@ -211,14 +223,14 @@ def _start_running(w: World, case: Case) -> None:
                         pool=target.pool,
                     )
                 )
+    return where
 
 
 def replay(case: Case, *, which_preempted: bool = True) -> list[SchedulingResult]:
     """Run every round; assert what each scheduled and preempted, as Armada's tables state
     (with ``which_preempted=False``, only how many of each queue's jobs were preempted)."""
     w = world_for(case)
-    _start_running(w, case)
-    where: dict[str, tuple[str, int, int]] = {}  # job id -> (queue, round, index)
+    where = _start_running(w, case)  # job id -> (queue, round, index)
     cordoned: set[int] = set()
     results = []
     for number, round_ in enumerate(case.rounds):
