@@ -81,3 +81,21 @@ def test_the_rejection_says_when_the_resolution_rounded_the_node_down() -> None:
     assert "memory=262100Mi (256Gi rounded down to indexedResources' 100Mi resolution)" in (
         result.reason
     )
+
+
+def test_a_gang_no_uniformity_value_could_hold_is_rejected() -> None:
+    # Deliberately unlike Armada (which admits it, to wait for ever): two zones of one 8-CPU
+    # node each can hold the gang's two 6-CPU members only across zones.
+    check = SubmitChecker(
+        [
+            node("a1", cpu=8, labels={"zone": "a"}),
+            node("b1", cpu=8, labels={"zone": "b"}),
+        ],
+        settings(),
+    )
+    req = requirements(resources={"cpu": 6 * CPU})
+    assert check.check_submittable(req, Gang(id="g", cardinality=2)).ok
+    uniform = check.check_submittable(
+        req, Gang(id="g", cardinality=2, node_uniformity_label="zone")
+    )
+    assert not uniform.ok and "gang of 2" in uniform.reason

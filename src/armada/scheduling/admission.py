@@ -4,6 +4,11 @@ Rate limits (global and per queue), the round's resource cap, the per-queue cap 
 priority class, lookback and gang size are checked here, cheapest first. A fast path answers
 "all clear" with a few comparisons; only a refused item pays for finding out which limit it
 hit, which decides whether one job, its whole key group, its queue or the round stops.
+
+As in Armada: the round's resource cap stops the round once what was scheduled *exceeds* it
+(so the item that crosses it is still scheduled, and whether an item fits never matters);
+an empty token bucket stops the round (global) or the queue, while a gang that needs more
+tokens than are left is only skipped, so that smaller items after it may use them.
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ class Admission:
         total = item.total
         scheduled = self.r.scheduled_round
         for i, most in self.round_limit.items():
-            if scheduled[i] + total[i] > most:
+            if scheduled[i] > most:
                 return False
         pc = item.infos[0].key.priority_class
         held = self.r.alloc_pc.get((queue, pc), self.r.zero)
@@ -98,25 +103,35 @@ class Admission:
         if cands.considered_new >= settings.max_queue_lookback:
             self.r.stop_queue(queue, "queue lookback limit reached", item)
             return False
-        for scope, burst in (
-            ("global", settings.maximum_scheduling_burst),
-            ("queue", settings.maximum_per_queue_scheduling_burst),
+        if any(self.r.scheduled_round[i] > cap for i, cap in self.round_limit.items()):
+            self.r.stop_round(STOP_RESOURCES)
+            return False
+        for scope, tokens, burst in (
+            ("global", self.r.c.global_tokens, settings.maximum_scheduling_burst),
+            (
+                "queue",
+                self.r.c.queue_tokens.get(queue, 0.0),
+                settings.maximum_per_queue_scheduling_burst,
+            ),
         ):
+            if tokens < 1:
+                if scope == "global":
+                    self.r.stop_round(STOP_RATE)
+                else:
+                    self.r.stop_queue(queue, "queue scheduling rate limit exceeded", item)
+                return False
             if size > burst:
                 reason = (
                     f"gang cardinality too large: {size} exceeds the {scope} burst size {burst}"
                 )
                 self.r.reject(queue, cands, item, reason)
                 return False
-        if self.r.c.global_tokens < size:
-            self.r.stop_round(STOP_RATE)
-            return False
-        if self.r.c.queue_tokens.get(queue, 0.0) < size:
-            self.r.stop_queue(queue, "queue scheduling rate limit exceeded", item)
-            return False
-        for i, cap in self.round_limit.items():
-            if self.r.scheduled_round[i] + item.total[i] > cap:
-                self.r.stop_round(STOP_RESOURCES)
+            if tokens < size:
+                reason = (
+                    f"gang would exceed the {scope} scheduling rate limit: {size} members, "
+                    f"{int(tokens)} tokens left"
+                )
+                self.r.reject(queue, cands, item, reason)
                 return False
         unknown = item.infos[0].unknown
         if unknown:

@@ -86,7 +86,7 @@ class LeaseUndo:
             return
         queues = {evicted_job.queue for evicted_job in evicted.values()}
         for q in sorted(queues, key=lambda q: (r.cost(r.alloc[q]) / r.weights[q], q)):
-            for item in r.evicted_items[q]:
+            for item in r.evictions.items[q]:
                 ids = [job.job_id for job in item.jobs]
                 if all(i in evicted for i in ids) and any(evicted[i].node in undone for i in ids):
-                    r.restore(item)
+                    r.evictions.restore(item)

@@ -33,6 +33,11 @@ from armada.scheduling.resources import ResourceSpace, Vector
 
 Mask = npt.NDArray[np.bool_]
 
+# The priority a job of a class that is not preemptible holds its node at: above every level,
+# so it counts in every row of ``avail`` and is never a victim of urgency preemption (Armada's
+# node database does the same).
+NOT_PREEMPTIBLE = 2**31 - 1
+
 
 @dataclass(slots=True)
 class Placement:

@@ -68,7 +68,7 @@ class GangPlacer:
             victims = db.victims(choice, info.vector, self.r.victim_rank)
             for victim in victims:
                 db.unbind(victim.job_id)
-        placed = db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.key.pc_priority)
+        placed = db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.bind_priority)
         return ("", [placed], victims)
 
     def _mask(self, item: Item, index: int, restrict: Mask | None) -> Mask | None:
@@ -95,7 +95,7 @@ class GangPlacer:
                     db.unbind(victim.job_id)
                     victims.append(victim)
             placements.append(
-                db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.key.pc_priority)
+                db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.bind_priority)
             )
             rows += choice.row
         return placements, victims, rows

@@ -22,8 +22,9 @@ import numpy as np
 
 from armada.domain.lifecycle import JobRecord
 from armada.scheduling.admission import Admission
-from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
+from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates
 from armada.scheduling.cycle import Cycle
+from armada.scheduling.evictions import Evictions
 from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
 from armada.scheduling.lease_undo import LeaseUndo
 from armada.scheduling.model import KeyReason, Lease, Preemption
@@ -69,7 +70,6 @@ class PoolRound:
         self.alloc_pc: dict[tuple[str, str], list[int]] = {}
         self.running: dict[str, JobRecord] = {}
         self.started: dict[str, float] = {}
-        self.evicted_by_queue: dict[str, list[JobRecord]] = {}
         self.preempted: set[str] = set()
         self.to_rescore: set[str] = set()  # queues whose allocation changed during filling
         self.doomed: set[str] = set()
@@ -80,6 +80,7 @@ class PoolRound:
         self.placer = GangPlacer(self)
         self.admission = Admission(self)
         self.undo = LeaseUndo(self)
+        self.evictions = Evictions(self)
 
     # -- accounting -----------------------------------------------------------------------
     def add_alloc(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
@@ -114,13 +115,13 @@ class PoolRound:
                 binds.append((job_id, queue, node, info))
         self.db.bind_many(
             [
-                (job_id, queue, node, info.vector, info.key.pc_priority)
+                (job_id, queue, node, info.vector, info.bind_priority)
                 for job_id, queue, node, info in binds
             ]
         )
-        self._add_counts(counts, 1, "running")
+        self.add_counts(counts, 1, "running")
 
-    def _add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
+    def add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
         for (queue, key_id), n in counts.items():
             info = self.c.infos[key_id]
             self.add_alloc(queue, info.key.priority_class, [n * v for v in info.request], sign)
@@ -182,69 +183,18 @@ class PoolRound:
         actual = self.cost(self.alloc.get(queue, self.zero))
         return actual / share if share > 0 else float("inf") if actual > 0 else 0.0
 
-    def evict(self) -> None:
-        settings = self.c.settings
-        if not settings.enable_fair_share_preemption or (
-            self.pool_settings.disable_fair_share_preemption
-        ):
-            return
-        protected = self.pool_settings.protected_fraction_of_fair_share
-        if protected is None:
-            protected = settings.protected_fraction_of_fair_share
-        evictable = {q for q in self.active if self.share_ratio(q) > protected}
-        counts: dict[tuple[str, int], int] = {}
-        chosen: list[str] = []
-        placed = self.db.placed
-        for job_id, job in self.running.items():
-            queue = job.spec.queue
-            if queue not in evictable or job_id not in placed:
-                continue
-            info = self.c.info(job)
-            if not info.preemptible:
-                continue
-            chosen.append(job_id)
-            counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
-            self.evicted_by_queue.setdefault(queue, []).append(job)
-        self.db.evict_many(chosen)
-        self._add_counts(counts, -1, "evicted")
-
-    def _evicted_items(self, queue: str) -> list[Item]:
-        info, started = self.c.info, self.started
-
-        def order(job: JobRecord) -> tuple[int, int, float, float, str]:
-            job_id = job.spec.job_id
-            pc = info(job).key.pc_priority
-            return (-pc, job.priority, started[job_id], job.submitted_at, job_id)
-
-        groups: list[list[JobRecord]] = []
-        gangs: dict[str, list[JobRecord]] = {}
-        for job in sorted(self.evicted_by_queue.get(queue, ()), key=order):
-            gang = job.spec.gang
-            if gang is None or gang.cardinality <= 1:
-                groups.append([job])
-            elif gang.id in gangs:
-                gangs[gang.id].append(job)
-            else:
-                gangs[gang.id] = [job]
-                groups.append(gangs[gang.id])
-        return [
-            make_item(jobs, [self.c.info(j) for j in jobs], evicted=True, group=-1)
-            for jobs in groups
-        ]
-
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> None:
         started = self.c.monotonic()
         self.bind_running()
         self.compute_shares()
-        self.evict()
-        self.evicted_items = {q: self._evicted_items(q) for q in self.evicted_by_queue}
+        self.evictions.evict()
         self.cands = {
             q: QueueCandidates(
                 queue=q,
                 pool=self.pool,
                 snap=self.c.snap,
-                evicted=self.evicted_items.get(q, []),
+                evicted=self.evictions.items.get(q, []),
                 info_of=self.c.info,
                 taken=self.c.taken,
             )
@@ -264,7 +214,7 @@ class PoolRound:
                 q = ""
                 continue
             if item.evicted:
-                self.restore(item)
+                self.evictions.restore(item)
                 cands.advance()
             elif not self.stop_reason and self.c.monotonic() > self.c.deadline:
                 self.stop_round(STOP_TIME)
@@ -274,7 +224,7 @@ class PoolRound:
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
         self.undo.restore_where_room_came_back()
-        self._preempt_unrestored()
+        self.evictions.preempt_unrestored()
         duration = self.c.monotonic() - started
         self.c.reports.append(build_report(self, duration))
 
@@ -356,6 +306,7 @@ class PoolRound:
         if item.group >= 0 and not item.jobs[0].avoid_nodes:
             left = cands.skip_group(item.group)
             if left:
+                cands.considered_new += left  # twins set aside were looked at, as in Armada
                 self._key_reason(queue, item.group, reason, left)
 
     # -- placing --------------------------------------------------------------------------
@@ -416,7 +367,12 @@ class PoolRound:
         ]
 
     def victim_rank(self, p: Placement) -> tuple[object, ...]:
-        return (p.priority, -self.share_ratio(p.queue), p.job_id)
+        """Urgency victims on a node: lowest priority first, then the queue furthest above its
+        fair share, then the youngest (a lease of this round first, then latest started, then
+        latest submitted), as Armada's second pass puts the oldest back first."""
+        job = self.c.snap[p.job_id]
+        started = self.started.get(p.job_id, float("inf"))
+        return (p.priority, -self.share_ratio(p.queue), -started, -job.submitted_at, p.job_id)
 
     def choose(self, info: KeyInfo, restrict: Mask | None) -> Choice | None:
         return self.db.select(
@@ -431,9 +387,9 @@ class PoolRound:
             f"preempted by job {preemptor.job_id} of priority class {info.key.priority_class} "
             f"(priority {info.key.pc_priority}), which needed room on node {node}"
         )
-        self._drop(victim.job_id, reason, "urgency", preemptor.job_id)
+        self.drop(victim.job_id, reason, "urgency", preemptor.job_id)
 
-    def _drop(self, job_id: str, reason: str, kind: str, preemptor: str = "") -> None:
+    def drop(self, job_id: str, reason: str, kind: str, preemptor: str = "") -> None:
         """A job bound in this round loses its place: preempt it, or un-lease a new one."""
         if job_id in self.preempted:
             return
@@ -482,36 +438,12 @@ class PoolRound:
                 continue
             if member_id in self.db.placed:
                 self.undo.note_lost(self.db.unbind(member_id))
-                self._drop(member_id, f"preempted with its gang {gang.id}", "gang")
+                self.drop(member_id, f"preempted with its gang {gang.id}", "gang")
             elif member_id in self.db.evicted:
                 self.doomed.add(member_id)
 
-    def restore(self, item: Item) -> None:
-        if any(j.job_id in self.doomed for j in item.jobs):
-            return
-        restored: list[JobRecord] = []
-        for job in item.jobs:
-            if not self.db.restore(job.job_id):
-                for back in restored:
-                    self.db.unrestore(back.job_id)
-                return
-            restored.append(job)
-        for job, info in zip(item.jobs, item.infos, strict=True):
-            self.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
-
-    def _preempt_unrestored(self) -> None:
-        for job_id in sorted(self.db.evicted):
-            job = self.running[job_id]
-            queue = job.spec.queue
-            fair = max(self.fair.get(queue, 0.0), self.adjusted.get(queue, 0.0))
-            reason = (
-                f"preempted to restore fair share in pool {self.pool}: queue {queue} held "
-                f"{self.actual_start.get(queue, 0.0):.1%} of the pool against a fair share of "
-                f"{fair:.1%}, and its node had no room for the job again"
-            )
-            self._drop(job_id, reason, "fair-share")
-
     def _close_queue(self, queue: str, cands: QueueCandidates) -> None:
+        cands.note_unfinished_gangs()
         for job_id, reason in cands.notes:
             self.c.note(job_id, self.pool, reason)
         if not cands.new_stopped:
