@@ -10,7 +10,6 @@ import pytest
 from armada_client.client import ArmadaClient
 from hypothesis import settings
 
-
 from armada.config.dev import DevSettings
 from armada.dev.embedded import EmbeddedArmada
 
