@@ -100,9 +100,9 @@ def test_batches_are_bounded_in_bytes_and_split_an_entry_where_needed() -> None:
     assert len(entry.messages) == 8
     size = len(entry.messages[0])
     got = list(batches([entry], (0, COMPLETE), 100, 2 * size))
-    assert all(1 <= len(b) <= 3 for b, _ in got)
-    assert [m for b, _ in got for m in b] == entry.messages
+    assert all(1 <= len(b.messages) <= 3 for b, _ in got)
+    assert [m for b, _ in got for m in b.messages] == entry.messages
     assert got[-1][1] == (7, COMPLETE)
-    resumed = list(batches([entry], (7, 4), 100, 10**6))
+    resumed = [(b.messages, pos) for b, pos in batches([entry], (7, 4), 100, 10**6)]
     assert resumed == [(entry.messages[5:], (7, COMPLETE))]
     assert event_pb2.EventStreamMessage.FromString(unframe(entry.messages[5])).id == "7:5"

@@ -58,6 +58,12 @@ class EventApiSettings(Settings):
         timedelta(seconds=1),
         description="How often a watch re-checks the log for appends made by other processes.",
     )
+    tail_interval: Duration = Field(
+        timedelta(milliseconds=250),
+        description="Least time between two reads of a watched job set's new events: each of "
+        "its watchers then gets what came in that time in one batch (fewer, larger gRPC "
+        "messages when many watch; events wait up to this long).",
+    )
     tail_bytes: int = Field(
         16 * 2**20,
         gt=0,

@@ -54,6 +54,22 @@ def unframe(framed: bytes) -> bytes:
     return framed[start + 1 :]
 
 
+class Batch:
+    """Framed messages sent together; watchers in step share one, and so its bytes."""
+
+    __slots__ = ("_joined", "messages")
+
+    def __init__(self, messages: list[bytes]) -> None:
+        self.messages = messages
+        self._joined: bytes | None = None
+
+    def joined(self) -> bytes:
+        """The batch as a serialised ``EventBatch`` (made once)."""
+        if self._joined is None:
+            self._joined = b"".join(self.messages)
+        return self._joined
+
+
 @dataclass(slots=True)
 class Converted:
     """One log entry's external events (from index ``first`` on), framed; ``ends[i]`` is the
@@ -125,13 +141,13 @@ def first_after(entries: Sequence[Converted], pos: Position, lo: int = 0) -> int
 
 def batches(
     entries: Sequence[Converted], pos: Position, max_messages: int, max_bytes: int
-) -> Iterator[tuple[list[bytes], Position]]:
+) -> Iterator[tuple[Batch, Position]]:
     """Every message of ``entries`` after ``pos``, in batches."""
     while True:
         batch, pos = collect(entries, first_after(entries, pos), pos, max_messages, max_bytes)
         if not batch:
             return
-        yield batch, pos
+        yield Batch(batch), pos
 
 
 @dataclass(slots=True)

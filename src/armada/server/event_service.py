@@ -27,7 +27,7 @@ from armada.domain.quoting import shown
 from armada.rpc.gen import event_batches_pb2 as batch_pb
 from armada.server.context import ApiContext, stream_rpc
 from armada.server.convert_events import InvalidMessageId, parse_message_id
-from armada.server.event_pages import position, unframe
+from armada.server.event_pages import Batch, position, unframe
 from armada.server.event_tail import StreamRequest, Tails, TailSettings, replay, watch
 
 DEFAULT_BATCH = 1000
@@ -50,6 +50,7 @@ class EventStreams:
                 ring_bytes=settings.tail_bytes,
                 read_batch=settings.read_batch,
                 poll_interval=settings.poll_interval.total_seconds(),
+                interval=settings.tail_interval.total_seconds(),
             ),
         )
 
@@ -63,7 +64,7 @@ class EventStreams:
         watch_: bool,
         error_if_missing: bool,
         max_messages: int,
-    ) -> AsyncIterator[list[bytes]]:
+    ) -> AsyncIterator[Batch]:
         """The job set's framed messages, in batches (never empty)."""
         log = self.api.storage.log
         if not queue:
@@ -115,7 +116,7 @@ class EventServicer:
             error_if_missing=request.errorIfMissing,
             max_messages=SINGLE_TAKE,
         ):
-            for framed in batch:
+            for framed in batch.messages:
                 yield unframe(framed)
 
     @stream_rpc
@@ -129,7 +130,7 @@ class EventServicer:
             error_if_missing=True,
             max_messages=SINGLE_TAKE,
         ):
-            for framed in batch:
+            for framed in batch.messages:
                 yield unframe(framed)
 
     async def Health(
@@ -158,7 +159,7 @@ class EventBatchServicer:
             error_if_missing=request.error_if_missing,
             max_messages=request.max_batch or DEFAULT_BATCH,
         ):
-            yield b"".join(batch)
+            yield batch.joined()
 
 
 def _as_is(data: bytes) -> bytes:

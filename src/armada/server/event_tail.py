@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from armada.eventlog.base import EventLog
 from armada.server.event_pages import (
     COMPLETE,
+    Batch,
     Converted,
     PageReader,
     Position,
@@ -36,12 +37,16 @@ from armada.server.memory import MemoryReleaser
 
 log = logging.getLogger(__name__)
 
+TAKES_KEPT = 16
+
 
 @dataclass(frozen=True)
 class TailSettings:
     ring_bytes: int
     read_batch: int
     poll_interval: float
+    # Least time between two reads of new entries (so that watchers batch what came between).
+    interval: float = 0.0
 
 
 class JobSetTail:
@@ -61,6 +66,8 @@ class JobSetTail:
         self.bytes = 0
         self.base: int | None = None
         self.after = 0
+        # Batches taken since the ring last changed, by (position, limits).
+        self._taken: dict[tuple[Position, int, int], tuple[Batch | None, Position]] = {}
         self._changed = asyncio.Event()
         self._task = asyncio.create_task(self._follow(), name=f"tail {queue}/{job_set}")
 
@@ -70,10 +77,19 @@ class JobSetTail:
 
     def take(
         self, pos: Position, max_messages: int, max_bytes: int
-    ) -> tuple[list[bytes], Position]:
-        """The ring's messages after ``pos`` (which it covers), bounded; and the new position."""
-        start = first_after(self._entries, pos)
-        return collect(self._entries, start, pos, max_messages, max_bytes)
+    ) -> tuple[Batch | None, Position]:
+        """The ring's messages after ``pos`` (which it covers), bounded; and the new position.
+        Watchers in step (the same position and limits) get the same batch."""
+        key = (pos, max_messages, max_bytes)
+        taken = self._taken.get(key)
+        if taken is None:
+            start = first_after(self._entries, pos)
+            messages, after = collect(self._entries, start, pos, max_messages, max_bytes)
+            taken = (Batch(messages) if messages else None, after)
+            if len(self._taken) >= TAKES_KEPT:
+                self._taken.clear()
+            self._taken[key] = taken
+        return taken
 
     async def changed(self, timeout: float | None = None) -> None:
         """Wait for the ring to change (new entries, an error, the tail closing)."""
@@ -89,6 +105,7 @@ class JobSetTail:
     def close(self) -> None:
         self.closed = True
         self._entries.clear()
+        self._taken.clear()
         self.bytes = 0
         self._fire()
 
@@ -97,6 +114,7 @@ class JobSetTail:
         self._changed.clear()
 
     def _add(self, entries: list[Converted]) -> None:
+        self._taken.clear()
         for entry in entries:
             self._entries.append(entry)
             self.bytes += entry.size
@@ -122,6 +140,7 @@ class JobSetTail:
                 self.after = page.reached[0]
                 if page.entries:
                     self._fire()
+                    await asyncio.sleep(self._settings.interval)
                 if page.at_end:
                     await signal.wait_async(self._settings.poll_interval, seen)
         except Exception as exc:  # the watchers end with it; the next ones start afresh
@@ -171,7 +190,7 @@ class StreamRequest:
     max_bytes: int
 
 
-async def watch(tails: Tails, request: StreamRequest) -> AsyncIterator[list[bytes]]:
+async def watch(tails: Tails, request: StreamRequest) -> AsyncIterator[Batch]:
     """Framed messages of the job set after the start, then its new ones as they come; ends
     only with an error (or when the caller stops iterating)."""
     queue, job_set, pos = request.queue, request.job_set, request.start
@@ -183,9 +202,9 @@ async def watch(tails: Tails, request: StreamRequest) -> AsyncIterator[list[byte
             if tail.error is not None:
                 raise tail.error
             if tail.covers(pos):
-                batch, pos = tail.take(pos, *limits)
-                if batch:
-                    yield batch
+                taken, pos = tail.take(pos, *limits)
+                if taken is not None:
+                    yield taken
                 else:
                     await tail.changed()
                 continue
@@ -201,7 +220,7 @@ async def watch(tails: Tails, request: StreamRequest) -> AsyncIterator[list[byte
 
 async def replay(
     log: EventLog, request: StreamRequest, stop_at: int, read_batch: int
-) -> AsyncIterator[list[bytes]]:
+) -> AsyncIterator[Batch]:
     """Framed messages of the job set after the start up to offset ``stop_at``, then the end."""
     reader = PageReader(log, request.queue, request.job_set, read_batch)
     pos = request.start

@@ -30,7 +30,9 @@ class Storage:
         self.log.close()
 
 
-def open_storage(settings: StorageSettings) -> Storage:
+def open_storage(settings: StorageSettings, *, catch_up: bool = True) -> Storage:
+    """Open the log and the views; bring the views up to date unless told not to (the
+    caller then does it before anything reads them)."""
     log: EventLog
     if settings.event_log == "memory":
         log = MemoryEventLog()
@@ -40,5 +42,6 @@ def open_storage(settings: StorageSettings) -> Storage:
         log = SqliteEventLog(path, synchronous=settings.sqlite_synchronous)
         store = QueryStore(path)
     updater = ViewUpdater(log, store)
-    updater.catch_up()
+    if catch_up:
+        updater.catch_up()
     return Storage(log=log, store=store, updater=updater)
