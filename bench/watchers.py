@@ -42,6 +42,8 @@ from bench.harness import free_port, sleep_job_pod
 MiB = 2**20
 STREAMS_PER_CONNECTION = 100
 PER_SUBMISSION = 100
+ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
+CLIENT = [sys.executable, "-m", "bench.watchers", "--client"]
 
 
 def rss(pid: int) -> int:
@@ -91,7 +93,8 @@ async def client_main(address: str, watchers: int, single: int, total: int, out:
     connections = max(1, -(-watchers // STREAMS_PER_CONNECTION))
     channels = [
         grpc.aio.insecure_channel(
-            address, options=[("bench.connection", n), ("grpc.max_receive_message_length", 64 * MiB)]
+            address,
+            options=[("bench.connection", n), ("grpc.max_receive_message_length", 64 * MiB)],
         )
         for n in range(connections)
     ]
@@ -105,7 +108,8 @@ async def client_main(address: str, watchers: int, single: int, total: int, out:
         task.cancel()
     results = [t.result() for t in done if t.exception() is None]
     failures = [repr(t.exception()) for t in done if t.exception() is not None]
-    out.write_text(json.dumps({"results": results, "failures": failures, "timed_out": len(pending)}))
+    summary = {"results": results, "failures": failures, "timed_out": len(pending)}
+    out.write_text(json.dumps(summary))
     for channel in channels:
         await channel.close()
 
@@ -166,8 +170,7 @@ class Sampler:
 def start_server(data: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "armada.cli.armada_main", "server", "--host", "127.0.0.1"]
-        + ["--port", str(port), "--data-dir", data],
+        [*ARMADA, "server", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
@@ -197,8 +200,7 @@ def run(args: argparse.Namespace) -> None:
                 clients.append(
                     (
                         subprocess.Popen(
-                            [sys.executable, "-m", "bench.watchers", "--client", address]
-                            + [str(n), str(single), str(total), str(out)],
+                            [*CLIENT, address, str(n), str(single), str(total), str(out)],
                             stdout=subprocess.PIPE,
                         ),
                         out,
