@@ -168,6 +168,7 @@ class Sampler:
 
 
 def start_server(data: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`armada server` on ``data``, with the queue ``bench``; the process and its address."""
     port = free_port()
     proc = subprocess.Popen(
         [*ARMADA, "server", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data],
@@ -177,7 +178,11 @@ def start_server(data: str) -> tuple[subprocess.Popen[bytes], str]:
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()
     assert "is serving on" in line, line
-    return proc, f"127.0.0.1:{port}"
+    address = f"127.0.0.1:{port}"
+    with grpc.insecure_channel(address) as channel:
+        client = ArmadaClient(channel)
+        client.create_queue(client.create_queue_request("bench", 1.0))
+    return proc, address
 
 
 def run(args: argparse.Namespace) -> None:
@@ -186,9 +191,6 @@ def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="armada-watchers-") as tmp:
         server, address = start_server(str(Path(tmp) / "data"))
         try:
-            with grpc.insecure_channel(address) as channel:
-                client = ArmadaClient(channel)
-                client.create_queue(client.create_queue_request("bench", 1.0))
             time.sleep(2)
             idle = rss(server.pid)
             clients = []
