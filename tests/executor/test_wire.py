@@ -93,7 +93,7 @@ FAILURE = ev.FailureInfo(
 def test_run_events_round_trip(event: object) -> None:
     message = run_event_to_proto(event, 12.5)  # type: ignore[arg-type]
     assert message.created == 12.5
-    assert run_event_from_proto(message, cluster="c") == event
+    assert run_event_from_proto(message, executor="c") == event
 
 
 def test_an_empty_run_event_is_refused() -> None:

@@ -25,8 +25,9 @@ from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.executor import BinocularsLogService, Cluster
 from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
-from armada.schedulerservice.executor_api import ExecutorApiServicer, SchedulerRuntime
+from armada.schedulerservice.executor_api import ExecutorApiServicer
 from armada.schedulerservice.reports_service import SchedulerReportingServicer
+from armada.schedulerservice.runtime import SchedulerRuntime
 from armada.schedulerservice.service import SchedulerConfig, SchedulerService
 from armada.server.app import add_public_api, make_api_context
 from armada.views.storage import Storage, open_storage
