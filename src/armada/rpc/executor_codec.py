@@ -14,6 +14,7 @@ not for the codec. The one exception is a lease's namespace, which Kubernetes re
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from armada.domain import events as ev
@@ -66,37 +67,82 @@ def lease_from_proto(msg: pb.JobRunLease) -> Lease:
 
 
 def lease_to_proto(lease: Lease) -> pb.JobRunLease:
-    msg = pb.JobRunLease(
+    return job_run_lease(
         run_id=lease.run_id,
         job_id=lease.job_id,
         queue=lease.queue,
         job_set=lease.job_set,
-        user=lease.owner,
-        groups=list(lease.groups),
+        owner=lease.owner,
+        groups=lease.groups,
         namespace=lease.namespace,
         node=lease.node,
         pool=lease.pool,
-        labels=dict(lease.labels),
-        annotations=dict(lease.annotations),
+        labels=lease.labels,
+        annotations=lease.annotations,
         pod_spec=lease.pod_spec,
         priority_class=lease.priority_class,
+        services=lease.services,
+        ingress=lease.ingress,
+        gang=lease.gang,
+        gang_uniformity_value=lease.gang_uniformity_value,
         previous_attempts=lease.previous_attempts,
     )
-    for service in lease.services:
-        msg.services.add(type=service.type, ports=list(service.ports), name=service.name)
-    for ingress in lease.ingress:
+
+
+def job_run_lease(
+    *,
+    run_id: str,
+    job_id: str,
+    queue: str,
+    job_set: str,
+    owner: str,
+    groups: Sequence[str],
+    namespace: str,
+    node: str,
+    pool: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    pod_spec: bytes,
+    priority_class: str,
+    services: Iterable[ServiceConfig],
+    ingress: Iterable[IngressConfig],
+    gang: Gang | None,
+    gang_uniformity_value: str,
+    previous_attempts: int,
+) -> pb.JobRunLease:
+    """A :class:`Lease`'s message, from its fields. The scheduler encodes through this: a
+    ``Lease`` made only to be encoded would cost a frozen dataclass per lease sent."""
+    msg = pb.JobRunLease(
+        run_id=run_id,
+        job_id=job_id,
+        queue=queue,
+        job_set=job_set,
+        user=owner,
+        groups=groups,
+        namespace=namespace,
+        node=node,
+        pool=pool,
+        labels=labels,
+        annotations=annotations,
+        pod_spec=pod_spec,
+        priority_class=priority_class,
+        previous_attempts=previous_attempts,
+    )
+    for service in services:
+        msg.services.add(type=service.type, ports=service.ports, name=service.name)
+    for config in ingress:
         msg.ingress.add(
-            ports=list(ingress.ports),
-            annotations=dict(ingress.annotations),
-            tls_enabled=ingress.tls_enabled,
-            cert_name=ingress.cert_name,
-            use_cluster_ip=ingress.use_cluster_ip,
+            ports=config.ports,
+            annotations=config.annotations,
+            tls_enabled=config.tls_enabled,
+            cert_name=config.cert_name,
+            use_cluster_ip=config.use_cluster_ip,
         )
-    if lease.gang is not None:
-        msg.gang.id = lease.gang.id
-        msg.gang.cardinality = lease.gang.cardinality
-        msg.gang.node_uniformity_label = lease.gang.node_uniformity_label
-        msg.gang.node_uniformity_value = lease.gang_uniformity_value
+    if gang is not None:
+        msg.gang.id = gang.id
+        msg.gang.cardinality = gang.cardinality
+        msg.gang.node_uniformity_label = gang.node_uniformity_label
+        msg.gang.node_uniformity_value = gang_uniformity_value
     return msg
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
 
 from armada.domain.jobs import POOL_ANNOTATION, JobSpec
-from armada.domain.leases import Lease
 from armada.domain.lifecycle import JobRecord, RunRecord
-from armada.rpc.executor_codec import lease_to_proto
+from armada.rpc.executor_codec import job_run_lease
 from armada.rpc.gen import executorapi_pb2 as pb
 
 
@@ -37,7 +36,7 @@ def lease_message(
     """``spec`` is the full spec (with the pod spec); ``job`` may carry a slimmed one."""
     annotations = dict(spec.annotations)
     annotations[POOL_ANNOTATION] = run.pool
-    lease = Lease(
+    return job_run_lease(
         run_id=run.run_id,
         job_id=spec.job_id,
         queue=spec.queue,
@@ -57,4 +56,3 @@ def lease_message(
         gang_uniformity_value=run.gang_uniformity_value if spec.gang is not None else "",
         previous_attempts=max(0, len(job.runs) - 1),
     )
-    return lease_to_proto(lease)
