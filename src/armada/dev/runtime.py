@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from armada.config.dev import DevSettings
     from armada.config.scheduler import SchedulerSettings
     from armada.dev.farm import Farm
-    from armada.schedulerservice.executor_api import SchedulerRuntime
+    from armada.schedulerservice.runtime import SchedulerRuntime
     from armada.schedulerservice.service import SchedulerConfig
 
 log = logging.getLogger(__name__)
@@ -124,8 +124,9 @@ def add_scheduler(
 ) -> SchedulerRuntime:
     """Register the executor API and the scheduling reports, backed by a new scheduler."""
     from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
-    from armada.schedulerservice.executor_api import ExecutorApiServicer, SchedulerRuntime
+    from armada.schedulerservice.executor_api import ExecutorApiServicer
     from armada.schedulerservice.reports_service import SchedulerReportingServicer
+    from armada.schedulerservice.runtime import SchedulerRuntime
     from armada.schedulerservice.service import SchedulerService
 
     runtime = SchedulerRuntime(SchedulerService(storage, config, clock, ids))
