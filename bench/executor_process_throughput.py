@@ -32,9 +32,7 @@ async def measure(jobs: int, limits: str) -> float:
         settings = ExecutorSettings(  # the defaults, but for where the process backend logs
             backend="process",
             scheduler_address=scheduler.address,
-            process=ProcessClusterSettings(
-                node_name="local", log_dir=logs, resource_limits=limits
-            ),
+            process=ProcessClusterSettings(node_name="local", log_dir=logs, resource_limits=limits),
         )
         cluster = ProcessCluster(settings.process)
         for index in range(jobs):
