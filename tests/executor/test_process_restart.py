@@ -62,10 +62,13 @@ async def test_a_running_pod_is_taken_back_and_its_end_collected(tmp_path: Path)
 
 
 async def test_a_pod_that_ended_while_nobody_watched_is_seen_ended(tmp_path: Path) -> None:
+    go = tmp_path / "go"  # the job ends only once its executor is gone
+    script = f"while [ ! -e {go} ]; do sleep 0.01; done; echo done"
     before = cluster_in(tmp_path)
-    await before.create_run(plan("j1", ["sh", "-c", "echo done"]))
+    await before.create_run(plan("j1", ["sh", "-c", script]))
     await until_running(before, "j1")
     await crash(before)
+    go.touch()
     files = ContainerFiles.at(before.log_path("default", "armada-j1-0").with_suffix(""))
     async with asyncio.timeout(5):  # the status written whole, not only the file created
         while read_exit(files) is None:
