@@ -16,7 +16,7 @@ install: $(BIN)/.installed
 dev: install
 	$(BIN)/armada dev $(ARGS)
 
-## Lint, type-check, check the layers, then run the whole test suite.
+## Lint, type-check, check the layers and the structure (scripts/check_structure.py), then test.
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -25,6 +25,7 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_structure.py
 
 format: install
 	$(BIN)/ruff format src tests bench
