@@ -81,11 +81,12 @@ def _self_targets(node: ast.AST) -> Iterator[str]:
 
 def _assigned_on_self(func: ast.FunctionDef | ast.AsyncFunctionDef) -> Iterator[tuple[str, int]]:
     for node in ast.walk(func):
-        targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = node.targets
         elif isinstance(node, ast.AnnAssign | ast.AugAssign):
             targets = [node.target]
+        else:
+            continue
         for target in targets:
             for name in _self_targets(target):
                 yield name, node.lineno

@@ -44,11 +44,11 @@ from armada.scheduling import (
     JobDbSnapshot,
     Node,
     RateLimiterState,
+    SchedulingResult,
     SchedulingSnapshot,
     gc_paused,
 )
 from armada.scheduling import schedule as run_scheduling_round
-from armada.scheduling.model import SchedulingResult
 from armada.scheduling.reports import ReportHistory
 from armada.scheduling.submitcheck import SubmitChecker
 from armada.views.storage import Storage

@@ -12,9 +12,9 @@ from operator import sub
 from armada.domain.lifecycle import JobRecord
 from armada.scheduling.candidates import KeyInfo
 from armada.scheduling.lease_undo import LeaseUndo
-from armada.scheduling.model import Preemption
 from armada.scheduling.nodedb import Placement
 from armada.scheduling.pool_state import FillState, PoolContext, Running
+from armada.scheduling.round_data import Preemption
 from armada.scheduling.shares import Shares
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from armada.scheduling.model import PoolReport, QueueRound
 from armada.scheduling.pool_state import Placements, PoolContext, Running
+from armada.scheduling.round_data import PoolReport, QueueRound
 from armada.scheduling.shares import Shares
 
 MAX_REASONS_PER_QUEUE = 5

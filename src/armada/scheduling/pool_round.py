@@ -30,7 +30,6 @@ from armada.scheduling.cycle import Cycle
 from armada.scheduling.displace import Displacer
 from armada.scheduling.evictions import Evicted, Restorer, evict
 from armada.scheduling.lease_undo import LeaseUndo
-from armada.scheduling.model import KeyReason, Lease
 from armada.scheduling.nodes import Node
 from armada.scheduling.placement import GangPlacer
 from armada.scheduling.pool_report import build_report
@@ -42,6 +41,7 @@ from armada.scheduling.pool_state import (
     Running,
     bind_running,
 )
+from armada.scheduling.round_data import KeyReason, Lease
 from armada.scheduling.shares import Shares, compute_shares
 
 STOP_TIME = "maximum scheduling duration exceeded"

@@ -25,9 +25,9 @@ from armada.domain.lifecycle import JobRecord
 from armada.scheduling.candidates import KeyInfo
 from armada.scheduling.cycle import Cycle
 from armada.scheduling.fairness import DrfCost
-from armada.scheduling.model import Lease
 from armada.scheduling.nodedb import PoolNodeDb
 from armada.scheduling.nodes import Node
+from armada.scheduling.round_data import Lease
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from armada.config.scheduling import SchedulingSettings
 from armada.domain.queues import PriorityClass
 from armada.scheduling.cycle import Cycle
-from armada.scheduling.model import KeyReason, SchedulingResult, SchedulingSnapshot
 from armada.scheduling.nodes import Node
 from armada.scheduling.pool_round import run_pool_round
 from armada.scheduling.ratelimit import Bucket, RateLimiterState, refill
 from armada.scheduling.resources import ResourceSpace
+from armada.scheduling.round_data import KeyReason, SchedulingResult, SchedulingSnapshot
 
 
 def _start_cycle(
