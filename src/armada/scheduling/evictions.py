@@ -144,9 +144,10 @@ class Restorer:
         for job_id in sorted(self.ctx.db.evicted):
             job = self.running.jobs[job_id]
             queue = job.spec.queue
+            fair = max(shares.fair.get(queue, 0.0), shares.adjusted.get(queue, 0.0))
             reason = (
                 f"preempted to restore fair share in pool {pool}: queue {queue} held "
                 f"{shares.actual_start.get(queue, 0.0):.1%} of the pool against a fair share of "
-                f"{shares.protected(queue):.1%}, and its node had no room for the job again"
+                f"{fair:.1%}, and its node had no room for the job again"
             )
             self.displacer.drop(job_id, reason, "fair-share")

@@ -25,12 +25,8 @@ class Shares:
     actual_start: dict[str, float]  # what each queue held when the round started
     queued_here: dict[str, int]  # queued jobs that may run here
 
-    def protected(self, queue: str) -> float:
-        """The share protected from fair-share preemption."""
-        return max(self.fair.get(queue, 0.0), self.adjusted.get(queue, 0.0))
-
     def ratio(self, ctx: PoolContext, queue: str, alloc: dict[str, list[int]]) -> float:
-        """What the queue holds now over its protected share."""
+        """What the queue holds now over its share protected from fair-share preemption."""
         share = max(self.fair.get(queue, 0.0), self.adjusted.get(queue, 0.0))
         actual = ctx.cost(alloc.get(queue, ctx.zero))
         return actual / share if share > 0 else float("inf") if actual > 0 else 0.0
