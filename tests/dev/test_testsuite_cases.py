@@ -78,7 +78,14 @@ def in_order(messages: list[Any], expected: list[dict[str, Any]]) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "case", ["failure_oom_1x1.yaml", "categorization_oom.yaml", "failure_namespace.yaml"]
+    "case",
+    [
+        "failure_1x1.yaml",
+        "failure_oom_1x1.yaml",
+        "categorization_oom.yaml",
+        "categorization_user_error.yaml",
+        "failure_namespace.yaml",
+    ],
 )
 def test_armadas_testsuite_case_ends_as_its_yaml_expects(armada: EmbeddedArmada, case: str) -> None:
     if "oom" in case and Confinement("auto", "armada-cluster-1").kind == "rlimit":

@@ -6,6 +6,7 @@ heartbeat; after a start, executors holding runs are known again, as if heard fr
 
 from __future__ import annotations
 
+from armada.domain import events as ev
 from armada.domain.lifecycle import JobRecord
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.schedulerservice.executors import ExecutorRegistry
@@ -97,8 +98,8 @@ def test_an_unacknowledged_run_on_a_vanished_node_is_given_back_after_the_grace(
     h.advance(21)  # missingRunGrace is 20 s
     h.heartbeat(nodes=1, cpu="1")
     lost = plan(h).lost_runs
-    assert [(r.job_id, r.kind, r.run_attempted) for r in lost] == [
-        (on_node_1, "lease_returned", False)
+    assert [(r.job_id, type(r), r.run_attempted) for r in lost] == [
+        (on_node_1, ev.JobRunLeaseReturned, False)
     ]
     assert "node cluster-1-node-1 is no longer reported" in lost[0].reason
 

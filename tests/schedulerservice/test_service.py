@@ -8,9 +8,15 @@ import msgspec
 
 from armada.domain import events as ev
 from armada.schedulerservice.lease_stream import plan_for_executor
-from armada.schedulerservice.rules import RunReport
 from tests.builders import requirements
-from tests.schedulerservice.harness import SMALL, harness, leased, leases_in, many_leased
+from tests.schedulerservice.harness import (
+    SMALL,
+    harness,
+    leased,
+    leases_in,
+    many_leased,
+    run_report,
+)
 
 
 def leases_of(h: object, executor: str = "cluster-1") -> list[str]:
@@ -73,12 +79,12 @@ def test_reports_move_the_job_to_succeeded() -> None:
     run_id = job.active_run.run_id
     for kind in ("assigned", "running", "succeeded"):
         h.service.handle_reports(
-            "cluster-1", [RunReport(job_id="j1", run_id=run_id, kind=kind, pod_name="armada-j1-0")]
+            "cluster-1", [run_report(kind, job_id="j1", run_id=run_id, pod_name="armada-j1-0")]
         )
     assert h.state_of("j1") == "SUCCEEDED"
     # A repeated report (the executor retried) changes nothing and appends nothing.
     head = h.storage.log.head()
-    h.service.handle_reports("cluster-1", [RunReport(job_id="j1", run_id=run_id, kind="succeeded")])
+    h.service.handle_reports("cluster-1", [run_report("succeeded", job_id="j1", run_id=run_id)])
     assert h.storage.log.head() == head
 
 
@@ -93,11 +99,8 @@ def test_a_returned_lease_is_retried_elsewhere_then_fails_after_max_retries() ->
     h.service.handle_reports(
         "cluster-1",
         [
-            RunReport(
-                job_id="j1",
-                run_id=first.active_run.run_id,
-                kind="lease_returned",
-                reason="no image",
+            run_report(
+                "lease_returned", job_id="j1", run_id=first.active_run.run_id, reason="no image"
             )
         ],
     )
@@ -111,7 +114,7 @@ def test_a_returned_lease_is_retried_elsewhere_then_fails_after_max_retries() ->
     assert second.active_run.node != first.active_run.node, "anti-affinity to the tried node"
     h.service.handle_reports(
         "cluster-1",
-        [RunReport(job_id="j1", run_id=second.active_run.run_id, kind="lease_returned")],
+        [run_report("lease_returned", job_id="j1", run_id=second.active_run.run_id)],
     )
     final = h.storage.store.get_job("j1")
     assert final is not None and final.state.value == "FAILED"
@@ -179,10 +182,10 @@ def test_a_failing_gang_member_fails_the_gang() -> None:
     h.service.handle_reports(
         "cluster-1",
         [
-            RunReport(
+            run_report(
+                "failed",
                 job_id="g-a",
                 run_id=run.run_id,  # type: ignore[union-attr]
-                kind="failed",
                 failure=failure,
             )
         ],
@@ -220,8 +223,8 @@ def test_a_restarted_scheduler_never_resends_a_run_its_executor_reported_started
     h.service.handle_reports(
         "cluster-1",
         [
-            RunReport(job_id="j1", run_id=started, kind="assigned", **where),
-            RunReport(job_id="j1", run_id=started, kind="running", **where),
+            run_report("assigned", job_id="j1", run_id=started, **where),
+            run_report("running", job_id="j1", run_id=started, **where),
         ],
     )
     h = h.restart()
@@ -231,8 +234,8 @@ def test_a_restarted_scheduler_never_resends_a_run_its_executor_reported_started
     state = h.service.executors.get("cluster-1")
     assert state is not None
     plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
-    assert [(r.run_id, r.kind, r.run_attempted) for r in plan.lost_runs] == [
-        (started, "lease_returned", True)
+    assert [(r.run_id, type(r), r.run_attempted) for r in plan.lost_runs] == [
+        (started, ev.JobRunLeaseReturned, True)
     ]
     h.service.handle_reports("cluster-1", plan.lost_runs)
     h.service.ingest()
@@ -258,10 +261,10 @@ def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     h.service.handle_reports(
         "cluster-1",
         [
-            RunReport(
+            run_report(
+                "succeeded",
                 job_id="a0",
                 run_id=run.run_id,  # type: ignore[union-attr]
-                kind="succeeded",
             )
         ],
     )
@@ -276,7 +279,7 @@ def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     assert replayed == original
     request = h.heartbeat(nodes=3, cpu="4")
     fresh.executors.heartbeat(request, fresh.monotonic())
-    fresh.rate_limits = h.service.rate_limits
+    fresh.state.rate_limits = h.service.state.rate_limits
     h.advance(2)
     ours, theirs = h.service.schedule_round(), fresh.schedule_round()
     strip = lambda r: msgspec.structs.replace(r, pools=())  # noqa: E731 - timings differ
@@ -300,7 +303,7 @@ def test_a_replay_longer_than_one_read_sees_each_entry_against_the_state_before_
         h.submit(f"filler-{i}", requirements=requirements(resources={"cpu": 64000}))
     run = h.storage.store.get_job("g-a").active_run  # type: ignore[union-attr]
     failure = ev.FailureInfo(reason="exit 1")
-    report = RunReport(job_id="g-a", run_id=run.run_id, kind="failed", failure=failure)  # type: ignore[union-attr]
+    report = run_report("failed", job_id="g-a", run_id=run.run_id, failure=failure)  # type: ignore[union-attr]
     h.service.handle_reports("cluster-1", [report])
     fresh = SchedulerService(
         h.storage, h.service.config, h.clock, SequentialIds("x"), monotonic=h.monotonic
@@ -363,7 +366,7 @@ def test_a_run_ending_while_jobs_wait_brings_the_next_round_forward() -> None:
         assert job is not None and job.active_run is not None
         run_id = job.active_run.run_id
         h.service.handle_reports(
-            "cluster-1", [RunReport(job_id=job_id, run_id=run_id, kind="succeeded")]
+            "cluster-1", [run_report("succeeded", job_id=job_id, run_id=run_id)]
         )
 
     finish("j1")
@@ -391,7 +394,7 @@ def test_the_executor_state_forgets_finished_runs() -> None:
     plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
     assert state.acknowledged == set(runs.values()) and len(state.sent) == len(ids)
 
-    done = [RunReport(job_id=j, run_id=r, kind="succeeded") for j, r in runs.items()]
+    done = [run_report("succeeded", job_id=j, run_id=r) for j, r in runs.items()]
     h.service.handle_reports("cluster-1", done)
     h.heartbeat(nodes=1, cpu="64", active=[])  # the executor delivered them and let them go
     plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
@@ -428,10 +431,10 @@ def test_usage_reports_become_utilisation_events_that_move_no_state() -> None:
     run_id = run.run_id
 
     def report(kind: str, executor: str = "cluster-1") -> int:
-        usage = RunReport(
+        usage = run_report(
+            kind,
             job_id="j1",
             run_id=run_id,
-            kind=kind,
             max_resources={"cpu": 900, "memory": 2**26 * 1000},
             avg_resources={"cpu": 400, "memory": 2**25 * 1000},
             cumulative={"cpu": 12_000},

@@ -299,6 +299,18 @@ ControlPlaneEvent = (
 )
 Event = JobEvent | ControlPlaneEvent
 
+# What an executor reports about a run (the executor API's RunEvent, decoded).
+RunEvent = (
+    JobRunAssigned
+    | JobRunRunning
+    | JobRunSucceeded
+    | JobRunFailed
+    | JobRunLeaseReturned
+    | JobRunCancelled
+    | IngressInfo
+    | JobRunUtilisation
+)
+
 
 class EventSequence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A batch of events about one job set, appended atomically.

@@ -1,5 +1,5 @@
-"""The one reading of a ``RunUtilisation`` (executorapi.proto): the scheduler and the executor's
-fake scheduler both decode it through :func:`utilisation_fields`."""
+"""The one reading of a ``RunUtilisation`` (executorapi.proto), used by the executor API's codec
+(:mod:`armada.rpc.executor_codec`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from armada.rpc.gen import executorapi_pb2 as pb
 
 def utilisation_fields(msg: pb.RunUtilisation) -> dict[str, Any]:
     """Where the pod is, and its usage in milli-units (quantities that do not parse are left
-    out: one bad figure must not lose the rest), as keyword arguments of ``JobRunUtilisation``
-    and of the scheduler's ``RunReport`` alike."""
+    out: one bad figure must not lose the rest), as keyword arguments of ``JobRunUtilisation``."""
     return {
         "node": msg.node,
         "pod_name": msg.pod_name,

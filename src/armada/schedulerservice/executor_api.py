@@ -1,7 +1,9 @@
 """The executor-facing gRPC API (our ExecutorApi): lease streams and run event reports.
 
 All scheduler state is touched on the scheduler's single worker thread
-(:class:`SchedulerRuntime`), so a lease stream, a report and a scheduling round never race.
+(:class:`~armada.schedulerservice.runtime.SchedulerRuntime`), so a lease stream, a report and a
+scheduling round never race. Messages are decoded by the executor API's one codec
+(:mod:`armada.rpc.executor_codec`).
 """
 
 from __future__ import annotations
@@ -9,121 +11,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 
-from armada.domain.events import FailureInfo
 from armada.eventlog.base import StoreFull
 from armada.eventlog.sqlite_errors import DISK_FULL
+from armada.rpc.executor_codec import run_event_from_proto
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
-from armada.rpc.usage import utilisation_fields
-from armada.schedulerservice.executors import LOOP_SEEN_WITHIN
 from armada.schedulerservice.lease_stream import plan_for_executor
-from armada.schedulerservice.rules import RunReport
-from armada.schedulerservice.service import SchedulerService
+from armada.schedulerservice.runtime import SchedulerRuntime
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-class SchedulerRuntime:
-    """Runs the service's work on one worker thread, from asyncio."""
-
-    def __init__(self, service: SchedulerService) -> None:
-        self.service = service
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scheduler")
-        self._wakers: set[Callable[[], None]] = set()
-        service.on_new_leases(self._wake_all)
-
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._worker, fn, *args)
-
-    def add_waker(self, waker: Callable[[], None]) -> None:
-        self._wakers.add(waker)
-
-    def remove_waker(self, waker: Callable[[], None]) -> None:
-        self._wakers.discard(waker)
-
-    def _wake_all(self) -> None:
-        for waker in list(self._wakers):
-            waker()
-
-    async def run(self) -> None:
-        """The service's loop: one tick every cyclePeriod, until cancelled."""
-        period = self.service.config.loop.cycle_period.total_seconds()
-        hearing = asyncio.create_task(self._watch_hearing())
-        try:
-            while True:
-                try:
-                    await self.call(self.service.tick)
-                except StoreFull as exc:
-                    log.warning("scheduler tick: %s; carrying on", exc)
-                except Exception:
-                    log.exception("scheduler tick failed; carrying on")
-                await asyncio.sleep(period)
-        finally:
-            hearing.cancel()
-
-    async def _watch_hearing(self, interval: float = 0.1) -> None:
-        """Tell the registry, ten times a second, that this loop (which hears the executors'
-        requests) runs, and when it had been held: a blocking call on the loop silences every
-        executor at once, and that silence is the scheduler's, not theirs."""
-        executors, clock = self.service.executors, self.service.monotonic
-        while True:
-            before = clock()
-            await asyncio.sleep(interval)
-            now = clock()
-            late = now - before - interval
-            executors.loop_seen(now, held_for=late if late > LOOP_SEEN_WITHIN / 2 else 0.0)
-
-    def close(self) -> None:
-        self._worker.shutdown(wait=True, cancel_futures=True)
-
-
-def report_from_proto(event: pb.RunEvent) -> RunReport | None:
-    kind = event.WhichOneof("event")
-    if kind is None:
-        return None
-    body = getattr(event, kind)
-    fields: dict[str, Any] = {"job_id": event.job_id, "run_id": event.run_id, "kind": kind}
-    if kind in ("assigned", "running"):
-        fields.update(
-            pod_name=body.pod_name,
-            namespace=body.namespace,
-            node=body.node,
-            pod_number=body.pod_number,
-        )
-    elif kind == "succeeded":
-        fields.update(pod_name=body.pod_name, node=body.node)
-    elif kind == "failed":
-        fields["failure"] = FailureInfo(
-            reason=body.reason or "the run failed",
-            cause=body.cause or "Error",
-            category=body.category,
-            subcategory=body.subcategory,
-            exit_codes=dict(body.exit_codes),
-            container_messages=dict(body.container_messages),
-            node=body.node,
-            pod_name=body.pod_name,
-            namespace=body.namespace,
-        )
-        fields.update(node=body.node, pod_name=body.pod_name, namespace=body.namespace)
-    elif kind == "lease_returned":
-        fields.update(reason=body.reason, run_attempted=body.run_attempted, node=body.node)
-    elif kind == "utilisation":
-        fields.update(utilisation_fields(body))
-    elif kind == "ingress_info":
-        fields.update(
-            node=body.node,
-            pod_name=body.pod_name,
-            namespace=body.namespace,
-            addresses=tuple(sorted(body.addresses.items())),
-        )
-    return RunReport(**fields)
 
 
 def _newest(
@@ -150,9 +51,14 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
     async def ReportEvents(self, request: pb.EventList, context: Any) -> pb.ReportEventsResponse:
         if not request.executor_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "executor_id is required")
-        reports = [r for r in map(report_from_proto, request.events) if r is not None]
+        executor_id = request.executor_id
+        reports = [
+            run_event_from_proto(event, executor_id)
+            for event in request.events
+            if event.WhichOneof("event") is not None  # carries nothing: nothing to say
+        ]
         try:
-            await self.runtime.call(self.service.handle_reports, request.executor_id, reports)
+            await self.runtime.call(self.service.handle_reports, executor_id, reports)
         except StoreFull:  # the executor keeps the reports and sends them again
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL)
         return pb.ReportEventsResponse()

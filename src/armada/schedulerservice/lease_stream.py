@@ -29,12 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from armada.domain import events as ev
 from armada.domain.lifecycle import JobRecord, RunRecord
 from armada.domain.states import RunState
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.schedulerservice.executors import ExecutorState
 from armada.schedulerservice.leases import lease_message
-from armada.schedulerservice.rules import RunReport
 from armada.schedulerservice.service import SchedulerService
 from armada.scheduling import JobDbSnapshot
 
@@ -44,7 +44,7 @@ _Held = tuple[JobRecord, RunRecord]  # a job and its active run on the executor
 @dataclass
 class StreamPlan:
     messages: list[pb.LeaseStreamMessage] = field(default_factory=list)
-    lost_runs: list[RunReport] = field(default_factory=list)
+    lost_runs: list[ev.JobRunLeaseReturned] = field(default_factory=list)
 
 
 def plan_for_executor(
@@ -220,10 +220,9 @@ def _losses(
         if now - since >= grace:
             del missing_since[run_id]
             plan.lost_runs.append(
-                RunReport(
+                ev.JobRunLeaseReturned(
                     job_id=runs[run_id],
                     run_id=run_id,
-                    kind="lease_returned",
                     reason=missing[run_id],
                     run_attempted=run_id in state.acknowledged,
                 )
