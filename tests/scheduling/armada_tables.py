@@ -28,7 +28,7 @@ from armada.domain import events as ev
 from armada.domain.jobs import Gang, NodeSelectorTerm, Taint, Toleration
 from armada.domain.queues import Queue
 from armada.scheduling import Node
-from armada.scheduling.model import SchedulingResult
+from armada.scheduling.round_data import SchedulingResult
 from tests.scheduling.world import World, node
 
 PC0, PC1, PC2, PC3 = "priority-0", "priority-1", "priority-2", "priority-3"

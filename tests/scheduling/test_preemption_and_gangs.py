@@ -10,7 +10,7 @@ import pytest
 from armada.domain import events as ev
 from armada.domain.jobs import Gang
 from armada.domain.queues import Queue
-from armada.scheduling.model import SchedulingResult
+from armada.scheduling.round_data import SchedulingResult
 from tests.scheduling.world import World, node
 
 MakeWorld = Callable[..., World]

@@ -33,7 +33,7 @@ from armada.schedulerservice.rules import (
 from armada.schedulerservice.state import SchedulerState
 from armada.scheduling import JobDbSnapshot, Node, SchedulingSnapshot, gc_paused
 from armada.scheduling import schedule as run_scheduling_round
-from armada.scheduling.model import SchedulingResult
+from armada.scheduling.round_data import SchedulingResult
 
 Pairs = list[tuple[JobRecord, ev.Event]]  # events, each with the job it is about
 

@@ -39,8 +39,7 @@ from armada.schedulerservice.executors import ExecutorRegistry
 from armada.schedulerservice.state import SchedulerConfig, SchedulerState
 from armada.schedulerservice.submissions import check_submissions, pending_reason
 from armada.schedulerservice.worker import OwnerThread
-from armada.scheduling import JobDb, Node, gc_paused
-from armada.scheduling.model import SchedulingResult
+from armada.scheduling import JobDb, Node, SchedulingResult, gc_paused
 from armada.scheduling.reports import ReportHistory
 from armada.views.storage import Storage
 

@@ -11,9 +11,9 @@ from armada.domain.queues import PriorityClass, Queue
 from armada.scheduling.candidates import KeyInfo
 from armada.scheduling.jobdb import JobDbSnapshot
 from armada.scheduling.keys import SchedulingKey
-from armada.scheduling.model import KeyReason, Lease, PoolReport, Preemption
 from armada.scheduling.nodedb import NOT_PREEMPTIBLE
 from armada.scheduling.resources import ResourceSpace
+from armada.scheduling.round_data import KeyReason, Lease, PoolReport, Preemption
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from armada.domain.resources import format_resources
-from armada.scheduling.model import PoolReport, QueueRound, SchedulingResult
+from armada.scheduling.round_data import PoolReport, QueueRound, SchedulingResult
 
 
 class ReportHistory:
