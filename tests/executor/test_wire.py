@@ -6,7 +6,7 @@ import pytest
 
 from armada.domain import events as ev
 from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
-from armada.executor.model import Lease, NodeTaint, NodeView
+from armada.executor.model import LeasedRun, NodeTaint, NodeView
 from armada.executor.wire import (
     lease_from_proto,
     lease_request,
@@ -18,7 +18,7 @@ from armada.rpc.gen import executorapi_pb2 as pb
 
 
 def test_a_lease_round_trips() -> None:
-    lease = Lease(
+    lease = LeasedRun(
         run_id="r",
         job_id="j",
         queue="q",

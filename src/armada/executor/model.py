@@ -26,7 +26,7 @@ Manifest = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Lease:
+class LeasedRun:
     """A run the scheduler gave this executor: the job's spec, pinned to a node."""
 
     run_id: str
@@ -162,7 +162,7 @@ class RunResource:
 
 
 @dataclass(frozen=True, slots=True)
-class LogLine:
+class PodLogLine:
     """One line of a pod's output; ``timestamp`` is RFC 3339, or empty if unknown."""
 
     timestamp: str

@@ -1,6 +1,6 @@
 """Protobuf at the edge: the ExecutorApi's messages to and from the executor's own types.
 
-Leases come in as ``JobRunLease`` and become :class:`~armada.executor.model.Lease`; run events
+Leases come in as ``JobRunLease`` and become :class:`~armada.executor.model.LeasedRun`; run events
 (domain events) go out as ``RunEvent``; the cluster's inventory goes out as a ``LeaseRequest``.
 The reverse directions exist for the fake scheduler that ships in :mod:`armada.executor.testing`.
 """
@@ -13,13 +13,13 @@ from typing import Any
 from armada.domain import events as ev
 from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
 from armada.domain.resources import format_quantity
-from armada.executor.model import Lease, NodeView
+from armada.executor.model import LeasedRun, NodeView
 from armada.executor.observe import RunEvent
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.usage import utilisation_fields
 
 
-def lease_from_proto(msg: pb.JobRunLease) -> Lease:
+def lease_from_proto(msg: pb.JobRunLease) -> LeasedRun:
     gang = None
     if msg.HasField("gang") and msg.gang.id:
         gang = Gang(
@@ -27,7 +27,7 @@ def lease_from_proto(msg: pb.JobRunLease) -> Lease:
             cardinality=msg.gang.cardinality,
             node_uniformity_label=msg.gang.node_uniformity_label,
         )
-    return Lease(
+    return LeasedRun(
         run_id=msg.run_id,
         job_id=msg.job_id,
         queue=msg.queue,
@@ -60,7 +60,7 @@ def lease_from_proto(msg: pb.JobRunLease) -> Lease:
     )
 
 
-def lease_to_proto(lease: Lease) -> pb.JobRunLease:
+def lease_to_proto(lease: LeasedRun) -> pb.JobRunLease:
     msg = pb.JobRunLease(
         run_id=lease.run_id,
         job_id=lease.job_id,
