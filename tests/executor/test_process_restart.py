@@ -14,6 +14,7 @@ from armada.executor.cluster import PodSnapshot
 from armada.executor.model import PodView
 from armada.executor.process import ProcessCluster
 from armada.executor.proclaunch import ContainerFiles, alive, read_exit, read_pid
+from armada.waiting import wait_until_async
 from tests.executor.test_process_backend import cluster_in, final, plan, until_running
 
 
@@ -25,9 +26,9 @@ async def crash(cluster: ProcessCluster) -> None:
         cluster.log_path(pod.plan.namespace, pod.plan.pod_name).with_suffix("")
         for pod in cluster._pods.values()
     ]
-    async with asyncio.timeout(5):
-        while not all(read_pid(ContainerFiles.at(stem)) for stem in stems):
-            await asyncio.sleep(0.01)
+    await wait_until_async(
+        lambda: all(read_pid(ContainerFiles.at(stem)) for stem in stems), timeout=5
+    )
     tasks = [pod.task for pod in cluster._pods.values() if pod.task is not None]
     for task in tasks:
         task.cancel()
@@ -67,9 +68,8 @@ async def test_a_pod_that_ended_while_nobody_watched_is_seen_ended(tmp_path: Pat
     await until_running(before, "j1")
     await crash(before)
     files = ContainerFiles.at(before.log_path("default", "armada-j1-0").with_suffix(""))
-    async with asyncio.timeout(5):  # the status written whole, not only the file created
-        while read_exit(files) is None:
-            await asyncio.sleep(0.02)
+    # the status written whole, not only the file created
+    await wait_until_async(lambda: read_exit(files) is not None, timeout=5)
 
     after = cluster_in(tmp_path)
     (pod,) = await first_snapshot(after)
@@ -95,9 +95,7 @@ async def test_a_pod_whose_process_vanished_is_not_taken_back(tmp_path: Path) ->
     assert found is not None
     pid, ticks = found
     os.killpg(pid, signal.SIGKILL)
-    async with asyncio.timeout(5):
-        while alive(pid, ticks):
-            await asyncio.sleep(0.02)
+    await wait_until_async(lambda: not alive(pid, ticks), timeout=5)
 
     after = cluster_in(tmp_path)
     assert await first_snapshot(after) == []
