@@ -42,7 +42,7 @@ async def wait_until_async(
     timeout: float = 30.0,
     what: str = "",
     changed: asyncio.Event | None = None,
-    interval: float = 0.05,
+    interval: float = 0.02,
 ) -> T:
     """:func:`wait_until` for asyncio: check again every ``interval``, or as soon as
     ``changed`` is set by whatever may have made the condition true."""
