@@ -10,8 +10,9 @@ returns. The decisions themselves live in pure functions: ``planning.plan_pod``,
 The stages a run goes through, and the table of moves between them, are in
 :mod:`armada.executor.run_stages`; every change of stage or stop goes through it.
 
-A record is forgotten once its final event was delivered and its pod is gone; its run id is
-remembered a while longer so that a lease re-sent for it is ignored (no run ever starts twice).
+A record is forgotten once its final event was delivered and its pod is surely gone (no pod it
+created may still hold the pod's name); its run id is remembered a while longer so that a lease
+re-sent for it is ignored (no run ever starts twice).
 """
 
 from __future__ import annotations
