@@ -31,13 +31,12 @@ def plan(job: str, command: list[str], node: str = "local", **spec: object) -> P
     return plan_pod(lease_from_proto(message), fast_settings())
 
 
-async def until_started(cluster: ProcessCluster, job: str) -> None:
-    """Wait (5 s at most) until the job's pod has started its containers (a quick one may
-    have ended already: it started too)."""
+async def until_running(cluster: ProcessCluster, job: str) -> None:
+    """Wait (5 s at most) until the job's pod has started its containers."""
 
     def running() -> bool:
         pod = cluster._store.get("default", f"armada-{job}-0")
-        return pod is not None and (pod.phase == "Running" or pod.terminal)
+        return pod is not None and pod.phase == "Running"
 
     await wait_until_async(running, timeout=5, what=f"{job} running")
 
@@ -118,7 +117,7 @@ async def test_deleting_a_pod_terminates_its_processes(tmp_path: Path) -> None:
 async def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path: Path) -> None:
     cluster = cluster_in(tmp_path)
     await cluster.create_run(plan("j1", ["sh", "-c", "trap '' TERM; sleep 30"]))
-    await until_started(cluster, "j1")
+    await until_running(cluster, "j1")
     assert not await cluster.delete_pod("default", "armada-j1-0", run_id="run-j1", grace=0.3)
     await wait_until_async(lambda: cluster._store.get("default", "armada-j1-0") is None, timeout=5)
     await cluster.close()
@@ -183,7 +182,7 @@ async def test_a_pods_output_files_go_with_the_pod(tmp_path: Path) -> None:
         assert list(logs.iterdir()) == []
     # A running pod deleted: its output goes once its processes are gone.
     await cluster.create_run(plan("j-long", ["sh", "-c", "echo started; sleep 30"]))
-    await until_started(cluster, "j-long")
+    await until_running(cluster, "j-long")
     assert not await cluster.delete_pod("default", "armada-j-long-0", run_id="run-j-long", grace=0)
     await wait_until_async(
         lambda: (

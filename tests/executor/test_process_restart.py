@@ -15,7 +15,7 @@ from armada.executor.model import PodView
 from armada.executor.process import ProcessCluster
 from armada.executor.proclaunch import ContainerFiles, alive, read_exit, read_pid
 from armada.waiting import wait_until_async
-from tests.executor.test_process_backend import cluster_in, final, plan, until_started
+from tests.executor.test_process_backend import cluster_in, final, plan, until_running
 
 
 async def crash(cluster: ProcessCluster) -> None:
@@ -47,7 +47,7 @@ async def test_a_running_pod_is_taken_back_and_its_end_collected(tmp_path: Path)
     script = f"echo start >> {marker}; sleep 1; echo end >> {marker}; exit 3"
     before = cluster_in(tmp_path)
     await before.create_run(plan("j1", ["sh", "-c", script]))
-    await until_started(before, "j1")
+    await until_running(before, "j1")
     await crash(before)
 
     after = cluster_in(tmp_path)
@@ -63,10 +63,14 @@ async def test_a_running_pod_is_taken_back_and_its_end_collected(tmp_path: Path)
 
 
 async def test_a_pod_that_ended_while_nobody_watched_is_seen_ended(tmp_path: Path) -> None:
+    go = tmp_path / "go"  # the job ends only once the executor is gone
     before = cluster_in(tmp_path)
-    await before.create_run(plan("j1", ["sh", "-c", "echo done"]))
-    await until_started(before, "j1")
+    await before.create_run(
+        plan("j1", ["sh", "-c", f"while [ ! -e {go} ]; do sleep 0.01; done; echo done"])
+    )
+    await until_running(before, "j1")
     await crash(before)
+    go.touch()
     files = ContainerFiles.at(before.log_path("default", "armada-j1-0").with_suffix(""))
     # the status written whole, not only the file created
     await wait_until_async(lambda: read_exit(files) is not None, timeout=5)
@@ -88,7 +92,7 @@ async def test_a_pod_whose_process_vanished_is_not_taken_back(tmp_path: Path) ->
     gives the lease back), never started again here."""
     before = cluster_in(tmp_path)
     await before.create_run(plan("j1", ["sleep", "30"]))
-    await until_started(before, "j1")
+    await until_running(before, "j1")
     await crash(before)
     pid_file = before.log_path("default", "armada-j1-0").with_suffix(".pid")
     found = read_pid(ContainerFiles.at(pid_file.with_suffix("")))
@@ -108,7 +112,7 @@ async def test_a_reused_pid_is_not_taken_for_the_pod(tmp_path: Path) -> None:
     """The pid file names a live process, but not the one that started then (pid reuse)."""
     before = cluster_in(tmp_path)
     await before.create_run(plan("j1", ["sleep", "30"]))
-    await until_started(before, "j1")
+    await until_running(before, "j1")
     await crash(before)
     pid_file = before.log_path("default", "armada-j1-0").with_suffix(".pid")
     pid = int(pid_file.read_text().split()[0])
