@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 from armada_client.armada import submit_pb2
 
 from armada.client import Client
+from armada.waiting import wait_until
 from tests.cli.conftest import Armadactl, job_file_text, write
 
 
@@ -53,12 +53,12 @@ def test_a_template_file(armadactl: Armadactl, api: Client, tmp_path: Path) -> N
 
 def test_watch_reports_when_every_job_finished(armadactl: Armadactl, api: Client) -> None:
     def cancel_when_submitted() -> None:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if sum(1 for _ in api.job_set_events("loadtest-0", "w-0")) >= 10:
-                api.cancel_jobs("loadtest-0", "w-0")
-                return
-            time.sleep(0.05)
+        wait_until(
+            lambda: sum(1 for _ in api.job_set_events("loadtest-0", "w-0")) >= 10,
+            timeout=20,
+            what="the jobs submitted",
+        )
+        api.cancel_jobs("loadtest-0", "w-0")
 
     canceller = threading.Thread(target=cancel_when_submitted)
     canceller.start()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from click.testing import Result
 
 from armada.client import Client, ConnectionDetails, parse_job_file
 from armada.dev.embedded import EmbeddedArmada
+from armada.waiting import wait_until
 from tests.cli.conftest import Armadactl, job_file_text
 from tests.cli.fakes import FakeBinoculars, FakeReports, serving
 from tests.conftest import dev_settings
@@ -110,12 +110,14 @@ def test_following_logs_until_the_job_ends(armadactl: Armadactl, api: Client) ->
 
         reader = threading.Thread(target=follow)
         reader.start()
-        time.sleep(0.3)
+        wait_until(lambda: fake.requests, what="the first poll")  # it has read "one"
         fake.log(job, "default", "2026-01-01T10:00:00.5Z", "two, same timestamp")
         fake.log(job, "default", "2026-01-01T10:00:02.000000001Z", "three")
         fake.log(job, "default", "2026-01-01T10:00:02.000000001Z", "three")  # said twice
         fake.log(job, "default", "", "four, not stamped")
-        time.sleep(0.3)
+        polls = len(fake.requests)
+        # Two more polls: the second began after the lines were there, and after the first.
+        wait_until(lambda: len(fake.requests) >= polls + 2, what="polls after the new lines")
         assert not done.is_set()  # the job is still queued: keep following
         api.cancel_jobs("queue-a", "set-1")
         assert done.wait(20)

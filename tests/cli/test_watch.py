@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from armada.client import (
     parse_job_file,
 )
 from armada.dev.embedded import EmbeddedArmada
+from armada.waiting import wait_until
 from tests.cli.conftest import Armadactl, job_file_text
 from tests.conftest import dev_settings
 
@@ -175,12 +175,16 @@ def restartable(tmp_path: Path) -> Iterator[list[EmbeddedArmada]]:
 def restart(servers: list[EmbeddedArmada], client: Client) -> None:
     servers[-1].stop()
     servers.append(EmbeddedArmada(servers[-1].settings).start())
-    for _ in range(100):  # the channel reconnects within its (short) backoff
+
+    def reachable() -> bool:
         try:
             client.health()
-            return
         except ServerUnreachable:
-            time.sleep(0.1)
+            return False
+        return True
+
+    # The channel reconnects within its (short) backoff.
+    wait_until(reachable, timeout=10, what="the restarted server", interval=0.1)
 
 
 def test_following_resumes_after_a_restart(restartable: list[EmbeddedArmada]) -> None:
@@ -194,13 +198,10 @@ def test_following_resumes_after_a_restart(restartable: list[EmbeddedArmada]) ->
     seen: list[tuple[str, str]] = []
     reader = threading.Thread(target=lambda: seen.extend((e.kind, e.job_id) for e in follower))
     reader.start()
-    deadline = time.monotonic() + 10
-    while len(seen) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: len(seen) >= 2, timeout=10, what="the first job's events")
     restart(restartable, client)
     second = submit(client, 1)
-    while len(seen) < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: len(seen) >= 4, timeout=10, what="the second job's events")
     follower.cancel()
     reader.join(timeout=5)
     client.close()

@@ -9,13 +9,13 @@ import re
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from armada_client.armada import submit_pb2
 
 from armada.client import Client, parse_job_file
 from armada.dev.embedded import EmbeddedArmada
+from armada.waiting import wait_until
 from tests.cli.conftest import job_file_text
 
 ARMADACTL = str(Path(sys.executable).with_name("armadactl"))
@@ -51,13 +51,17 @@ class Terminal:
     def plain(self) -> str:
         return ANSI.sub("", self.text)
 
-    def wait_for(self, pattern: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.plain()):
-            assert time.monotonic() < deadline, f"{pattern!r} never shown:\n{self.plain()}"
-            time.sleep(0.02)
+    def wait_to_show(self, pattern: str, timeout: float = 20) -> None:
+        try:
+            wait_until(lambda: re.search(pattern, self.plain()), timeout, what=repr(pattern))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}, never shown:\n{self.plain()}") from None
 
     def close(self) -> None:
+        """Collect what is left to read, then close our end. Once the program has exited and
+        nobody holds the other end, the reader reads the rest, then gets an error and stops."""
+        self._reader.join(timeout=10)
+        assert not self._reader.is_alive(), "the terminal's output never ended"
         os.close(self.master)
 
 
@@ -83,19 +87,18 @@ def test_the_summary_is_rewritten_in_place(armada: EmbeddedArmada, api: Client) 
     )
     os.close(terminal.slave)
     try:
-        terminal.wait_for(r"waiting for events")
+        terminal.wait_to_show(r"waiting for events")
         jobs = parse_job_file(job_file_text(jobs=2))
         ids = api.submit_jobs("queue-a", "set-1", jobs.items)
-        terminal.wait_for(r"Queued: 2 ")
+        terminal.wait_to_show(r"Queued: 2 ")
         shown_queued = terminal.raw
         api.cancel_jobs("queue-a", "set-1")
-        terminal.wait_for(r"Cancelled: 2 ")
+        terminal.wait_to_show(r"Cancelled: 2 ")
         assert process.wait(timeout=20) == 0
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-        time.sleep(0.1)
         terminal.close()
 
     plain = terminal.plain()

@@ -16,8 +16,9 @@ from click.testing import CliRunner, Result
 from armada.cli.armadactl.main import cli
 from armada.client import Client, ConnectionDetails
 from armada.dev.embedded import EmbeddedArmada
+from armada.waiting import wait_until
 from tests.conftest import dev_settings
-from tests.dev.test_end_to_end import FAST, wait_until
+from tests.dev.test_end_to_end import FAST
 
 JOB = """\
   - namespace: default
@@ -81,7 +82,7 @@ def state(armada: EmbeddedArmada, job_id: str) -> str:
     return str(json.loads(run(armada, "get", "job", job_id, "-o", "json").stdout)["state"])
 
 
-def wait_for(armada: EmbeddedArmada, wanted: str, *job_ids: str) -> None:
+def wait_for_state(armada: EmbeddedArmada, wanted: str, *job_ids: str) -> None:
     for job_id in job_ids:
         wait_until(lambda j=job_id: state(armada, j) == wanted, what=f"{job_id} {wanted}")
 
@@ -105,12 +106,12 @@ def test_logs_and_reports_end_to_end(armada: EmbeddedArmada, tmp_path: Path) -> 
     (small,) = submit(armada, tmp_path, "echo hello from the pod; sleep 1")
     (big,) = submit(armada, tmp_path, "sleep 1", cpu="20")
 
-    wait_for(armada, "SUCCEEDED", small)
+    wait_for_state(armada, "SUCCEEDED", small)
     logs = run(armada, "logs", small)
     assert logs.exit_code == 0 and "hello from the pod" in logs.stdout
 
     # The big job asks for 20 cpu; the only node has 8: the submit check rejects it.
-    wait_for(armada, "REJECTED", big)
+    wait_for_state(armada, "REJECTED", big)
     report = run(armada, "get", "job-report", big)
     assert report.exit_code == 0 and "cpu" in report.stdout
 
@@ -122,7 +123,7 @@ def test_logs_and_reports_end_to_end(armada: EmbeddedArmada, tmp_path: Path) -> 
 
 def test_logs_follow_a_running_job_to_its_end(armada: EmbeddedArmada, tmp_path: Path) -> None:
     (job,) = submit(armada, tmp_path, "echo first line; sleep 3")
-    wait_for(armada, "RUNNING", job)
+    wait_for_state(armada, "RUNNING", job)
     so_far = run(armada, "logs", job).stdout
     assert "first line" in so_far and "exited" not in so_far
     followed = run(armada, "logs", job, "-f", "--interval", "100ms")
@@ -140,7 +141,7 @@ def test_get_job_shows_runs_and_why_a_job_failed_or_was_rejected(
         armada, tmp_path, "sleep 1", annotations='{armadaproject.io/fake-exit-code: "3"}'
     )
     (rejected,) = submit(armada, tmp_path, "sleep 1", cpu="20")
-    wait_for(armada, "FAILED", failing)
+    wait_for_state(armada, "FAILED", failing)
     shown = run(armada, "get", "job", failing)
     assert shown.exit_code == 0
     assert f"Job {failing}  FAILED" in shown.stdout
@@ -149,7 +150,7 @@ def test_get_job_shows_runs_and_why_a_job_failed_or_was_rejected(
     (row,) = [line for line in runs.splitlines() if "cluster-1-node-0" in line]
     assert row.split()[1:4] == ["FAILED", "cluster-1", "cluster-1-node-0"]
 
-    wait_for(armada, "REJECTED", rejected)
+    wait_for_state(armada, "REJECTED", rejected)
     shown = run(armada, "get", "job", rejected)
     assert "error:       job requests cpu=20" in shown.stdout
     assert "more than any node can ever offer" in shown.stdout and "(no runs yet)" in shown.stdout
@@ -159,16 +160,16 @@ def test_get_job_shows_runs_and_why_a_job_failed_or_was_rejected(
 
 def test_preempt_job_preempts_a_running_job(armada: EmbeddedArmada, tmp_path: Path) -> None:
     (job,) = submit(armada, tmp_path, LONG)
-    wait_for(armada, "RUNNING", job)
+    wait_for_state(armada, "RUNNING", job)
     result = run(armada, "preempt", "job", "team", "e2e", job, "maintenance")
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Requested preemption of job {job}\n"
-    wait_for(armada, "PREEMPTED", job)
+    wait_for_state(armada, "PREEMPTED", job)
 
 
 def test_scheduling_report_filters(armada: EmbeddedArmada, tmp_path: Path) -> None:
     (job,) = submit(armada, tmp_path, LONG)
-    wait_for(armada, "RUNNING", job)
+    wait_for_state(armada, "RUNNING", job)
     plain = run(armada, "get", "scheduling-report")
     assert plain.exit_code == 0 and plain.stdout.startswith("Pool default, cycle ")
     assert "queue team:" not in plain.stdout  # per-queue lines need -vv
@@ -193,7 +194,7 @@ def test_a_cordoned_executor_gets_no_new_jobs(armada: EmbeddedArmada, tmp_path: 
     )
     assert state(armada, job) == "QUEUED"
     assert run(armada, "uncordon", "executor", "cluster-1").exit_code == 0
-    wait_for(armada, "SUCCEEDED", job)
+    wait_for_state(armada, "SUCCEEDED", job)
 
 
 def test_delete_executor_forgets_its_cordon(armada: EmbeddedArmada, tmp_path: Path) -> None:
@@ -203,7 +204,7 @@ def test_delete_executor_forgets_its_cordon(armada: EmbeddedArmada, tmp_path: Pa
     result = run(armada, "delete", "executor", "cluster-1", "-o", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == {"executor": "cluster-1", "settingsDeleted": True}
-    wait_for(armada, "SUCCEEDED", job)  # the scheduler no longer sees it cordoned
+    wait_for_state(armada, "SUCCEEDED", job)  # the scheduler no longer sees it cordoned
     again = run(armada, "delete", "executor", "cluster-1")
     assert again.exit_code == 1
     assert again.stderr == "Error: executor 'cluster-1' has no settings\n"
@@ -213,7 +214,7 @@ def test_preempting_what_runs_on_an_executor(
     armada: EmbeddedArmada, api: Client, tmp_path: Path
 ) -> None:
     (job,) = submit(armada, tmp_path, LONG)
-    wait_for(armada, "RUNNING", job)
+    wait_for_state(armada, "RUNNING", job)
     bare = run(armada, "preempt", "executor", "cluster-1")
     assert bare.exit_code == 2 and "-a/--all-priority-classes" in bare.stderr
     elsewhere = run(armada, "preempt", "executor", "cluster-1", "-a", "--pools", "gpu")
@@ -224,13 +225,13 @@ def test_preempting_what_runs_on_an_executor(
         result.stdout
         == "Asked to preempt the jobs running on executor cluster-1 (pools: gpu,default)\n"
     )
-    wait_for(armada, "PREEMPTED", job)
+    wait_for_state(armada, "PREEMPTED", job)
 
 
 def test_cancelling_what_runs_on_an_executor(armada: EmbeddedArmada, tmp_path: Path) -> None:
     team = submit(armada, tmp_path, LONG, LONG)
     (other,) = submit(armada, tmp_path, LONG, queue="other")
-    wait_for(armada, "RUNNING", *team, other)
+    wait_for_state(armada, "RUNNING", *team, other)
     unmatched = run(armada, "cancel", "executor", "cluster-1", "-q", "team", "-p", "nope,other")
     assert unmatched.exit_code == 0
     assert {state(armada, j) for j in [*team, other]} == {"RUNNING"}  # no such priority class
@@ -252,7 +253,7 @@ def test_cancelling_and_preempting_what_runs_on_a_node(
     armada: EmbeddedArmada, api: Client, tmp_path: Path
 ) -> None:
     first, second = submit(armada, tmp_path, LONG, LONG)
-    wait_for(armada, "RUNNING", first, second)
+    wait_for_state(armada, "RUNNING", first, second)
     node = node_of(armada, first)
     missing = run(armada, "cancel", "node", node, "-a")
     assert missing.exit_code == 2 and "-e" in missing.stderr
@@ -265,7 +266,7 @@ def test_cancelling_and_preempting_what_runs_on_a_node(
     assert state(armada, first) == state(armada, second) == "CANCELLED"
 
     (third,) = submit(armada, tmp_path, LONG)
-    wait_for(armada, "RUNNING", third)
+    wait_for_state(armada, "RUNNING", third)
     assert run(armada, "preempt", "node", node, "-e", "cluster-1", "-p", "nope").exit_code == 0
     assert preemption_requested(api) == set()
     # -p splits on commas too; every job here is of the default class, armada-default.
@@ -275,14 +276,14 @@ def test_cancelling_and_preempting_what_runs_on_a_node(
         f"Asked to preempt the jobs running on node {node} of executor cluster-1 "
         "(priorityClasses: nope,armada-default)\n"
     )
-    wait_for(armada, "PREEMPTED", third)
+    wait_for_state(armada, "PREEMPTED", third)
 
 
 def test_cancel_and_preempt_queues_by_pool(
     armada: EmbeddedArmada, api: Client, tmp_path: Path
 ) -> None:
     first, second = submit(armada, tmp_path, LONG, LONG)
-    wait_for(armada, "RUNNING", first, second)
+    wait_for_state(armada, "RUNNING", first, second)
     assert run(armada, "preempt", "queues", "team", "-a", "--pools", "gpu").exit_code == 0
     assert preemption_requested(api) == set()  # every job runs in pool default
     cancel = ("cancel", "queues", "team", "-s", "running", "-a")
@@ -295,8 +296,8 @@ def test_cancel_and_preempt_queues_by_pool(
         "pools": ["gpu", "default"],
         "dryRun": False,
     }
-    wait_for(armada, "PREEMPTED", first, second)
+    wait_for_state(armada, "PREEMPTED", first, second)
     (third,) = submit(armada, tmp_path, LONG)
-    wait_for(armada, "RUNNING", third)
+    wait_for_state(armada, "RUNNING", third)
     assert run(armada, *cancel, "--pools", "default").exit_code == 0
     assert state(armada, third) == "CANCELLED"

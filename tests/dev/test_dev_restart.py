@@ -13,8 +13,9 @@ import pytest
 from armada_client.armada import job_pb2, submit_pb2
 from armada_client.client import ArmadaClient
 
+from armada.waiting import wait_until
 from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
-from tests.dev.test_end_to_end import FAST, running_dev, wait_until
+from tests.dev.test_end_to_end import FAST, running_dev
 from tests.dev.test_processes import Processes, environment, processes, start
 
 __all__ = ["processes"]  # the fixture, used by name

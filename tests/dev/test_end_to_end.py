@@ -3,8 +3,7 @@ simulated clusters, through the scheduler and the executors, over gRPC."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from armada_client.armada import event_pb2
 from armada_client.client import ArmadaClient
 
 from armada.dev.embedded import EmbeddedArmada
+from armada.waiting import wait_until
 from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
 from tests.conftest import dev_settings
 
@@ -41,16 +41,6 @@ def armada(tmp_path: Path) -> Iterator[EmbeddedArmada]:
 
 def sleep_job(seconds: str = "1s", **fields: Any) -> Any:
     return item(pod=pod_spec(container(args=("sleep", seconds))), **fields)
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")
 
 
 def kinds(client: ArmadaClient, job_set: str, job_id: str) -> list[str]:

@@ -19,8 +19,9 @@ from armada.config.dev import DevSettings
 from armada.dev.farm import FarmError, executor_settings
 from armada.executor.machine import machine_resources
 from armada.executor.process import ProcessCluster
+from armada.waiting import wait_until
 from tests.api_builders import container, create_queue, item, pod_spec
-from tests.dev.test_end_to_end import finished, running_dev, wait_until
+from tests.dev.test_end_to_end import finished, running_dev
 
 GPU_GROUP = """\
 executor:

@@ -28,8 +28,9 @@ from armada.dev.embedded import EmbeddedArmada
 from armada.dev.loop_watch import watch_loop
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.schedulerservice.executor_api import _newest
+from armada.waiting import wait_until
 from tests.api_builders import create_queue, event_types, events
-from tests.dev.test_end_to_end import FAST, finished, kinds, running_dev, sleep_job, wait_until
+from tests.dev.test_end_to_end import FAST, finished, kinds, running_dev, sleep_job
 
 HOLD = 3.0  # seconds another connection holds the store's write lock
 

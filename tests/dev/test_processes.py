@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from armada_client.client import ArmadaClient
 
 from armada import __version__
+from armada.waiting import wait_until
 from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
 
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
@@ -52,14 +52,6 @@ def start_executor(processes: Processes, scheduler: str, env: dict[str, str], *a
             stderr=subprocess.DEVNULL,
         )
     )
-
-
-def wait_until(condition: object, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -134,7 +126,7 @@ def test_server_scheduler_and_executor_as_separate_processes(
         def kinds() -> list[str]:
             return [k for _, k in event_types(events(client, "queue-a", "s"))]
 
-        wait_until(lambda: kinds()[-1:] == ["succeeded"])
+        wait_until(lambda: kinds()[-1:] == ["succeeded"], timeout=60)
         # The run's usage (one period: it lasts less than utilisationReportingInterval) comes
         # just before its end.
         assert kinds() == [
@@ -172,7 +164,7 @@ def test_the_scheduler_killed_and_restarted_mid_run_loses_and_repeats_nothing(
             found = client.get_job_status(ids).job_states
             return [found[j] for j in ids]
 
-        wait_until(lambda: states() == [2] * 5)  # 2 is RUNNING
+        wait_until(lambda: states() == [2] * 5, timeout=60)  # 2 is RUNNING
         assert states() == [2] * 5
         killed = processes.pop(1)
         killed.send_signal(signal.SIGKILL)  # the scheduler dies while they run
@@ -181,7 +173,7 @@ def test_the_scheduler_killed_and_restarted_mid_run_loses_and_repeats_nothing(
         killed.stdout.close()
         # Back on the same address: the executor keeps dialling it and reports what it has.
         start(processes, "scheduler", "--data-dir", data, env=env, port=scheduler.rsplit(":", 1)[1])
-        wait_until(lambda: states() == [3] * 5)  # 3 is SUCCEEDED
+        wait_until(lambda: states() == [3] * 5, timeout=60)  # 3 is SUCCEEDED
         assert states() == [3] * 5, "every job finished"
         for job_id in ids:
             runs = client.get_job_details([job_id]).job_details[job_id].job_runs
@@ -218,7 +210,9 @@ def test_a_standalone_executor_serves_the_logs_of_its_jobs(
         echo = container(command=["sh", "-c"], args=("echo hello from a process; echo bye",))
         job_id = client.submit_jobs("queue-a", "s", [item(pod=pod_spec(echo))])
         job_id = job_id.job_response_items[0].job_id
-        wait_until(lambda: client.get_job_status([job_id]).job_states[job_id] == 3)  # SUCCEEDED
+        wait_until(
+            lambda: client.get_job_status([job_id]).job_states[job_id] == 3, timeout=60
+        )  # SUCCEEDED
         assert client.get_job_status([job_id]).job_states[job_id] == 3
     lines = [line.line for line in JobLogClient(binoculars, job_id, disable_ssl=True).logs()]
     assert lines == ["hello from a process", "bye"]

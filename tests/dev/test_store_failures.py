@@ -16,8 +16,9 @@ from armada_client.client import ArmadaClient
 
 from armada.rpc.gen import executorapi_pb2 as xpb
 from armada.rpc.gen import executorapi_pb2_grpc as xpb_grpc
+from armada.waiting import wait_until
 from tests.api_builders import create_queue, events, item
-from tests.dev.test_processes import ARMADA, Processes, environment, processes, start, wait_until
+from tests.dev.test_processes import ARMADA, Processes, environment, processes, start
 
 __all__ = ["processes"]  # the fixture, shared with the process tests
 
@@ -79,7 +80,9 @@ def test_a_full_disk_is_said_reads_go_on_and_writes_resume_when_space_returns(
         def runs() -> list[str]:
             return [r.run_id for r in client.get_job_details([job_id]).job_details[job_id].job_runs]
 
-        wait_until(lambda: client.get_job_status([job_id]).job_states[job_id] == 2)  # RUNNING
+        wait_until(
+            lambda: client.get_job_status([job_id]).job_states[job_id] == 2, timeout=60
+        )  # RUNNING
         (run_id,) = runs()
         filler = fill(small_disk)
 
@@ -106,10 +109,10 @@ def test_a_full_disk_is_said_reads_go_on_and_writes_resume_when_space_returns(
             outcome.append(code_and_details(submit))
             return bool(outcome[-1][0] == grpc.StatusCode.OK)
 
-        wait_until(submitted)
+        wait_until(submitted, timeout=60, what="writes to resume")
         assert outcome[-1][0] == grpc.StatusCode.OK, f"writes did not resume: {outcome[-1]}"
         assert code_and_details(lambda: reporting(report, timeout=30))[0] == grpc.StatusCode.OK
-        wait_until(lambda: client.get_job_status([job_id]).job_states[job_id] == 3)
+        wait_until(lambda: client.get_job_status([job_id]).job_states[job_id] == 3, timeout=60)
         assert client.get_job_status([job_id]).job_states[job_id] == 3  # SUCCEEDED
     assert processes[0].poll() is None, "the process served on throughout"
 

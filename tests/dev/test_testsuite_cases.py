@@ -16,9 +16,10 @@ from armada_client.client import ArmadaClient
 from armada.client.job_files import parse_job_file
 from armada.dev.embedded import EmbeddedArmada
 from armada.executor.proclimits import Confinement
+from armada.waiting import wait_until
 from tests.api_builders import create_queue, events
 from tests.conftest import dev_settings
-from tests.dev.test_end_to_end import FAST, wait_until
+from tests.dev.test_end_to_end import FAST
 
 CASES = Path(__file__).parent / "testsuite"
 TERMINAL = {"succeeded", "failed", "cancelled", "preempted"}

@@ -11,8 +11,9 @@ from armada_client.client import ArmadaClient
 from click.testing import CliRunner
 
 from armada.cli.armadactl.main import cli
+from armada.waiting import wait_until
 from tests.api_builders import create_queue, events
-from tests.dev.test_end_to_end import FAST, finished, running_dev, sleep_job, wait_until
+from tests.dev.test_end_to_end import FAST, finished, running_dev, sleep_job
 
 
 def test_usage_reaches_the_event_stream_and_armadactl(tmp_path: Path) -> None:

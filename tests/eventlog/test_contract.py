@@ -6,6 +6,7 @@ A new backend (PostgreSQL comes in its own issue) is added to the ``log`` fixtur
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -148,19 +149,28 @@ def test_signal_wakes_a_waiting_thread(log: EventLog) -> None:
 
     t = threading.Thread(target=waiter)
     t.start()
-    time.sleep(0.05)
-    log.append([sequence(submit("a"))])
-    assert woke.wait(2), "the waiting thread was not woken by the append"
+    # Append until the waiter wakes: an append made before it started waiting cannot wake it,
+    # but one made after must, long before its own 5 s timeout would.
+    started = time.monotonic()
+    for n in itertools.count():
+        log.append([sequence(submit(f"a{n}"))])
+        if woke.wait(0.02) or time.monotonic() - started > 2:
+            break
+    assert woke.is_set(), "the waiting thread was not woken by the appends"
     t.join()
 
 
 async def test_signal_wakes_an_asyncio_waiter(log: EventLog) -> None:
     waiter = asyncio.create_task(log.signal.wait_async(timeout=5))
-    await asyncio.sleep(0.01)
+    # As above: append until the waiter wakes, which it must well before its own timeout.
     started = time.monotonic()
-    await asyncio.to_thread(log.append, [sequence(submit("a"))])
-    await asyncio.wait_for(waiter, 2)
-    assert time.monotonic() - started < 2
+    for n in itertools.count():
+        await asyncio.to_thread(log.append, [sequence(submit(f"a{n}"))])
+        done, _ = await asyncio.wait([waiter], timeout=0.02)
+        if done or time.monotonic() - started > 2:
+            break
+    assert waiter.done(), "the asyncio waiter was not woken by the appends"
+    await waiter
 
 
 async def test_signal_wait_times_out_quietly(log: EventLog) -> None:

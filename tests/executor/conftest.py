@@ -1,9 +1,10 @@
-"""Shared pieces of the executor tests: fast settings, a fake scheduler, a running agent."""
+"""Shared pieces of the executor tests: fast settings, a fake scheduler, a running agent; and
+every run tracker a test makes (directly or inside an agent) is validated when the test ends."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,6 +20,7 @@ from armada.config.executor import (
 )
 from armada.executor.agent import ExecutorAgent
 from armada.executor.cluster import Cluster
+from armada.executor.runs import RunTracker
 from armada.executor.testing import FakeScheduler
 
 # Finer categories than Armada's development ones (the default), as an operator would configure
@@ -72,6 +74,22 @@ def fast_settings(address: str = "127.0.0.1:1", **overrides: Any) -> ExecutorSet
     }
     values.update(overrides)
     return ExecutorSettings(**values)
+
+
+@pytest.fixture(autouse=True)
+def _validate_trackers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[RunTracker]]:
+    """Collects every RunTracker made during the test and runs its ``validate()`` at the end."""
+    made: list[RunTracker] = []
+    make = RunTracker.__init__
+
+    def tracked_init(self: RunTracker, settings: ExecutorSettings) -> None:
+        make(self, settings)
+        made.append(self)
+
+    monkeypatch.setattr(RunTracker, "__init__", tracked_init)
+    yield made
+    for tracker in made:
+        tracker.validate()
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from armada.executor.fake import FakeCluster
 from armada.executor.fake_scenario import EXIT_CODE_ANNOTATION, FAILURE_ANNOTATION
 from armada.executor.testing import FakeScheduler, lease_message, pod_spec_bytes
 from armada.rpc.gen import executorapi_pb2 as pb
+from armada.waiting import wait_until_async
 from tests.executor.conftest import fast_settings, running_agent
 
 FINAL = {"succeeded", "failed", "cancelled", "lease_returned"}
@@ -192,7 +191,13 @@ async def test_the_agent_survives_a_scheduler_restart_without_losing_or_repeatin
             lambda: all("running" in scheduler.kinds(r) for r in ("run-job-1", "run-job-2"))
         )
         await scheduler.stop()
-        await asyncio.sleep(0.8)  # job-1 finishes while the scheduler is away
+
+        def job_1_succeeded() -> bool:  # while the scheduler is away
+            record = agent.tracker.get("run-job-1")
+            return record is not None and record.outcome == "succeeded"
+
+        await wait_until_async(job_1_succeeded, what="job-1 to finish")
+        assert "succeeded" not in scheduler.kinds("run-job-1")  # not yet told
         await scheduler.start()
         scheduler.add_lease(lease_message("job-3", command=["sleep", "0.05"], node="node-2"))
         await scheduler.wait_until(lambda: finished(scheduler, "run-job-1", "run-job-3"))
@@ -231,19 +236,18 @@ async def test_a_restarted_executor_adopts_the_pods_it_finds(scheduler: FakeSche
     async with running_agent(settings, cluster) as agent:
         await scheduler.wait_until(lambda: bool(scheduler.requests))
         assert list(scheduler.requests[0].active_run_ids) == ["run-job-1"]
-        # The scheduler re-sends the lease: it is ignored, no second pod is made.
+        # The scheduler re-sends the lease: it is ignored, no second pod is made (the kinds
+        # reported, checked below, would show its assigned and running). The cancellation
+        # follows it on the stream, so the agent has read the lease before it is cancelled.
         scheduler.add_lease(lease_message("job-1", command=["sleep", "60"], node="node-0"))
-        await asyncio.sleep(0.1)
-        assert cluster.pod_count() == 1
+        await scheduler.wait_until(lambda: not scheduler.queued)
         scheduler.cancel("run-job-1")
         await scheduler.wait_until(lambda: "cancelled" in scheduler.kinds("run-job-1"))
         # Cancelled is reported only once the pod is gone.
         assert cluster.pod_count() == 0
         # Once the scheduler has the final event, the run is forgotten but its id remembered,
         # so the lease sent again is still ignored.
-        async with asyncio.timeout(5):
-            while agent.tracker.get("run-job-1") is not None:
-                await asyncio.sleep(0.01)
+        await wait_until_async(lambda: agent.tracker.get("run-job-1") is None, timeout=5)
         assert agent.tracker.known("run-job-1")
         assert "run-job-1" not in agent.lease_request().active_run_ids
     await cluster.close()

@@ -25,6 +25,7 @@ from armada.executor.model import PodPlan, RunResource
 from armada.executor.planning import plan_pod
 from armada.executor.testing import FakeScheduler, lease_message, pod_spec_bytes
 from armada.executor.wire import lease_from_proto
+from armada.waiting import wait_until_async
 from tests.executor.conftest import DETAILED_CATEGORIES, fast_settings, running_agent
 from tests.executor.fake_kube_api import FakeKubeApi
 
@@ -275,9 +276,9 @@ def agent_on(
 
 
 async def pods_exist(kube: FakeKubeApi, *names: str) -> None:
-    async with asyncio.timeout(5):
-        while any(kube.get("pods", NS, name) is None for name in names):
-            await asyncio.sleep(0.02)
+    await wait_until_async(
+        lambda: all(kube.get("pods", NS, name) is not None for name in names), timeout=5
+    )
 
 
 async def test_the_agent_on_kubernetes_end_to_end(
@@ -308,9 +309,10 @@ async def test_the_agent_on_kubernetes_end_to_end(
                 and "cancelled" in scheduler.kinds("run-stop")
             ),
         )
-        async with asyncio.timeout(5):  # finished and failed pods are cleaned up; orphans too
-            while kube.objects("pods") or kube.objects("services"):
-                await asyncio.sleep(0.05)
+        # finished and failed pods are cleaned up; orphans too
+        await wait_until_async(
+            lambda: not (kube.objects("pods") or kube.objects("services")), timeout=5
+        )
     await cluster.close()
     assert scheduler.kinds("run-ok") == ["assigned", "running", "succeeded"]
     pull = scheduler.last_of("run-pull", "failed").failed
@@ -344,9 +346,10 @@ async def test_an_ingress_gets_its_service_and_ingress_owned_by_the_pod_then_cle
     lease.ingress.add(ports=[8080], tls_enabled=True, annotations={"timeout": "60s"})
     async with running_agent(settings, cluster):
         scheduler.add_lease(lease)
-        async with asyncio.timeout(5):  # the pod first, then its service and ingress
-            while kube.get("ingresses", NS, "armada-web-0-ingress-0") is None:
-                await asyncio.sleep(0.02)
+        # the pod first, then its service and ingress
+        await wait_until_async(
+            lambda: kube.get("ingresses", NS, "armada-web-0-ingress-0") is not None, timeout=5
+        )
         pod = kube.get("pods", NS, "armada-web-0")
         service = kube.get("services", NS, "armada-web-0-ingress-0")
         ingress = kube.get("ingresses", NS, "armada-web-0-ingress-0")
@@ -381,9 +384,13 @@ async def test_an_ingress_gets_its_service_and_ingress_owned_by_the_pod_then_cle
         assert dict(info.addresses) == {8080: host}
         kube.finish_pod(NS, "armada-web-0")
         await scheduler.wait_until(lambda: "succeeded" in scheduler.kinds("run-web"))
-        async with asyncio.timeout(5):  # the finished pod goes, then its service and ingress
-            while kube.objects("pods") or kube.objects("services") or kube.objects("ingresses"):
-                await asyncio.sleep(0.05)
+        # the finished pod goes, then its service and ingress
+        await wait_until_async(
+            lambda: (
+                not (kube.objects("pods") or kube.objects("services") or kube.objects("ingresses"))
+            ),
+            timeout=5,
+        )
     await cluster.close()
     assert scheduler.kinds("run-web") == ["assigned", "running", "ingress_info", "succeeded"]
 
@@ -400,9 +407,8 @@ async def test_a_pod_the_kubelet_leaves_running_past_its_deadline_is_failed_by_t
         await pods_exist(kube, "armada-slow-0")
         kube.run_pod(NS, "armada-slow-0")
         await scheduler.wait_until(lambda: "failed" in scheduler.kinds("run-slow"))
-        async with asyncio.timeout(5):  # then the pod is deleted
-            while kube.objects("pods"):
-                await asyncio.sleep(0.05)
+        # then the pod is deleted
+        await wait_until_async(lambda: not kube.objects("pods"), timeout=5)
     await cluster.close()
     assert scheduler.kinds("run-slow") == ["assigned", "running", "failed"]
     failed = scheduler.last_of("run-slow", "failed").failed

@@ -24,6 +24,7 @@ from armada.executor.runs import RunTracker
 from armada.executor.standalone import LogListener, serve_executor, start_log_listener
 from armada.executor.testing import FakeScheduler, lease_message
 from armada.executor.wire import lease_from_proto
+from armada.waiting import wait_until_async
 from tests.executor.conftest import fast_settings
 from tests.executor.fake_kube_api import FakeKubeApi
 
@@ -159,9 +160,9 @@ async def test_a_standalone_executor_serves_its_kubernetes_pods_logs(
     )
     try:
         scheduler.add_lease(lease_message("logged", command=["sh", "-c", "echo"], node="node-0"))
-        async with asyncio.timeout(5):
-            while kube.get("pods", "default", "armada-logged-0") is None:
-                await asyncio.sleep(0.02)
+        await wait_until_async(
+            lambda: kube.get("pods", "default", "armada-logged-0") is not None, timeout=5
+        )
         kube.run_pod("default", "armada-logged-0")
         for line in ("hello from kubernetes", "second line"):
             kube.write_log("default", "armada-logged-0", "main", line)

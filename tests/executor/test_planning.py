@@ -8,14 +8,14 @@ import pytest
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as k8s
 
 from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
-from armada.executor.model import Lease
+from armada.executor.model import LeasedRun
 from armada.executor.planning import PlanFailure, plan_pod, plan_pods
 from armada.executor.podspec import InvalidPodSpec, pod_requests, pod_spec_to_json
 from armada.executor.testing import pod_spec_bytes
 from tests.executor.conftest import fast_settings
 
 
-def lease(**overrides: object) -> Lease:
+def lease(**overrides: object) -> LeasedRun:
     values: dict[str, object] = {
         "run_id": "run-1",
         "job_id": "01hq3job",
@@ -31,7 +31,7 @@ def lease(**overrides: object) -> Lease:
         ),
     }
     values.update(overrides)
-    return Lease(**values)  # type: ignore[arg-type]
+    return LeasedRun(**values)  # type: ignore[arg-type]
 
 
 def test_the_pod_is_named_labelled_annotated_and_pinned_as_armada_does() -> None:

@@ -15,6 +15,7 @@ from armada.executor.planning import plan_pod
 from armada.executor.process import ProcessCluster
 from armada.executor.testing import FakeScheduler, lease_message, pod_spec_bytes
 from armada.executor.wire import lease_from_proto
+from armada.waiting import wait_until_async
 from tests.executor.conftest import fast_settings, running_agent
 
 
@@ -32,12 +33,12 @@ def plan(job: str, command: list[str], node: str = "local", **spec: object) -> P
 
 async def until_running(cluster: ProcessCluster, job: str) -> None:
     """Wait (5 s at most) until the job's pod has started its containers."""
-    async with asyncio.timeout(5):
-        while True:
-            pod = cluster._store.get("default", f"armada-{job}-0")
-            if pod is not None and pod.phase == "Running":
-                return
-            await asyncio.sleep(0.02)
+
+    def running() -> bool:
+        pod = cluster._store.get("default", f"armada-{job}-0")
+        return pod is not None and pod.phase == "Running"
+
+    await wait_until_async(running, timeout=5, what=f"{job} running")
 
 
 async def final(cluster: ProcessCluster, job: str) -> PodView:
@@ -104,14 +105,10 @@ async def test_deleting_a_pod_terminates_its_processes(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     script = f"echo $$ > {pid_file}; trap 'exit 0' TERM; while true; do sleep 0.05; done"
     await cluster.create_run(plan("j1", ["sh", "-c", script]))
-    async with asyncio.timeout(5):
-        while not pid_file.exists() or not pid_file.read_text().strip():
-            await asyncio.sleep(0.02)
+    await wait_until_async(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=5)
     pid = int(pid_file.read_text())
     assert not await cluster.delete_pod("default", "armada-j1-0", run_id="run-j1", grace=10)
-    async with asyncio.timeout(5):
-        while cluster._store.get("default", "armada-j1-0") is not None:
-            await asyncio.sleep(0.02)
+    await wait_until_async(lambda: cluster._store.get("default", "armada-j1-0") is None, timeout=5)
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     await cluster.close()
@@ -122,9 +119,7 @@ async def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_p
     await cluster.create_run(plan("j1", ["sh", "-c", "trap '' TERM; sleep 30"]))
     await until_running(cluster, "j1")
     assert not await cluster.delete_pod("default", "armada-j1-0", run_id="run-j1", grace=0.3)
-    async with asyncio.timeout(5):
-        while cluster._store.get("default", "armada-j1-0") is not None:
-            await asyncio.sleep(0.02)
+    await wait_until_async(lambda: cluster._store.get("default", "armada-j1-0") is None, timeout=5)
     await cluster.close()
 
 
@@ -189,8 +184,11 @@ async def test_a_pods_output_files_go_with_the_pod(tmp_path: Path) -> None:
     await cluster.create_run(plan("j-long", ["sh", "-c", "echo started; sleep 30"]))
     await until_running(cluster, "j-long")
     assert not await cluster.delete_pod("default", "armada-j-long-0", run_id="run-j-long", grace=0)
-    async with asyncio.timeout(5):
-        while cluster._store.get("default", "armada-j-long-0") is not None or list(logs.iterdir()):
-            await asyncio.sleep(0.02)
+    await wait_until_async(
+        lambda: (
+            cluster._store.get("default", "armada-j-long-0") is None and not list(logs.iterdir())
+        ),
+        timeout=5,
+    )
     assert cluster._pods == {} and cluster._events == {}
     await cluster.close()

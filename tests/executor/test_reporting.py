@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pytest
 
 from armada.domain import events as ev
+from armada.executor.instructions import ReportEvent
 from armada.executor.reporting import Backoff, EventReporter
-from armada.executor.runs import ReportEvent
 from armada.rpc.gen import executorapi_pb2 as pb
 
 

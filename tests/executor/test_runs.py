@@ -9,15 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from armada.domain import events as ev
-from armada.executor.model import ContainerView, Lease, PodView
-from armada.executor.runs import (
+from armada.executor.instructions import (
     CreatePod,
     DeletePod,
     Instruction,
     ReportEvent,
-    RunTracker,
     SubmitError,
 )
+from armada.executor.model import ContainerView, LeasedRun, PodView
+from armada.executor.runs import RunTracker
 from armada.executor.testing import lease_message, pod_spec_bytes
 from armada.executor.wire import lease_from_proto
 from tests.executor.conftest import DETAILED_CATEGORIES, fast_settings
@@ -27,7 +27,7 @@ def tracker(**overrides: Any) -> RunTracker:
     return RunTracker(fast_settings(**overrides))
 
 
-def lease(job: str = "j1", run: str = "", grace: int | None = 5) -> Lease:
+def lease(job: str = "j1", run: str = "", grace: int | None = 5) -> LeasedRun:
     spec = pod_spec_bytes(["sleep", "9"], grace_seconds=grace)
     return lease_from_proto(
         lease_message(job, run_id=run or f"run-{job}", node="n1", pod_spec=spec)
@@ -157,6 +157,24 @@ def test_creation_errors_fail_the_run_or_return_the_lease() -> None:
     (returned,) = [i.event for i in t.deleted("run-b", True, 2.0) if isinstance(i, ReportEvent)]
     assert isinstance(returned, ev.JobRunLeaseReturned) and not returned.run_attempted
     assert "quota exceeded" in returned.reason
+
+
+def test_a_run_failed_at_creation_frees_the_pod_name_once_its_half_made_pod_is_gone() -> None:
+    """The run's final event may be delivered before its delete returns: the name stays taken
+    until then, and is free for the job's next run after (before, it stayed taken for ever)."""
+    t = tracker()
+    t.lease(lease("a"), 0.0)
+    t.next_submissions(10, 0.0)
+    t.submitted("run-a", SubmitError("admission webhook denied", fatal=True), 1.0)
+    t.delivered(["run-a"])
+    t.lease(lease("a", run="second"), 2.0)
+    assert t.next_submissions(10, 2.0) == []  # the first run's pod may still exist
+    t.delete_failed("run-a")
+    assert t.tick(3.0, {}) == [DeletePod("run-a", "default", "armada-a-0", 5.0)]
+    assert t.deleted("run-a", True, 4.0) == []
+    assert t.get("run-a") is None  # forgotten once its pod is surely gone
+    (create,) = t.next_submissions(10, 4.0)
+    assert isinstance(create, CreatePod) and create.plan.run_id == "second"
 
 
 def test_a_pod_deleted_behind_armadas_back_fails_the_run() -> None:
@@ -342,8 +360,14 @@ class _World:
             self.run(t.pod_seen(self.pods[run], self.now))
         elif action == "delete_done" and self.deleting:
             target = self.deleting.pop(0)
-            gone = self.pods.pop(target, None) is not None or True
-            self.run(t.deleted(target, gone, self.now))
+            if n == 0 and target in self.pods:
+                # The call was accepted but the pod is still terminating: asked again later.
+                self.deleting.append(target)
+                self.run(t.deleted(target, False, self.now))
+            else:
+                # Deleted now, or gone already: either way the call finds the pod gone.
+                self.pods.pop(target, None)
+                self.run(t.deleted(target, True, self.now))
         elif action in ("cancel", "preempt"):
             self.run(t.cancel([run], self.now, preempt=action == "preempt"))
         elif action == "tick":
@@ -353,7 +377,7 @@ class _World:
             t.delivered(list(self.finals))
         elif action == "all_deletes":
             while self.deleting:
-                self.step("delete_done", n)
+                self.step("delete_done", 1)
 
     def check(self) -> None:
         order = ["JobRunAssigned", "JobRunRunning", "IngressInfo"]
@@ -365,6 +389,7 @@ class _World:
             names = [type(e.event).__name__ for e in events if not e.final]
             assert names == [n for n in order if n in names], f"{run_id} out of order: {names}"
         assert all(count == 1 for count in self.created.values()), self.created
+        self.t.validate()
 
 
 ACTIONS = [

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from armada.domain import events as ev
 from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
-from armada.executor.model import Lease, NodeTaint, NodeView
+from armada.executor.model import LeasedRun, NodeTaint, NodeView
 from armada.executor.wire import (
     lease_from_proto,
     lease_request,
@@ -22,7 +22,7 @@ from armada.rpc.gen import executorapi_pb2 as pb
 
 
 def test_a_lease_round_trips() -> None:
-    lease = Lease(
+    lease = LeasedRun(
         run_id="r",
         job_id="j",
         queue="q",
@@ -196,7 +196,7 @@ def test_every_run_event_survives_the_wire(event: ev.RunEvent, created: float) -
 
 _strings = st.dictionaries(_text, _text, max_size=3)
 _leases = st.builds(
-    Lease,
+    LeasedRun,
     run_id=_text,
     job_id=_text,
     queue=_text,
@@ -238,7 +238,7 @@ _leases = st.builds(
 
 
 @given(lease=_leases)
-def test_every_lease_survives_the_wire(lease: Lease) -> None:
+def test_every_lease_survives_the_wire(lease: LeasedRun) -> None:
     """What the scheduler encodes (``leases.lease_message`` goes through ``lease_to_proto``),
     the executor decodes: the same lease."""
     message = pb.JobRunLease.FromString(lease_to_proto(lease).SerializeToString())

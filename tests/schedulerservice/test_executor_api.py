@@ -17,6 +17,7 @@ from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
 from armada.rpc.gen import scheduler_reporting_pb2 as rpb
 from armada.rpc.gen import scheduler_reporting_pb2_grpc as rpb_grpc
+from armada.waiting import wait_until
 from tests.api_builders import create_queue, event_types, events, item
 from tests.conftest import dev_settings
 from tests.schedulerservice.harness import leases_in
@@ -111,15 +112,6 @@ def executor(channel: grpc.Channel) -> Iterator[ScriptedExecutor]:
     scripted.close()
 
 
-def wait_for(condition: object, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 def test_a_job_goes_all_the_way_to_succeeded(
     client: ArmadaClient, executor: ScriptedExecutor
 ) -> None:
@@ -137,7 +129,7 @@ def test_a_job_goes_all_the_way_to_succeeded(
     executor.report(lease, assigned=pb.RunAssigned(pod_name=f"armada-{job_id}-0", node="node-1"))
     executor.report(lease, running=pb.RunRunning(pod_name=f"armada-{job_id}-0", node="node-1"))
     executor.report(lease, succeeded=pb.RunSucceeded(node="node-1"))
-    wait_for(lambda: len(events(client, "queue-a", "s")) == 6)
+    wait_until(lambda: len(events(client, "queue-a", "s")) == 6)
     assert [kind for _, kind in event_types(events(client, "queue-a", "s"))] == [
         "submitted",
         "queued",
@@ -167,7 +159,7 @@ def test_a_failure_carries_exit_codes_and_category(
             node="node-1",
         ),
     )
-    wait_for(lambda: events(client, "queue-a", "s")[-1].message.HasField("failed"))
+    wait_until(lambda: events(client, "queue-a", "s")[-1].message.HasField("failed"))
     failed = events(client, "queue-a", "s")[-1].message.failed
     assert (dict(failed.exit_codes), failed.failure_category, failed.cluster_id) == (
         {"main": 3},
@@ -206,7 +198,7 @@ def test_reports_answer_why_a_job_waits(
     executor.next_lease()
     reports = rpb_grpc.SchedulerReportingStub(channel)
     waiting = ids[1]
-    wait_for(
+    wait_until(
         lambda: "not scheduled" in reports.GetJobReport(rpb.JobReportRequest(job_id=waiting)).report
     )
     text = reports.GetJobReport(rpb.JobReportRequest(job_id=waiting)).report

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,10 +23,11 @@ from armada.dev.embedded import EmbeddedArmada
 from armada.domain.states import JobState
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
+from armada.waiting import wait_until
 from tests.api_builders import create_queue, item, pod_spec
 from tests.bad_input import FUZZ, LONG, answer, assert_clear_error, names, quantities
 from tests.conftest import dev_settings
-from tests.schedulerservice.test_executor_api import ScriptedExecutor, wait_for
+from tests.schedulerservice.test_executor_api import ScriptedExecutor
 
 GOOD = "cluster-good"
 OTHER = "cluster-other"
@@ -76,6 +76,12 @@ class World:
         for _ in range(count):
             lease = self.good.next_lease()
             self.runs[lease.run_id] = lease.job_id
+
+    def wait_for_a_new_round(self) -> None:
+        """Wait until a scheduling round has begun, and ended, since the call: two more rounds
+        counted (the first may have been under way already)."""
+        before = self.service.cycle
+        wait_until(lambda: self.service.cycle >= before + 2, what="a new scheduling round")
 
     def states(self) -> dict[str, JobState]:
         return self.armada.system.storage.store.get_job_states(self.submitted)
@@ -274,7 +280,7 @@ def one_exchange(world: World, request: pb.LeaseRequest) -> None:
 def test_lease_requests_are_answered_or_clearly_refused(world: World, data: st.DataObject) -> None:
     request = data.draw(lease_requests(list(world.runs)))
     one_exchange(world, request)
-    time.sleep(0.06)  # let a scheduling round see the odd nodes
+    world.wait_for_a_new_round()  # one that sees the odd nodes
     world.check()
 
 
@@ -291,5 +297,5 @@ def test_an_executor_cannot_finish_another_executors_run(world: World) -> None:
     world.stub.ReportEvents(pb.EventList(executor_id=OTHER, events=[event]))
     assert world.states()[job_id] is JobState.LEASED
     world.stub.ReportEvents(pb.EventList(executor_id=GOOD, events=[event]))
-    wait_for(lambda: world.states()[job_id] is JobState.SUCCEEDED)
+    wait_until(lambda: world.states()[job_id] is JobState.SUCCEEDED)
     world.check()

@@ -11,7 +11,7 @@ from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Lease:
+class LeasedRun:
     """A run the scheduler gave this executor: the job's spec, pinned to a node."""
 
     run_id: str

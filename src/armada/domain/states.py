@@ -4,7 +4,7 @@ Every change of a job's or a run's state in the whole system goes through
 :func:`check_job_transition` / :func:`check_run_transition`. A move that is not in the table
 raises :class:`InvalidTransition`. Each edge carries a line saying what drives it, so the table
 doubles as the lifecycle's documentation: the tables of docs/lifecycle.md are generated from
-these words (``python -m armada.domain.lifecycle_doc``), and a test keeps them current.
+these words (``python -m armada.docgen``), and a test keeps them current.
 """
 
 from __future__ import annotations

@@ -23,17 +23,17 @@ from armada.config.executor import ExecutorSettings
 from armada.domain import events as ev
 from armada.domain.clock import Clock, SystemClock
 from armada.executor.cluster import Cluster, ClusterError, PodSnapshot, WatchItem
-from armada.executor.model import NodeView, PodPlan, RunResource
-from armada.executor.reporting import Backoff, EventReporter
-from armada.executor.runs import (
+from armada.executor.instructions import (
     CreatePod,
     DeletePod,
     Instruction,
     ReportEvent,
-    RunTracker,
-    Stage,
     SubmitError,
 )
+from armada.executor.model import NodeView, PodPlan, RunResource
+from armada.executor.reporting import Backoff, EventReporter
+from armada.executor.run_stages import Stage
+from armada.executor.runs import RunTracker
 from armada.executor.usage import UsageAggregator, UsageSource
 from armada.executor.wire import NodeInfoCache, lease_from_proto, lease_request
 from armada.rpc.gen import executorapi_pb2 as pb

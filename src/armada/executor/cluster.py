@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from armada.executor.model import LogLine, NodeView, PodEvent, PodPlan, PodView, RunResource
+from armada.executor.model import NodeView, PodEvent, PodLogLine, PodPlan, PodView, RunResource
 
 
 class ClusterError(Exception):
@@ -91,7 +91,7 @@ class Cluster(Protocol):
         container: str = "",
         since_time: str = "",
         tail_lines: int | None = None,
-    ) -> list[LogLine]:
+    ) -> list[PodLogLine]:
         """The pod's output. Raises PodNotFound."""
         ...
 

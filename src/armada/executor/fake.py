@@ -36,10 +36,10 @@ from armada.executor.fake_scenario import InvalidScenario, Scenario, scenario_of
 from armada.executor.logtext import filter_lines, rfc3339
 from armada.executor.model import (
     ContainerView,
-    LogLine,
     NodeTaint,
     NodeView,
     PodEvent,
+    PodLogLine,
     PodPlan,
     PodView,
     RunResource,
@@ -86,7 +86,7 @@ class _Pod:
     generation: int = 0
     node: str = ""
     started: float | None = None
-    logs: dict[str, list[LogLine]] = field(default_factory=dict)
+    logs: dict[str, list[PodLogLine]] = field(default_factory=dict)
     events: list[PodEvent] = field(default_factory=list)
 
 
@@ -277,7 +277,7 @@ class FakeCluster:
         container: str = "",
         since_time: str = "",
         tail_lines: int | None = None,
-    ) -> list[LogLine]:
+    ) -> list[PodLogLine]:
         pod = self._pods.get((namespace, name))
         if pod is None:
             raise PodNotFound(f'pods "{name}" not found')
@@ -418,11 +418,11 @@ class FakeCluster:
         pod.started = now
         for name, argv in self._argv(pod):
             pod.logs[name] = [
-                LogLine(rfc3339(now), f"fake: container {name} started: {' '.join(argv)}")
+                PodLogLine(rfc3339(now), f"fake: container {name} started: {' '.join(argv)}")
             ]
         first = next(iter(pod.logs), "")
         pod.logs.setdefault(first, []).extend(
-            LogLine(rfc3339(now), line) for line in pod.scenario.output
+            PodLogLine(rfc3339(now), line) for line in pod.scenario.output
         )
         pod.events.append(self._event(key, "Normal", "Started", "Started container", now))
         running = tuple(
@@ -509,7 +509,7 @@ class FakeCluster:
 
     def _terminated(self, pod: _Pod, name: str, code: int, reason: str, at: float) -> ContainerView:
         pod.logs.setdefault(name, []).append(
-            LogLine(rfc3339(at), f"fake: container {name} exited with code {code}")
+            PodLogLine(rfc3339(at), f"fake: container {name} exited with code {code}")
         )
         return ContainerView(
             name=name,

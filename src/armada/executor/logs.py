@@ -17,7 +17,7 @@ import grpc
 from armada_client.armada import binoculars_pb2, binoculars_pb2_grpc
 
 from armada.executor.cluster import Cluster, ClusterError, PodNotFound
-from armada.executor.model import LogLine
+from armada.executor.model import PodLogLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ class LogSource:
         container: str = "",
         since_time: str = "",
         tail_lines: int | None = None,
-    ) -> list[LogLine]:
+    ) -> list[PodLogLine]:
         where = await self.locate(job_id)
         cluster = self._clusters.get(where.cluster)
         if cluster is None:

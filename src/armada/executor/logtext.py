@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from armada.executor.model import LogLine
+from armada.executor.model import PodLogLine
 
 
 def rfc3339(seconds: float) -> str:
@@ -32,8 +32,8 @@ def parse_rfc3339(text: str) -> float:
 
 
 def filter_lines(
-    lines: Sequence[LogLine], since_time: str, tail_lines: int | None
-) -> list[LogLine]:
+    lines: Sequence[PodLogLine], since_time: str, tail_lines: int | None
+) -> list[PodLogLine]:
     """Lines at or after ``since_time`` (if given), then the last ``tail_lines`` of them."""
     selected = list(lines)
     if since_time:
@@ -48,13 +48,13 @@ def filter_lines(
     return selected
 
 
-def split_timestamped(text: str) -> list[LogLine]:
+def split_timestamped(text: str) -> list[PodLogLine]:
     """Lines as Kubernetes returns them with ``timestamps=true``: ``<time> <text>``."""
     lines = []
     for raw in text.splitlines():
         stamp, _, rest = raw.partition(" ")
         if stamp[:1].isdigit() and "T" in stamp:
-            lines.append(LogLine(stamp, rest))
+            lines.append(PodLogLine(stamp, rest))
         else:
-            lines.append(LogLine("", raw))
+            lines.append(PodLogLine("", raw))
     return lines

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The lease's one type, shared with the scheduler; re-exported for the executor's modules.
-from armada.domain.leases import Lease as Lease  # noqa: PLC0414
+from armada.domain.leases import LeasedRun as LeasedRun  # noqa: PLC0414
 
 # Armada's pod labels and annotations (internal/executor/domain/pod_metadata.go).
 JOB_ID_LABEL = "armada_job_id"
@@ -139,7 +139,7 @@ class RunResource:
 
 
 @dataclass(frozen=True, slots=True)
-class LogLine:
+class PodLogLine:
     """One line of a pod's output; ``timestamp`` is RFC 3339, or empty if unknown."""
 
     timestamp: str

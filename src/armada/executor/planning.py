@@ -21,7 +21,7 @@ from armada.executor.model import (
     POD_NUMBER_LABEL,
     QUEUE_LABEL,
     RUN_ID_LABEL,
-    Lease,
+    LeasedRun,
     Manifest,
     PodPlan,
 )
@@ -34,7 +34,7 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 class PlanFailure:
     """A lease whose pod cannot even be described (bad pod spec): the run fails."""
 
-    lease: Lease
+    lease: LeasedRun
     reason: str
 
 
@@ -42,7 +42,9 @@ def pod_name(job_id: str, pod_number: int = 0) -> str:
     return f"armada-{job_id}-{pod_number}"
 
 
-def plan_pods(leases: Iterable[Lease], settings: ExecutorSettings) -> list[PodPlan | PlanFailure]:
+def plan_pods(
+    leases: Iterable[LeasedRun], settings: ExecutorSettings
+) -> list[PodPlan | PlanFailure]:
     """One plan per lease, in order; a lease that cannot be planned gives a PlanFailure."""
     plans: list[PodPlan | PlanFailure] = []
     for lease in leases:
@@ -53,7 +55,7 @@ def plan_pods(leases: Iterable[Lease], settings: ExecutorSettings) -> list[PodPl
     return plans
 
 
-def plan_pod(lease: Lease, settings: ExecutorSettings) -> PodPlan:
+def plan_pod(lease: LeasedRun, settings: ExecutorSettings) -> PodPlan:
     """The pod (plus services and ingresses) that runs ``lease``."""
     spec = pod_spec_to_json(lease.pod_spec)
     name = pod_name(lease.job_id)
@@ -93,7 +95,7 @@ def plan_pod(lease: Lease, settings: ExecutorSettings) -> PodPlan:
     )
 
 
-def _labels(lease: Lease) -> dict[str, str]:
+def _labels(lease: LeasedRun) -> dict[str, str]:
     labels = {
         **lease.labels,
         JOB_ID_LABEL: lease.job_id,
@@ -108,7 +110,7 @@ def _labels(lease: Lease) -> dict[str, str]:
     return labels
 
 
-def armada_env(lease: Lease) -> dict[str, str]:
+def armada_env(lease: LeasedRun) -> dict[str, str]:
     """The variables Armada sets in every container of the job's pod."""
     env = {
         "ARMADA_JOB_ID": lease.job_id,
@@ -132,7 +134,7 @@ def _inject_env(spec: dict[str, Any], env: Mapping[str, str]) -> None:
 
 
 def _networking(
-    lease: Lease, name: str, labels: Mapping[str, str], settings: ExecutorSettings
+    lease: LeasedRun, name: str, labels: Mapping[str, str], settings: ExecutorSettings
 ) -> tuple[tuple[Manifest, ...], tuple[Manifest, ...], dict[int, str], tuple[int, ...]]:
     owned = {k: labels[k] for k in (JOB_ID_LABEL, RUN_ID_LABEL, QUEUE_LABEL)}
     selector = {JOB_ID_LABEL: lease.job_id}

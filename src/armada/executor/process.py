@@ -33,9 +33,9 @@ from armada.executor.logtext import filter_lines, split_timestamped
 from armada.executor.machine import node_resources
 from armada.executor.model import (
     ContainerView,
-    LogLine,
     NodeView,
     PodEvent,
+    PodLogLine,
     PodPlan,
     PodView,
     RunResource,
@@ -243,7 +243,7 @@ class ProcessCluster:
         container: str = "",
         since_time: str = "",
         tail_lines: int | None = None,
-    ) -> list[LogLine]:
+    ) -> list[PodLogLine]:
         self._recover()
         pod = self._pods.get((namespace, name))
         if pod is None:

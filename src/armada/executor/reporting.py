@@ -15,7 +15,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
-from armada.executor.runs import ReportEvent
+from armada.executor.instructions import ReportEvent
 from armada.executor.wire import run_event_to_proto
 from armada.rpc.gen import executorapi_pb2 as pb
 

@@ -7,128 +7,43 @@ that one, report this event. It does no I/O and reads no clock; the agent execut
 returns. The decisions themselves live in pure functions: ``planning.plan_pod``,
 ``observe.observe`` and ``podchecks.PendingPodChecker``.
 
-A run's life on the executor::
+The stages a run goes through, and the table of moves between them, are in
+:mod:`armada.executor.run_stages`; every change of stage or stop goes through it.
 
-    LEASED ──create──▶ SUBMITTING ──ok──▶ SUBMITTED ──pod seen──▶ SEEN ──final event──▶ ENDED
-       │                    │ error: failed / lease returned          │
-       └─ cancel: Cancelled └──────────────────────────────▶ ENDED    └─ stop (cancel, preempt,
-                                                                         return): delete the pod,
-                                                                         report when it is gone
-
-A record is forgotten once its final event was delivered and its pod is gone; its run id is
-remembered a while longer so that a lease re-sent for it is ignored (no run ever starts twice).
+A record is forgotten once its final event was delivered and its pod is surely gone (no pod it
+created may still hold the pod's name); its run id is remembered a while longer so that a lease
+re-sent for it is ignored (no run ever starts twice).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import re
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from armada.config.executor import ExecutorSettings
 from armada.domain import events as ev
 from armada.executor.classify import DEADLINE_EXCEEDED, FailureClassifier, describe_failure
-from armada.executor.model import JOB_ID_LABEL, Lease, PodEvent, PodPlan, PodView
-from armada.executor.observe import (
-    Observation,
-    ObservedRun,
-    ObserveRules,
-    Progress,
-    RunEvent,
-    observe,
+from armada.executor.instructions import (
+    CreatePod,
+    DeletePod,
+    Instruction,
+    ReportEvent,
+    SubmitError,
 )
+from armada.executor.model import JOB_ID_LABEL, LeasedRun, PodEvent, PodView
+from armada.executor.observe import Observation, ObserveRules, Progress, RunEvent, observe
 from armada.executor.planning import plan_pod, pod_name
 from armada.executor.podchecks import PendingPodChecker, past_active_deadline, waiting_signature
 from armada.executor.podspec import InvalidPodSpec, grace_period
-
-# --- instructions -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CreatePod:
-    plan: PodPlan
-
-
-@dataclass(frozen=True, slots=True)
-class DeletePod:
-    run_id: str
-    namespace: str
-    pod_name: str
-    grace: float | None
-    force: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ReportEvent:
-    event: RunEvent
-    created: float
-    final: bool = False
-
-
-Instruction = CreatePod | DeletePod | ReportEvent
-
-
-class Stage(enum.Enum):
-    LEASED = "leased"
-    SUBMITTING = "submitting"
-    SUBMITTED = "submitted"
-    SEEN = "seen"
-    ENDED = "ended"
-
-
-class Stop(enum.Enum):
-    """Why the executor is deleting a run's pod; decides what is reported once it is gone."""
-
-    CANCEL = "cancel"
-    PREEMPT = "preempt"
-    RETURN = "return"
-    FAIL = "fail"
-    CLEANUP = "cleanup"
-
-
-@dataclass(slots=True)
-class RunRecord:
-    run_id: str
-    job_id: str
-    namespace: str
-    pod_name: str
-    stage: Stage
-    since: float
-    node: str = ""
-    lease: Lease | None = None
-    plan: PodPlan | None = None
-    progress: Progress = Progress.NONE
-    pod: PodView | None = None
-    stop: Stop | None = None
-    stop_reason: str = ""
-    delete_requested_at: float | None = None
-    force_requested: bool = False
-    waiting: tuple[tuple[str, str], ...] = ()
-    waiting_since: float = 0.0
-    ended_at: float | None = None
-    final_delivered: bool = False
-    outcome: str = ""
-
-    def observed(self) -> ObservedRun:
-        plan = self.plan
-        return ObservedRun(
-            job_id=self.job_id,
-            run_id=self.run_id,
-            progress=self.progress,
-            ingress_hosts=dict(plan.ingress_hosts) if plan else {},
-            service_ports=plan.service_ports if plan else (),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SubmitError:
-    """Why a pod could not be created; ``fatal`` fails the job, otherwise the lease returns."""
-
-    message: str
-    fatal: bool = False
+from armada.executor.run_stages import (
+    Stage,
+    Stop,
+    TrackedRun,
+    check_runs,
+    final_event_when_gone,
+)
 
 
 class RunTracker:
@@ -144,14 +59,14 @@ class RunTracker:
             cluster=settings.cluster_id,
         )
         self._checker = PendingPodChecker(settings.pending_pod_checks)
-        self._runs: dict[str, RunRecord] = {}
+        self._runs: dict[str, TrackedRun] = {}
         self._queued: deque[str] = deque()
         self._pod_owner: dict[tuple[str, str], str] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
 
     # --- views ------------------------------------------------------------------------------
 
-    def get(self, run_id: str) -> RunRecord | None:
+    def get(self, run_id: str) -> TrackedRun | None:
         return self._runs.get(run_id)
 
     def __len__(self) -> int:
@@ -205,13 +120,23 @@ class RunTracker:
     def known(self, run_id: str) -> bool:
         return run_id in self._runs or run_id in self._finished
 
+    def validate(self) -> None:
+        """Check every record and the indexes over them; raise AssertionError if one breaks."""
+        check_runs(
+            self._runs,
+            self._queued,
+            self._pod_owner,
+            self._finished,
+            self._settings.finished_run_memory,
+        )
+
     # --- stimuli from the scheduler ---------------------------------------------------------
 
-    def lease(self, lease: Lease, now: float) -> list[Instruction]:
+    def lease(self, lease: LeasedRun, now: float) -> list[Instruction]:
         """A lease arrived; a lease for a run already known (or finished) is ignored."""
         if self.known(lease.run_id):
             return []
-        self._runs[lease.run_id] = RunRecord(
+        self._runs[lease.run_id] = TrackedRun(
             run_id=lease.run_id,
             job_id=lease.job_id,
             namespace=lease.namespace,
@@ -248,7 +173,7 @@ class RunTracker:
                 continue
             if record.stop in (Stop.CANCEL, Stop.PREEMPT):
                 continue
-            record.stop, record.stop_reason = stop, reason
+            record.stop_for(stop, reason)
             if record.stage is not Stage.SUBMITTING:
                 out.extend(self._delete(record, now))
         return out
@@ -274,7 +199,7 @@ class RunTracker:
                 out.extend(self._fail_creation(record, f"job {record.job_id}: {exc}", now))
                 continue
             record.plan = plan
-            record.stage, record.since = Stage.SUBMITTING, now
+            record.move(Stage.SUBMITTING, now)
             # The name is taken from now on: another run of the job waits until this pod is gone.
             self._pod_owner[(record.namespace, record.pod_name)] = run_id
             out.append(CreatePod(plan))
@@ -286,7 +211,7 @@ class RunTracker:
         record = self._runs.get(owner)
         if record is None or record.stage is not Stage.ENDED or record.stop is not None:
             return []
-        record.stop = Stop.CLEANUP
+        record.stop_for(Stop.CLEANUP)
         return self._delete(record, now)
 
     def submitted(self, run_id: str, error: SubmitError | None, now: float) -> list[Instruction]:
@@ -295,25 +220,25 @@ class RunTracker:
         if record is None or record.stage is not Stage.SUBMITTING:
             return []
         if error is None:
-            record.stage, record.since = Stage.SUBMITTED, now
+            record.move(Stage.SUBMITTED, now)
             if record.stop is not None:
                 return self._delete(record, now)
             if record.pod is None:
                 return []
-            record.stage = Stage.SEEN
+            record.move(Stage.SEEN, now)
             return self._apply(record, observe(record.pod, record.observed(), self._rules), now)
         # Whatever part was created goes; what is reported waits until the pod is surely gone.
-        record.stage, record.since = Stage.SUBMITTED, now
+        record.move(Stage.SUBMITTED, now)
         if record.stop is not None:
             return self._delete(record, now)
         if error.fatal:
             out = self._fail_creation(record, error.message, now)
-            record.stop = Stop.FAIL
+            record.stop_for(Stop.FAIL)
             return out + self._delete(record, now)
-        record.stop, record.stop_reason = Stop.RETURN, f"pod could not be created: {error.message}"
+        record.stop_for(Stop.RETURN, f"pod could not be created: {error.message}")
         return self._delete(record, now)
 
-    def _fail_creation(self, record: RunRecord, reason: str, now: float) -> list[Instruction]:
+    def _fail_creation(self, record: TrackedRun, reason: str, now: float) -> list[Instruction]:
         failure = ev.FailureInfo(
             reason=reason,
             category="internal",
@@ -341,7 +266,7 @@ class RunTracker:
         record.node = pod.node or record.node
         self._pod_owner[(pod.namespace, pod.name)] = run_id
         if record.stage is Stage.SUBMITTED:
-            record.stage, record.since = Stage.SEEN, now
+            record.move(Stage.SEEN, now)
         signature = waiting_signature(pod)
         if signature != record.waiting:
             record.waiting, record.waiting_since = signature, now
@@ -349,9 +274,9 @@ class RunTracker:
             return []
         return self._apply(record, observe(pod, record.observed(), self._rules, events), now)
 
-    def _adopt(self, pod: PodView, now: float) -> RunRecord:
+    def _adopt(self, pod: PodView, now: float) -> TrackedRun:
         """A pod of a run this process did not lease (e.g. after a restart): look after it."""
-        record = RunRecord(
+        record = TrackedRun(
             run_id=pod.run_id,
             job_id=pod.labels.get(JOB_ID_LABEL, ""),
             namespace=pod.namespace,
@@ -362,14 +287,14 @@ class RunTracker:
         self._runs[pod.run_id] = record
         return record
 
-    def _apply(self, record: RunRecord, seen: Observation, now: float) -> list[Instruction]:
+    def _apply(self, record: TrackedRun, seen: Observation, now: float) -> list[Instruction]:
         record.progress = seen.progress
         out: list[Instruction] = [ReportEvent(e, now) for e in seen.events]
         if seen.outcome in ("succeeded", "failed"):
             out[-1] = ReportEvent(seen.events[-1], now, final=True)
-            record.stage, record.ended_at, record.outcome = Stage.ENDED, now, seen.outcome
+            record.end(now, seen.outcome)
         elif seen.outcome == "return":
-            record.stop, record.stop_reason = Stop.RETURN, seen.reason
+            record.stop_for(Stop.RETURN, seen.reason)
             out.extend(self._delete(record, now))
         return out
 
@@ -385,38 +310,9 @@ class RunTracker:
         self._maybe_forget(record)
         return out
 
-    def _report_stop(self, record: RunRecord, now: float) -> list[Instruction]:
-        job_id, run_id = record.job_id, record.run_id
-        if record.stage is Stage.ENDED:
-            return []
-        if record.stage in (Stage.LEASED, Stage.SUBMITTING):
-            return []
-        if record.stop in (Stop.CANCEL, Stop.PREEMPT):
-            return self._end(
-                record, ev.JobRunCancelled(job_id=job_id, run_id=run_id), now, "cancelled"
-            )
-        if record.stop is Stop.RETURN:
-            event = ev.JobRunLeaseReturned(
-                job_id=job_id,
-                run_id=run_id,
-                reason=record.stop_reason,
-                run_attempted=record.progress >= Progress.RUNNING,
-                node=record.node,
-            )
-            return self._end(record, event, now, "lease_returned")
-        if record.stage is Stage.SUBMITTED:
-            return []  # created but not yet seen: the watch is behind, not the pod gone
-        failure = ev.FailureInfo(
-            reason="the pod was deleted by something other than Armada",
-            category="internal",
-            subcategory="externally-deleted",
-            pod_name=record.pod_name,
-            namespace=record.namespace,
-            cluster=self._settings.cluster_id,
-        )
-        return self._end(
-            record, ev.JobRunFailed(job_id=job_id, run_id=run_id, failure=failure), now, "failed"
-        )
+    def _report_stop(self, record: TrackedRun, now: float) -> list[Instruction]:
+        final = final_event_when_gone(record, self._settings.cluster_id)
+        return [] if final is None else self._end(record, final[0], now, final[1])
 
     def snapshot(self, pods: Iterable[PodView], now: float) -> list[Instruction]:
         """A full list of the cluster's Armada pods (start, or re-list after a broken watch)."""
@@ -473,7 +369,7 @@ class RunTracker:
                 )
                 out.extend(self._end(record, event, now, "lease_returned"))
             elif record.stage is Stage.SUBMITTED and now - record.since >= missing_after:
-                record.stop, record.stop_reason = Stop.RETURN, "the created pod never appeared"
+                record.stop_for(Stop.RETURN, "the created pod never appeared")
                 out.extend(self._delete(record, now))
             elif record.stage is Stage.SEEN and record.pod is not None:
                 pod = record.pod
@@ -486,9 +382,9 @@ class RunTracker:
         return out
 
     def _retry_delete(
-        self, record: RunRecord, now: float, kill_timeout: float
+        self, record: TrackedRun, now: float, kill_timeout: float
     ) -> list[Instruction]:
-        if record.stage is Stage.SUBMITTING or (record.stage is Stage.ENDED and record.pod is None):
+        if record.stage is Stage.SUBMITTING or (record.stage is Stage.ENDED and self._gone(record)):
             return []
         if record.delete_requested_at is None:
             return self._delete(record, now)
@@ -502,17 +398,17 @@ class RunTracker:
         return []
 
     def _check_pending(
-        self, record: RunRecord, pod: PodView, events: Sequence[PodEvent], now: float
+        self, record: TrackedRun, pod: PodView, events: Sequence[PodEvent], now: float
     ) -> list[Instruction]:
         verdict = self._checker.check(pod, events, record.waiting_since, now)
         if verdict is None:
             return []
         if verdict.action == "retry":
-            record.stop, record.stop_reason = Stop.RETURN, verdict.reason
+            record.stop_for(Stop.RETURN, verdict.reason)
             return self._delete(record, now)
         return self._fail(record, pod, events, verdict.reason, now)
 
-    def _check_deadline(self, record: RunRecord, pod: PodView, now: float) -> list[Instruction]:
+    def _check_deadline(self, record: TrackedRun, pod: PodView, now: float) -> list[Instruction]:
         """Armada's ActiveDeadlineExceeded: fail a pod the kubelet left active past its
         deadline, as the kubelet would have (reason DeadlineExceeded), then delete it."""
         grace = self._grace(record) + self._settings.active_deadline_grace.total_seconds()
@@ -524,7 +420,7 @@ class RunTracker:
 
     def _fail(
         self,
-        record: RunRecord,
+        record: TrackedRun,
         pod: PodView,
         events: Sequence[PodEvent],
         reason: str,
@@ -536,14 +432,14 @@ class RunTracker:
         )
         event = ev.JobRunFailed(job_id=record.job_id, run_id=record.run_id, failure=failure)
         out = self._end(record, event, now, "failed")
-        record.stop = Stop.FAIL
+        record.stop_for(Stop.FAIL)
         return out + self._delete(record, now)
 
     def _cleanup(self, now: float) -> list[Instruction]:
         """Delete finished pods once old enough, and the oldest beyond the maximum kept."""
         succeeded_age = self._settings.minimum_pod_age.total_seconds()
         failed_age = self._settings.failed_pod_expiry.total_seconds()
-        kept: list[RunRecord] = []
+        kept: list[TrackedRun] = []
         out: list[Instruction] = []
         for record in self._runs.values():
             if record.stage is not Stage.ENDED or record.pod is None or record.stop is not None:
@@ -552,7 +448,7 @@ class RunTracker:
                 continue
             age = now - record.ended_at
             if age >= (failed_age if record.outcome == "failed" else succeeded_age):
-                record.stop = Stop.CLEANUP
+                record.stop_for(Stop.CLEANUP)
                 out.extend(self._delete(record, now))
             else:
                 kept.append(record)
@@ -560,31 +456,36 @@ class RunTracker:
         if excess > 0:
             kept.sort(key=lambda r: r.ended_at or 0.0)
             for record in kept[:excess]:
-                record.stop = Stop.CLEANUP
+                record.stop_for(Stop.CLEANUP)
                 out.extend(self._delete(record, now))
         return out
 
     # --- shared moves -----------------------------------------------------------------------
 
-    def _grace(self, record: RunRecord) -> float:
+    def _grace(self, record: TrackedRun) -> float:
         """The run's pod's termination grace period (the default if the pod names none)."""
         grace = grace_period(record.plan.pod) if record.plan is not None else None
         return self._settings.default_grace_period.total_seconds() if grace is None else grace
 
-    def _delete(self, record: RunRecord, now: float) -> list[Instruction]:
+    def _delete(self, record: TrackedRun, now: float) -> list[Instruction]:
         record.delete_requested_at = now
         return [DeletePod(record.run_id, record.namespace, record.pod_name, self._grace(record))]
 
     def _end(
-        self, record: RunRecord, event: RunEvent, now: float, outcome: str
+        self, record: TrackedRun, event: RunEvent, now: float, outcome: str
     ) -> list[Instruction]:
-        record.stage, record.ended_at, record.outcome = Stage.ENDED, now, outcome
+        record.end(now, outcome)
         record.progress = Progress.FINISHED
         self._maybe_forget(record)
         return [ReportEvent(event, now, final=True)]
 
-    def _maybe_forget(self, record: RunRecord) -> None:
-        if record.stage is Stage.ENDED and record.final_delivered and record.pod is None:
+    def _gone(self, record: TrackedRun) -> bool:
+        """No pod of the run is seen, and none it created may still hold the pod's name."""
+        owner = self._pod_owner.get((record.namespace, record.pod_name))
+        return record.pod is None and owner != record.run_id
+
+    def _maybe_forget(self, record: TrackedRun) -> None:
+        if record.stage is Stage.ENDED and record.final_delivered and self._gone(record):
             self._runs.pop(record.run_id, None)
             self._finished[record.run_id] = None
             while len(self._finished) > self._settings.finished_run_memory:

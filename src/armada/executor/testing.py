@@ -10,7 +10,6 @@ that recovered its state would), so that tests can check the executor's idempote
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 
@@ -19,6 +18,7 @@ from armada_client.k8s.io.api.core.v1 import generated_pb2 as k8s
 
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
+from armada.waiting import wait_until_async
 
 
 class FakeScheduler(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
@@ -84,12 +84,8 @@ class FakeScheduler(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
         raise KeyError(f"no {kind} event for run {run_id}")
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
-        """Wait until ``condition()`` holds, re-checking whenever something is reported."""
-        async with asyncio.timeout(timeout):
-            while not condition():
-                self._changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), 0.05)
+        """:func:`armada.waiting.wait_until_async`, re-checking whenever something is reported."""
+        await wait_until_async(condition, timeout, changed=self._changed)
 
     # --- the service ------------------------------------------------------------------------
 

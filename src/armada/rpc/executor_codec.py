@@ -1,7 +1,7 @@
 """The executor API's contract, typed both ways: the one codec of its messages, used by the
 scheduler, the executor and the fake scheduler of the executor's tests.
 
-* ``JobRunLease`` <-> :class:`~armada.domain.leases.Lease` (the scheduler encodes, the
+* ``JobRunLease`` <-> :class:`~armada.domain.leases.LeasedRun` (the scheduler encodes, the
   executor decodes);
 * ``RunEvent`` <-> :data:`~armada.domain.events.RunEvent` (the executor encodes, the
   scheduler decodes).
@@ -19,13 +19,13 @@ from typing import Any
 
 from armada.domain import events as ev
 from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
-from armada.domain.leases import Lease
+from armada.domain.leases import LeasedRun
 from armada.domain.resources import format_quantity
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.usage import utilisation_fields
 
 
-def lease_from_proto(msg: pb.JobRunLease) -> Lease:
+def lease_from_proto(msg: pb.JobRunLease) -> LeasedRun:
     gang = None
     if msg.HasField("gang") and msg.gang.id:
         gang = Gang(
@@ -33,7 +33,7 @@ def lease_from_proto(msg: pb.JobRunLease) -> Lease:
             cardinality=msg.gang.cardinality,
             node_uniformity_label=msg.gang.node_uniformity_label,
         )
-    return Lease(
+    return LeasedRun(
         run_id=msg.run_id,
         job_id=msg.job_id,
         queue=msg.queue,
@@ -66,7 +66,7 @@ def lease_from_proto(msg: pb.JobRunLease) -> Lease:
     )
 
 
-def lease_to_proto(lease: Lease) -> pb.JobRunLease:
+def lease_to_proto(lease: LeasedRun) -> pb.JobRunLease:
     return job_run_lease(
         run_id=lease.run_id,
         job_id=lease.job_id,
@@ -110,8 +110,8 @@ def job_run_lease(
     gang_uniformity_value: str,
     previous_attempts: int,
 ) -> pb.JobRunLease:
-    """A :class:`Lease`'s message, from its fields. The scheduler encodes through this: a
-    ``Lease`` made only to be encoded would cost a frozen dataclass per lease sent."""
+    """A :class:`LeasedRun`'s message, from its fields. The scheduler encodes through this: a
+    ``LeasedRun`` made only to be encoded would cost a frozen dataclass per lease sent."""
     msg = pb.JobRunLease(
         run_id=run_id,
         job_id=job_id,

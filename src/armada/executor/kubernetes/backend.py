@@ -49,7 +49,7 @@ from armada.executor.kubernetes.convert import (
     resource_from_json,
 )
 from armada.executor.logtext import filter_lines, split_timestamped
-from armada.executor.model import RUN_ID_LABEL, LogLine, NodeView, PodEvent, PodPlan, RunResource
+from armada.executor.model import RUN_ID_LABEL, NodeView, PodEvent, PodLogLine, PodPlan, RunResource
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +286,7 @@ class KubernetesCluster:
         container: str = "",
         since_time: str = "",
         tail_lines: int | None = None,
-    ) -> list[LogLine]:
+    ) -> list[PodLogLine]:
         call = functools.partial(
             self._core.read_namespaced_pod_log,
             name,
