@@ -1,6 +1,7 @@
 """The event log contract. Every backend must pass every test here.
 
-A new backend (PostgreSQL comes in its own issue) is added to the ``log`` fixture's params.
+A new backend is added to the ``make_log`` fixture's params. PostgreSQL's tests get a schema
+of their own (tests/postgres_support.py).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -17,27 +19,35 @@ from armada.domain import events as ev
 from armada.eventlog import EventLog, EventLogError, MemoryEventLog, SqliteEventLog
 from armada.eventlog.base import Expect, KeyState, PreconditionFailed
 from armada.eventlog.keys import client_id_key, queue_key
+from armada.eventlog.postgres import PostgresEventLog
 from tests.builders import one_of_every_event, sequence, submit
+from tests.postgres_support import fresh_schema
 
 Factory = Callable[[], EventLog]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def make_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """Returns a factory; for durable backends every call opens the *same* store again."""
     opened: list[EventLog] = []
     shared_memory = MemoryEventLog()
+    with ExitStack() as stack:
+        url = stack.enter_context(fresh_schema()) if request.param == "postgres" else ""
 
-    def factory() -> EventLog:
-        log: EventLog = (
-            shared_memory if request.param == "memory" else SqliteEventLog(tmp_path / "events.db")
-        )
-        opened.append(log)
-        return log
+        def factory() -> EventLog:
+            log: EventLog
+            if request.param == "memory":
+                log = shared_memory
+            elif request.param == "sqlite":
+                log = SqliteEventLog(tmp_path / "events.db")
+            else:
+                log = PostgresEventLog(url, pool_size=2)
+            opened.append(log)
+            return log
 
-    yield factory
-    for log in opened:
-        log.close()
+        yield factory
+        for log in opened:
+            log.close()
 
 
 @pytest.fixture

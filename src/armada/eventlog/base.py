@@ -20,6 +20,17 @@ class StoreFull(EventLogError):
     and appends work again once space is freed."""
 
 
+class StoreUnavailable(EventLogError):
+    """The store cannot be reached (a database server restarting): nothing was written, or,
+    if the connection broke while committing, the caller cannot know; it retries (with a
+    client id, a repeated submission stores its jobs once)."""
+
+
+class StoreBusy(EventLogError):
+    """Every connection to the store is in use and none came free in time: nothing was
+    written; the caller retries later (the API's RESOURCE_EXHAUSTED)."""
+
+
 class StoreCorrupt(EventLogError):
     """A store file is damaged; the message names the file and how to restore it."""
 

@@ -12,7 +12,8 @@ from armada.config.server import StorageSettings
 from armada.domain.events import EventSequence, LogEntry
 from armada.eventlog import EventLog, MemoryEventLog, SqliteEventLog
 from armada.eventlog.base import Expect, StoreFull
-from armada.views.store import VIEW_TABLES, QueryStore, remove_views_file
+from armada.views.sqlite_views import VIEW_TABLES, remove_views_file
+from armada.views.store import QueryStore
 from armada.views.updater import ViewUpdater
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,19 @@ class Storage:
 
 def open_storage(settings: StorageSettings) -> Storage:
     log: EventLog
-    if settings.event_log == "memory":
+    if settings.postgres:
+        from armada.eventlog.postgres import PostgresEventLog
+        from armada.views.postgres import PostgresViews
+
+        timeout = settings.pool_timeout.total_seconds()
+        pg_log = PostgresEventLog(settings.store, settings.pool_size, timeout)
+        try:
+            store = QueryStore(backend=PostgresViews(pg_log.pool, settings.store))
+        except BaseException:
+            pg_log.close()
+            raise
+        log = pg_log
+    elif settings.event_log == "memory":
         log = MemoryEventLog()
         store = QueryStore(None)
     else:
@@ -79,9 +92,28 @@ def drop_old_views(log_path: Path) -> None:
 
 def rebuild_views(settings: StorageSettings) -> tuple[int, int]:
     """Throw the views away and replay the log into new ones; return (log entries, jobs)."""
-    remove_views_file(settings.views_path)
+    if not settings.postgres:
+        remove_views_file(settings.views_path)
     storage = open_storage(settings)
     try:
+        if settings.postgres:
+            storage.store.reset()
+            storage.catch_up()
         return storage.store.checkpoint(), len(storage.store.all_jobs())
     finally:
         storage.close()
+
+
+def migrate_store(url: str) -> list[tuple[str, int, int]]:
+    """Bring a PostgreSQL store's schema to this version's: (part, before, after) per part."""
+    import psycopg
+
+    from armada.eventlog.postgres import translated
+    from armada.eventlog.postgres_schema import LOG_STEPS, migrate
+    from armada.views.postgres import VIEW_STEPS
+
+    with translated(), psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        return [
+            (part, *migrate(conn, part, steps))
+            for part, steps in (("log", LOG_STEPS), ("views", VIEW_STEPS))
+        ]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -22,7 +21,8 @@ from armada.domain.events import LogEntry
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
 from armada.eventlog.base import EventLog, StoreFull
-from armada.views.store import CHECKPOINT, QueryStore, encode, job_row
+from armada.views.sql import Sql
+from armada.views.store import CHECKPOINT, JOB_COLUMNS, QueryStore, encode, job_row
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,19 @@ log = logging.getLogger(__name__)
 EVENTS_PER_TRANSACTION = 20_000
 ENTRIES_PER_READ = 20
 CACHE_SIZE = 200_000
+
+_UPSERT_JOB = (
+    f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) VALUES ({', '.join('?' * len(JOB_COLUMNS))})"
+    f" ON CONFLICT (job_id) DO UPDATE SET"
+    f" {', '.join(f'{c} = excluded.{c}' for c in JOB_COLUMNS[1:])}"
+)
+
+
+def _upsert_record(table: str, key: str) -> str:
+    return (
+        f"INSERT INTO {table} ({key}, record) VALUES (?, ?)"
+        f" ON CONFLICT ({key}) DO UPDATE SET record = excluded.record"
+    )
 
 
 class ViewUpdater:
@@ -68,8 +81,8 @@ class ViewUpdater:
                         return checkpoint
                     self._apply(conn, entries)
                     conn.execute(
-                        "INSERT INTO view_checkpoint (name, offset) VALUES (?, ?)"
-                        " ON CONFLICT (name) DO UPDATE SET offset = excluded.offset",
+                        'INSERT INTO view_checkpoint (name, "offset") VALUES (?, ?)'
+                        ' ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset"',
                         (CHECKPOINT, entries[-1].offset),
                     )
                 self._cache_offset = entries[-1].offset
@@ -87,7 +100,7 @@ class ViewUpdater:
             after = chunk[-1].offset
         return entries
 
-    def _apply(self, conn: sqlite3.Connection, entries: Sequence[LogEntry]) -> None:
+    def _apply(self, conn: Sql, entries: Sequence[LogEntry]) -> None:
         referenced = {
             job_id
             for entry in entries
@@ -123,20 +136,17 @@ class ViewUpdater:
                     new_runs.append((event.run_id, job_id))
         self._remember(changed.values())
         if changed:
-            conn.executemany(
-                "INSERT OR REPLACE INTO jobs (job_id, queue, job_set, state, priority,"
-                " priority_class, submitted, last_transition, external_job_uri, latest_run_id,"
-                " pool, executor, node, record)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [job_row(job) for job in changed.values()],
-            )
+            conn.executemany(_UPSERT_JOB, [job_row(job) for job in changed.values()])
         if client_ids:
             conn.executemany(
-                "INSERT OR IGNORE INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)",
+                "INSERT INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 client_ids,
             )
         if new_runs:
-            conn.executemany("INSERT OR IGNORE INTO runs (run_id, job_id) VALUES (?, ?)", new_runs)
+            conn.executemany(
+                "INSERT INTO runs (run_id, job_id) VALUES (?, ?) ON CONFLICT DO NOTHING", new_runs
+            )
 
     def _remember(self, jobs: Iterable[JobRecord]) -> None:
         cache = self._cache
@@ -150,25 +160,25 @@ class ViewUpdater:
             cache.popitem(last=False)
 
     @staticmethod
-    def _apply_control_plane(conn: sqlite3.Connection, event: ev.Event) -> None:
+    def _apply_control_plane(conn: Sql, event: ev.Event) -> None:
         match event:
             case ev.QueueCreated(queue=queue) | ev.QueueUpdated(queue=queue):
                 conn.execute(
-                    "INSERT OR REPLACE INTO queues (name, record) VALUES (?, ?)",
+                    _upsert_record("queues", "name"),
                     (queue.name, encode(queue)),
                 )
             case ev.QueueDeleted(name=name):
                 conn.execute("DELETE FROM queues WHERE name = ?", (name,))
             case ev.RetryPolicyUpserted(policy=policy):
                 conn.execute(
-                    "INSERT OR REPLACE INTO retry_policies (name, record) VALUES (?, ?)",
+                    _upsert_record("retry_policies", "name"),
                     (policy.name, encode(policy)),
                 )
             case ev.RetryPolicyDeleted(name=name):
                 conn.execute("DELETE FROM retry_policies WHERE name = ?", (name,))
             case ev.ExecutorSettingsUpserted(settings=settings):
                 conn.execute(
-                    "INSERT OR REPLACE INTO executor_settings (executor, record) VALUES (?, ?)",
+                    _upsert_record("executor_settings", "executor"),
                     (settings.executor, encode(settings)),
                 )
             case ev.ExecutorSettingsDeleted(executor=executor):
