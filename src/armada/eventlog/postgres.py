@@ -50,18 +50,27 @@ MAX_BACKOFF = 5.0
 
 
 @contextmanager
-def translated() -> Iterator[None]:
+def translated(pool: ConnectionPool | None = None) -> Iterator[None]:
     """PostgreSQL's failures as the store's errors (the API maps them to gRPC statuses)."""
     try:
         yield
     except PoolTimeout as exc:
-        raise StoreBusy(f"no database connection free in time ({exc}); retry") from exc
+        if pool is not None and _all_in_use(pool):
+            raise StoreBusy(f"every database connection is in use ({exc}); retry") from exc
+        raise StoreUnavailable(f"the database is unreachable ({exc}); retry") from exc
     except (psycopg.errors.DiskFull, psycopg.errors.OutOfMemory) as exc:
         raise StoreFull(f"the database has no room ({exc}); free space and retry") from exc
     except psycopg.errors.TooManyConnections as exc:
         raise StoreBusy(f"the database refuses more connections ({exc}); retry") from exc
     except psycopg.OperationalError as exc:
         raise StoreUnavailable(f"the database is unreachable ({exc}); retry") from exc
+
+
+def _all_in_use(pool: ConnectionPool) -> bool:
+    """Whether the pool has all the connections it may have, none of them free (a pool that
+    times out with fewer cannot reach the database)."""
+    stats = pool.get_stats()
+    return stats.get("pool_size", 0) >= pool.max_size and stats.get("pool_available", 0) == 0
 
 
 def open_pool(url: str, size: int, timeout: float) -> ConnectionPool:
@@ -104,7 +113,7 @@ class PostgresEventLog:
 
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection[Any]]:
-        with translated(), self.pool.connection() as conn:
+        with translated(self.pool), self.pool.connection() as conn:
             yield conn
 
     def append(

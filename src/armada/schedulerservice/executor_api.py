@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import grpc
 
 from armada.domain.events import FailureInfo
-from armada.eventlog.base import StoreFull
+from armada.eventlog.base import StoreBusy, StoreFull, StoreUnavailable
 from armada.eventlog.sqlite_errors import DISK_FULL
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
@@ -56,7 +56,7 @@ class SchedulerRuntime:
         while True:
             try:
                 await self.call(self.service.tick)
-            except StoreFull as exc:
+            except (StoreFull, StoreBusy, StoreUnavailable) as exc:
                 log.warning("scheduler tick: %s; carrying on", exc)
             except Exception:
                 log.exception("scheduler tick failed; carrying on")
@@ -120,6 +120,10 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
             await self.runtime.call(self.service.handle_reports, request.executor_id, reports)
         except StoreFull:  # the executor keeps the reports and sends them again
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL)
+        except StoreBusy as exc:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         return pb.ReportEventsResponse()
 
     def _answer(self, request: pb.LeaseRequest, stream: int) -> list[pb.LeaseStreamMessage]:

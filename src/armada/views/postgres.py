@@ -33,12 +33,12 @@ class PostgresViews:
 
     @contextmanager
     def read(self) -> Iterator[PgSql]:
-        with translated(), self._pool.connection() as conn:
+        with translated(self._pool), self._pool.connection() as conn:
             yield PgSql(conn)
 
     @contextmanager
     def write(self) -> Iterator[PgSql]:
-        with translated(), self._pool.connection() as conn, conn.transaction():
+        with translated(self._pool), self._pool.connection() as conn, conn.transaction():
             conn.execute(_WRITE_LOCK)
             yield PgSql(conn)
 

@@ -20,7 +20,7 @@ from armada.domain import events as ev
 from armada.domain.events import LogEntry
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
-from armada.eventlog.base import EventLog, StoreFull
+from armada.eventlog.base import EventLog, StoreBusy, StoreFull, StoreUnavailable
 from armada.views.sql import Sql
 from armada.views.store import CHECKPOINT, JOB_COLUMNS, QueryStore, encode, job_row
 
@@ -86,6 +86,11 @@ class ViewUpdater:
                         (CHECKPOINT, entries[-1].offset),
                     )
                 self._cache_offset = entries[-1].offset
+
+    def catch_up_if_behind(self) -> None:
+        """Catch up if the log has entries the views lack (cheap reads when it has none)."""
+        if self._log.head() > self._store.checkpoint():
+            self.catch_up()
 
     def _read_some(self, after: int) -> list[LogEntry]:
         """Entries after ``after`` holding about EVENTS_PER_TRANSACTION events in all."""
@@ -191,13 +196,14 @@ async def follow_log(updater: ViewUpdater, interval: float) -> None:
     """Keep the views up to date with appends made by other processes (runs until cancelled).
 
     Appends made through this process's ``Storage.append`` are applied at once by the
-    appender; this catches the rest, every ``interval`` seconds.
+    appender; this catches the rest: when the log's signal fires (PostgreSQL announces other
+    processes' appends) or at the latest every ``interval`` seconds.
     """
     while True:
-        await asyncio.sleep(interval)
+        await updater.log.signal.wait_async(interval)
         try:
-            await asyncio.to_thread(updater.catch_up)
-        except StoreFull as exc:
+            await asyncio.to_thread(updater.catch_up_if_behind)
+        except (StoreFull, StoreBusy, StoreUnavailable) as exc:
             log.warning("view: %s; retrying", exc)
         except Exception:
             log.exception("view: catching up with the log failed; retrying")
