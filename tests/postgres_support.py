@@ -8,9 +8,15 @@ missing server is a failure (``.ci/run`` starts it).
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
@@ -56,3 +62,72 @@ def fresh_schema(migrated: bool = True) -> Iterator[str]:
     finally:
         with psycopg.connect(server_dsn(), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE".encode())
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PrivateServer:
+    """A PostgreSQL server of one test's own (initdb in a temporary directory, on a free
+    port), for tests that stop or restart it: the machine's shared server is never touched."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.directory = Path(tempfile.mkdtemp(prefix="armada-pg-"))
+        self.data = self.directory / "data"
+        self.url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        self._as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if os.geteuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.directory, owner.pw_uid, owner.pw_gid)
+        self._run(PG_BIN / "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+
+    def _run(self, *args: str | Path) -> None:
+        subprocess.run(
+            [*self._as_postgres, *map(str, args)],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.directory} -c max_connections=50"
+        self._run(
+            PG_BIN / "pg_ctl",
+            "-D",
+            self.data,
+            "-l",
+            self.directory / "log",
+            "-o",
+            options,
+            "-w",
+            "start",
+        )
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server (``immediate``: as a crash would, recovered from the WAL at start)."""
+        self._run(PG_BIN / "pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        with suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+@contextmanager
+def private_server() -> Iterator[PrivateServer]:
+    """A started, migrated private server; removed afterwards."""
+    if not (PG_BIN / "initdb").exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no PostgreSQL binaries in {PG_BIN} under CI")
+        pytest.skip(f"no PostgreSQL binaries in {PG_BIN}")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = PrivateServer(port)
+    try:
+        server.start()
+        migrate_store(server.url)
+        yield server
+    finally:
+        server.remove()

@@ -11,7 +11,7 @@ from pathlib import Path
 from armada.config.server import StorageSettings
 from armada.domain.events import EventSequence, LogEntry
 from armada.eventlog import EventLog, MemoryEventLog, SqliteEventLog
-from armada.eventlog.base import Expect, StoreFull
+from armada.eventlog.base import Expect, StoreBusy, StoreFull, StoreUnavailable
 from armada.views.sqlite_views import VIEW_TABLES, remove_views_file
 from armada.views.store import QueryStore
 from armada.views.updater import ViewUpdater
@@ -38,11 +38,12 @@ class Storage:
         return entries
 
     def catch_up(self, appended: Sequence[LogEntry] = ()) -> None:
-        """Bring the views up to date; on a full disk they stay behind (and are read as they
-        are) until a later call finds room."""
+        """Bring the views up to date; on a full disk, a full pool or a database out of reach
+        they stay behind (and are read as they are) until a later call succeeds: what was
+        appended is stored, and its caller is answered as such."""
         try:
             self.updater.catch_up(appended)
-        except StoreFull as exc:
+        except (StoreFull, StoreBusy, StoreUnavailable) as exc:
             logger.warning("views: %s", exc)
 
     def close(self) -> None:
