@@ -18,6 +18,7 @@ from tests.dev.test_postgres_processes import stored_submissions
 from tests.dev.test_processes import Processes, processes, start  # noqa: F401
 from tests.postgres_support import PrivateServer, private_server
 
+pytestmark = pytest.mark.postgres
 CALL_TIMEOUT = 15  # a call slower than this would be a hang
 
 

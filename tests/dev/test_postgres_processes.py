@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+import pytest
 from armada_client.client import ArmadaClient
 
 from armada.domain import events as ev
 from armada.eventlog.postgres import PostgresEventLog
 from tests.api_builders import create_queue, item
-from tests.dev.test_processes import Processes, processes, start  # noqa: F401
+from tests.dev.test_processes import ARMADA, Processes, processes, start  # noqa: F401
 
 REQUESTS = 1_000
+pytestmark = pytest.mark.postgres
 
 
 def stored_submissions(url: str) -> list[str]:
@@ -62,3 +65,28 @@ def test_two_servers_given_the_same_requests_store_each_job_once(
     assert sorted(stored) == sorted(f"c{i}" for i in range(REQUESTS))
     assert ids[0] == ids[1], "both servers answer a client id with the one job stored for it"
     assert len(set(ids[0])) == REQUESTS
+
+
+def test_armada_dev_runs_on_postgresql_and_hides_the_password(
+    processes: Processes,  # noqa: F811
+    postgres_url: str,
+) -> None:
+    with_password = postgres_url.replace("postgres@", "postgres:secret@")  # trust ignores it
+    proc = subprocess.Popen(
+        [*ARMADA, "dev", "--host", "127.0.0.1", "--port", "0", "--store", with_password],
+        env={**os.environ, "ARMADA_CLUSTERS": "0"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    processes.append(proc)
+    assert proc.stdout is not None
+    address = proc.stdout.readline().decode().rsplit(" ", 1)[-1].strip()
+    data = proc.stdout.readline().decode()
+    assert "postgres:***@127.0.0.1" in data and "secret" not in data
+    with grpc.insecure_channel(address) as channel:
+        create_queue(ArmadaClient(channel), "q")
+    log = PostgresEventLog(postgres_url, pool_size=1)
+    try:
+        assert log.head() == 1, "the queue is in PostgreSQL"
+    finally:
+        log.close()

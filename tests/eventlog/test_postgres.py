@@ -19,6 +19,8 @@ from armada.eventlog.postgres_schema import LOG_STEPS
 from tests.builders import sequence, submit
 from tests.postgres_support import fresh_schema
 
+pytestmark = pytest.mark.postgres
+
 
 def test_a_store_never_migrated_is_refused_with_what_to_run() -> None:
     refusal = r"schema version 0.*run `armada migrate --store"
