@@ -275,3 +275,33 @@ def test_keys_are_built_for_a_log_written_before_they_were_kept(tmp_path: Path) 
         assert reopened.key_state(queue_key("q2")) == KeyState(exists=False, version=3)
     finally:
         reopened.close()
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def test_pruning_deletes_one_job_sets_oldest_entries_and_keeps_offsets(make_log: Factory) -> None:
+    log = make_log()
+    log.append([sequence(submit(f"a{i}"), job_set="old") for i in range(5)])
+    log.append([sequence(submit("b"), job_set="new"), sequence(submit("c"), job_set="old")])
+    assert log.prune("queue-a", "old", up_to=4, limit=3) == 3
+    assert log.prune("queue-a", "old", up_to=4, limit=3) == 1, "only up to the given offset"
+    assert [e.offset for e in log.read(0, 10)] == [5, 6, 7]
+    assert [e.offset for e in log.read(0, 2)] == [5, 6], "a page is full despite the gaps"
+    assert [e.offset for e in log.read_job_set("queue-a", "old", 0, 10)] == [5, 7]
+    assert log.prune("queue-a", "old", up_to=10, limit=10) == 2
+    assert log.head() == 7, "the head stays when the newest entry goes"
+    assert [e.offset for e in log.append([sequence(submit("d"))])] == [8], "never reused"
+    assert log.prune("queue-a", "set-1", up_to=10, limit=10) == 1
+    reopened = make_log()
+    assert reopened.head() == 8 and reopened.read(0, 10) == log.read(0, 10) != []
+    log.prune("queue-a", "new", up_to=10, limit=10)
+    assert not log.job_set_exists("queue-a", "new")
+
+
+def test_dropped_keys_read_as_never_touched(log: EventLog) -> None:
+    key = client_id_key("queue-a", "c1")
+    log.append([sequence(submit("a", client_id="c1"))])
+    log.drop_keys([key])
+    assert log.key_state(key) == KeyState(exists=False, version=0)
+    log.append([sequence(submit("b", client_id="c1"))], expect=[Expect(key, exists=False)])

@@ -13,6 +13,8 @@ from armada.config.server import StorageSettings
 from armada.domain import events as ev
 from armada.domain.queues import ExecutorSettings, Queue, RetryPolicy
 from armada.domain.states import JobState
+from armada.eventlog.keys import client_id_key
+from armada.views.retention import Pruned, prune_expired
 from armada.views.storage import Storage, open_storage, rebuild_views
 from armada.views.store import ACTIVE_STATES, NON_TERMINAL_STATES
 from tests.builders import sequence, submit
@@ -134,3 +136,55 @@ def test_rebuilding_the_views_gives_the_same_answers(durable: StorageSettings) -
         assert again.store.all_jobs() == before
     finally:
         again.close()
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def finished_job_set(job_set: str, at: float, *job_ids: str) -> list[ev.EventSequence]:
+    submitted = sequence(
+        *(submit(j, queue="q1", job_set=job_set, client_id=f"c-{j}") for j in job_ids),
+        queue="q1",
+        job_set=job_set,
+        created=at - 10,
+    )
+    done = [
+        sequence(
+            ev.JobRunLeased(job_id=j, run_id=f"r-{j}", executor="c1", node="n1", pool="p"),
+            ev.JobRunSucceeded(job_id=j, run_id=f"r-{j}"),
+            ev.JobSucceeded(job_id=j),
+            queue="q1",
+            job_set=job_set,
+            created=at,
+        )
+        for j in job_ids
+    ]
+    return [submitted, *done]
+
+
+def test_expired_job_sets_are_deleted_from_the_log_and_the_views(storage: Storage) -> None:
+    storage.append([control(ev.QueueCreated(queue=Queue(name="q1")))])
+    storage.append(finished_job_set("old", 100.0, "o1", "o2", "o3"))
+    storage.append(finished_job_set("recent", 1000.0, "n1"))
+    storage.append(
+        [
+            sequence(
+                submit("l1", queue="q1", job_set="old-but-live"),
+                queue="q1",
+                job_set="old-but-live",
+                created=50.0,
+            )
+        ]
+    )
+    pruned = prune_expired(storage, before=500.0, batch=2)
+    assert pruned == Pruned(job_sets=1, entries=4, jobs=3)
+    assert storage.log.read_job_set("q1", "old", 0, 100) == []
+    assert storage.store.get_jobs(["o1", "o2", "o3"]) == {}
+    assert set(storage.store.get_job_states(["n1", "l1"])) == {"n1", "l1"}
+    assert storage.store.job_ids_for_runs(["r-o1", "r-n1"]) == {"r-n1": "n1"}
+    assert storage.store.job_ids_for_client_ids("q1", ["c-o1", "c-n1"]) == {"c-n1": "n1"}
+    reused = client_id_key("q1", "c-o1")
+    assert storage.log.key_state(reused).exists is False, "the client id may be used again"
+    assert storage.log.key_state(client_id_key("q1", "c-n1")).exists is True
+    assert prune_expired(storage, before=500.0, batch=2) == Pruned()
+    assert storage.store.expired_job_sets(2000.0, 10) == [("q1", "recent")]

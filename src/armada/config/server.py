@@ -60,6 +60,18 @@ class StorageSettings(Settings):
         "UNAVAILABLE rather than hanging.",
     )
 
+    expire_after: Duration = Field(
+        timedelta(0),
+        description="Retention (Armada's expireAfter): a job set whose jobs all finished "
+        "longer ago than this is deleted, its log entries and jobs; 0: keep everything.",
+    )
+    prune_interval: Duration = Field(
+        timedelta(minutes=1), description="How often the API server looks for expired job sets."
+    )
+    prune_batch: int = Field(
+        500, gt=0, description="Log entries or jobs deleted per transaction (small: no stall)."
+    )
+
     @property
     def postgres(self) -> bool:
         return bool(self.store)

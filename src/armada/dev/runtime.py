@@ -28,6 +28,7 @@ from armada.schedulerservice.executor_api import ExecutorApiServicer, SchedulerR
 from armada.schedulerservice.reports_service import SchedulerReportingServicer
 from armada.schedulerservice.service import SchedulerConfig, SchedulerService
 from armada.server.app import add_public_api, make_api_context
+from armada.views.retention import keep_pruning
 from armada.views.storage import Storage, open_storage
 from armada.views.updater import follow_log
 
@@ -119,9 +120,26 @@ async def start_api_server(
     def add(server: grpc.aio.Server, storage: Storage) -> None:
         add_public_api(server, make_api_context(storage, settings, clock, ids))
 
-    return await _serve(
+    system = await _serve(
         settings.grpc, settings.storage, add, settings.events.poll_interval.total_seconds()
     )
+    _start_retention(system, settings.storage, clock or SystemClock())
+    return system
+
+
+def _start_retention(system: RunningSystem, settings: StorageSettings, clock: Clock) -> None:
+    """The API servers prune expired job sets, when retention is on (several may: it is
+    idempotent)."""
+    if settings.expire_after.total_seconds() <= 0:
+        return
+    pruning = keep_pruning(
+        system.storage,
+        expire_after=settings.expire_after.total_seconds(),
+        interval=settings.prune_interval.total_seconds(),
+        batch=settings.prune_batch,
+        now=clock.now,
+    )
+    system.tasks.append(_task(pruning, "retention"))
 
 
 async def start_scheduler(
@@ -154,6 +172,7 @@ async def start_system(
     system = await _serve(
         settings.grpc, settings.storage, add, settings.events.poll_interval.total_seconds()
     )
+    _start_retention(system, settings.storage, clock)
     address = system.address
     if settings.grpc.host in ("0.0.0.0", "::", ""):
         address = f"127.0.0.1:{address.rsplit(':', 1)[1]}"

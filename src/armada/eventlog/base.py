@@ -113,6 +113,16 @@ class EventLog(Protocol):
         """The offset of the newest entry (0 when the log is empty)."""
         ...
 
+    def prune(self, queue: str, job_set: str, up_to: int, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest entries of one job set with offset <= ``up_to``
+        (retention: the job set's jobs are finished and expired); return how many. Offsets
+        are never reused (the head stays where it was); readers see the gaps."""
+        ...
+
+    def drop_keys(self, keys: Sequence[str]) -> None:
+        """Forget keys (the client ids of expired jobs): they read as never touched again."""
+        ...
+
     @property
     def signal(self) -> AppendSignal:
         """Fires after every append made through this object."""

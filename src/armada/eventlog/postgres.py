@@ -174,6 +174,20 @@ class PostgresEventLog:
             (head,) = _one(conn, "SELECT head FROM log_head WHERE id = 1")
         return int(head)
 
+    def prune(self, queue: str, job_set: str, up_to: int, limit: int) -> int:
+        with self._conn() as conn:
+            deleted = conn.execute(
+                'DELETE FROM event_log WHERE "offset" IN (SELECT "offset" FROM event_log'
+                ' WHERE queue = %s AND job_set = %s AND "offset" <= %s ORDER BY "offset"'
+                " LIMIT %s)",
+                (queue, job_set, up_to, limit),
+            ).rowcount
+        return int(deleted)
+
+    def drop_keys(self, keys: Sequence[str]) -> None:
+        with self._conn() as conn:
+            conn.execute("DELETE FROM log_keys WHERE key = ANY(%s)", (list(keys),))
+
     def close(self) -> None:
         self._closed.set()
         self._listener.join(timeout=5)

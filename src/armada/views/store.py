@@ -30,6 +30,7 @@ from armada.views.sqlite_views import SqliteViews
 CHECKPOINT = "query-store"
 ACTIVE_STATES = (JobState.LEASED, JobState.PENDING, JobState.RUNNING)
 NON_TERMINAL_STATES = (JobState.QUEUED, *ACTIVE_STATES)
+TERMINAL_STATES = tuple(state for state in JobState if state.terminal)
 
 _encoder = msgspec.msgpack.Encoder()
 _job_decoder = msgspec.msgpack.Decoder(JobRecord)
@@ -242,6 +243,42 @@ class QueryStore:
                     ).fetchall()
                 )
         return found
+
+    # --- retention --------------------------------------------------------------------------
+
+    def expired_job_sets(self, before: float, limit: int) -> list[tuple[str, str]]:
+        """Job sets whose jobs are all finished, the last of them before ``before``."""
+        live = ",".join("?" * len(NON_TERMINAL_STATES))
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT queue, job_set FROM jobs GROUP BY queue, job_set"
+                f" HAVING MAX(last_transition) < ? AND SUM(CASE WHEN state IN ({live})"
+                " THEN 1 ELSE 0 END) = 0 ORDER BY MAX(last_transition) LIMIT ?",
+                (before, *(s.value for s in NON_TERMINAL_STATES), limit),
+            ).fetchall()
+        return [(queue, job_set) for queue, job_set in rows]
+
+    def forget_jobs(self, queue: str, job_set: str, before: float, limit: int) -> list[JobRecord]:
+        """Delete up to ``limit`` of a job set's jobs finished before ``before`` (their runs
+        and client ids too); return them."""
+        done = ",".join("?" * len(TERMINAL_STATES))
+        with self.write() as conn:
+            rows = conn.execute(
+                f"SELECT job_id, record FROM jobs WHERE queue = ? AND job_set = ?"
+                f" AND state IN ({done}) AND last_transition < ? LIMIT ?",
+                (queue, job_set, *(s.value for s in TERMINAL_STATES), before, limit),
+            ).fetchall()
+            jobs = [decode_job(record) for _, record in rows]
+            client_ids = [job.spec.client_id for job in jobs if job.spec.client_id]
+            conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(j.job_id,) for j in jobs])
+            conn.executemany(
+                "DELETE FROM runs WHERE run_id = ?", [(r.run_id,) for j in jobs for r in j.runs]
+            )
+            conn.executemany(
+                "DELETE FROM client_ids WHERE queue = ? AND client_id = ?",
+                [(queue, client_id) for client_id in client_ids],
+            )
+        return jobs
 
     # --- control plane ----------------------------------------------------------------------
 
