@@ -201,6 +201,10 @@ async def follow_log(updater: ViewUpdater, interval: float) -> None:
     """
     while True:
         await updater.log.signal.wait_async(interval)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # wait_for (Python 3.11) may swallow a cancel that raced the wake-up: honour it.
+            raise asyncio.CancelledError
         try:
             await asyncio.to_thread(updater.catch_up_if_behind)
         except (StoreFull, StoreBusy, StoreUnavailable) as exc:
