@@ -1,5 +1,6 @@
 """PostgreSQL restarted under submission load: the API server answers UNAVAILABLE while the
-database is down (never hangs), reconnects by itself, and loses no acknowledged job."""
+database is down (never hangs), reconnects by itself, and loses no acknowledged job. A full
+connection pool is RESOURCE_EXHAUSTED, not a hang."""
 
 from __future__ import annotations
 
@@ -7,13 +8,17 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
 from armada_client.armada import submit_pb2
 from armada_client.client import ArmadaClient
 
+from armada.dev.embedded import EmbeddedArmada
+from armada.eventlog.postgres import PostgresEventLog
 from tests.api_builders import create_queue, item
+from tests.conftest import dev_settings
 from tests.dev.test_postgres_processes import stored_submissions
 from tests.dev.test_processes import Processes, processes, start  # noqa: F401
 from tests.postgres_support import PrivateServer, private_server
@@ -98,3 +103,24 @@ def test_a_database_restart_under_load_loses_no_acknowledged_job(
     assert len(stored) == len(set(stored)), "no job stored twice"
     missing = set(load.acknowledged) - set(stored)
     assert not missing, f"{len(missing)} acknowledged jobs lost"
+
+
+def test_a_full_connection_pool_is_resource_exhausted_not_a_hang(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    storage = {"data_dir": tmp_path, "store": postgres_url, "pool_size": 1, "pool_timeout": "1s"}
+    with (
+        EmbeddedArmada(dev_settings(tmp_path, storage=storage)) as armada,
+        grpc.insecure_channel(armada.address) as channel,
+    ):
+        client = ArmadaClient(channel)
+        create_queue(client, "q")
+        log = armada.system.storage.log
+        assert isinstance(log, PostgresEventLog)
+        with log.pool.connection():  # every connection of the pool in use
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as refused:
+                client.submit_jobs("q", "s", [item()])
+            assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert time.monotonic() - started < CALL_TIMEOUT
+        assert client.submit_jobs("q", "s", [item()]).job_response_items[0].job_id
