@@ -16,15 +16,16 @@ install: $(BIN)/.installed
 dev: install
 	$(BIN)/armada dev $(ARGS)
 
-## Lint, type-check, check the layers, then run the whole test suite.
+## Lint, type-check, check the layers and the structure (scripts/check_structure.py), then test.
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/check_structure.py
 
 format: install
 	$(BIN)/ruff format src tests bench

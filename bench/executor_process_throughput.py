@@ -25,14 +25,14 @@ from armada.executor.testing import FakeScheduler, lease_message
 TARGET = 180.0
 
 
-async def measure(jobs: int) -> float:
+async def measure(jobs: int, limits: str) -> float:
     scheduler = FakeScheduler()
     await scheduler.start()
     with tempfile.TemporaryDirectory(prefix="armada-bench-") as logs:
         settings = ExecutorSettings(  # the defaults, but for where the process backend logs
             backend="process",
             scheduler_address=scheduler.address,
-            process=ProcessClusterSettings(node_name="local", log_dir=logs),
+            process=ProcessClusterSettings(node_name="local", log_dir=logs, resource_limits=limits),
         )
         cluster = ProcessCluster(settings.process)
         for index in range(jobs):
@@ -63,8 +63,14 @@ async def measure(jobs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument(
+        "--limits",
+        choices=["auto", "cgroup", "rlimit", "off"],
+        default="auto",
+        help="how the backend enforces the pods' limits (process.resourceLimits)",
+    )
     args = parser.parse_args()
-    rate = uvloop.run(measure(args.jobs))
+    rate = uvloop.run(measure(args.jobs, args.limits))
     print(f"executor_process_throughput: {rate:.0f} jobs/s (target: >= {TARGET:.0f} jobs/s)")
 
 

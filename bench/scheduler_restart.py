@@ -118,7 +118,7 @@ def restart(settings: StorageSettings, nodes: int) -> None:
                 name=f"n{e}-{i}",
                 total_resources={"cpu": "32", "memory": "256Gi", "ephemeral-storage": "1Ti"},
             )
-        service.executors.heartbeat(request, time.time())
+        service.executors.heartbeat(request, service.monotonic())
     service.schedule_round()
     first_round = time.perf_counter() - started
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

@@ -8,9 +8,16 @@ from pathlib import Path
 import grpc
 import pytest
 from armada_client.client import ArmadaClient
+from hypothesis import settings
 
 from armada.config.dev import DevSettings
 from armada.dev.embedded import EmbeddedArmada
+
+# Hypothesis' per-example deadline is a timed unit test in disguise: on a machine whose other
+# core is busy an example can take ten times its usual time. Examples are bounded by their
+# count, and the whole run by pytest-timeout.
+settings.register_profile("armada", deadline=None)
+settings.load_profile("armada")
 
 
 def dev_settings(data_dir: Path, **overrides: object) -> DevSettings:
@@ -20,6 +27,11 @@ def dev_settings(data_dir: Path, **overrides: object) -> DevSettings:
         "clusters": 0,
     }
     values.update(overrides)
+    # Usage reports would add utilisation events to every event sequence the tests compare;
+    # the tests of usage turn them on.
+    executor = values.get("executor")
+    if executor is None or isinstance(executor, dict):
+        values["executor"] = {"utilisation_sample_interval": "0s", **(executor or {})}
     return DevSettings.model_validate(values)
 
 

@@ -6,10 +6,12 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from armada_client.armada import submit_pb2
 
 from armada.client import Client
+from armada.dev.embedded import EmbeddedArmada
 from tests.cli.conftest import Armadactl, job_file_text, write
 
 JOB_ID = re.compile(r"Submitted job with id (\w+) to job set (\S+)")
@@ -40,6 +42,56 @@ def test_submit_prints_each_job_id_and_the_jobs_exist(
     assert len(ids) == 2
     assert api.job_status(ids) == dict.fromkeys(ids, "QUEUED")
     assert [kind for kind, _ in events(api, "queue-a", "set-1")] == ["submitted", "queued"] * 2
+
+
+# Armada's example/example-job-with-service.yaml (queue and job set renamed).
+JOB_WITH_SERVICE = """\
+queue: queue-a
+jobSetId: set-1
+jobs:
+  - namespace: default
+    priority: 0
+    podSpec:
+      terminationGracePeriodSeconds: 0
+      restartPolicy: Never
+      containers:
+        - name: web-server
+          image: nginx:latest
+          ports:
+            - containerPort: 80
+              name: http
+              protocol: TCP
+          resources:
+            limits:
+              memory: 256Mi
+              cpu: 0.5
+            requests:
+              memory: 256Mi
+              cpu: 0.5
+    services:
+      - type: NodePort
+        name: http
+        ports:
+          - 80
+"""
+
+
+def test_a_job_naming_its_service_is_accepted_with_the_generated_name(
+    armadactl: Armadactl,
+    api: Client,
+    armada: EmbeddedArmada,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As Armada's server: custom service names are off by default, so the name is ignored
+    with a warning, not the job refused."""
+    make_queue(api)
+    result = armadactl("submit", str(write(tmp_path / "service.yaml", JOB_WITH_SERVICE)))
+    assert result.exit_code == 0, result.output
+    (job_id,) = submitted_ids(result.stdout)
+    (service,) = armada.system.storage.store.get_jobs([job_id])[job_id].spec.services
+    assert (service.type, service.ports, service.name) == ("NodePort", (80,), "")
+    assert "services[0].name 'http' ignored" in caplog.text
 
 
 def test_submit_json_output(armadactl: Armadactl, api: Client, job_file: Path) -> None:
@@ -116,13 +168,46 @@ def test_cancel_job_and_job_set(armadactl: Armadactl, api: Client) -> None:
     assert result.exit_code == 0
     assert f"Requested cancellation for jobs {first}" in result.stdout
     assert api.job_status([first, second]) == {first: "CANCELLED", second: "QUEUED"}
-    again = armadactl("cancel", "job", "queue-a", "set-1", first)
-    assert "No job was cancelled" in again.stdout
+    again = armadactl("cancel", "job", "queue-a", "set-1", first, second)
+    assert again.exit_code == 0, "one of them matched"
+    assert f"Requested cancellation for jobs {second}\nnothing matched job {first}" in again.stdout
+    second = submit(api, 1)[0]
     result = armadactl("cancel", "job-set", "queue-a", "set-1", "--job-states", "queued")
     assert result.exit_code == 0
     assert api.job_status([second, third]) == {second: "CANCELLED", third: "CANCELLED"}
     bad = armadactl("cancel", "job-set", "queue-a", "set-1", "-s", "pending")
     assert bad.exit_code == 1 and "PENDING and RUNNING must be given together" in bad.stderr
+
+
+def test_cancel_or_reprioritize_that_matches_nothing_says_so_and_fails(
+    armadactl: Armadactl, api: Client
+) -> None:
+    """Unknown ids, another job set, finished jobs or a missing queue: not a success."""
+    make_queue(api)
+    (job_id,) = submit(api, 1)
+    for args in (
+        ("queue-a", "set-1", "01nosuchjob"),
+        ("queue-a", "other-set", job_id),
+        ("queue-a", "set-1", "not an id!"),
+    ):
+        result = armadactl("cancel", "job", *args)
+        assert result.exit_code == 1, result.output
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"Error: nothing matched job {args[2]}: no such active job")
+    missing = armadactl("cancel", "job", "no-queue", "set-1", job_id)
+    assert (missing.exit_code, missing.stderr) == (1, "Error: could not find queue 'no-queue'\n")
+    as_json = armadactl("cancel", "job", "queue-a", "set-1", "01nosuchjob", "-o", "json")
+    assert as_json.exit_code == 1 and json.loads(as_json.stdout) == {"cancelledIds": []}
+    assert api.job_status([job_id]) == {job_id: "QUEUED"}
+    unknown = armadactl("reprioritize", "job", "queue-a", "set-1", "01nosuchjob", "3")
+    assert unknown.exit_code == 1 and "Not reprioritized 01nosuchjob" in unknown.stdout
+    empty_set = armadactl("reprioritize", "job-set", "queue-a", "other-set", "3")
+    assert empty_set.exit_code == 1
+    assert empty_set.stderr == (
+        "Error: nothing matched: job set other-set of queue queue-a has no active job\n"
+    )
+    no_queue = armadactl("reprioritize", "job-set", "no-queue", "set-1", "3")
+    assert (no_queue.exit_code, no_queue.stderr) == (1, "Error: could not find queue 'no-queue'\n")
 
 
 def test_cancel_queues(armadactl: Armadactl, api: Client) -> None:

@@ -142,6 +142,55 @@ def test_invalid_yaml_gives_the_line() -> None:
     assert error.message.startswith("invalid YAML")
 
 
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML built without libyaml")
+def test_job_files_are_read_by_libyaml_and_mistakes_still_name_their_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PyYAML's pure-Python scanner takes seconds on a 10,000-job file (bench.submit_armadactl);
+    libyaml's parser gives the same lines."""
+
+    def pure_python_scanner(*args: object) -> None:
+        raise AssertionError("the pure-Python YAML scanner was used")
+
+    monkeypatch.setattr(yaml.scanner.Scanner, "fetch_more_tokens", pure_python_scanner)
+    text = job_file_text(jobs=50)
+    assert len(parse_job_file(text).items) == 50
+    lines = text.splitlines(keepends=True)
+    index = len(lines) - 2  # the last job's `requests:`, on line len(lines) - 1
+    assert "requests" in lines[index]
+    lines[index] = lines[index].replace("150m", "lots")
+    error = error_of("".join(lines))
+    assert error.line == len(lines) - 1
+    assert "jobs[49].podSpec.containers[0].resources.requests[cpu]" in error.message
+    broken = error_of(text + "  - priority: [1\n")
+    assert broken.line is not None and broken.line >= len(lines) + 1
+
+
+ANCHORED = job_file_text(queue="q", job_set="s").replace(
+    "    podSpec:\n", "    podSpec: &pod\n"
+) + ("  - priority: 2\n    podSpec:\n      <<: *pod\n      restartPolicy: OnFailure\n")
+
+
+def test_top_level_keys_in_any_case_give_the_same_jobs() -> None:
+    text = job_file_text(jobs=2)
+    shouted = text.replace("jobs:\n", "JOBS:\n").replace("jobSetId:", "JobSetID:")
+    assert parse_job_file(shouted).items == parse_job_file(text).items
+    assert "jobs[1].priority" in error_of(shouted.replace("priority: 1", "priority: x")).message
+
+
+def test_anchors_aliases_and_merge_keys_read_as_pyyaml_reads_them() -> None:
+    """The fast reader leaves these to PyYAML's loader: same values, same lines."""
+    first, second = parse_job_file(ANCHORED).items
+    assert first.pod_spec.containers == second.pod_spec.containers
+    assert (first.pod_spec.restartPolicy, second.pod_spec.restartPolicy) == ("Never", "OnFailure")
+    assert first.pod_spec.containers[0].resources.limits["cpu"].string == "150m"
+    error = error_of(ANCHORED.replace("restartPolicy: OnFailure", "restartPolicy: [x]"))
+    assert error.line == 18
+    assert "jobs[1].podSpec.restartPolicy: expected a string" in error.message
+    plain = error_of(ANCHORED.replace("priority: 2", "priority: two"))
+    assert plain.line == 15 and "jobs[1].priority" in plain.message
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

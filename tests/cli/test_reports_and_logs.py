@@ -113,6 +113,8 @@ def test_following_logs_until_the_job_ends(armadactl: Armadactl, api: Client) ->
         time.sleep(0.3)
         fake.log(job, "default", "2026-01-01T10:00:00.5Z", "two, same timestamp")
         fake.log(job, "default", "2026-01-01T10:00:02.000000001Z", "three")
+        fake.log(job, "default", "2026-01-01T10:00:02.000000001Z", "three")  # said twice
+        fake.log(job, "default", "", "four, not stamped")
         time.sleep(0.3)
         assert not done.is_set()  # the job is still queued: keep following
         api.cancel_jobs("queue-a", "set-1")
@@ -120,9 +122,8 @@ def test_following_logs_until_the_job_ends(armadactl: Armadactl, api: Client) ->
         reader.join()
     (outcome,) = result
     assert outcome.exit_code == 0
-    assert outcome.stdout == "one\ntwo, same timestamp\nthree\n"
-    polls = fake.requests
-    assert len(polls) >= 3 and polls[-1].since_time == "2026-01-01T10:00:02.000000001Z"
+    assert outcome.stdout == "one\ntwo, same timestamp\nthree\nthree\nfour, not stamped\n"
+    assert len(fake.requests) >= 3, "each line once, however many polls saw it"
 
 
 def test_logs_not_served_say_so(api_only: Armadactl) -> None:

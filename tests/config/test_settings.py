@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import typing
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import Field
@@ -155,3 +157,45 @@ def test_environment_keys_for_other_components_are_ignored() -> None:
     }
     settings = load_settings(ServerSettings, env=env)
     assert settings.grpc.port == 6001
+
+
+def documented_defaults(page: str) -> dict[str, dict[str, str]]:
+    """Each section's rows of docs/configuration.md: key -> the default column."""
+    sections: dict[str, dict[str, str]] = {}
+    rows: dict[str, str] = {}
+    for line in page.splitlines():
+        if line.startswith("## "):
+            rows = sections.setdefault(line[3:].strip(), {})
+        elif line.startswith("| `"):
+            key, default = (cell.strip() for cell in line.strip("|").split(" | ")[:2])
+            rows[key.strip("`")] = default.strip("`")
+    return sections
+
+
+def default_at(dumped: Any, key: str) -> Any:
+    for part in key.split("."):
+        dumped = dumped[part]
+    return dumped
+
+
+def as_data(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # a duration or a path
+
+
+def test_documented_defaults_are_what_each_process_starts_with() -> None:
+    """Every default on docs/configuration.md is the value the process's settings hold when
+    nothing is given, sections included (the scheduler listens on 50052, armada dev's
+    scheduler rounds are 1s apart), not the section model's own default."""
+    documented = documented_defaults((ROOT / "docs" / "configuration.md").read_text())
+    wrong = []
+    for title, model in all_models().items():
+        built = model().model_dump(mode="json", by_alias=True)
+        assert documented[title], f"no rows for {title}"
+        for key, text in documented[title].items():
+            if as_data(text) != default_at(built, key):
+                wrong.append(f"{title}: {key} documented {text}, is {default_at(built, key)}")
+    assert not wrong, "\n".join(wrong)
+    assert documented["armada scheduler"]["grpc.port"] == "50052"

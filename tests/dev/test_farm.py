@@ -3,6 +3,7 @@ node groups (labels, taints) the config file gives, on every cluster."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from armada.cli.armada_main import main
 from armada.config import load_settings
 from armada.config.dev import DevSettings
 from armada.dev.farm import FarmError, executor_settings
+from armada.executor.machine import machine_resources
+from armada.executor.process import ProcessCluster
 from tests.api_builders import container, create_queue, item, pod_spec
 from tests.dev.test_end_to_end import finished, running_dev, wait_until
 
@@ -111,3 +114,25 @@ def test_jobs_reach_the_labelled_tainted_group_only_when_they_ask_for_it(tmp_pat
         assert all(finished(client, "s", j)[-1] == "succeeded" for j in ids)
     assert {n.split("-", 2)[2] for n in nodes[:2]} == {"gpu-0"}
     assert {n.split("-", 2)[2] for n in nodes[2:]} == {"node-0"}
+
+
+def test_the_process_backend_offers_this_machine_unless_node_resources_are_given(
+    tmp_path: Path,
+) -> None:
+    """Issue 14.4: `armada dev --backend process` offered cpu=32, memory=256Gi (the simulated
+    nodes' default) on a 2-core machine, against the docs."""
+    settings = load(tmp_path, f"storage: {{dataDir: {tmp_path / 'data'}}}\n", backend="process")
+    process = executor_settings(settings, 0, "127.0.0.1:1").process
+    cluster = ProcessCluster(process)
+    (node,) = asyncio.run(cluster.list_nodes())
+    machine = machine_resources(Path(process.log_dir))
+    assert (node.allocatable["cpu"], node.allocatable["memory"]) == (
+        machine["cpu"],
+        machine["memory"],
+    )
+    assert node.allocatable["ephemeral-storage"].endswith("Mi")  # the data dir's free disk
+    assert Path(process.log_dir) == tmp_path / "data" / "process" / "cluster-1"
+
+    given = load(tmp_path, "", backend="process", node_resources="cpu=64,memory=256Gi")
+    process = executor_settings(given, 0, "127.0.0.1:1").process
+    assert process.resources == {"cpu": "64", "memory": "256Gi", "ephemeral-storage": "1Ti"}

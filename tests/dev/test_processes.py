@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -134,7 +135,8 @@ def test_server_scheduler_and_executor_as_separate_processes(
     env = environment(ARMADA_SCHEDULER__EXECUTOR_STALE_AFTER="10s")
     api = start(processes, "server", *store_args, env=env)
     scheduler = start(processes, "scheduler", *store_args, env=env)
-    start_executor(processes, scheduler, env, "--cluster-id", "far-away")
+    sampling = {**env, "ARMADA_UTILISATION_SAMPLE_INTERVAL": "100ms"}
+    start_executor(processes, scheduler, sampling, "--cluster-id", "far-away")
     with grpc.insecure_channel(api) as channel:
         client = ArmadaClient(channel)
         create_queue(client)
@@ -145,7 +147,17 @@ def test_server_scheduler_and_executor_as_separate_processes(
             return [k for _, k in event_types(events(client, "queue-a", "s"))]
 
         wait_until(lambda: kinds()[-1:] == ["succeeded"])
-        assert kinds() == ["submitted", "queued", "leased", "pending", "running", "succeeded"]
+        # The run's usage (one period: it lasts less than utilisationReportingInterval) comes
+        # just before its end.
+        assert kinds() == [
+            "submitted",
+            "queued",
+            "leased",
+            "pending",
+            "running",
+            "utilisation",
+            "succeeded",
+        ]
         run = client.get_job_details([job_id]).job_details[job_id].job_runs[0]
         assert run.cluster == "far-away"
     for proc in processes:
@@ -227,3 +239,9 @@ def test_a_standalone_executor_serves_the_logs_of_its_jobs(
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["hello from a process", "bye"]
+    flags = ["--timestamps", "-f", "--interval", "50ms", "--binoculars-url", binoculars]
+    stamped = CliRunner().invoke(cli, ["--armadaUrl", api, "logs", job_id, *flags])
+    assert stamped.exit_code == 0, stamped.output
+    lines = [line.split(" ", 1) for line in stamped.stdout.splitlines()]
+    assert [text for _, text in lines] == ["hello from a process", "bye"], "each line once"
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp) for stamp, _ in lines)

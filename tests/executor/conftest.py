@@ -9,10 +9,48 @@ from typing import Any
 
 import pytest
 
-from armada.config.executor import ExecutorSettings, FakeClusterSettings, NodeGroupSettings
+from armada.config.executor import (
+    ExecutorSettings,
+    ExitCodeMatch,
+    FailureCategory,
+    FailureRule,
+    FakeClusterSettings,
+    NodeGroupSettings,
+)
 from armada.executor.agent import ExecutorAgent
 from armada.executor.cluster import Cluster
 from armada.executor.testing import FakeScheduler
+
+# Finer categories than Armada's development ones (the default), as an operator would configure
+# them (docs/executor.md shows the same in YAML): for tests of what the rules can recognise.
+DETAILED_CATEGORIES = [
+    FailureCategory(name="oom", rules=[FailureRule(on_conditions=["OOMKilled"])]),
+    FailureCategory(name="evicted", rules=[FailureRule(on_conditions=["Evicted"])]),
+    FailureCategory(
+        name="deadline-exceeded",
+        rules=[FailureRule(on_conditions=["DeadlineExceeded"], subcategory="active-deadline")],
+    ),
+    FailureCategory(
+        name="image-pull",
+        rules=[
+            FailureRule(on_pod_error="InvalidImageName", subcategory="invalid-image-name"),
+            FailureRule(
+                on_pod_error="ErrImagePull|ImagePullBackOff|Failed to pull image",
+                subcategory="pull-failed",
+            ),
+            FailureRule(on_pod_events="Failed to pull image", subcategory="pull-failed"),
+        ],
+    ),
+    FailureCategory(
+        name="user-error",
+        rules=[
+            FailureRule(
+                on_exit_codes=ExitCodeMatch(operator="NotIn", values=[0]),
+                subcategory="non-zero-exit",
+            )
+        ],
+    ),
+]
 
 
 def fast_settings(address: str = "127.0.0.1:1", **overrides: Any) -> ExecutorSettings:
@@ -27,6 +65,7 @@ def fast_settings(address: str = "127.0.0.1:1", **overrides: Any) -> ExecutorSet
         "retry_initial_backoff": "20ms",
         "retry_max_backoff": "200ms",
         "resource_cleanup_interval": "100ms",
+        "utilisation_sample_interval": "0s",  # the tests of usage turn it on
         "fake": FakeClusterSettings(
             node_groups=[NodeGroupSettings(name="node", count=4)], startup_delay="20ms"
         ),

@@ -65,8 +65,8 @@ async def test_a_non_zero_exit_is_reported_failed_with_code_and_category(
     assert dict(failed.exit_codes) == {"main": 3}
     assert (failed.cause, failed.category, failed.subcategory) == (
         "Error",
-        "user-error",
-        "non-zero-exit",
+        "uncategorized",
+        "",
     )
     assert "exited with code 3" in failed.reason
     oom = scheduler.last_of("run-job-2", "failed").failed

@@ -9,6 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from armada.config.base import Settings
 from armada.config.executor import ExecutorSettings
+from armada.executor.podspec import command_line
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "executor.md"
 # Lists whose entries are described in prose in the docs rather than key by key.
@@ -50,3 +51,14 @@ def test_every_setting_is_in_the_reference() -> None:
     text = DOC.read_text()
     missing = [key for key in setting_keys(ExecutorSettings) if f"`{key}`" not in text]
     assert missing == []
+
+
+def test_the_process_backend_is_documented_to_run_args_alone() -> None:
+    """A container with args and no command runs its args (the README's sleep job does);
+    only one with neither fails."""
+    section = DOC.read_text().split("### `process`")[1].split("\n### ")[0]
+    text = " ".join(section.split())
+    assert command_line({"args": ["sleep", "10s"]}) == ["sleep", "10s"]
+    assert "`args: [sleep, 10s]` alone runs `sleep 10s`" in text
+    assert "a container with neither fails with `job-creation-failed`" in text
+    assert "must name its command" not in text

@@ -311,3 +311,16 @@ async def test_a_thousand_nodes_and_ten_thousand_pods_are_cheap() -> None:
     advance(clock, cluster, 5.0)
     phases = {p.phase for p in cluster._store.pods()}
     assert phases == {"Succeeded"} and cluster.pod_count() == 10_000
+
+
+async def test_a_pod_in_a_namespace_that_does_not_exist_is_refused() -> None:
+    """As the API server refuses it; the error fails the job (Armada's failure_namespace)."""
+    import dataclasses
+
+    cluster = make(ManualClock())
+    run = dataclasses.replace(plan("j1", ["sleep", "1"]), namespace="invalid-namespace")
+    with pytest.raises(ClusterError, match='namespaces "invalid-namespace" not found') as refused:
+        await cluster.create_run(run)
+    assert refused.value.fatal
+    await cluster.create_run(plan("j2", ["sleep", "1"]))
+    await cluster.close()

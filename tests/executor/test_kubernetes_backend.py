@@ -25,7 +25,7 @@ from armada.executor.model import PodPlan, RunResource
 from armada.executor.planning import plan_pod
 from armada.executor.testing import FakeScheduler, lease_message, pod_spec_bytes
 from armada.executor.wire import lease_from_proto
-from tests.executor.conftest import fast_settings, running_agent
+from tests.executor.conftest import DETAILED_CATEGORIES, fast_settings, running_agent
 from tests.executor.fake_kube_api import FakeKubeApi
 
 NS = "default"
@@ -267,6 +267,7 @@ def agent_on(
         pending_pod_checks=checks,
         minimum_pod_age="0s",
         pod_kill_timeout="300ms",
+        failure_categories=DETAILED_CATEGORIES,
     )
     configuration = client.Configuration()
     configuration.host = kube.url

@@ -12,8 +12,9 @@ from armada.executor.classify import FailureClassifier, describe_failure
 from armada.executor.model import ContainerView, PodEvent, PodView
 from armada.executor.observe import ObservedRun, ObserveRules, Progress, observe
 
+DEFAULTS = ExecutorSettings()
 RULES = ObserveRules(
-    classifier=FailureClassifier(ExecutorSettings().failure_categories),
+    classifier=FailureClassifier(DEFAULTS.failure_categories, DEFAULTS.default_failure_category),
     retry_reasons=[re.compile(p) for p in ExecutorSettings().failed_pod_retry_reasons],
     cluster="c1",
 )
@@ -85,7 +86,9 @@ def test_a_pod_that_failed_before_starting_is_not_reported_running() -> None:
 @pytest.mark.parametrize(
     ("status", "cause", "category", "subcategory"),
     [
-        ({"containers": (terminated("main", 3),)}, "Error", "user-error", "non-zero-exit"),
+        ({"containers": (terminated("main", 1),)}, "Error", "user_error", ""),
+        ({"containers": (terminated("main", 127),)}, "Error", "user_error", ""),
+        ({"containers": (terminated("main", 3),)}, "Error", "uncategorized", ""),
         ({"containers": (terminated("main", 137, "OOMKilled"),)}, "OOM", "oom", ""),
         (
             {
@@ -94,18 +97,18 @@ def test_a_pod_that_failed_before_starting_is_not_reported_running() -> None:
                 "containers": (terminated("main", 137),),
             },
             "Evicted",
-            "evicted",
+            "uncategorized",
             "",
         ),
         (
             {"reason": "DeadlineExceeded", "message": "too long"},
             "DeadlineExceeded",
-            "deadline-exceeded",
-            "active-deadline",
+            "uncategorized",
+            "",
         ),
     ],
 )
-def test_failures_get_armadas_cause_and_a_category(
+def test_failures_get_armadas_cause_and_its_development_categories(
     status: dict[str, object], cause: str, category: str, subcategory: str
 ) -> None:
     seen = observe(pod("Failed", **status), run(Progress.RUNNING), RULES)
@@ -190,6 +193,8 @@ def test_categories_are_configurable_and_tried_in_order() -> None:
     )
     assert describe_failure(pod("Failed"), classifier, [mount]).category == "events"
     assert describe_failure(pod("Failed"), classifier).category == ""
+    with_default = FailureClassifier([], default="other")
+    assert describe_failure(pod("Failed"), with_default).category == "other"
 
 
 def test_an_invalid_category_regexp_is_a_clear_error() -> None:

@@ -167,7 +167,7 @@ async def test_the_agent_runs_jobs_as_processes(tmp_path: Path, scheduler: FakeS
     await cluster.close()
     assert scheduler.kinds("run-ok") == ["assigned", "running", "succeeded"]
     failed = scheduler.last_of("run-bad", "failed").failed
-    assert dict(failed.exit_codes) == {"main": 1} and failed.category == "user-error"
+    assert dict(failed.exit_codes) == {"main": 1} and failed.category == "user_error"
     assert scheduler.kinds("run-long") == ["assigned", "running", "cancelled"]
 
 
@@ -182,7 +182,7 @@ async def test_a_pods_output_files_go_with_the_pod(tmp_path: Path) -> None:
         await cluster.create_run(run)
         pod = await final(cluster, job)
         assert pod.phase == "Succeeded"
-        assert len(list(logs.iterdir())) == 3, "kept while the pod is"
+        assert len(list(logs.glob("*.log"))) == 3, "kept while the pod is"
         assert await cluster.delete_pod("default", f"armada-{job}-0", run_id=f"run-{job}", grace=1)
         assert list(logs.iterdir()) == []
     # A running pod deleted: its output goes once its processes are gone.

@@ -20,7 +20,7 @@ from armada.executor.runs import (
 )
 from armada.executor.testing import lease_message, pod_spec_bytes
 from armada.executor.wire import lease_from_proto
-from tests.executor.conftest import fast_settings
+from tests.executor.conftest import DETAILED_CATEGORIES, fast_settings
 
 
 def tracker(**overrides: Any) -> RunTracker:
@@ -184,7 +184,7 @@ def test_a_stuck_pod_is_deleted_and_its_lease_returned() -> None:
 
 
 def test_a_bad_image_fails_the_run_then_deletes_the_pod() -> None:
-    t = tracker()
+    t = tracker(failure_categories=DETAILED_CATEGORIES)
     started(t)
     out = t.pod_seen(pod(containers=(ContainerView(name="main", reason="InvalidImageName"),)), 0.0)
     assert reports(out) == ["JobRunAssigned"]
@@ -199,7 +199,7 @@ def test_a_bad_image_fails_the_run_then_deletes_the_pod() -> None:
 def test_a_pod_left_running_past_its_deadline_fails_deadline_exceeded_then_goes() -> None:
     """The kubelet should stop it at 30s; the executor acts after its grace (5s) and the
     deadline grace (60s): DeadlineExceeded, as Armada reports it."""
-    t = tracker(active_deadline_grace="60s")
+    t = tracker(active_deadline_grace="60s", failure_categories=DETAILED_CATEGORIES)
     started(t)
     running = pod(phase="Running", started=0.0, active_deadline=30.0)
     assert reports(t.pod_seen(running, 1.0)) == ["JobRunAssigned", "JobRunRunning"]

@@ -118,7 +118,7 @@ class Harness:
                 labels={"kubernetes.io/hostname": f"{executor}-node-{i}"},
                 taints=taints or [],
             )
-        self.service.executors.heartbeat(request, self.clock.now())
+        self.service.executors.heartbeat(request, self.service.monotonic())
         return request
 
     def restart(self) -> Harness:
@@ -197,6 +197,28 @@ def many_leased(count: int, **loop: Any) -> tuple[Harness, ExecutorState, dict[s
     snap = h.service.jobdb.read()
     runs = {j: snap[j].active_run.run_id for j in ids}  # type: ignore[union-attr]
     return h, state, runs
+
+
+# The executor API's run events by the name of their oneof field in ``RunEvent``.
+REPORT_KINDS: dict[str, type[ev.RunEvent]] = {
+    "assigned": ev.JobRunAssigned,
+    "running": ev.JobRunRunning,
+    "succeeded": ev.JobRunSucceeded,
+    "failed": ev.JobRunFailed,
+    "lease_returned": ev.JobRunLeaseReturned,
+    "cancelled": ev.JobRunCancelled,
+    "ingress_info": ev.IngressInfo,
+    "utilisation": ev.JobRunUtilisation,
+}
+
+
+def run_report(kind: str, **fields: Any) -> ev.RunEvent:
+    """An executor's report of ``kind`` about a run, with those of ``fields`` its kind
+    carries (a failure with no failure said: one with no reason, as on the wire)."""
+    cls = REPORT_KINDS[kind]
+    if cls is ev.JobRunFailed:
+        fields.setdefault("failure", ev.FailureInfo(reason="", cause=""))
+    return cls(**{k: v for k, v in fields.items() if k in cls.__struct_fields__})
 
 
 def leases_in(messages: Iterable[pb.LeaseStreamMessage]) -> list[pb.JobRunLease]:

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from armada.domain import events as ev
 from armada.schedulerservice.lease_stream import plan_for_executor
-from armada.schedulerservice.rules import RunReport
-from tests.schedulerservice.harness import SMALL, Harness, harness
+from tests.schedulerservice.harness import SMALL, Harness, harness, run_report
 
 EXECUTORS = ("cluster-1", "cluster-2")
 KINDS = ("assigned", "running", "succeeded", "failed", "lease_returned")
@@ -78,7 +77,7 @@ def _step(h: Harness, op: tuple[object, ...], count: list[int]) -> Harness:
             executor, run_id, job_id = runs[int(op[1]) % len(runs)]  # type: ignore[call-overload]
             if op[3]:  # an executor's word on another executor's run counts for nothing
                 executor = next(e for e in EXECUTORS if e != executor)
-            report = RunReport(job_id=job_id, run_id=run_id, kind=str(op[2]), reason="test")
+            report = run_report(str(op[2]), job_id=job_id, run_id=run_id, reason="test")
             h.service.handle_reports(executor, [report])
     elif kind in ("cancel", "preempt"):
         if h.submitted:
@@ -127,6 +126,6 @@ def test_the_active_runs_follow_a_lease_and_its_end() -> None:
     runs = dict(h.service.runs_on_executor("cluster-1"))
     assert list(runs.values()) == ["j1"]
     (run_id,) = runs
-    h.service.handle_reports("cluster-1", [RunReport(job_id="j1", run_id=run_id, kind="succeeded")])
+    h.service.handle_reports("cluster-1", [run_report("succeeded", job_id="j1", run_id=run_id)])
     assert not h.service.runs_on_executor("cluster-1")
     h.service.validate()

@@ -6,7 +6,10 @@ heartbeat; after a start, executors holding runs are known again, as if heard fr
 
 from __future__ import annotations
 
+from armada.domain import events as ev
 from armada.domain.lifecycle import JobRecord
+from armada.rpc.gen import executorapi_pb2 as pb
+from armada.schedulerservice.executors import ExecutorRegistry
 from armada.schedulerservice.lease_stream import StreamPlan, plan_for_executor
 from tests.schedulerservice.harness import Harness, leased
 
@@ -95,8 +98,8 @@ def test_an_unacknowledged_run_on_a_vanished_node_is_given_back_after_the_grace(
     h.advance(21)  # missingRunGrace is 20 s
     h.heartbeat(nodes=1, cpu="1")
     lost = plan(h).lost_runs
-    assert [(r.job_id, r.kind, r.run_attempted) for r in lost] == [
-        (on_node_1, "lease_returned", False)
+    assert [(r.job_id, type(r), r.run_attempted) for r in lost] == [
+        (on_node_1, ev.JobRunLeaseReturned, False)
     ]
     assert "node cluster-1-node-1 is no longer reported" in lost[0].reason
 
@@ -114,3 +117,37 @@ def test_no_run_is_given_back_while_the_executor_reports_no_nodes_at_all() -> No
     h.advance(21)
     h.heartbeat(nodes=0, cpu="1")
     assert plan(h).lost_runs == []
+
+
+def test_a_wall_clock_jump_is_not_an_executors_silence() -> None:
+    """Issue 14.2: a laptop's suspend or a stepped wall clock made every executor of a quiet
+    `armada dev` look silent for over executorTimeout at the next tick. Silence is measured on
+    the monotonic clock."""
+    h = leased("j1")
+    h.clock.advance(3600)  # the wall clock jumps an hour; no time passed for the process
+    h.service.tick()
+    assert h.state_of("j1") == "LEASED"
+    assert h.service.live_nodes(), "nor does the executor go stale"
+    h.monotonic.now += 31  # now it really is silent for over executorTimeout (30 s)
+    h.service.tick()
+    assert [run.state.value for run in job(h, "j1").runs] == ["LEASE_EXPIRED"]
+
+
+def test_time_the_loop_was_held_is_not_counted_as_silence() -> None:
+    """Issue 14.2: a blocking call on the loop that receives LeaseRequests silences every
+    executor at once. The loop's watch reports how long it was held; silence is counted
+    without it, and nothing is judged while the loop has not been seen for a second."""
+    registry = ExecutorRegistry()
+    request = pb.LeaseRequest(executor_id="c1", pool="default")
+    request.nodes.add(name="n1", total_resources={"cpu": "4"})
+    registry.heartbeat(request, now=0.0)
+    registry.loop_seen(0.0)
+    assert registry.timed_out(now=3.0, timeout=2.0) == [], "the loop, not c1, went quiet"
+    registry.loop_seen(3.0, held_for=2.9)
+    assert registry.timed_out(now=3.0, timeout=2.0) == []
+    registry.loop_seen(5.0)
+    assert [s.executor_id for s in registry.timed_out(now=5.0, timeout=2.0)] == ["c1"]
+    assert [n.name for n in registry.live_nodes(now=5.0, within=2.5)] == ["n1"]  # 2.1 s
+    assert registry.live_nodes(now=5.0, within=2.0) == []
+    registry.heartbeat(pb.LeaseRequest(executor_id="c1", pool="default"), now=5.5)
+    assert registry.timed_out(now=5.5, timeout=2.0) == []

@@ -8,9 +8,15 @@ import msgspec
 
 from armada.domain import events as ev
 from armada.schedulerservice.lease_stream import plan_for_executor
-from armada.schedulerservice.rules import RunReport
 from tests.builders import requirements
-from tests.schedulerservice.harness import SMALL, harness, leased, leases_in, many_leased
+from tests.schedulerservice.harness import (
+    SMALL,
+    harness,
+    leased,
+    leases_in,
+    many_leased,
+    run_report,
+)
 
 
 def leases_of(h: object, executor: str = "cluster-1") -> list[str]:
@@ -35,7 +41,7 @@ def test_a_round_leases_queued_jobs_and_the_lease_reaches_the_executor() -> None
     assert sorted(sent) == ["j1", "j2", "j3"]
     assert leases_of(h) == [], "not sent again before leaseResendAfter"
     request = h.heartbeat(nodes=2, cpu="4")
-    h.service.executors.heartbeat(request, h.clock.now(), stream=2)  # the stream broke
+    h.service.executors.heartbeat(request, h.service.monotonic(), stream=2)  # the stream broke
     assert sorted(leases_of(h)) == ["j1", "j2", "j3"], "resent at once on the new stream"
     assert leases_of(h) == []
     h.advance(6)
@@ -73,12 +79,12 @@ def test_reports_move_the_job_to_succeeded() -> None:
     run_id = job.active_run.run_id
     for kind in ("assigned", "running", "succeeded"):
         h.service.handle_reports(
-            "cluster-1", [RunReport(job_id="j1", run_id=run_id, kind=kind, pod_name="armada-j1-0")]
+            "cluster-1", [run_report(kind, job_id="j1", run_id=run_id, pod_name="armada-j1-0")]
         )
     assert h.state_of("j1") == "SUCCEEDED"
     # A repeated report (the executor retried) changes nothing and appends nothing.
     head = h.storage.log.head()
-    h.service.handle_reports("cluster-1", [RunReport(job_id="j1", run_id=run_id, kind="succeeded")])
+    h.service.handle_reports("cluster-1", [run_report("succeeded", job_id="j1", run_id=run_id)])
     assert h.storage.log.head() == head
 
 
@@ -93,11 +99,8 @@ def test_a_returned_lease_is_retried_elsewhere_then_fails_after_max_retries() ->
     h.service.handle_reports(
         "cluster-1",
         [
-            RunReport(
-                job_id="j1",
-                run_id=first.active_run.run_id,
-                kind="lease_returned",
-                reason="no image",
+            run_report(
+                "lease_returned", job_id="j1", run_id=first.active_run.run_id, reason="no image"
             )
         ],
     )
@@ -111,7 +114,7 @@ def test_a_returned_lease_is_retried_elsewhere_then_fails_after_max_retries() ->
     assert second.active_run.node != first.active_run.node, "anti-affinity to the tried node"
     h.service.handle_reports(
         "cluster-1",
-        [RunReport(job_id="j1", run_id=second.active_run.run_id, kind="lease_returned")],
+        [run_report("lease_returned", job_id="j1", run_id=second.active_run.run_id)],
     )
     final = h.storage.store.get_job("j1")
     assert final is not None and final.state.value == "FAILED"
@@ -179,10 +182,10 @@ def test_a_failing_gang_member_fails_the_gang() -> None:
     h.service.handle_reports(
         "cluster-1",
         [
-            RunReport(
+            run_report(
+                "failed",
                 job_id="g-a",
                 run_id=run.run_id,  # type: ignore[union-attr]
-                kind="failed",
                 failure=failure,
             )
         ],
@@ -209,6 +212,38 @@ def test_a_lost_run_is_given_back_after_the_grace_period() -> None:
     assert [r.run_id for r in plan.lost_runs] == [run_id]
 
 
+def test_a_restarted_scheduler_never_resends_a_run_its_executor_reported_started() -> None:
+    """Both restarted (``armada dev`` killed): the executor has no record of the running run.
+    Sending its lease again would start it a second time; it is given back as lost instead."""
+    h = leased("j1", "j2")
+    snap = h.service.jobdb.read()
+    started, waiting = (snap[j].active_run.run_id for j in ("j1", "j2"))  # type: ignore[union-attr]
+    h.heartbeat(nodes=1, active=[started, waiting])
+    where = {"pod_name": "armada-j1-0", "namespace": "default", "node": "cluster-1-node-0"}
+    h.service.handle_reports(
+        "cluster-1",
+        [
+            run_report("assigned", job_id="j1", run_id=started, **where),
+            run_report("running", job_id="j1", run_id=started, **where),
+        ],
+    )
+    h = h.restart()
+    h.heartbeat(nodes=1, active=[])
+    assert leases_of(h) == ["j2"], "only the run never reported started is sent again"
+    h.advance(21)
+    state = h.service.executors.get("cluster-1")
+    assert state is not None
+    plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
+    assert [(r.run_id, type(r), r.run_attempted) for r in plan.lost_runs] == [
+        (started, ev.JobRunLeaseReturned, True)
+    ]
+    h.service.handle_reports("cluster-1", plan.lost_runs)
+    h.service.ingest()
+    job = h.storage.store.get_job("j1")
+    assert job is not None and job.state.value == "QUEUED", "tried again, as a new run"
+    assert [r.state.value for r in job.runs] == ["LEASE_RETURNED"]
+
+
 def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     """Replay: the log alone determines the scheduler's state and its next decisions."""
     from armada.domain.clock import SequentialIds
@@ -226,10 +261,10 @@ def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     h.service.handle_reports(
         "cluster-1",
         [
-            RunReport(
+            run_report(
+                "succeeded",
                 job_id="a0",
                 run_id=run.run_id,  # type: ignore[union-attr]
-                kind="succeeded",
             )
         ],
     )
@@ -243,8 +278,8 @@ def test_a_fresh_scheduler_replaying_the_log_decides_the_same() -> None:
     replayed = {j.job_id: j for j in fresh.jobdb.read().jobs()}
     assert replayed == original
     request = h.heartbeat(nodes=3, cpu="4")
-    fresh.executors.heartbeat(request, h.clock.now())
-    fresh.rate_limits = h.service.rate_limits
+    fresh.executors.heartbeat(request, fresh.monotonic())
+    fresh.state.rate_limits = h.service.state.rate_limits
     h.advance(2)
     ours, theirs = h.service.schedule_round(), fresh.schedule_round()
     strip = lambda r: msgspec.structs.replace(r, pools=())  # noqa: E731 - timings differ
@@ -268,7 +303,7 @@ def test_a_replay_longer_than_one_read_sees_each_entry_against_the_state_before_
         h.submit(f"filler-{i}", requirements=requirements(resources={"cpu": 64000}))
     run = h.storage.store.get_job("g-a").active_run  # type: ignore[union-attr]
     failure = ev.FailureInfo(reason="exit 1")
-    report = RunReport(job_id="g-a", run_id=run.run_id, kind="failed", failure=failure)  # type: ignore[union-attr]
+    report = run_report("failed", job_id="g-a", run_id=run.run_id, failure=failure)  # type: ignore[union-attr]
     h.service.handle_reports("cluster-1", [report])
     fresh = SchedulerService(
         h.storage, h.service.config, h.clock, SequentialIds("x"), monotonic=h.monotonic
@@ -280,12 +315,12 @@ def test_a_replay_longer_than_one_read_sees_each_entry_against_the_state_before_
     h.service.ingest()
     original = {j.job_id: j for j in h.service.jobdb.read().jobs()}
     assert {j.job_id: j for j in fresh.jobdb.read().jobs()} == original
-    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), h.clock.now())
+    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), fresh.monotonic())
     fresh.tick()
     assert [h.state_of(j) for j in ("g-a", "g-b", "g-c")] == ["FAILED"] * 3
     assert h.state_of("filler-0") == "QUEUED"  # checked, but executors may still reconnect
     h.advance(31)
-    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), h.clock.now())
+    fresh.executors.heartbeat(h.heartbeat(nodes=3, cpu="2"), fresh.monotonic())
     fresh.tick()
     assert h.state_of("filler-0") == "REJECTED"  # no node has 64 CPUs
     fresh.jobdb.validate()
@@ -331,7 +366,7 @@ def test_a_run_ending_while_jobs_wait_brings_the_next_round_forward() -> None:
         assert job is not None and job.active_run is not None
         run_id = job.active_run.run_id
         h.service.handle_reports(
-            "cluster-1", [RunReport(job_id=job_id, run_id=run_id, kind="succeeded")]
+            "cluster-1", [run_report("succeeded", job_id=job_id, run_id=run_id)]
         )
 
     finish("j1")
@@ -359,7 +394,7 @@ def test_the_executor_state_forgets_finished_runs() -> None:
     plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
     assert state.acknowledged == set(runs.values()) and len(state.sent) == len(ids)
 
-    done = [RunReport(job_id=j, run_id=r, kind="succeeded") for j, r in runs.items()]
+    done = [run_report("succeeded", job_id=j, run_id=r) for j, r in runs.items()]
     h.service.handle_reports("cluster-1", done)
     h.heartbeat(nodes=1, cpu="64", active=[])  # the executor delivered them and let them go
     plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
@@ -384,3 +419,45 @@ def test_runs_found_missing_that_end_before_the_grace_are_forgotten() -> None:
     plan = plan_for_executor(h.service, state, h.clock.now(), answer_request=True)
     assert not plan.lost_runs, "cancelled runs are not given back"
     assert state.missing_since == {}
+
+
+def test_usage_reports_become_utilisation_events_that_move_no_state() -> None:
+    """Issue 14.6: a run's usage reaches the log as JobRunUtilisation; the job's state is not
+    touched, a late report (the run's last period) is kept, and another executor's word on
+    the run counts for nothing."""
+    h = leased("j1")
+    run = h.service.jobdb.read()["j1"].active_run
+    assert run is not None
+    run_id = run.run_id
+
+    def report(kind: str, executor: str = "cluster-1") -> int:
+        usage = run_report(
+            kind,
+            job_id="j1",
+            run_id=run_id,
+            max_resources={"cpu": 900, "memory": 2**26 * 1000},
+            avg_resources={"cpu": 400, "memory": 2**25 * 1000},
+            cumulative={"cpu": 12_000},
+        )
+        return h.service.handle_reports(executor, [usage])
+
+    for kind in ("assigned", "running"):
+        report(kind)
+    assert report("utilisation") == 1
+    assert h.state_of("j1") == "RUNNING"
+    report("succeeded")
+    assert report("utilisation") == 1, "the last period, reported as the run ended"
+    assert report("utilisation", executor="cluster-2") == 0
+    assert h.state_of("j1") == "SUCCEEDED"
+    usage = [
+        e
+        for entry in h.storage.log.read(0, 1000)
+        for e in entry.sequence.events
+        if isinstance(e, ev.JobRunUtilisation)
+    ]
+    assert len(usage) == 2
+    assert (usage[0].executor, usage[0].run_id, usage[0].max_resources["cpu"]) == (
+        "cluster-1",
+        run_id,
+        900,
+    )

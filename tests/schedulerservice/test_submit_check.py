@@ -7,11 +7,10 @@ existing log, while the executors known before it may still be reconnecting.
 
 from __future__ import annotations
 
-from armada.schedulerservice.executor_api import SchedulerRuntime
 from armada.schedulerservice.reports_service import SchedulerReportingServicer
-from armada.schedulerservice.rules import RunReport
+from armada.schedulerservice.runtime import SchedulerRuntime
 from tests.builders import requirements
-from tests.schedulerservice.harness import SMALL, Harness, harness, leased
+from tests.schedulerservice.harness import SMALL, Harness, harness, leased, run_report
 
 CPU_32 = requirements(resources={"cpu": 32_000})
 CPU_128 = requirements(resources={"cpu": 128_000})
@@ -127,9 +126,7 @@ def test_the_job_report_tells_where_and_when_each_run_went() -> None:
     try:
         servicer = SchedulerReportingServicer(runtime)
         running = servicer._job_report("j1")
-        h.service.handle_reports(
-            "cluster-1", [RunReport(job_id="j1", run_id=run_id, kind="succeeded")]
-        )
+        h.service.handle_reports("cluster-1", [run_report("succeeded", job_id="j1", run_id=run_id)])
         finished = servicer._job_report("j1")
     finally:
         runtime.close()

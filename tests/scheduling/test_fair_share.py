@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from armada.domain import events as ev
 from armada.domain.queues import Queue
-from armada.scheduling.model import QueueRound, SchedulingResult
+from armada.scheduling.round_data import QueueRound, SchedulingResult
 from tests.scheduling.world import World, node
 
 MakeWorld = Callable[..., World]

@@ -287,7 +287,8 @@ def _key_id(w: World, job_id: str) -> int:
 
 
 def test_maximum_resource_fraction_to_schedule_caps_each_round(make_world: MakeWorld) -> None:
-    # A quarter of p1's 16 CPUs per round; p2 overrides it with a half of its own 16.
+    # A quarter of p1's 16 CPUs per round; p2 overrides it with a half of its own 16. As in
+    # Armada, a round stops once what it scheduled exceeds the cap: one job past it.
     w = make_world(
         [node("n1", cpu=16, pool="p1"), node("n2", cpu=16, pool="p2")],
         [Queue(name="a")],
@@ -296,16 +297,35 @@ def test_maximum_resource_fraction_to_schedule_caps_each_round(make_world: MakeW
     )
     jobs = w.submit("a", 40)
     result = w.round()
-    assert Counter(lease.pool for lease in result.leases) == {"p1": 4, "p2": 8}
+    assert Counter(lease.pool for lease in result.leases) == {"p1": 5, "p2": 9}
     assert {p.pool: p.termination_reason for p in result.pools} == {
         "p1": "maximum resources scheduled",
         "p2": "maximum resources scheduled",
     }
     waiting = result.reason_for(jobs[-1], "a", _key_id(w, jobs[-1])) or ""
     assert "pool p1: maximum resources scheduled" in waiting
-    # The cap is per round, not on what the pool holds: the next round schedules as much again.
+    # The cap is per round, not on what the pool holds: the next round schedules as much again
+    # in p1, and p2 fills its last 7 CPUs.
     again = w.round()
-    assert Counter(lease.pool for lease in again.leases) == {"p1": 4, "p2": 8}
+    assert Counter(lease.pool for lease in again.leases) == {"p1": 5, "p2": 7}
+
+
+def test_a_job_that_does_not_fit_never_ends_a_round_for_the_cap(make_world: MakeWorld) -> None:
+    # Nodes of 32 CPUs with 24 and 0 free; a quarter of the pool (16 CPUs) per round. The
+    # whole-node job first in the queue fits nowhere: it waits with its own reason, and the
+    # small jobs behind it are scheduled (the cap counts what was scheduled, not what is asked).
+    w = make_world([node("n0", cpu=32), node("n1", cpu=32)], [Queue(name="a")])
+    w.submit("a", 40)
+    w.round()
+    w.settings = w.settings.model_copy(
+        update={"maximum_resource_fraction_to_schedule": {"cpu": 0.25}}
+    )
+    (big,) = w.submit("a", 1, cpu=32)
+    small = w.submit("a", 5)
+    result = w.round()
+    assert {lease.job_id for lease in result.leases} == set(small)
+    assert "does not fit" in (result.reason_for(big, "a", _key_id(w, big)) or "")
+    assert result.pools[0].termination_reason != "maximum resources scheduled"
 
 
 def test_a_queue_is_scheduled_by_class_priority_then_job_priority_then_age(

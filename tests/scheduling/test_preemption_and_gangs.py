@@ -10,7 +10,7 @@ import pytest
 from armada.domain import events as ev
 from armada.domain.jobs import Gang
 from armada.domain.queues import Queue
-from armada.scheduling.model import SchedulingResult
+from armada.scheduling.round_data import SchedulingResult
 from tests.scheduling.world import World, node
 
 MakeWorld = Callable[..., World]
@@ -118,7 +118,7 @@ def test_among_equal_victims_the_queue_furthest_above_its_share_gives_way(
 ) -> None:
     # a and b each hold low-priority jobs on the one node; b holds 3 of 4 CPUs (1.5 times its
     # adjusted share), a 1 (0.75 times its share). c's urgent job takes one of b's, although
-    # a's job comes first by id.
+    # a's job comes first by id: b's youngest (Armada puts the oldest back first).
     w = make_world(
         [node("n0", cpu=4)],
         [Queue(name="a"), Queue(name="b"), Queue(name="c")],
@@ -129,7 +129,7 @@ def test_among_equal_victims_the_queue_furthest_above_its_share_gives_way(
     w.round()
     (urgent,) = w.submit("c", 1, priority_class="urgent")
     result = w.round()
-    assert [(p.job_id, p.preempting_job_id) for p in result.preemptions] == [(b_jobs[0], urgent)]
+    assert [(p.job_id, p.preempting_job_id) for p in result.preemptions] == [(b_jobs[2], urgent)]
 
 
 def test_fair_share_preempts_a_gang_as_a_unit(make_world: MakeWorld) -> None:
@@ -192,7 +192,7 @@ def test_a_victim_stays_when_the_lease_that_preempted_it_is_undone(
     )
     (v,) = w.submit("b", 1, cpu=2, priority_class="low", node_selector={pin: "n1"})
     w.round()
-    w.submit("a", 2, cpu=2, gang=Gang(id="g", cardinality=2))
+    w.submit("a", 2, cpu=2, priority_class="armada-preemptible", gang=Gang(id="g", cardinality=2))
     (urgent,) = w.submit("c", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
     result = w.round()
     assert [(lease.job_id, lease.node) for lease in result.leases] == [(urgent, "n0")]
@@ -227,7 +227,14 @@ def test_a_reinstated_victim_counts_again_in_its_queues_turn(make_world: MakeWor
     )
     (v,) = w.submit("b", 1, cpu=2, priority_class="low", node_selector={pin: "n1"})
     w.round()
-    w.submit("a", 2, cpu=2, gang=Gang(id="g", cardinality=2), node_selector=small)
+    w.submit(
+        "a",
+        2,
+        cpu=2,
+        priority_class="armada-preemptible",
+        gang=Gang(id="g", cardinality=2),
+        node_selector=small,
+    )
     (urgent,) = w.submit("c", 1, cpu=2, priority_class="urgent", node_selector={pin: "n0"})
     w.submit("b", 4, node_selector=big)
     w.submit("d", 4, node_selector=big)
@@ -345,3 +352,17 @@ def test_lease_returned_job_avoids_the_nodes_it_failed_on(make_world: MakeWorld)
     result = w.round()
     assert not result.leases
     assert "must avoid nodes n1, n0" in result.job_reasons[job]
+
+
+def test_a_gang_whose_last_member_is_never_reached_tells_why(make_world: MakeWorld) -> None:
+    # The gang is offered at its last member, which is a twin of x: x fits nowhere, its twins
+    # are set aside with it, so the gang is never offered. Its first member still gets a reason.
+    w = make_world([node("n0", cpu=4)], [Queue(name="a")])
+    gang = Gang(id="g", cardinality=2)
+    (first,) = w.submit("a", 1, gang=gang)
+    w.submit("a", 1, cpu=8)  # x
+    w.submit("a", 1, cpu=8, gang=gang)
+    result = w.round()
+    assert not result.leases
+    key = w.db.read().key_of(w.db.read()[first]).id
+    assert "gang g: 1 of its members were not reached" in (result.reason_for(first, "a", key) or "")

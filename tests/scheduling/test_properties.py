@@ -20,9 +20,9 @@ from armada.domain import events as ev
 from armada.domain.jobs import Gang, Taint, Toleration
 from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import Queue
-from armada.scheduling.model import SchedulingResult
 from armada.scheduling.nodes import Node, affinity_matches, selector_matches, untolerated_taint
 from armada.scheduling.resources import ResourceSpace
+from armada.scheduling.round_data import SchedulingResult
 from tests.scheduling.world import CLASSES, World, node
 
 TAINT = Taint(key="dedicated", value="gpu", effect="NoSchedule")

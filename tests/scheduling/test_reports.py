@@ -40,3 +40,22 @@ def test_reports_tell_what_happened_and_why(make_world: MakeWorld) -> None:
         history.record(w.round())
     assert len(history.rounds) == 2
     assert "was not considered in the last 2 rounds" in job_report(history, kept, "a", 0)
+
+
+def test_the_capacity_is_shown_as_the_nodes_offer_it_and_the_rounding_is_said(
+    make_world: MakeWorld,
+) -> None:
+    """Issue 14.4: four 256Gi nodes were reported as memory=1048400Mi, with no word of why
+    (each node is rounded down to the 100Mi resolution of indexedResources, as in Armada)."""
+    w = make_world([node(f"n{i}", cpu=32, memory_gi=256) for i in range(4)], [Queue(name="a")])
+    history = ReportHistory()
+    w.submit("a", 1)
+    history.record(w.round())
+    line = next(x for x in scheduling_report(history).splitlines() if "capacity" in x)
+    assert "capacity cpu=128, memory=1Ti (schedulable after rounding each node down" in line
+    assert "resolution: memory=1048400Mi)" in line
+    exact = make_world([node("n0", cpu=4, memory_gi=100)], [Queue(name="a")])
+    history = ReportHistory()
+    exact.submit("a", 1)
+    history.record(exact.round())
+    assert "rounding" not in scheduling_report(history)

@@ -70,3 +70,32 @@ def test_answers_are_cached_by_scheduling_key() -> None:
     first = check.check_submittable(requirements(resources={"cpu": 64 * CPU}))
     again = check.check_submittable(requirements(resources={"cpu": 64 * CPU}))
     assert first is again
+
+
+def test_the_rejection_says_when_the_resolution_rounded_the_node_down() -> None:
+    """Issue 14.4: a 256Gi node is offered as 262100Mi (memory's resolution is 100Mi, as in
+    Armada), so a job asking 256Gi is rejected; the reason says why the figure is not 256Gi."""
+    check = SubmitChecker([node("n", cpu=32, memory_gi=256)], settings())
+    result = check.check_submittable(requirements(resources={"cpu": CPU, "memory": 256 * GI}))
+    assert not result.ok
+    assert "memory=262100Mi (256Gi rounded down to indexedResources' 100Mi resolution)" in (
+        result.reason
+    )
+
+
+def test_a_gang_no_uniformity_value_could_hold_is_rejected() -> None:
+    # Deliberately unlike Armada (which admits it, to wait for ever): two zones of one 8-CPU
+    # node each can hold the gang's two 6-CPU members only across zones.
+    check = SubmitChecker(
+        [
+            node("a1", cpu=8, labels={"zone": "a"}),
+            node("b1", cpu=8, labels={"zone": "b"}),
+        ],
+        settings(),
+    )
+    req = requirements(resources={"cpu": 6 * CPU})
+    assert check.check_submittable(req, Gang(id="g", cardinality=2)).ok
+    uniform = check.check_submittable(
+        req, Gang(id="g", cardinality=2, node_uniformity_label="zone")
+    )
+    assert not uniform.ok and "gang of 2" in uniform.reason

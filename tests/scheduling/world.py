@@ -16,7 +16,7 @@ from armada.domain import events as ev
 from armada.domain.jobs import Gang, Taint
 from armada.domain.queues import Queue
 from armada.scheduling import JobDb, Node, RateLimiterState, SchedulingSnapshot, schedule
-from armada.scheduling.model import SchedulingResult
+from armada.scheduling.round_data import SchedulingResult
 from tests.builders import job_spec, requirements
 
 GI = 2**30 * 1000

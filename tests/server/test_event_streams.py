@@ -126,13 +126,14 @@ def test_the_batched_stream_carries_exactly_the_same_messages(
         assert batched(channel, from_id=message.id) == everything[i + 1 :]
 
 
-def test_every_external_event_type_is_produced_but_utilisation() -> None:
-    """docs/api.md lists what is never emitted; this keeps the list true."""
+def test_every_external_event_type_is_produced() -> None:
+    """docs/api.md says every event type is produced (utilisation too, since issue 14.6);
+    this keeps it true."""
     from armada.server.convert_events import _MAPPING
 
     produced = {name for names, _ in _MAPPING.values() for name in names}
     oneof = event_pb2.EventMessage.DESCRIPTOR.oneofs_by_name["events"]
-    assert {field.name for field in oneof.fields} - produced == {"utilisation"}
+    assert {field.name for field in oneof.fields} - produced == set()
 
 
 def test_an_unexpected_error_mid_stream_ends_it_with_internal_not_unknown(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import grpc
 import pytest
 from armada_client.armada import job_pb2, submit_pb2
@@ -150,6 +152,40 @@ def test_cancel_needs_queue_and_job_set(client: ArmadaClient, ids: list[str]) ->
     with pytest.raises(grpc.RpcError) as err:
         client.submit_stub.CancelJobs(submit_pb2.JobCancelRequest(job_id=ids[0]))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def code_of(call: object, request: object) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as err:
+        call(request)  # type: ignore[operator]
+    return err.value.code()
+
+
+def test_commands_on_a_missing_queue_or_with_a_long_reason_are_errors_as_in_armada(
+    client: ArmadaClient, ids: list[str]
+) -> None:
+    """Armada's server looks the queue up (to authorise) and refuses reasons over 50 bytes;
+    unknown or malformed job ids are not errors there (nothing is cancelled: an empty result)."""
+    stub = client.submit_stub
+    missing: dict[str, Any] = {"queue": "no-such-queue", "job_set_id": "s"}
+    assert code_of(stub.CancelJobs, submit_pb2.JobCancelRequest(**missing, job_ids=ids)) == (
+        grpc.StatusCode.NOT_FOUND
+    )
+    assert code_of(stub.CancelJobSet, submit_pb2.JobSetCancelRequest(**missing)) == (
+        grpc.StatusCode.NOT_FOUND
+    )
+    reprioritise = submit_pb2.JobReprioritizeRequest(**missing, job_ids=ids, new_priority=2)
+    assert code_of(stub.ReprioritizeJobs, reprioritise) == grpc.StatusCode.NOT_FOUND
+    preempt = submit_pb2.JobPreemptRequest(**missing, job_ids=ids)
+    assert code_of(stub.PreemptJobs, preempt) == grpc.StatusCode.NOT_FOUND
+    long = submit_pb2.JobCancelRequest(
+        queue="queue-a", job_set_id="s", job_ids=ids, reason="x" * 51
+    )
+    assert code_of(stub.CancelJobs, long) == grpc.StatusCode.INVALID_ARGUMENT
+    unknown = submit_pb2.JobCancelRequest(
+        queue="queue-a", job_set_id="s", job_ids=["01unknown", "not an id!", ""]
+    )
+    assert list(stub.CancelJobs(unknown).cancelled_ids) == []
+    assert client.get_job_status(ids).job_states == dict.fromkeys(ids, JobState.QUEUED.value)
 
 
 def test_reprioritise_a_whole_job_set_and_report_each_job(

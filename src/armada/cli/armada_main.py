@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from armada import __version__
+from armada.cli.ports import listen_problem
 from armada.config import ConfigError, Settings, load_settings
 from armada.config.dev import DevSettings
 from armada.config.scheduler import SchedulerSettings
@@ -61,7 +62,19 @@ def _load(
         sys.exit(2)
 
 
+def _exit_if_cannot_listen(component: str, host: str, port: int, how_to_change: str) -> None:
+    problem = listen_problem(host, port, how_to_change)
+    if problem is not None:
+        click.echo(f"armada {component}: {problem}", err=True)
+        sys.exit(1)
+
+
 def _serve(component: str, settings: Any, start: Starter) -> None:
+    grpc = settings.grpc
+    _exit_if_cannot_listen(
+        component, grpc.host, grpc.port, "choose another with --port (grpc.port in a config file)"
+    )
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -133,7 +146,10 @@ def main(verbose: bool) -> None:
 @listen_options(50051)
 @click.option("--clusters", type=int, help="Simulated clusters [default: 1].")
 @click.option("--nodes-per-cluster", type=int, help="Nodes per simulated cluster [default: 4].")
-@click.option("--node-resources", help="Each node's resources [default: cpu=32,memory=256Gi].")
+@click.option(
+    "--node-resources",
+    help="Each node's resources [default: cpu=32,memory=256Gi; process backend: this machine's].",
+)
 @click.option("--schedule-period", help="Time between scheduling rounds [default: 1s].")
 @click.option(
     "--backend", type=click.Choice(["fake", "process"]), help="How jobs run [default: fake]."
@@ -192,6 +208,13 @@ def executor(config_file: Path | None, **options: Any) -> None:
     from armada.executor.standalone import LogListener
 
     settings = _load("executor", ExecutorSettings, config_file, options)
+    logs = settings.binoculars
+    _exit_if_cannot_listen(
+        "executor",
+        logs.host,
+        logs.port,
+        "choose another with --binoculars-port (binoculars.port in a config file; 0: none)",
+    )
 
     def ready(listener: LogListener | None) -> None:
         click.echo(

@@ -37,7 +37,8 @@ from armada.client.resources import (
     resource_document,
 )
 from armada.client.watching import JobSetEvent, JobSetFollower, JobSetState
-from armada.client.yaml_messages import FileError, message_to_document, read_message
+from armada.client.yaml_documents import FileError
+from armada.client.yaml_messages import message_to_document, read_message
 
 __all__ = [
     "API_VERSION",

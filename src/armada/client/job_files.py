@@ -24,14 +24,8 @@ from typing import Any
 
 from armada_client.armada import submit_pb2
 
-from armada.client.yaml_messages import (
-    FileError,
-    describe,
-    key_line,
-    load_yaml_documents,
-    message_to_document,
-    read_message,
-)
+from armada.client.yaml_documents import FileError, key_line, load_yaml_documents
+from armada.client.yaml_messages import describe, message_to_document, read_message
 
 DEFAULT_NAMESPACE = "default"
 _TOP_LEVEL = {"queue": "queue", "jobsetid": "jobSetId", "jobs": "jobs"}
@@ -73,7 +67,11 @@ def load_job_file(path: str | Path, *, require_target: bool = True) -> JobFile:
 
 
 def parse_job_file(text: str, *, path: str | None = None, require_target: bool = True) -> JobFile:
-    documents = load_yaml_documents(text, path)
+    # Each job becomes its message as soon as it is read: a 10,000-job file is never held as
+    # YAML values all at once (bench/submit_armadactl.py).
+    documents = load_yaml_documents(
+        text, path, item_hook=("jobs", lambda job, index, line: _job(job, index, line, path))
+    )
     if len(documents) != 1:
         raise FileError(f"expected one YAML document, found {len(documents)}", path=path)
     document = documents[0]
@@ -102,7 +100,10 @@ def parse_job_file(text: str, *, path: str | None = None, require_target: bool =
             f"jobs: expected a list of at least one job, got {got}", path=path, line=jobs_line
         )
     lines = getattr(jobs, "item_lines", [jobs_line] * len(jobs))
-    items = [_job(job, i, lines[i], path) for i, job in enumerate(jobs)]
+    items = [  # read as they were parsed, unless the key was spelled otherwise ("Jobs")
+        job if isinstance(job, submit_pb2.JobSubmitRequestItem) else _job(job, i, lines[i], path)
+        for i, job in enumerate(jobs)
+    ]
     return JobFile(queue=queue, job_set_id=job_set_id, items=items)
 
 

@@ -1,8 +1,7 @@
 """Pod logs through Armada's Binoculars service (``binoculars.Binoculars.Logs``).
 
-Binoculars answers one request with the lines logged so far. Following a log is polling: each
-request asks for lines since the last timestamp seen, and lines already shown (same timestamp
-and text) are dropped, because Kubernetes' ``sinceTime`` is inclusive.
+Binoculars answers one request with the lines logged so far. Following a log is polling, and
+goes by position: each poll shows the lines past the ones already shown.
 """
 
 from __future__ import annotations
@@ -96,30 +95,29 @@ class Binoculars:
     ) -> Iterator[LogLine]:
         """New lines as they are logged, until ``finished()`` was true before a final fetch.
 
-        ``wait(seconds)`` pauses between polls (injected so that tests need not sleep)."""
-        last: tuple[datetime, int] | None = None
-        since = since_time
-        shown_at_last: set[LogLine] = set()
+        ``wait(seconds)`` pauses between polls (injected so that tests need not sleep).
+        Following goes by position: each poll reads the log (since ``since_time``, if given)
+        and shows the lines past those already shown. Timestamps cannot say which lines are
+        new: a backend may stamp to the second, or not at all, and two lines may share one.
+        A log found shorter than what was shown is a new one (the job's next pod): it is
+        shown from its start."""
+        shown: int | None = None
         while True:
             done = finished()
             lines = self.logs(
                 job_id,
                 namespace=namespace,
                 pod_number=pod_number,
-                since_time=since,
+                since_time=since_time,
                 container=container,
-                tail_lines=tail_lines if last is None else None,
             )
-            for line in lines:
-                key = timestamp_key(line.timestamp)
-                stale = key is not None and last is not None and key < last
-                if stale or (key is not None and key == last and line in shown_at_last):
-                    continue
-                yield line
-                if key is not None:
-                    if key != last:
-                        last, shown_at_last, since = key, set(), line.timestamp
-                    shown_at_last.add(line)
+            if shown is None:
+                tail = len(lines) if tail_lines is None else max(0, tail_lines)
+                shown = max(0, len(lines) - tail)
+            elif len(lines) < shown:
+                shown = 0
+            yield from lines[shown:]
+            shown = len(lines)
             if done:
                 return
             wait(interval)

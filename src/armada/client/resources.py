@@ -21,15 +21,8 @@ from typing import Any
 from armada_client.armada import submit_pb2
 
 from armada.client.job_files import read_text
-from armada.client.yaml_messages import (
-    FileError,
-    LocatedDict,
-    describe,
-    key_line,
-    load_yaml_documents,
-    message_to_document,
-    read_message,
-)
+from armada.client.yaml_documents import FileError, LocatedDict, key_line, load_yaml_documents
+from armada.client.yaml_messages import describe, message_to_document, read_message
 
 API_VERSION = "armadaproject.io/v1beta1"
 QUEUE = "Queue"

@@ -54,7 +54,8 @@ class DevSettings(ServerSettings):
         "cpu=32,memory=256Gi,ephemeral-storage=1Ti",
         description="Allocatable resources of each node of the default group: name=quantity, "
         "comma-separated (ephemeral-storage=1Ti is added when not given: every job asks for "
-        "some).",
+        "some). The process backend's node offers this machine's CPUs, memory and free disk "
+        "of data_dir unless this is given.",
     )
     scheduler: SchedulerLoopSettings = Field(
         default_factory=lambda: SchedulerLoopSettings(**_DEV_SCHEDULER),

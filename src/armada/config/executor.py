@@ -61,6 +61,11 @@ class FakeClusterSettings(Settings):
         timedelta(seconds=1),
         description="How long a container runs when neither a sleep nor an annotation says.",
     )
+    namespaces: list[str] = Field(
+        default_factory=lambda: ["default"],
+        description="The namespaces that exist: a pod in any other fails to be created, as on "
+        'Kubernetes (namespaces "x" not found).',
+    )
 
 
 class ProcessClusterSettings(Settings):
@@ -69,7 +74,9 @@ class ProcessClusterSettings(Settings):
     node_name: str = Field("", description="Name of the one node; empty means the host name.")
     resources: dict[str, str] = Field(
         default_factory=dict,
-        description="Allocatable resources; empty means this machine's CPUs, memory and free disk.",
+        description="Allocatable resources, each replacing the machine's own: those not given "
+        "are this machine's CPUs and memory (within its cgroup's limits) and the free disk of "
+        "log_dir (ephemeral-storage).",
     )
     max_concurrent_pods: int = Field(
         0, ge=0, description="Pods running at once (others wait Pending); 0 means 4 per CPU."
@@ -83,6 +90,16 @@ class ProcessClusterSettings(Settings):
     inherit_env: list[str] = Field(
         default_factory=lambda: ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER"],
         description="Variables passed on from the executor's own environment.",
+    )
+    namespaces: list[str] = Field(
+        default_factory=lambda: ["default"],
+        description="The namespaces that exist: a pod in any other fails to be created, as on "
+        'Kubernetes (namespaces "x" not found).',
+    )
+    resource_limits: Literal["auto", "cgroup", "rlimit", "off"] = Field(
+        "auto",
+        description="How containers' memory and cpu limits are enforced: auto uses a cgroup "
+        "(v2, else v1) where one can be made, else an address-space rlimit (memory only).",
     )
 
 
@@ -235,31 +252,14 @@ class FailureCategory(Settings):
 
 
 def _default_categories() -> list[FailureCategory]:
+    """Armada's development categories (its ``_local/executor/config.yaml``, the configuration
+    its testsuite runs against): ``oom`` and ``user_error``, ``uncategorized`` otherwise."""
     return [
         FailureCategory(name="oom", rules=[FailureRule(on_conditions=["OOMKilled"])]),
-        FailureCategory(name="evicted", rules=[FailureRule(on_conditions=["Evicted"])]),
         FailureCategory(
-            name="deadline-exceeded",
-            rules=[FailureRule(on_conditions=["DeadlineExceeded"], subcategory="active-deadline")],
-        ),
-        FailureCategory(
-            name="image-pull",
+            name="user_error",
             rules=[
-                FailureRule(on_pod_error="InvalidImageName", subcategory="invalid-image-name"),
-                FailureRule(
-                    on_pod_error="ErrImagePull|ImagePullBackOff|Failed to pull image",
-                    subcategory="pull-failed",
-                ),
-                FailureRule(on_pod_events="Failed to pull image", subcategory="pull-failed"),
-            ],
-        ),
-        FailureCategory(
-            name="user-error",
-            rules=[
-                FailureRule(
-                    on_exit_codes=ExitCodeMatch(operator="NotIn", values=[0]),
-                    subcategory="non-zero-exit",
-                )
+                FailureRule(on_exit_codes=ExitCodeMatch(operator="In", values=[1, 2, 126, 127]))
             ],
         ),
     ]
@@ -357,12 +357,28 @@ class ExecutorSettings(Settings):
     resource_cleanup_interval: Duration = Field(
         timedelta(seconds=15), description="How often orphaned services/ingresses are removed."
     )
+    utilisation_sample_interval: Duration = Field(
+        timedelta(seconds=1),
+        description="How often the running pods' CPU and memory use is sampled (Armada's "
+        "utilisationReportingInterval); 0 turns usage reports off.",
+    )
+    utilisation_reporting_interval: Duration = Field(
+        timedelta(minutes=5),
+        description="A run's usage (the most and the average of its samples) is reported at "
+        "most this often, and once more when it ends (Armada's "
+        "utilisationEventReportingInterval).",
+    )
     finished_run_memory: int = Field(
         100_000, ge=0, description="Finished run ids remembered, so a re-sent lease is ignored."
     )
     failure_categories: list[FailureCategory] = Field(
         default_factory=_default_categories,
         description="Categories of failures, tried in order; the first match is reported.",
+    )
+    default_failure_category: str = Field(
+        "uncategorized",
+        description="Category reported when none matches (Armada's defaultCategory); empty "
+        "reports none.",
     )
     fake: FakeClusterSettings = Field(
         default_factory=FakeClusterSettings, description="The fake backend's cluster."

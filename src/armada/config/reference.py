@@ -10,7 +10,6 @@ import json
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.fields import FieldInfo
 
 from armada.config.base import Settings
 
@@ -27,13 +26,7 @@ This page is generated from the settings models (`python -m armada.config.refere
 """
 
 
-def _default(field: FieldInfo) -> str:
-    if field.default_factory is not None:
-        value: Any = field.default_factory()  # type: ignore[call-arg]
-    else:
-        value = field.default
-    if isinstance(value, BaseModel):
-        return "(section)"
+def _shown(value: Any) -> str:
     plain = _plain(value)
     if isinstance(plain, str) and plain and not isinstance(value, str):
         return f"`{plain}`"  # durations, paths
@@ -54,19 +47,23 @@ def _plain(value: Any) -> Any:
     return str(value) if not isinstance(value, int | float | bool | str) else value
 
 
-def _rows(model: type[Settings], prefix: str) -> list[str]:
+def _rows(model: type[Settings], prefix: str, defaults: BaseModel) -> list[str]:
+    """One row per setting, its default read from ``defaults`` (the section as the process
+    builds it, which may differ from the section model's own defaults: the scheduler's
+    ``grpc.port``, ``armada dev``'s shorter periods)."""
     rows: list[str] = []
-    nested: list[tuple[str, type[Settings]]] = []
+    nested: list[tuple[str, type[Settings], BaseModel]] = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{field.alias or name}"
         annotation = field.annotation
+        value = getattr(defaults, name)
         if isinstance(annotation, type) and issubclass(annotation, Settings):
-            nested.append((key, annotation))
+            nested.append((key, annotation, value))
             continue
         description = (field.description or "").replace("|", "\\|")
-        rows.append(f"| `{key}` | {_default(field)} | {description} |")
-    for key, sub in nested:
-        rows.extend(_rows(sub, f"{key}."))
+        rows.append(f"| `{key}` | {_shown(value)} | {description} |")
+    for key, sub, sub_defaults in nested:
+        rows.extend(_rows(sub, f"{key}.", sub_defaults))
     return rows
 
 
@@ -75,7 +72,7 @@ def render(models: dict[str, type[Settings]]) -> str:
     for title, model in models.items():
         doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
         parts.append(f"\n## {title}\n\n{doc}\n\n| Key | Default | What it is for |\n|---|---|---|")
-        parts.append("\n".join(_rows(model, "")))
+        parts.append("\n".join(_rows(model, "", model())))
     return "\n".join(parts) + "\n"
 
 

@@ -18,7 +18,11 @@ class PriorityClassSettings(Settings):
     """One priority class (Armada's ``scheduling.priorityClasses.<name>``)."""
 
     priority: int = Field(1000, description="Higher may urgency-preempt lower.")
-    preemptible: bool = Field(False, description="Whether fair-share preemption may evict it.")
+    preemptible: bool = Field(
+        False,
+        description="Whether its jobs may be preempted at all (fair share or urgency); "
+        "a non-preemptible job is never preempted by the scheduler.",
+    )
     maximum_resource_fraction_per_queue: dict[str, float] = Field(
         default_factory=dict,
         description="Largest fraction of a pool one queue may hold at this class.",

@@ -23,7 +23,12 @@ class GrpcSettings(Settings):
     """Where and how the gRPC API listens."""
 
     host: str = Field("localhost", description="Interface the gRPC API listens on.")
-    port: int = Field(50051, ge=0, le=65535, description="gRPC port (Armada's default 50051).")
+    port: int = Field(
+        50051,
+        ge=0,
+        le=65535,
+        description="gRPC port (Armada's: 50051 for the server, 50052 for the scheduler).",
+    )
     max_message_bytes: int = Field(
         64 * 2**20, gt=0, description="Largest request accepted (a 1,000-job submission is ~1 MiB)."
     )
@@ -97,10 +102,27 @@ class StorageSettings(Settings):
 class EventApiSettings(Settings):
     """How api.Event streams read the log."""
 
-    read_batch: int = Field(500, gt=0, description="Log entries read per step of a watch.")
+    read_batch: int = Field(
+        500,
+        gt=0,
+        description="Most log entries one read of a job set takes (fewer when they hold "
+        "many events: a page holds about 500).",
+    )
     poll_interval: Duration = Field(
         timedelta(seconds=1),
         description="How often a watch re-checks the log for appends made by other processes.",
+    )
+    tail_interval: Duration = Field(
+        timedelta(milliseconds=250),
+        description="Least time between two reads of a watched job set's new events: each of "
+        "its watchers then gets what came in that time in one batch (fewer, larger gRPC "
+        "messages when many watch; events wait up to this long).",
+    )
+    tail_bytes: int = Field(
+        16 * 2**20,
+        gt=0,
+        description="Recent events kept serialised per watched job set, shared by its "
+        "watchers; a watcher further behind reads the log by itself, a page at a time.",
     )
 
 

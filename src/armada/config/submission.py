@@ -92,5 +92,7 @@ class SubmissionSettings(Settings):
         False, description="Refuse init containers asking for whole CPUs (they block cores)."
     )
     allow_custom_service_names: bool = Field(
-        False, description="Let jobs name their Kubernetes services."
+        False,
+        description="Let jobs name their Kubernetes services; otherwise a name given is ignored, "
+        "with a warning, and the generated one used (as Armada does).",
     )

@@ -10,9 +10,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from armada.config.dev import DevSettings
-from armada.config.executor import ExecutorSettings, NodeGroupSettings
+from armada.config.executor import ExecutorSettings, NodeGroupSettings, ProcessClusterSettings
 from armada.domain.clock import Clock
 from armada.domain.resources import InvalidQuantity, parse_quantity
 from armada.executor import Cluster, build_cluster, run_executor
@@ -78,8 +79,7 @@ def executor_settings(settings: DevSettings, index: int, address: str) -> Execut
     cluster_id = f"cluster-{index + 1}"
     base = settings.executor
     fake = base.fake.model_copy(update={"node_groups": node_groups(settings, cluster_id)})
-    resources = parse_node_resources(settings.node_resources)
-    process = base.process.model_copy(update={"resources": resources})
+    process = process_settings(settings, cluster_id)
     return base.model_copy(
         update={
             "cluster_id": cluster_id,
@@ -89,6 +89,20 @@ def executor_settings(settings: DevSettings, index: int, address: str) -> Execut
             "process": process,
         }
     )
+
+
+def process_settings(settings: DevSettings, cluster_id: str) -> ProcessClusterSettings:
+    """The process backend's node offers this machine's resources (its CPUs, memory and the
+    free disk of the data directory, where pods write) unless ``--node-resources`` (or the
+    config's ``nodeResources``) is given; ``executor.process.resources`` replace single
+    resources of the machine's. ``nodeResources``' default describes simulated nodes only."""
+    process = settings.executor.process
+    update: dict[str, Any] = {}
+    if "node_resources" in settings.model_fields_set:
+        update["resources"] = parse_node_resources(settings.node_resources)
+    if not process.log_dir:
+        update["log_dir"] = str(settings.storage.data_dir / "process" / cluster_id)
+    return process.model_copy(update=update)
 
 
 @dataclass

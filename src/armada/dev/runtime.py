@@ -13,24 +13,27 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from armada.config.dev import DevSettings
-from armada.config.scheduler import SchedulerSettings
 from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
-from armada.dev.farm import Farm, pod_locator, start_farm
+from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
-from armada.executor import BinocularsLogService, Cluster
-from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
-from armada.schedulerservice.executor_api import ExecutorApiServicer, SchedulerRuntime
-from armada.schedulerservice.reports_service import SchedulerReportingServicer
-from armada.schedulerservice.service import SchedulerConfig, SchedulerService
 from armada.server.app import add_public_api, make_api_context
+from armada.server.views_gate import ViewsGate
 from armada.views.retention import keep_pruning
 from armada.views.storage import Storage, open_storage
 from armada.views.updater import follow_log
+
+# `armada server` starts without the scheduler, the executors and numpy: they are imported
+# by the functions that start them (a second less to start on an idle machine).
+if TYPE_CHECKING:
+    from armada.config.dev import DevSettings
+    from armada.config.scheduler import SchedulerSettings
+    from armada.dev.farm import Farm
+    from armada.schedulerservice.runtime import SchedulerRuntime
+    from armada.schedulerservice.service import SchedulerConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +62,17 @@ class RunningSystem:
         self.storage.close()
 
 
-def grpc_server(grpc_settings: GrpcSettings) -> grpc.aio.Server:
+def grpc_server(
+    grpc_settings: GrpcSettings, interceptors: list[grpc.aio.ServerInterceptor] | None = None
+) -> grpc.aio.Server:
     size = grpc_settings.max_message_bytes
     return grpc.aio.server(
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", size),
             ("grpc.max_send_message_length", size),
             ("grpc.so_reuseport", 0),
-        ]
+        ],
     )
 
 
@@ -75,16 +81,30 @@ async def _serve(
     storage_settings: StorageSettings,
     add_services: Callable[[grpc.aio.Server, Storage], SchedulerRuntime | None],
     follow_interval: float,
+    *,
+    views_later: bool = False,
 ) -> RunningSystem:
-    storage = await asyncio.to_thread(open_storage, storage_settings)
-    server = grpc_server(grpc_settings)
+    """Open the store, register the services and listen. With ``views_later`` the views are
+    brought up to date after the server listens, and a gate holds the calls that read them
+    until then: the start costs what is behind only to the calls that need it."""
+    storage = await asyncio.to_thread(open_storage, storage_settings, catch_up=not views_later)
+    gate = ViewsGate() if views_later else None
+    server = grpc_server(grpc_settings, [gate] if gate is not None else None)
     runtime = add_services(server, storage)
-    port = server.add_insecure_port(grpc_settings.address)
+    try:
+        port = server.add_insecure_port(grpc_settings.address)
+    except RuntimeError:  # grpc's way of saying it could not bind (the CLI checks first)
+        port = 0
     if port == 0:
         storage.close()
         raise OSError(f"could not listen on {grpc_settings.address}")
     await server.start()
-    tasks = [_task(follow_log(storage.updater, follow_interval), "view-follower")]
+    tasks = [
+        _task(follow_log(storage.updater, follow_interval), "view-follower"),
+        _task(watch_loop(), "loop-watch"),
+    ]
+    if gate is not None:
+        tasks.append(_task(gate.open_after_catch_up(storage.updater), "view-catch-up"))
     if runtime is not None:
         tasks.append(_task(runtime.run(), "scheduler"))
     return RunningSystem(
@@ -104,6 +124,12 @@ def add_scheduler(
     server: grpc.aio.Server, storage: Storage, config: SchedulerConfig, clock: Clock, ids: IdSource
 ) -> SchedulerRuntime:
     """Register the executor API and the scheduling reports, backed by a new scheduler."""
+    from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
+    from armada.schedulerservice.executor_api import ExecutorApiServicer
+    from armada.schedulerservice.reports_service import SchedulerReportingServicer
+    from armada.schedulerservice.runtime import SchedulerRuntime
+    from armada.schedulerservice.service import SchedulerService
+
     runtime = SchedulerRuntime(SchedulerService(storage, config, clock, ids))
     executorapi_pb2_grpc.add_ExecutorApiServicer_to_server(ExecutorApiServicer(runtime), server)
     scheduler_reporting_pb2_grpc.add_SchedulerReportingServicer_to_server(
@@ -115,13 +141,18 @@ def add_scheduler(
 async def start_api_server(
     settings: ServerSettings, clock: Clock | None = None, ids: IdSource | None = None
 ) -> RunningSystem:
-    """``armada server``: the public API on its store."""
+    """``armada server``: the public API on its store. It listens before its views have
+    caught up with the log (event streams read the log and answer at once)."""
 
     def add(server: grpc.aio.Server, storage: Storage) -> None:
         add_public_api(server, make_api_context(storage, settings, clock, ids))
 
     system = await _serve(
-        settings.grpc, settings.storage, add, settings.events.poll_interval.total_seconds()
+        settings.grpc,
+        settings.storage,
+        add,
+        settings.events.poll_interval.total_seconds(),
+        views_later=True,
     )
     _start_retention(system, settings.storage, clock or SystemClock())
     return system
@@ -146,6 +177,8 @@ async def start_scheduler(
     settings: SchedulerSettings, clock: Clock | None = None, ids: IdSource | None = None
 ) -> RunningSystem:
     """``armada scheduler``: the loop, the executor API and the reports on its store."""
+    from armada.schedulerservice.service import SchedulerConfig
+
     config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)
 
     def add(server: grpc.aio.Server, storage: Storage) -> SchedulerRuntime:
@@ -159,6 +192,10 @@ async def start_system(
 ) -> RunningSystem:
     """Everything ``armada dev`` runs, in this loop, on one port: the public API, the
     scheduler (executor API, reports), the logs service and the simulated executors."""
+    from armada.dev.farm import pod_locator, start_farm
+    from armada.executor import BinocularsLogService, Cluster
+    from armada.schedulerservice.service import SchedulerConfig
+
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)

@@ -120,8 +120,8 @@ class FailureInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     """Why a run failed, as the executor saw it.
 
     ``cause`` is Armada's: Error, Evicted, OOM, DeadlineExceeded or Rejected. ``category`` and
-    ``subcategory`` come from the executor's failure classifier (e.g. ``oom``, ``user-error``,
-    ``image-pull``, ``internal/active-deadline``).
+    ``subcategory`` come from the executor's failure classifier (e.g. ``oom``, ``user_error``,
+    ``uncategorized``, ``internal/job-creation-failed``).
     """
 
     reason: str
@@ -216,6 +216,23 @@ class IngressInfo(_JobEvent, frozen=True, kw_only=True, tag=True):
     addresses: dict[int, str] = msgspec.field(default_factory=dict)
 
 
+class JobRunUtilisation(_JobEvent, frozen=True, kw_only=True, tag=True):
+    """What the run's pod used over one reporting period: the most and the average of its
+    samples, and what it has used in all since it started (external: Utilisation). Resources
+    in milli-units, as everywhere (:mod:`armada.domain.resources`): CPU in cores, memory in
+    bytes, ``cumulative`` CPU in core-seconds. It changes no state, and may come after the
+    run's end (its last period)."""
+
+    run_id: str
+    executor: str = ""
+    node: str = ""
+    pod_name: str = ""
+    namespace: str = ""
+    max_resources: dict[str, int] = msgspec.field(default_factory=dict)
+    avg_resources: dict[str, int] = msgspec.field(default_factory=dict)
+    cumulative: dict[str, int] = msgspec.field(default_factory=dict)
+
+
 # --- the control plane (job_set == "") ----------------------------------------------------------
 
 
@@ -269,6 +286,7 @@ JobEvent = (
     | JobRunLeaseExpired
     | JobRunCancelled
     | IngressInfo
+    | JobRunUtilisation
 )
 ControlPlaneEvent = (
     QueueCreated
@@ -280,6 +298,18 @@ ControlPlaneEvent = (
     | ExecutorSettingsDeleted
 )
 Event = JobEvent | ControlPlaneEvent
+
+# What an executor reports about a run (the executor API's RunEvent, decoded).
+RunEvent = (
+    JobRunAssigned
+    | JobRunRunning
+    | JobRunSucceeded
+    | JobRunFailed
+    | JobRunLeaseReturned
+    | JobRunCancelled
+    | IngressInfo
+    | JobRunUtilisation
+)
 
 
 class EventSequence(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -42,6 +42,7 @@ from armada.domain.events import (
     JobRunPreempted,
     JobRunRunning,
     JobRunSucceeded,
+    JobRunUtilisation,
     JobSucceeded,
     JobValidated,
     ReprioritisedJob,
@@ -325,6 +326,11 @@ def _ingress(job: JobRecord, event: IngressInfo, at: float, user: str) -> JobRec
     return _with_run(job, replace(run, ingress_addresses=dict(event.addresses)))
 
 
+def _utilisation(job: JobRecord, event: JobRunUtilisation, at: float, user: str) -> JobRecord:
+    """Usage figures move nothing: the job stays as it is (they live in the event streams)."""
+    return job
+
+
 _APPLY: dict[type, Callable[[JobRecord, Any, float, str], JobRecord]] = {
     ReprioritiseJob: _reprioritise,
     ReprioritisedJob: _reprioritised,
@@ -346,6 +352,7 @@ _APPLY: dict[type, Callable[[JobRecord, Any, float, str], JobRecord]] = {
     JobRunCancelled: _run_cancelled,
     JobRequeued: _requeued,
     IngressInfo: _ingress,
+    JobRunUtilisation: _utilisation,
 }
 
 

@@ -102,6 +102,18 @@ def parse_resource_list(values: Mapping[str, str]) -> dict[str, int]:
     return parsed
 
 
+def parse_valid_quantities(values: Mapping[str, str]) -> dict[str, int]:
+    """Parse a {resource: quantity-string} mapping, leaving out what does not parse (for
+    figures reported by another component, where one bad value must not lose the rest)."""
+    parsed: dict[str, int] = {}
+    for name, text in values.items():
+        try:
+            parsed[name] = parse_quantity(text)
+        except InvalidQuantity:
+            continue
+    return parsed
+
+
 def add_resources(*lists: Mapping[str, int]) -> dict[str, int]:
     """Sum resource lists key by key."""
     total: dict[str, int] = {}

@@ -159,15 +159,27 @@ class AppendSignal:
             generation = self._generation
             self._condition.wait_for(lambda: self._generation != generation, timeout)
 
-    async def wait_async(self, timeout: float) -> None:
-        """Wait in asyncio until the next append or ``timeout`` seconds."""
+    @property
+    def generation(self) -> int:
+        """How many times the signal fired: read it before reading the log and pass it to
+        :meth:`wait_async`, so that an append in between is not slept through."""
+        with self._lock:
+            return self._generation
+
+    async def wait_async(self, timeout: float, seen: int | None = None) -> None:
+        """Wait in asyncio until the next append or ``timeout`` seconds; at once if the
+        signal fired since generation ``seen``."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
+            if seen is not None and seen != self._generation:
+                return
             self._futures.append((loop, future))
         try:
             await asyncio.wait_for(future, timeout)
         except TimeoutError:
+            pass
+        finally:  # timed out or cancelled: forget the future
             with self._lock:
                 if (loop, future) in self._futures:
                     self._futures.remove((loop, future))

@@ -143,9 +143,12 @@ class SqliteEventLog:
         """Fill ``log_keys`` from the control-plane entries of a log written before keys were
         kept (once; under the write lock, so concurrent openers agree)."""
         conn = self._writer
+        built = "SELECT 1 FROM log_meta WHERE name = 'keys'"
+        if conn.execute(built).fetchone() is not None:
+            return  # the usual case: no write lock taken at open
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if conn.execute("SELECT 1 FROM log_meta WHERE name = 'keys'").fetchone() is None:
+            if conn.execute(built).fetchone() is None:
                 rows = conn.execute(
                     "SELECT offset, payload FROM event_log WHERE queue = '' AND job_set = ''"
                     " ORDER BY offset"

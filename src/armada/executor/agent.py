@@ -20,6 +20,7 @@ from typing import Any
 import grpc
 
 from armada.config.executor import ExecutorSettings
+from armada.domain import events as ev
 from armada.domain.clock import Clock, SystemClock
 from armada.executor.cluster import Cluster, ClusterError, PodSnapshot, WatchItem
 from armada.executor.model import NodeView, PodPlan, RunResource
@@ -30,8 +31,10 @@ from armada.executor.runs import (
     Instruction,
     ReportEvent,
     RunTracker,
+    Stage,
     SubmitError,
 )
+from armada.executor.usage import UsageAggregator, UsageSource
 from armada.executor.wire import NodeInfoCache, lease_from_proto, lease_request
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
@@ -88,6 +91,10 @@ class ExecutorAgent:
         self._node_infos = NodeInfoCache()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.lease_requests_sent = 0
+        self.usage = UsageAggregator(
+            interval=settings.utilisation_reporting_interval.total_seconds(),
+            executor=settings.cluster_id,
+        )
 
     def _backoff(self) -> Backoff:
         return Backoff(
@@ -113,6 +120,9 @@ class ExecutorAgent:
             self._tick_loop(),
             self._cleanup_loop(),
         ]
+        sampling = self.settings.utilisation_sample_interval.total_seconds()
+        if sampling > 0 and isinstance(self.cluster, UsageSource):
+            loops.append(self._usage_loop(self.cluster, sampling))
         tasks = [asyncio.create_task(loop) for loop in loops]
         reporter = asyncio.create_task(self.reporter.run())
         stopper = asyncio.create_task(stop.wait())
@@ -151,6 +161,8 @@ class ExecutorAgent:
     def execute(self, instructions: Iterable[Instruction]) -> None:
         for instruction in instructions:
             if isinstance(instruction, ReportEvent):
+                if instruction.final:  # the run's last usage goes before its end
+                    self._report_usage([self.usage.flush(instruction.event.run_id)])
                 self.reporter.add(instruction)
                 if instruction.final:
                     self._state_changed.set()
@@ -348,6 +360,26 @@ class ExecutorAgent:
         self.execute(self.tracker.tick(now, events))
         if self.tracker.queued_count():
             self._submit_wake.set()
+
+    async def _usage_loop(self, source: UsageSource, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self._guarded("sampling pods' usage", self._sample_usage(source))
+
+    async def _sample_usage(self, source: UsageSource) -> None:
+        samples = [s for s in await source.pod_usage() if self._running(s.run_id)]
+        self._report_usage(self.usage.add(samples, self.clock.now()))
+
+    def _running(self, run_id: str) -> bool:
+        """A run the executor looks after and whose end it has not reported."""
+        record = self.tracker.get(run_id)
+        return record is not None and record.stage is not Stage.ENDED
+
+    def _report_usage(self, events: Iterable[ev.JobRunUtilisation | None]) -> None:
+        now = self.clock.now()
+        for event in events:
+            if event is not None:
+                self.reporter.add(ReportEvent(event, now))
 
     async def _cleanup_loop(self) -> None:
         interval = self.settings.resource_cleanup_interval.total_seconds()

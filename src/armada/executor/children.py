@@ -52,17 +52,32 @@ class Child:
         return await asyncio.shield(self._done)
 
 
-def spawn(argv: Sequence[str], *, env: Mapping[str, str], cwd: str, output: Path) -> Child:
-    """Start ``argv`` in a new session, stdout and stderr appended to ``output``."""
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: str,
+    output: Path | int,
+    stdin: int = subprocess.DEVNULL,
+) -> Child:
+    """Start ``argv`` in a new session, stdout and stderr appended to ``output`` (a path, or an
+    open descriptor such as a pipe's write end)."""
+    if isinstance(output, int):
+        return Child(_popen(argv, env, cwd, output, stdin))
     with open(output, "ab") as out:
-        popen = subprocess.Popen(
-            list(argv),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=dict(env),
-            cwd=cwd,
-            start_new_session=True,
-            close_fds=True,
-        )
-    return Child(popen)
+        return Child(_popen(argv, env, cwd, out.fileno(), stdin))
+
+
+def _popen(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str, out: int, stdin: int
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        list(argv),
+        stdin=stdin,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=dict(env),
+        cwd=cwd,
+        start_new_session=True,
+        close_fds=True,
+    )

@@ -3,7 +3,8 @@
 The cause is Armada's coarse one (Error, Evicted, OOM, DeadlineExceeded) and comes from the pod
 status alone. The category is the operator's: an ordered list of named categories, each with
 rules on conditions, exit codes, termination messages, the pod's error and its events (Armada's
-``errorCategories``). The first category with a matching rule is reported. All pure.
+``errorCategories``). The first category with a matching rule is reported, else the default
+category. All pure.
 """
 
 from __future__ import annotations
@@ -89,17 +90,18 @@ def _rule(category: str, index: int, rule: FailureRule) -> _Rule:
 class FailureClassifier:
     """Categorises failures with the configured categories (first match wins)."""
 
-    def __init__(self, categories: Sequence[FailureCategory]) -> None:
+    def __init__(self, categories: Sequence[FailureCategory], default: str = "") -> None:
         self._categories = [
             (c.name, [_rule(c.name, i, r) for i, r in enumerate(c.rules)]) for c in categories
         ]
+        self._default = default
 
     def categorise(self, facts: FailureFacts) -> tuple[str, str]:
         for name, rules in self._categories:
             for rule in rules:
                 if rule.matches(facts):
                     return name, rule.subcategory
-        return "", ""
+        return self._default, ""
 
 
 def cause_of(pod: PodView) -> str:

@@ -8,6 +8,8 @@ kube-scheduler. A bound pod is Pending for the startup delay, Running for its ru
 kubelet writes them (exit codes, ``OOMKilled``, pod reasons ``Evicted`` and
 ``DeadlineExceeded``, waiting reasons ``ErrImagePull`` and ``InvalidImageName``). It enforces
 ``activeDeadlineSeconds`` itself. Deleting a running pod is graceful (it terminates, then goes).
+A pod in a namespace not in ``namespaces`` is refused (``namespaces "x" not found``). Nothing
+survives a restart: the scheduler sees the started runs go missing and gives them back.
 
 Time only moves through ``clock.now()``. With ``auto_advance`` (the default) a driver task
 wakes when the next pod is due; with a manual clock, tests call :meth:`FakeCluster.step`. The
@@ -50,6 +52,7 @@ from armada.executor.podspec import (
     pod_requests,
 )
 from armada.executor.podstore import PodStore
+from armada.executor.usage import PodUsage, as_requested
 
 
 @dataclass(slots=True)
@@ -127,6 +130,7 @@ class FakeCluster:
         self._seq = itertools.count()
         self._ips = itertools.count(1)
         self._nodes = self._build_nodes(settings)
+        self._namespaces = frozenset(settings.namespaces)
         self._wake: asyncio.Event | None = None
         self._driver: asyncio.Task[None] | None = None
 
@@ -160,6 +164,8 @@ class FakeCluster:
             if existing.run_id == plan.run_id:
                 return
             raise ClusterError(f'pods "{plan.pod_name}" already exists')
+        if plan.namespace not in self._namespaces:
+            raise ClusterError(f'namespaces "{plan.namespace}" not found', fatal=True)
         pod = self._admit(plan)
         self._pods[key] = pod
         for manifest in plan.services + plan.ingresses:
@@ -247,6 +253,15 @@ class FakeCluster:
             if pod is not None and pod.events:
                 found[key] = list(pod.events)
         return found
+
+    async def pod_usage(self) -> list[PodUsage]:
+        """A simulated pod uses what it asked for (:func:`~armada.executor.usage.as_requested`),
+        or what its ``armadaproject.io/fake-usage`` annotation says."""
+        views = (
+            (self._store.get(*key), {**pod.requests, **pod.scenario.usage})
+            for key, pod in self._pods.items()
+        )
+        return as_requested([(v, r) for v, r in views if v is not None], self._clock.now())
 
     async def list_run_resources(self) -> list[RunResource]:
         return list(self._resources.values())

@@ -4,7 +4,9 @@ A container "runs" for the duration of its ``sleep`` argument (``sleep 60``, ``s
 ``sleep 1m``, ``sh -c "sleep 5"``, and Armada's ``sleep $(( (RANDOM % 60) + 10 ))``), or for the
 ``armadaproject.io/fake-runtime`` annotation, else for the configured default. Annotations ask
 for failures (``armadaproject.io/fake-exit-code: 3``, ``armadaproject.io/fake-failure: oom``)
-and extra output (``armadaproject.io/fake-output``). ``echo`` commands are "printed" to the log.
+and extra output (``armadaproject.io/fake-output``); ``armadaproject.io/fake-usage:
+cpu=2,memory=1Gi`` says what the pod uses while it runs (by default its requests). ``echo``
+commands are "printed" to the log.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import random
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from armada.config.base import parse_duration
+from armada.domain.resources import InvalidQuantity, parse_quantity
 
 PREFIX = "armadaproject.io/fake-"
 RUNTIME_ANNOTATION = PREFIX + "runtime"
@@ -23,6 +26,7 @@ EXIT_CODE_ANNOTATION = PREFIX + "exit-code"
 FAILURE_ANNOTATION = PREFIX + "failure"
 OUTPUT_ANNOTATION = PREFIX + "output"
 IGNORE_SIGTERM_ANNOTATION = PREFIX + "ignore-sigterm"
+USAGE_ANNOTATION = PREFIX + "usage"
 
 FAILURES = frozenset(
     {"oom", "evicted", "deadline", "image-pull", "invalid-image", "stuck-pending", "unschedulable"}
@@ -48,6 +52,7 @@ class Scenario:
     failure: str = ""
     output: tuple[str, ...] = ()
     ignore_sigterm: bool = False
+    usage: Mapping[str, int] = field(default_factory=dict)  # milli-units, over the requests
 
     @property
     def runtime(self) -> float:
@@ -129,4 +134,17 @@ def scenario_of(
         failure=failure,
         output=tuple(output),
         ignore_sigterm=annotations.get(IGNORE_SIGTERM_ANNOTATION, "") == "true",
+        usage=_usage(annotations.get(USAGE_ANNOTATION, "")),
     )
+
+
+def _usage(text: str) -> dict[str, int]:
+    """``cpu=2,memory=1Gi`` -> milli-units per resource."""
+    usage: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, quantity = part.partition("=")
+        try:
+            usage[name.strip()] = parse_quantity(quantity)
+        except InvalidQuantity as exc:
+            raise InvalidScenario(f"annotation {USAGE_ANNOTATION}: {exc}") from None
+    return usage

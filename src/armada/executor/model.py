@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from armada.domain.jobs import Gang, IngressConfig, ServiceConfig
+# The lease's one type, shared with the scheduler; re-exported for the executor's modules.
+from armada.domain.leases import Lease as Lease  # noqa: PLC0414
 
 # Armada's pod labels and annotations (internal/executor/domain/pod_metadata.go).
 JOB_ID_LABEL = "armada_job_id"
@@ -23,30 +24,6 @@ OWNER_LABEL = "armada_owner"
 POD_NUMBER_LABEL = "armada_pod_number"
 
 Manifest = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lease:
-    """A run the scheduler gave this executor: the job's spec, pinned to a node."""
-
-    run_id: str
-    job_id: str
-    queue: str
-    job_set: str
-    owner: str = ""
-    groups: tuple[str, ...] = ()
-    namespace: str = "default"
-    node: str = ""
-    pool: str = ""
-    labels: Mapping[str, str] = field(default_factory=dict)
-    annotations: Mapping[str, str] = field(default_factory=dict)
-    pod_spec: bytes = b""
-    priority_class: str = ""
-    services: tuple[ServiceConfig, ...] = ()
-    ingress: tuple[IngressConfig, ...] = ()
-    gang: Gang | None = None
-    gang_uniformity_value: str = ""
-    previous_attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,15 +18,7 @@ from armada.domain import events as ev
 from armada.executor.classify import FailureClassifier, describe_failure
 from armada.executor.model import PodEvent, PodView
 
-RunEvent = (
-    ev.JobRunAssigned
-    | ev.JobRunRunning
-    | ev.JobRunSucceeded
-    | ev.JobRunFailed
-    | ev.JobRunLeaseReturned
-    | ev.JobRunCancelled
-    | ev.IngressInfo
-)
+RunEvent = ev.RunEvent  # what the executor reports about a run
 
 
 class Progress(enum.IntEnum):

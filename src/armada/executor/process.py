@@ -1,13 +1,14 @@
 """The process backend: each pod's containers run as processes on this machine.
 
-For a single machine without Kubernetes: the cluster is one node (this host, with the
-resources the settings give it), and a container is its command and args run directly (the
-image is ignored, so a container must name its command). Each process gets the container's
-environment (Armada's variables included) plus a few variables inherited from the executor,
-runs in its own process group, and writes stdout and stderr to one log file per container.
-The backend enforces ``activeDeadlineSeconds``; deleting a pod sends SIGTERM to its processes
-and SIGKILL after the grace period. Per pod it costs one task and one ``exec`` per container,
-so thousands of short jobs go through quickly.
+For a single machine without Kubernetes: one node (this host, with the resources the settings
+give it); a container is its command and args (the image is ignored), with its environment plus
+a few variables of the executor's, in a process group of its own, under a wrapper
+(:mod:`.proclaunch`) that stamps each output line, records the exit status and applies the
+memory and CPU limits (:mod:`.proclimits`). Pods go in the configured ``namespaces`` only. The
+backend enforces ``activeDeadlineSeconds``; deleting a pod sends SIGTERM, then SIGKILL after
+the grace period. What it started is kept in ``logDir``: a restarted executor takes back the
+pods whose processes still run or recorded how they ended, and drops those that vanished (the
+scheduler sees those runs lost and tries the jobs again): no run is ever started twice.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import shutil
 import signal
 import socket
 import tempfile
@@ -27,9 +27,10 @@ from typing import Any
 
 from armada.config.executor import ProcessClusterSettings
 from armada.domain.clock import Clock, SystemClock
-from armada.executor.children import Child, spawn
+from armada.executor.children import Child
 from armada.executor.cluster import ClusterError, PodKey, PodNotFound, WatchItem
-from armada.executor.logtext import filter_lines
+from armada.executor.logtext import filter_lines, split_timestamped
+from armada.executor.machine import node_resources
 from armada.executor.model import (
     ContainerView,
     LogLine,
@@ -41,31 +42,48 @@ from armada.executor.model import (
 )
 from armada.executor.podspec import active_deadline, command_line, containers, init_containers
 from armada.executor.podstore import PodStore
+from armada.executor.proclaunch import (
+    ContainerFiles,
+    PodLayout,
+    container_env,
+    ended,
+    find_containers,
+    kill_group,
+    launch,
+    load_plan,
+    missing_tools,
+    output_tail,
+    save_plan,
+)
+from armada.executor.proclimits import Confinement, container_limits
+from armada.executor.usage import PodUsage, sample_process_groups
 
 _DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+_OOM_EXIT_CODE = 137
+
+
+@dataclass(slots=True)
+class _Proc:
+    """A started container: the wrapper's pid (its process group), files, and children (the
+    wrapper and its awk; None for a process taken back after a restart: not ours)."""
+
+    name: str
+    files: ContainerFiles
+    pid: int
+    start_ticks: int | None
+    child: Child | None
+    stamper: Child | None = None
+    code: int | None = None
+    done: bool = False
 
 
 @dataclass(slots=True)
 class _Pod:
     plan: PodPlan
-    logs: dict[str, Path]
-    processes: list[Child] = field(default_factory=list)
+    processes: list[_Proc] = field(default_factory=list)
     task: asyncio.Task[None] | None = None
     deleting: bool = False
     killer: asyncio.TimerHandle | None = None
-
-
-def _machine_resources(where: Path) -> dict[str, str]:
-    """This machine's CPUs and memory, and the free disk where pods write."""
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    disk = shutil.disk_usage(where).free
-    return {"cpu": str(os.cpu_count() or 1), "memory": str(memory), "ephemeral-storage": str(disk)}
-
-
-def _exit_code(returncode: int | None) -> int:
-    if returncode is None:
-        return -1
-    return 128 - returncode if returncode < 0 else returncode
 
 
 class ProcessCluster:
@@ -79,6 +97,9 @@ class ProcessCluster:
         node_id_label: str = "kubernetes.io/hostname",
         clock: Clock | None = None,
     ) -> None:
+        lacking = missing_tools()
+        if lacking:
+            raise ClusterError(f"the process backend needs {', '.join(lacking)} on PATH")
         self.name = name
         self._settings = settings
         self._clock = clock or SystemClock()
@@ -88,26 +109,34 @@ class ProcessCluster:
         self._node = NodeView(
             name=self.node_name,
             labels={node_id_label: self.node_name},
-            allocatable=settings.resources or _machine_resources(self.log_dir),
+            allocatable=node_resources(settings.resources, self.log_dir),
         )
         self._node_id_label = node_id_label
         self._work_dir = settings.work_dir or str(self.log_dir)
         self._base_env = {k: os.environ[k] for k in settings.inherit_env if k in os.environ}
+        self._namespaces = frozenset(settings.namespaces)
+        self._limits = Confinement(settings.resource_limits, f"armada-{name}")
+        self.limits_enforced_by = self._limits.kind  # cgroup2, cgroup1, rlimit or off
         limit = settings.max_concurrent_pods or 4 * (os.cpu_count() or 1)
         self._slots = asyncio.Semaphore(limit)
         self._store = PodStore()
         self._pods: dict[PodKey, _Pod] = {}
         self._events: dict[PodKey, list[PodEvent]] = {}
+        self._recovered = False
+        self._layout = PodLayout(self.log_dir)
 
     # --- Cluster ------------------------------------------------------------------------------
 
     async def create_run(self, plan: PodPlan) -> None:
+        self._recover()
         key = (plan.namespace, plan.pod_name)
         existing = self._store.get(*key)
         if existing is not None:
             if existing.run_id == plan.run_id:
                 return
             raise ClusterError(f'pods "{plan.pod_name}" already exists')
+        if plan.namespace not in self._namespaces:
+            raise ClusterError(f'namespaces "{plan.namespace}" not found', fatal=True)
         for container in [*init_containers(plan.pod), *containers(plan.pod)]:
             if not command_line(container):
                 raise ClusterError(
@@ -115,26 +144,15 @@ class ProcessCluster:
                     "backend runs commands, not images",
                     fatal=True,
                 )
-        names = [c.get("name", "main") for c in containers(plan.pod)]
-        stem = f"{plan.pod_name}_{plan.run_id}"
-        pod = _Pod(plan, {n: self.log_dir / f"{stem}_{n}.log" for n in names})
-        self._pods[key] = pod
+        pod = _Pod(plan)
         spec = plan.pod["spec"]
         pinned = spec.get("nodeName") or spec.get("nodeSelector", {}).get(self._node_id_label)
         bound = not pinned or pinned == self.node_name
         now = self._clock.now()
-        self._store.put(
-            PodView(
-                name=plan.pod_name,
-                namespace=plan.namespace,
-                labels=plan.pod["metadata"]["labels"],
-                annotations=plan.pod["metadata"]["annotations"],
-                node=self.node_name if bound else "",
-                containers=tuple(ContainerView(name=n, reason="ContainerCreating") for n in names),
-                created=now,
-                active_deadline=active_deadline(plan.pod),
-            )
-        )
+        if bound:
+            save_plan(self._layout.record(plan), plan, now)
+        self._pods[key] = pod
+        self._store.put(self._view(plan, now, bound))
         if not bound:
             message = (
                 f"0/1 nodes are available: 1 node(s) didn't match Pod's node selector ({pinned})."
@@ -153,9 +171,24 @@ class ProcessCluster:
             return
         pod.task = asyncio.get_running_loop().create_task(self._run(key, pod))
 
+    def _view(self, plan: PodPlan, created: float, bound: bool = True) -> PodView:
+        return PodView(
+            name=plan.pod_name,
+            namespace=plan.namespace,
+            labels=plan.pod["metadata"]["labels"],
+            annotations=plan.pod["metadata"]["annotations"],
+            node=self.node_name if bound else "",
+            containers=tuple(
+                ContainerView(name=n, reason="ContainerCreating") for n in self._layout.names(plan)
+            ),
+            created=created,
+            active_deadline=active_deadline(plan.pod),
+        )
+
     async def delete_pod(
         self, namespace: str, name: str, *, run_id: str, grace: float | None, force: bool = False
     ) -> bool:
+        self._recover()
         key = (namespace, name)
         pod = self._pods.get(key)
         view = self._store.get(namespace, name)
@@ -178,6 +211,7 @@ class ProcessCluster:
         return False
 
     def watch_pods(self) -> AsyncIterator[WatchItem]:
+        self._recover()
         return self._store.watch()
 
     async def list_nodes(self) -> list[NodeView]:
@@ -185,6 +219,15 @@ class ProcessCluster:
 
     async def pod_events(self, pods: Sequence[PodKey]) -> dict[PodKey, list[PodEvent]]:
         return {key: list(self._events[key]) for key in pods if key in self._events}
+
+    async def pod_usage(self) -> list[PodUsage]:
+        """What each running pod's process groups use now (:mod:`armada.executor.usage`)."""
+        running = [
+            (view, [process.pid for process in pod.processes])
+            for key, pod in self._pods.items()
+            if pod.processes and (view := self._store.get(*key)) and view.phase == "Running"
+        ]
+        return await sample_process_groups(running, self._clock.now())
 
     async def list_run_resources(self) -> list[RunResource]:
         return []
@@ -201,29 +244,41 @@ class ProcessCluster:
         since_time: str = "",
         tail_lines: int | None = None,
     ) -> list[LogLine]:
+        self._recover()
         pod = self._pods.get((namespace, name))
         if pod is None:
             raise PodNotFound(f'pods "{name}" not found')
-        path = pod.logs.get(container or next(iter(pod.logs)))
-        if path is None:
+        names = self._layout.names(pod.plan)
+        if container and container not in names:
             raise ClusterError(f"container {container} is not valid for pod {name}")
+        path = self._layout.files(pod.plan, container or names[0]).log
         try:
             text = await asyncio.to_thread(path.read_text, errors="replace")
         except FileNotFoundError:
             text = ""
-        lines = [LogLine("", line) for line in text.splitlines()]
-        return filter_lines(lines, "", tail_lines)
+        return filter_lines(split_timestamped(text), since_time, tail_lines)
 
     async def close(self) -> None:
-        for key, pod in list(self._pods.items()):
+        """Kill every pod's processes and forget the pods (an executor that dies instead leaves
+        them running, for the next one on ``logDir`` to take back)."""
+        pods = list(self._pods.values())
+        tasks = [pod.task for pod in pods if pod.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for pod in pods:
             self._signal(pod, signal.SIGKILL)
-            if pod.task is not None:
-                pod.task.cancel()
-            self._pods.pop(key, None)
+        children = [c for pod in pods for p in pod.processes for c in (p.child, p.stamper)]
+        ours = [child.wait() for child in children if child is not None]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*ours), timeout=5)
+        for pod in pods:
+            self._release_cgroups(pod)
+        self._pods.clear()
 
     def log_path(self, namespace: str, name: str, container: str = "") -> Path:
         pod = self._pods[(namespace, name)]
-        return pod.logs[container or next(iter(pod.logs))]
+        return self._layout.files(pod.plan, container or self._layout.names(pod.plan)[0]).log
 
     # --- running pods -------------------------------------------------------------------------
 
@@ -232,7 +287,7 @@ class ProcessCluster:
             await self._run_pod(key, pod)
         finally:
             if pod.deleting and self._pods.get(key) is not pod:
-                self._delete_logs(pod)  # deleted while starting: output written since goes too
+                self._delete_files(pod)  # deleted while starting: output written since goes too
 
     async def _run_pod(self, key: PodKey, pod: _Pod) -> None:
         async with self._slots:
@@ -246,17 +301,22 @@ class ProcessCluster:
                 return
             specs = containers(pod.plan.pod)
             started = self._clock.now()
-            statuses = await asyncio.gather(*(self._start(pod, c) for c in specs))
+            statuses = [self._start(pod, c) for c in specs]
             if pod.deleting:
                 self._signal(pod, signal.SIGKILL)
             elif pod.processes:
                 self._update(key, pod, phase="Running", started=started, containers=tuple(statuses))
-            deadline = active_deadline(pod.plan.pod)
-            timed_out = await self._wait(pod, deadline)
-            final = tuple(
-                self._terminated(status, proc)
-                for status, proc in zip(statuses, self._aligned(pod, statuses), strict=True)
-            )
+            await self._await_main(key, pod, statuses, active_deadline(pod.plan.pod))
+
+    async def _await_main(
+        self, key: PodKey, pod: _Pod, statuses: Sequence[ContainerView], deadline: float | None
+    ) -> None:
+        """Wait for the main containers (``deadline`` seconds at most), then end the pod."""
+        timed_out = await self._wait(pod, deadline)
+        final = tuple(
+            self._terminated(pod.plan, status, proc)
+            for status, proc in zip(statuses, self._aligned(pod, statuses), strict=True)
+        )
         if pod.deleting:
             self._remove(key, pod)
         elif timed_out:
@@ -269,29 +329,35 @@ class ProcessCluster:
 
     async def _run_init_containers(self, pod: _Pod) -> ContainerView | None:
         for spec in init_containers(pod.plan.pod):
-            status = await self._start(pod, spec)
-            process = pod.processes.pop() if status.state == "running" else None
+            status = self._start(pod, spec)
+            process = pod.processes[-1] if status.state == "running" else None
             if process is not None:
-                await process.wait()
-            status = self._terminated(status, process)
+                await self._wait_one(process)
+                pod.processes.remove(process)
+            status = self._terminated(pod.plan, status, process)
             if status.exit_code != 0:
                 return status
         return None
 
-    def _aligned(self, pod: _Pod, statuses: Sequence[ContainerView]) -> list[Child | None]:
+    def _aligned(self, pod: _Pod, statuses: Sequence[ContainerView]) -> list[_Proc | None]:
         running = iter(pod.processes)
         return [next(running) if s.state == "running" else None for s in statuses]
 
-    async def _start(self, pod: _Pod, spec: dict[str, Any]) -> ContainerView:
+    def _start(self, pod: _Pod, spec: dict[str, Any]) -> ContainerView:
         name = spec.get("name", "main")
-        path = pod.logs.get(name) or self._log_file(pod, name)
+        files = self._layout.files(pod.plan, name)
         now = self._clock.now()
         try:
-            process = spawn(
+            confined = self._limits.prepare(
+                self._layout.cgroup(pod.plan, name), container_limits(spec)
+            )
+            env = {**self._base_env, **container_env(pod.plan, spec, self.node_name)}
+            launched = launch(
                 command_line(spec),
-                env={**self._base_env, **self._env(pod, spec)},
+                env=env,
                 cwd=spec.get("workingDir") or self._work_dir,
-                output=path,
+                files=files,
+                confined=confined,
             )
         except OSError as exc:
             return ContainerView(
@@ -302,29 +368,18 @@ class ProcessCluster:
                 exit_code=127 if isinstance(exc, FileNotFoundError) else 128,
                 finished_at=now,
             )
-        pod.processes.append(process)
+        wrapper = launched.wrapper
+        pod.processes.append(_Proc(name, files, wrapper.pid, None, wrapper, launched.stamper))
         return ContainerView(name=name, state="running", started_at=now)
 
-    def _env(self, pod: _Pod, spec: dict[str, Any]) -> dict[str, str]:
-        fields = {
-            "metadata.name": pod.plan.pod_name,
-            "metadata.namespace": pod.plan.namespace,
-            "spec.nodeName": self.node_name,
-            "status.podIP": "127.0.0.1",
-        }
-        env = {}
-        for item in spec.get("env", []):
-            if "value" in item:
-                env[item["name"]] = str(item["value"])
-            elif "valueFrom" in item:
-                path = item["valueFrom"].get("fieldRef", {}).get("fieldPath", "")
-                if path in fields:
-                    env[item["name"]] = fields[path]
-        return env
+    async def _wait_one(self, proc: _Proc) -> None:
+        """Until the container ends and its output is all written (see :func:`ended`)."""
+        proc.code = await ended(proc.files, proc.pid, proc.start_ticks, proc.child, proc.stamper)
+        proc.done = True
 
     async def _wait(self, pod: _Pod, deadline: float | None) -> bool:
         """Wait for every process; True if the deadline passed first (they are then killed)."""
-        waits = [asyncio.ensure_future(p.wait()) for p in pod.processes]
+        waits = [asyncio.ensure_future(self._wait_one(p)) for p in pod.processes]
         if not waits:
             return False
         _, pending = await asyncio.wait(waits, timeout=deadline)
@@ -334,23 +389,30 @@ class ProcessCluster:
         await asyncio.gather(*pending)
         return True
 
-    def _terminated(self, status: ContainerView, process: Child | None) -> ContainerView:
-        if process is None:
+    def _terminated(
+        self, plan: PodPlan, status: ContainerView, proc: _Proc | None
+    ) -> ContainerView:
+        if proc is None:
             return status
-        code = _exit_code(process.returncode)
+        cgroup = self._layout.cgroup(plan, proc.name)
+        code = _OOM_EXIT_CODE if proc.code is None else proc.code
+        reason = "Completed" if code == 0 else "Error"
+        tail = output_tail(proc.files.log) if self._limits.kind == "rlimit" and code else []
+        if code and self._limits.oom_killed(cgroup, code, tail):
+            code, reason = _OOM_EXIT_CODE, "OOMKilled"
         return dataclasses.replace(
             status,
             state="terminated",
-            reason="Completed" if code == 0 else "Error",
+            reason=reason,
+            message="" if proc.code is not None else "the process ended leaving no exit status",
             exit_code=code,
             finished_at=self._clock.now(),
         )
 
     def _signal(self, pod: _Pod, sig: signal.Signals) -> None:
-        for process in pod.processes:
-            if process.returncode is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, sig)
+        for proc in pod.processes:
+            if not proc.done:
+                kill_group(proc.pid, proc.start_ticks, sig)
 
     def _update(self, key: PodKey, pod: _Pod, **changes: Any) -> None:
         view = self._store.get(*key)
@@ -379,15 +441,69 @@ class ProcessCluster:
             del self._pods[key]
             self._events.pop(key, None)
             self._store.remove(*key)
-            self._delete_logs(pod)
+            self._delete_files(pod)
 
-    def _log_file(self, pod: _Pod, container: str) -> Path:
-        return self.log_dir / f"{pod.plan.pod_name}_{pod.plan.run_id}_{container}.log"
-
-    def _delete_logs(self, pod: _Pod) -> None:
-        """A pod's output goes with it, as the kubelet's does: otherwise ``logDir`` would keep a
-        file per container of every run ever (nothing can read them once the pod is gone)."""
-        names = [c.get("name", "main") for c in init_containers(pod.plan.pod)]
-        for path in [*pod.logs.values(), *(self._log_file(pod, n) for n in names)]:
+    def _delete_files(self, pod: _Pod) -> None:
+        """A pod's output goes with it, as the kubelet's does (``logDir`` would otherwise keep
+        every run's), and so do its record and its cgroups."""
+        for path in self._layout.all_files(pod.plan):
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
+        self._release_cgroups(pod)
+
+    def _release_cgroups(self, pod: _Pod) -> None:
+        for name in self._layout.all_names(pod.plan):
+            self._limits.release(self._layout.cgroup(pod.plan, name))
+
+    # --- after a restart ----------------------------------------------------------------------
+
+    def _recover(self) -> None:
+        """Take back what an earlier executor on this ``logDir`` started (once, on first use)."""
+        if self._recovered:
+            return
+        self._recovered = True
+        for path in sorted(self.log_dir.glob("*.pod.json")):
+            loaded = load_plan(path)
+            if loaded is None:
+                path.unlink(missing_ok=True)
+                continue
+            plan, created = loaded
+            self._take_back(plan, created)
+
+    def _take_back(self, plan: PodPlan, created: float) -> None:
+        pod = _Pod(plan)
+        found = find_containers(plan, self._layout, created)
+        if found is None:  # lost: the scheduler will see its run missing
+            self._delete_files(pod)
+            return
+        statuses = []
+        for c in found:
+            done = c.code is not None
+            proc = _Proc(c.name, c.files, c.pid, c.start_ticks, None, None, c.code, done)
+            status = ContainerView(name=c.name, state="running", started_at=c.started)
+            if done:
+                status = self._terminated(plan, status, proc)
+            else:
+                pod.processes.append(proc)
+            statuses.append(status)
+        key = (plan.namespace, plan.pod_name)
+        self._pods[key] = pod
+        begun = min(c.started for c in found)
+        view = dataclasses.replace(
+            self._view(plan, created), phase="Running", started=begun, containers=tuple(statuses)
+        )
+        if not pod.processes:
+            ok = all(c.exit_code == 0 for c in statuses)
+            self._store.put(dataclasses.replace(view, phase="Succeeded" if ok else "Failed"))
+            return
+        self._store.put(view)
+        deadline = active_deadline(plan.pod)
+        left = None if deadline is None else max(0.0, deadline - (self._clock.now() - begun))
+        pod.task = asyncio.get_running_loop().create_task(self._resume(key, pod, statuses, left))
+
+    async def _resume(
+        self, key: PodKey, pod: _Pod, statuses: list[ContainerView], deadline: float | None
+    ) -> None:
+        """Follow a pod taken back after a restart until it ends."""
+        async with self._slots:
+            await self._await_main(key, pod, statuses, deadline)

@@ -137,7 +137,9 @@ class RunTracker:
     def __init__(self, settings: ExecutorSettings) -> None:
         self._settings = settings
         self._rules = ObserveRules(
-            classifier=FailureClassifier(settings.failure_categories),
+            classifier=FailureClassifier(
+                settings.failure_categories, settings.default_failure_category
+            ),
             retry_reasons=[re.compile(p) for p in settings.failed_pod_retry_reasons],
             cluster=settings.cluster_id,
         )

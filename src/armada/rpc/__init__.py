@@ -5,5 +5,6 @@
 * ``scheduler_reporting.proto``: Armada's ``schedulerobjects.SchedulerReporting`` service
   (scheduling, queue and job reports), wire-compatible with Armada's.
 
-Regenerate with ``scripts/generate_protos.sh`` after editing a ``.proto`` file.
+``usage.py`` reads a ``RunUtilisation`` (for both ends). Regenerate with
+``scripts/generate_protos.sh`` after editing a ``.proto`` file.
 """

@@ -1,6 +1,8 @@
 """What the scheduler knows about each executor: its nodes, its runs, when it was last heard.
 
-Updated from every LeaseRequest (the executor's heartbeat). The scheduler schedules only onto
+Updated from every LeaseRequest (the executor's heartbeat). Silence is measured on a monotonic
+clock (the service's ``monotonic``): a wall clock stepped forward, or a laptop's suspend, is not
+an executor's silence. The scheduler schedules only onto
 executors heard from recently (``executorStaleAfter``), checks submissions against the last
 known nodes of every executor not timed out, and expires the leases of executors silent for
 longer than ``executorTimeout``.
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 class ExecutorState:
     executor_id: str
     pool: str
-    last_seen: float
+    last_seen: float  # on the service's monotonic clock: wall-clock jumps are not silence
     nodes: list[Node] = field(default_factory=list)
     node_names: frozenset[str] = frozenset()  # of ``nodes``
     active_run_ids: frozenset[str] = frozenset()
@@ -36,6 +38,7 @@ class ExecutorState:
     sent: dict[str, tuple[int, float]] = field(default_factory=dict)  # run -> (stream, when)
     stream: int = 0  # the lease stream the executor last spoke on
     missing_since: dict[str, float] = field(default_factory=dict)
+    deaf_at_seen: float = 0.0  # the registry's deaf time when last_seen was set
 
 
 def _quantities(executor: str, node: str, values: object) -> dict[str, int]:
@@ -63,11 +66,20 @@ def node_from_proto(executor: str, pool: str, info: pb.NodeInfo) -> Node:
     )
 
 
+# The loop that hears executors must have shown itself this recently for silence to be judged.
+LOOP_SEEN_WITHIN = 1.0
+
+
 class ExecutorRegistry:
     def __init__(self) -> None:
         self._executors: dict[str, ExecutorState] = {}
         # Executors resend their whole inventory every heartbeat; parse each node once.
         self._parsed: dict[tuple[str, str, bytes], Node] = {}
+        # The asyncio loop that receives LeaseRequests, as its watch reports it (None: no
+        # watch, e.g. in tests driving the service directly): when it was last seen running,
+        # and how long in all it was held (by blocking calls), hearing nobody.
+        self._loop_seen: float | None = None
+        self._deaf = 0.0
 
     def _node(self, executor: str, pool: str, info: pb.NodeInfo) -> Node:
         info.ClearField("run_ids")  # unused here, and it changes with every pod
@@ -87,7 +99,7 @@ class ExecutorRegistry:
             self._executors[request.executor_id] = state
             log.info("executor %s (pool %s) connected", request.executor_id, request.pool)
         state.pool = request.pool
-        state.last_seen = now
+        state.last_seen, state.deaf_at_seen = now, self._deaf
         state.stream = stream
         state.nodes = [self._node(request.executor_id, request.pool, n) for n in request.nodes]
         state.node_names = frozenset(node.name for node in state.nodes)
@@ -95,6 +107,16 @@ class ExecutorRegistry:
         state.acknowledged.update(request.active_run_ids)
         state.max_jobs_to_lease = request.max_jobs_to_lease
         return state
+
+    def heard(self, executor_id: str, now: float) -> None:
+        """A LeaseRequest from the executor arrived ``now``. Called where requests are
+        received (the asyncio loop), not where they are answered (the scheduler's worker
+        thread): work that holds the worker (a round, an append waiting for the store's write
+        lock) must not make a live executor look silent. Safe from another thread: it only
+        moves a known executor's ``last_seen`` forward."""
+        state = self._executors.get(executor_id)
+        if state is not None and now > state.last_seen:
+            state.last_seen, state.deaf_at_seen = now, self._deaf
 
     def get(self, executor_id: str) -> ExecutorState | None:
         return self._executors.get(executor_id)
@@ -108,7 +130,7 @@ class ExecutorRegistry:
         if executor_id in self._executors:
             return False
         self._executors[executor_id] = ExecutorState(
-            executor_id=executor_id, pool="", last_seen=now
+            executor_id=executor_id, pool="", last_seen=now, deaf_at_seen=self._deaf
         )
         return True
 
@@ -117,12 +139,26 @@ class ExecutorRegistry:
         return [
             node
             for state in self._executors.values()
-            if now - state.last_seen <= within
+            if self.silence(state, now) <= within
             for node in state.nodes
         ]
 
+    def loop_seen(self, now: float, *, held_for: float = 0.0) -> None:
+        """The loop that hears executors runs at ``now``, after being held (by a blocking
+        call) for ``held_for`` seconds, in which it heard nobody: that is not their silence."""
+        self._deaf += held_for
+        self._loop_seen = now
+
+    def silence(self, state: ExecutorState, now: float) -> float:
+        """How long the executor has been silent while the scheduler could hear it."""
+        return now - state.last_seen - (self._deaf - state.deaf_at_seen)
+
     def timed_out(self, now: float, timeout: float) -> list[ExecutorState]:
-        return [s for s in self._executors.values() if now - s.last_seen > timeout]
+        """Executors silent for over ``timeout`` while the scheduler could hear them; none
+        while the loop that hears them is held (it has not said it runs for a while)."""
+        if self._loop_seen is not None and now - self._loop_seen > LOOP_SEEN_WITHIN:
+            return []
+        return [s for s in self._executors.values() if self.silence(s, now) > timeout]
 
     def forget(self, executor_id: str) -> None:
         self._executors.pop(executor_id, None)

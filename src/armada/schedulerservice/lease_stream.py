@@ -4,7 +4,10 @@ has lost. The decisions are made against the job database on every LeaseRequest.
 * A lease is sent until the executor acknowledges it (lists the run in ``active_run_ids``): once
   on each lease stream (a live stream delivers in order), and again after ``leaseResendAfter``
   as a last resort. The executor ignores a lease for a run it already has, so a repeat can
-  never start a job twice.
+  never start a job twice. A run the executor reported pending or running counts as
+  acknowledged even by a scheduler started since (whose acknowledgements are in memory only):
+  its lease is never sent again, so that an executor restarted without the run cannot start
+  it a second time.
 * A run the executor reports that is no longer active (cancelled, preempted, finished,
   expired, unknown) is to be stopped: ``PreemptRuns`` if it was preempted, else ``CancelRuns``.
 * A run the executor acknowledged but stopped reporting, while it is still active here, is
@@ -26,11 +29,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from armada.domain import events as ev
 from armada.domain.lifecycle import JobRecord, RunRecord
+from armada.domain.states import RunState
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.schedulerservice.executors import ExecutorState
 from armada.schedulerservice.leases import lease_message
-from armada.schedulerservice.rules import RunReport
 from armada.schedulerservice.service import SchedulerService
 from armada.scheduling import JobDbSnapshot
 
@@ -40,7 +44,7 @@ _Held = tuple[JobRecord, RunRecord]  # a job and its active run on the executor
 @dataclass
 class StreamPlan:
     messages: list[pb.LeaseStreamMessage] = field(default_factory=list)
-    lost_runs: list[RunReport] = field(default_factory=list)
+    lost_runs: list[ev.JobRunLeaseReturned] = field(default_factory=list)
 
 
 def plan_for_executor(
@@ -54,6 +58,11 @@ def plan_for_executor(
     plan = StreamPlan()
     resend = loop.lease_resend_after.total_seconds()
     due_ids = [r for r in sorted(unacknowledged) if _send_due(state, r, now, resend)]
+    started = _reported_started(snap, runs, [r for r in due_ids if r not in state.sent])
+    if started:  # never sent again: the executor already had it (see _reported_started)
+        state.acknowledged.update(started)
+        unacknowledged.difference_update(started)
+        due_ids = [r for r in due_ids if r not in started]
     if state.max_jobs_to_lease >= 0 and answer_request:
         due_ids = due_ids[: state.max_jobs_to_lease]
     due = [held for held in (_held(snap, runs, r) for r in due_ids) if held is not None]
@@ -86,6 +95,20 @@ def _held(snap: JobDbSnapshot, runs: Mapping[str, str], run_id: str) -> _Held | 
     if job is None or run is None or run.run_id != run_id:
         return None  # cannot be: the runs are kept in step with the job database
     return job, run
+
+
+def _reported_started(snap: JobDbSnapshot, runs: Mapping[str, str], run_ids: list[str]) -> set[str]:
+    """Of runs never sent by this scheduler, those the executor already reported pending or
+    running: it had them, though this scheduler (started since) never saw it say so. Their
+    lease is not sent again: an executor that lost such a run (restarted on a backend that
+    keeps no state) would start it a second time. They count as acknowledged instead, so that
+    an executor that no longer lists one has it given back after ``missingRunGrace``."""
+    started = set()
+    for run_id in run_ids:
+        held = _held(snap, runs, run_id)
+        if held is not None and held[1].state is not RunState.LEASED:
+            started.add(run_id)
+    return started
 
 
 def _forget_finished(state: ExecutorState, runs: Mapping[str, str]) -> None:
@@ -197,10 +220,9 @@ def _losses(
         if now - since >= grace:
             del missing_since[run_id]
             plan.lost_runs.append(
-                RunReport(
+                ev.JobRunLeaseReturned(
                     job_id=runs[run_id],
                     run_id=run_id,
-                    kind="lease_returned",
                     reason=missing[run_id],
                     run_attempted=run_id in state.acknowledged,
                 )

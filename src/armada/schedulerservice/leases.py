@@ -11,6 +11,7 @@ from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
 
 from armada.domain.jobs import POOL_ANNOTATION, JobSpec
 from armada.domain.lifecycle import JobRecord, RunRecord
+from armada.rpc.executor_codec import job_run_lease
 from armada.rpc.gen import executorapi_pb2 as pb
 
 
@@ -35,13 +36,13 @@ def lease_message(
     """``spec`` is the full spec (with the pod spec); ``job`` may carry a slimmed one."""
     annotations = dict(spec.annotations)
     annotations[POOL_ANNOTATION] = run.pool
-    lease = pb.JobRunLease(
+    return job_run_lease(
         run_id=run.run_id,
         job_id=spec.job_id,
         queue=spec.queue,
         job_set=spec.job_set,
-        user=spec.owner,
-        groups=list(spec.groups),
+        owner=spec.owner,
+        groups=spec.groups,
         namespace=spec.namespace,
         node=run.node,
         pool=run.pool,
@@ -49,21 +50,9 @@ def lease_message(
         annotations=annotations,
         pod_spec=pinned_pod_spec(spec, run, node_id_label, priority_class_override),
         priority_class=spec.priority_class,
+        services=spec.services,
+        ingress=spec.ingress,
+        gang=spec.gang,
+        gang_uniformity_value=run.gang_uniformity_value if spec.gang is not None else "",
         previous_attempts=max(0, len(job.runs) - 1),
     )
-    for service in spec.services:
-        lease.services.add(type=service.type, ports=list(service.ports), name=service.name)
-    for ingress in spec.ingress:
-        lease.ingress.add(
-            ports=list(ingress.ports),
-            annotations=ingress.annotations,
-            tls_enabled=ingress.tls_enabled,
-            cert_name=ingress.cert_name,
-            use_cluster_ip=ingress.use_cluster_ip,
-        )
-    if spec.gang is not None:
-        lease.gang.id = spec.gang.id
-        lease.gang.cardinality = spec.gang.cardinality
-        lease.gang.node_uniformity_label = spec.gang.node_uniformity_label
-        lease.gang.node_uniformity_value = run.gang_uniformity_value
-    return lease

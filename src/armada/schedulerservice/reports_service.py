@@ -14,7 +14,7 @@ import grpc
 from armada.domain.lifecycle import JobRecord
 from armada.rpc.gen import scheduler_reporting_pb2 as pb
 from armada.rpc.gen import scheduler_reporting_pb2_grpc as pb_grpc
-from armada.schedulerservice.executor_api import SchedulerRuntime
+from armada.schedulerservice.runtime import SchedulerRuntime
 from armada.scheduling.reports import job_report, queue_report, scheduling_report
 
 

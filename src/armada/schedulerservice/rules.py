@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -27,23 +28,6 @@ class RetryRules:
 
     max_retries: int = 3
     requeue_expired_leases: bool = True
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """One thing an executor saw happen to a run (the executor API's RunEvent, unwrapped)."""
-
-    job_id: str
-    run_id: str
-    kind: str  # assigned, running, succeeded, failed, lease_returned, cancelled, ingress_info
-    pod_name: str = ""
-    namespace: str = ""
-    node: str = ""
-    pod_number: int = 0
-    failure: ev.FailureInfo | None = None
-    reason: str = ""
-    run_attempted: bool = False
-    addresses: tuple[tuple[int, str], ...] = ()
 
 
 def _attempts(job: JobRecord) -> int:
@@ -74,76 +58,111 @@ def _retry_or_fail(job: JobRecord, run: RunRecord, rules: RetryRules, why: str) 
 
 
 def events_for_report(
-    job: JobRecord | None, report: RunReport, rules: RetryRules, executor: str
+    job: JobRecord | None, report: ev.RunEvent, rules: RetryRules, executor: str
 ) -> list[ev.Event]:
     """The events ``executor``'s report leads to; none if it is late, about another run, or
-    about a run leased to another executor (whose word on it is the only one that counts)."""
+    about a run leased to another executor (whose word on it is the only one that counts).
+    Usage is the exception to lateness: a run's last period is reported as it ends."""
+    if isinstance(report, ev.JobRunUtilisation):
+        return _utilisation(job, report, executor)
     if job is None or job.state.terminal:
         return []
     run = job.active_run
     if run is None or run.run_id != report.run_id or run.executor != executor:
         return []
-    common = {"job_id": job.job_id, "run_id": run.run_id}
-    where = {
+    common: dict[str, Any] = {"job_id": job.job_id, "run_id": run.run_id}
+    match report:
+        case ev.JobRunAssigned():
+            if run.state is not RunState.LEASED:
+                return []
+            return [ev.JobRunAssigned(**common, **_pod_fields(report, run))]
+        case ev.JobRunRunning():
+            if run.state is RunState.RUNNING:
+                return []
+            return [ev.JobRunRunning(**common, **_pod_fields(report, run))]
+        case ev.JobRunSucceeded():
+            where = {"pod_name": report.pod_name or run.pod_name, "node": report.node or run.node}
+            return [
+                ev.JobRunSucceeded(**common),
+                ev.JobSucceeded(**common, executor=run.executor, namespace="", **where),
+            ]
+        case ev.JobRunFailed():
+            return _failed(common, report.failure, run.executor)
+        case ev.JobRunLeaseReturned():
+            returned = ev.JobRunLeaseReturned(
+                **common,
+                reason=report.reason,
+                run_attempted=report.run_attempted,
+                node=report.node or run.node,
+                executor=run.executor,
+                pod_name=report.pod_name or run.pod_name,
+            )
+            why = f"the lease was returned by {run.executor}: {report.reason or 'no reason given'}"
+            return [returned, *_retry_or_fail(job, run, rules, why)]
+        case ev.JobRunCancelled():
+            return [ev.JobRunCancelled(**common)]
+        case ev.IngressInfo():
+            return [
+                ev.IngressInfo(
+                    **common,
+                    executor=run.executor,
+                    pod_name=report.pod_name or run.pod_name,
+                    namespace=report.namespace,
+                    node=report.node or run.node,
+                    addresses=dict(report.addresses),
+                )
+            ]
+    return []
+
+
+def _pod_fields(report: ev.JobRunAssigned | ev.JobRunRunning, run: RunRecord) -> dict[str, Any]:
+    """Where the run's pod is, as reported (what was left out as known already)."""
+    return {
         "pod_name": report.pod_name or run.pod_name,
         "namespace": report.namespace,
         "node": report.node or run.node,
+        "pod_number": report.pod_number,
+        "executor": run.executor,
+        "pool": run.pool,
     }
-    kind = report.kind
-    if kind == "assigned":
-        if run.state is not RunState.LEASED:
-            return []
-        return [
-            ev.JobRunAssigned(
-                **common,
-                **where,
-                pod_number=report.pod_number,
-                executor=run.executor,
-                pool=run.pool,
-            )
-        ]
-    if kind == "running":
-        if run.state is RunState.RUNNING:
-            return []
-        return [
-            ev.JobRunRunning(
-                **common,
-                **where,
-                pod_number=report.pod_number,
-                executor=run.executor,
-                pool=run.pool,
-            )
-        ]
-    if kind == "succeeded":
-        return [
-            ev.JobRunSucceeded(**common),
-            ev.JobSucceeded(**common, executor=run.executor, **where),
-        ]
-    if kind == "failed":
-        failure = report.failure or ev.FailureInfo(reason="the run failed")
-        if not failure.cluster:
-            failure = msgspec.structs.replace(failure, cluster=run.executor)
-        return [ev.JobRunFailed(**common, failure=failure), ev.JobFailed(**common, failure=failure)]
-    if kind == "lease_returned":
-        returned = ev.JobRunLeaseReturned(
-            **common,
-            reason=report.reason,
-            run_attempted=report.run_attempted,
-            node=report.node or run.node,
-            executor=run.executor,
-            pod_name=report.pod_name or run.pod_name,
+
+
+def _failed(common: dict[str, str], failure: ev.FailureInfo, executor: str) -> list[ev.Event]:
+    """A failed run fails its job. What the executor left out is filled in: a reason, Armada's
+    default cause, and the executor the run was on."""
+    missing = {
+        name: value
+        for name, value in (
+            ("reason", "the run failed"),
+            ("cause", "Error"),
+            ("cluster", executor),
         )
-        why = f"the lease was returned by {run.executor}: {report.reason or 'no reason given'}"
-        return [returned, *_retry_or_fail(job, run, rules, why)]
-    if kind == "cancelled":
-        return [ev.JobRunCancelled(**common)]
-    if kind == "ingress_info":
-        return [
-            ev.IngressInfo(
-                **common, executor=run.executor, **where, addresses=dict(report.addresses)
-            )
-        ]
-    return []
+        if not getattr(failure, name)
+    }
+    if missing:
+        failure = msgspec.structs.replace(failure, **missing)
+    return [ev.JobRunFailed(**common, failure=failure), ev.JobFailed(**common, failure=failure)]
+
+
+def _utilisation(
+    job: JobRecord | None, report: ev.JobRunUtilisation, executor: str
+) -> list[ev.Event]:
+    run = next((r for r in job.runs if r.run_id == report.run_id), None) if job else None
+    if job is None or run is None or run.executor != executor:
+        return []
+    return [
+        ev.JobRunUtilisation(
+            job_id=job.job_id,
+            run_id=run.run_id,
+            executor=executor,
+            node=report.node or run.node,
+            pod_name=report.pod_name or run.pod_name,
+            namespace=report.namespace or run.namespace,
+            max_resources=dict(report.max_resources),
+            avg_resources=dict(report.avg_resources),
+            cumulative=dict(report.cumulative),
+        )
+    ]
 
 
 def events_for_expired_executor(

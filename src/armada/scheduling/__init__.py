@@ -6,7 +6,11 @@ No I/O, no wall clock, no ids: see docs/scheduling.md. The public surface is re-
 from armada.scheduling.gcpause import gc_paused
 from armada.scheduling.jobdb import ApplyNote, ApplyReport, JobDb, JobDbSnapshot, WriteTxn
 from armada.scheduling.keys import SchedulingKey
-from armada.scheduling.model import (
+from armada.scheduling.nodes import Node
+from armada.scheduling.ratelimit import Bucket, RateLimiterState
+from armada.scheduling.reports import ReportHistory, job_report, queue_report, scheduling_report
+from armada.scheduling.resources import ResourceSpace
+from armada.scheduling.round_data import (
     KeyReason,
     Lease,
     PoolReport,
@@ -15,10 +19,6 @@ from armada.scheduling.model import (
     SchedulingResult,
     SchedulingSnapshot,
 )
-from armada.scheduling.nodes import Node
-from armada.scheduling.ratelimit import Bucket, RateLimiterState
-from armada.scheduling.reports import ReportHistory, job_report, queue_report, scheduling_report
-from armada.scheduling.resources import ResourceSpace
 from armada.scheduling.scheduler import schedule
 from armada.scheduling.submitcheck import SubmitChecker, SubmitCheckResult
 

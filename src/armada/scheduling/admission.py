@@ -4,26 +4,41 @@ Rate limits (global and per queue), the round's resource cap, the per-queue cap 
 priority class, lookback and gang size are checked here, cheapest first. A fast path answers
 "all clear" with a few comparisons; only a refused item pays for finding out which limit it
 hit, which decides whether one job, its whole key group, its queue or the round stops.
+
+As in Armada: the round's resource cap stops the round once what was scheduled *exceeds* it
+(so the item that crosses it is still scheduled, and whether an item fits never matters);
+an empty token bucket stops the round (global) or the queue, while a gang that needs more
+tokens than are left is only skipped, so that smaller items after it may use them.
+
+:meth:`Admission.admit` decides and returns a :class:`Refusal`; the filling stage acts on it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Literal
 
 from armada.domain.resources import format_quantity
 from armada.scheduling.candidates import Item, QueueCandidates
-
-if TYPE_CHECKING:
-    from armada.scheduling.pool_round import PoolRound
+from armada.scheduling.pool_state import Ledger, PoolContext
 
 STOP_RATE = "global scheduling rate limit exceeded"
 STOP_RESOURCES = "maximum resources scheduled"
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A limit an item hit: what stops (the item only, its queue, or the round) and why."""
+
+    stops: Literal["item", "queue", "round"]
+    reason: str
+
+
 class Admission:
-    def __init__(self, round_: PoolRound) -> None:
-        self.r = round_
-        settings = round_.c.settings
+    def __init__(self, ctx: PoolContext, ledger: Ledger) -> None:
+        self.ctx = ctx
+        self.ledger = ledger
+        settings = ctx.cycle.settings
         self.limits: dict[tuple[str, str], list[int | None]] = {}
         self.limit_pairs: dict[tuple[str, str], list[tuple[int, int]]] = {}
         self.round_limit = self._round_limit()
@@ -35,33 +50,33 @@ class Admission:
     def _limit(self, queue: str, pc: str) -> list[int | None]:
         limit = self.limits.get((queue, pc))
         if limit is None:
-            klass = self.r.c.priority_class(pc)
-            override = self.r.c.queues[queue].resource_limits_by_priority_class.get(pc)
+            klass = self.ctx.cycle.priority_class(pc)
+            override = self.ctx.cycle.queues[queue].resource_limits_by_priority_class.get(pc)
             if override is not None:
-                fractions = override.for_pool(self.r.pool)
+                fractions = override.for_pool(self.ctx.pool)
             else:
                 fractions = klass.maximum_resource_fraction_per_queue_by_pool.get(
-                    self.r.pool, klass.maximum_resource_fraction_per_queue
+                    self.ctx.pool, klass.maximum_resource_fraction_per_queue
                 )
             limit = [
                 int(fractions[name] * total) if name in fractions else None
-                for name, total in zip(self.r.c.space.names, self.r.total, strict=True)
+                for name, total in zip(self.ctx.cycle.space.names, self.ctx.total, strict=True)
             ]
             self.limits[(queue, pc)] = limit
         return limit
 
     def _round_limit(self) -> dict[int, int]:
-        fractions = self.r.pool_settings.maximum_resource_fraction_to_schedule
+        fractions = self.ctx.pool_settings.maximum_resource_fraction_to_schedule
         if fractions is None:
-            fractions = self.r.c.settings.maximum_resource_fraction_to_schedule
-        index = self.r.c.space.index
-        total = self.r.total
+            fractions = self.ctx.cycle.settings.maximum_resource_fraction_to_schedule
+        index = self.ctx.cycle.space.index
+        total = self.ctx.total
         return {index[r]: int(f * total[index[r]]) for r, f in fractions.items() if r in index}
 
-    def admit(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
-        """Check every limit on a new item; stop or reject (with a reason) if one is hit."""
+    def admit(self, queue: str, cands: QueueCandidates, item: Item) -> Refusal | None:
+        """Check every limit on a new item: None if it passes them all."""
         size = len(item.jobs)
-        c = self.r.c
+        c = self.ctx.cycle
         if (
             cands.considered_new < self.lookback
             and size <= self.burst
@@ -70,17 +85,17 @@ class Admission:
             and not item.infos[0].unknown
             and self._within_limits(queue, item)
         ):
-            return True
-        return self._refuse(queue, cands, item)
+            return None
+        return self._refuse(cands, item)
 
     def _within_limits(self, queue: str, item: Item) -> bool:
         total = item.total
-        scheduled = self.r.scheduled_round
+        scheduled = self.ledger.scheduled_round
         for i, most in self.round_limit.items():
-            if scheduled[i] + total[i] > most:
+            if scheduled[i] > most:
                 return False
         pc = item.infos[0].key.priority_class
-        held = self.r.alloc_pc.get((queue, pc), self.r.zero)
+        held = self.ledger.alloc_pc.get((queue, pc), self.ctx.zero)
         return all(held[i] + total[i] <= most for i, most in self._limit_pairs(queue, pc))
 
     def _limit_pairs(self, queue: str, pc: str) -> list[tuple[int, int]]:
@@ -91,49 +106,52 @@ class Admission:
             self.limit_pairs[(queue, pc)] = pairs
         return pairs
 
-    def _refuse(self, queue: str, cands: QueueCandidates, item: Item) -> bool:
-        """The slow path of :meth:`_admit`: find the limit that was hit and act on it."""
+    def _refuse(self, cands: QueueCandidates, item: Item) -> Refusal | None:
+        """The slow path of :meth:`admit`: find the limit that was hit."""
+        queue = cands.queue
         size = len(item.jobs)
-        settings = self.r.c.settings
+        settings = self.ctx.cycle.settings
         if cands.considered_new >= settings.max_queue_lookback:
-            self.r.stop_queue(queue, "queue lookback limit reached", item)
-            return False
-        for scope, burst in (
-            ("global", settings.maximum_scheduling_burst),
-            ("queue", settings.maximum_per_queue_scheduling_burst),
+            return Refusal("queue", "queue lookback limit reached")
+        if any(self.ledger.scheduled_round[i] > cap for i, cap in self.round_limit.items()):
+            return Refusal("round", STOP_RESOURCES)
+        for scope, tokens, burst in (
+            ("global", self.ctx.cycle.global_tokens, settings.maximum_scheduling_burst),
+            (
+                "queue",
+                self.ctx.cycle.queue_tokens.get(queue, 0.0),
+                settings.maximum_per_queue_scheduling_burst,
+            ),
         ):
+            if tokens < 1:
+                if scope == "global":
+                    return Refusal("round", STOP_RATE)
+                return Refusal("queue", "queue scheduling rate limit exceeded")
             if size > burst:
                 reason = (
                     f"gang cardinality too large: {size} exceeds the {scope} burst size {burst}"
                 )
-                self.r.reject(queue, cands, item, reason)
-                return False
-        if self.r.c.global_tokens < size:
-            self.r.stop_round(STOP_RATE)
-            return False
-        if self.r.c.queue_tokens.get(queue, 0.0) < size:
-            self.r.stop_queue(queue, "queue scheduling rate limit exceeded", item)
-            return False
-        for i, cap in self.round_limit.items():
-            if self.r.scheduled_round[i] + item.total[i] > cap:
-                self.r.stop_round(STOP_RESOURCES)
-                return False
+                return Refusal("item", reason)
+            if tokens < size:
+                reason = (
+                    f"gang would exceed the {scope} scheduling rate limit: {size} members, "
+                    f"{int(tokens)} tokens left"
+                )
+                return Refusal("item", reason)
         unknown = item.infos[0].unknown
         if unknown:
             names = ", ".join(unknown)
-            self.r.reject(queue, cands, item, f"requests {names}, which no node offers")
-            return False
+            return Refusal("item", f"requests {names}, which no node offers")
         pc = item.infos[0].key.priority_class
         limit = self._limit(queue, pc)
-        held = self.r.alloc_pc.get((queue, pc), self.r.zero)
+        held = self.ledger.alloc_pc.get((queue, pc), self.ctx.zero)
         for i, most in enumerate(limit):
             if most is not None and held[i] + item.total[i] > most:
-                name = self.r.c.space.names[i]
+                name = self.ctx.cycle.space.names[i]
                 reason = (
                     f"resource limit exceeded: queue {queue} may hold at most "
                     f"{name}={format_quantity(most, name)} at priority class {pc} "
-                    f"in pool {self.r.pool}"
+                    f"in pool {self.ctx.pool}"
                 )
-                self.r.reject(queue, cands, item, reason)
-                return False
-        return True
+                return Refusal("item", reason)
+        return None

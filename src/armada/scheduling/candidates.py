@@ -5,7 +5,7 @@ Queued jobs come from the job database's per-key groups, merged into scheduling 
 a key that cannot fit (or hits a limit) is dropped from the merge in one step, and its
 remaining jobs get one shared reason instead of being visited one by one: a queue of a million
 identical jobs costs as much as its head. Gang members are gathered into one item when the
-first of them comes up; a gang with members still missing waits, with a reason.
+last of them comes up; a gang with members still missing waits, with a reason.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ class KeyInfo:
     request: tuple[int, ...]
     unknown: tuple[str, ...]
     preemptible: bool
+    # The priority its jobs hold a node at: their class's, or, for a class that is not
+    # preemptible, above every level, so that no urgency preemption can take them.
+    bind_priority: int
 
 
 @dataclass(slots=True)
@@ -72,7 +75,8 @@ class QueueCandidates:
         self._next_evicted = 0
         self._info_of = info_of
         self._taken = taken
-        self._gangs_seen: set[str] = set()
+        self._gangs_done: set[str] = set()
+        self._gangs_pending: dict[str, tuple[set[str], Item]] = {}
         self._iters: dict[int, Iterator[QueuedEntry]] = {}
         self._heap: list[tuple[tuple[int, int, float, str], int]] = []
         self._skipped: set[int] = set()
@@ -128,6 +132,15 @@ class QueueCandidates:
             if k not in self._skipped and self.sizes[k] > self.consumed[k]
         ]
 
+    def note_unfinished_gangs(self) -> None:
+        """Members of gangs whose last member was never reached (set aside with its twins, or
+        the queue stopped) get a reason too."""
+        for gang_id, (waiting, item) in sorted(self._gangs_pending.items()):
+            reason = f"gang {gang_id}: {len(waiting)} of its members were not reached this round"
+            seen = [job.job_id for job in item.jobs if job.job_id not in waiting]
+            self.notes.extend((job_id, reason) for job_id in seen)
+        self._gangs_pending.clear()
+
     def _find(self) -> Item | None:
         if self._next_evicted < len(self._evicted):
             evicted = self._evicted[self._next_evicted]
@@ -153,17 +166,37 @@ class QueueCandidates:
         job = self._snap[job_id]
         if not self._eligible(job):
             return None
+        gang = job.spec.gang
         if job.cancel_requested:
             self.notes.append((job_id, "cancellation requested"))
+            if gang is not None and gang.cardinality > 1:
+                return self._gang_member_seen(job_id, gang)
             return None
-        gang = job.spec.gang
         if gang is None or gang.cardinality <= 1:
             info = self._info_of(job)
             return Item([job], [info], list(info.request), False, gang, group_id)
-        if gang.id in self._gangs_seen:
+        return self._gang_member_seen(job_id, gang)
+
+    def _gang_member_seen(self, job_id: str, gang: Gang) -> Item | None:
+        """A gang is offered when the last of its queued members comes up in queue order (as
+        in Armada), so jobs submitted between its members keep their places before it."""
+        if gang.id in self._gangs_done:
             return None
-        self._gangs_seen.add(gang.id)
-        return self._gang_item(gang)
+        pending = self._gangs_pending.get(gang.id)
+        if pending is None:
+            item = self._gang_item(gang)
+            if item is None:
+                self._gangs_done.add(gang.id)
+                return None
+            pending = ({j.job_id for j in item.jobs}, item)
+            self._gangs_pending[gang.id] = pending
+        waiting, item = pending
+        waiting.discard(job_id)
+        if waiting:
+            return None
+        del self._gangs_pending[gang.id]
+        self._gangs_done.add(gang.id)
+        return item
 
     def _gang_item(self, gang: Gang) -> Item | None:
         members = [self._snap[i] for i in sorted(self._snap.gang(self.queue, gang.id))]

@@ -11,8 +11,9 @@ from armada.domain.queues import PriorityClass, Queue
 from armada.scheduling.candidates import KeyInfo
 from armada.scheduling.jobdb import JobDbSnapshot
 from armada.scheduling.keys import SchedulingKey
-from armada.scheduling.model import KeyReason, Lease, PoolReport, Preemption
+from armada.scheduling.nodedb import NOT_PREEMPTIBLE
 from armada.scheduling.resources import ResourceSpace
+from armada.scheduling.round_data import KeyReason, Lease, PoolReport, Preemption
 
 
 @dataclass(slots=True)
@@ -53,12 +54,14 @@ class Cycle:
         info = self.infos.get(key.id)
         if info is None:
             vector, unknown = self.space.request(key.requirements.resources)
+            preemptible = self.priority_class(key.priority_class).preemptible
             info = KeyInfo(
                 key=key,
                 vector=vector,
                 request=tuple(int(v) for v in vector),
                 unknown=unknown,
-                preemptible=self.priority_class(key.priority_class).preemptible,
+                preemptible=preemptible,
+                bind_priority=key.pc_priority if preemptible else NOT_PREEMPTIBLE,
             )
             self.infos[key.id] = info
         return info

@@ -33,6 +33,11 @@ from armada.scheduling.resources import ResourceSpace, Vector
 
 Mask = npt.NDArray[np.bool_]
 
+# The priority a job of a class that is not preemptible holds its node at: above every level,
+# so it counts in every row of ``avail`` and is never a victim of urgency preemption (Armada's
+# node database does the same).
+NOT_PREEMPTIBLE = 2**31 - 1
+
 
 @dataclass(slots=True)
 class Placement:
@@ -115,6 +120,15 @@ class PoolNodeDb:
     # -- bookkeeping ----------------------------------------------------------------------
     def total(self) -> Vector:
         return np.asarray(self.capacity.sum(axis=0), dtype=np.int64)
+
+    def offered(self) -> dict[str, int]:
+        """The indexed resources the nodes offer Armada, not rounded to the resolutions."""
+        total = dict.fromkeys(self.space.names, 0)
+        for node in self.nodes:
+            for name in self.space.names:
+                free = node.allocatable.get(name, 0) - node.non_armada_allocated.get(name, 0)
+                total[name] += max(0, free)
+        return {name: value for name, value in total.items() if value}
 
     def level_of(self, priority: int) -> int:
         return bisect_right(self.levels, priority)

@@ -8,20 +8,24 @@ then least use of evicted jobs' room, then the first value in sort order.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+import numpy as np
+
+from armada.domain.lifecycle import JobRecord
 from armada.scheduling.candidates import Item, KeyInfo
-from armada.scheduling.nodedb import Mask, Placement
-
-if TYPE_CHECKING:
-    from armada.scheduling.pool_round import PoolRound
+from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
 
 Placed = tuple[str, list[Placement], list[Placement]]  # (uniformity value, placements, victims)
+VictimRank = Callable[[Placement], tuple[object, ...]]
 
 
 class GangPlacer:
-    def __init__(self, round_: PoolRound) -> None:
-        self.r = round_
+    def __init__(self, db: PoolNodeDb, pool: str, urgency: bool, rank: VictimRank) -> None:
+        self.db = db
+        self.pool = pool
+        self.urgency = urgency  # may lower priority classes be urgency-preempted
+        self.rank = rank  # the order in which urgency victims on a node are taken
 
     def place(self, item: Item) -> Placed | str:
         """Bind the item's jobs; return (uniformity value, placements, victims) or a reason."""
@@ -32,11 +36,9 @@ class GangPlacer:
         if not label:
             outcome = self._trial(item, None)
             return outcome if isinstance(outcome, str) else ("", outcome[0], outcome[1])
-        column = self.r.db.column(label)
+        column = self.db.column(label)
         if not column.values:
-            return (
-                f"gang {gang.id if gang else ''}: no node in pool {self.r.pool} has label {label}"
-            )
+            return f"gang {gang.id if gang else ''}: no node in pool {self.pool} has label {label}"
         best: tuple[int, int, str] | None = None
         last_reason = ""
         for value in sorted(column.values):
@@ -59,20 +61,31 @@ class GangPlacer:
 
     def _single(self, item: Item) -> Placed | str:
         job, info = item.jobs[0], item.infos[0]
-        db = self.r.db
-        choice = self.r.choose(info, None)
+        db = self.db
+        choice = self._choose(info, None)
         if choice is None:
             return self._explain(item, 0, info, None)
         victims: list[Placement] = []
         if choice.row >= 2:
-            victims = db.victims(choice, info.vector, self.r.victim_rank)
+            victims = db.victims(choice, info.vector, self.rank)
             for victim in victims:
                 db.unbind(victim.job_id)
-        placed = db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.key.pc_priority)
+        placed = db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.bind_priority)
         return ("", [placed], victims)
 
+    def _choose(self, info: KeyInfo, restrict: Mask | None) -> Choice | None:
+        return self.db.select(
+            info.key, info.vector, info.key.pc_priority, restrict=restrict, urgency=self.urgency
+        )
+
+    def _avoid_mask(self, job: JobRecord) -> Mask | None:
+        if not job.avoid_nodes:
+            return None
+        avoid = set(job.avoid_nodes)
+        return np.array([n.name not in avoid for n in self.db.nodes], dtype=np.bool_)
+
     def _mask(self, item: Item, index: int, restrict: Mask | None) -> Mask | None:
-        avoid = self.r.avoid_mask(item.jobs[index])
+        avoid = self._avoid_mask(item.jobs[index])
         if avoid is None:
             return restrict
         return avoid if restrict is None else avoid & restrict
@@ -80,35 +93,35 @@ class GangPlacer:
     def _trial(
         self, item: Item, restrict: Mask | None
     ) -> tuple[list[Placement], list[Placement], int] | str:
-        db = self.r.db
+        db = self.db
         placements: list[Placement] = []
         victims: list[Placement] = []
         rows = 0
         for i, (job, info) in enumerate(zip(item.jobs, item.infos, strict=True)):
             mask = self._mask(item, i, restrict)
-            choice = self.r.choose(info, mask)
+            choice = self._choose(info, mask)
             if choice is None:
                 self._rollback(placements, victims)
                 return self._explain(item, i, info, mask)
             if choice.row >= 2:
-                for victim in db.victims(choice, info.vector, self.r.victim_rank):
+                for victim in db.victims(choice, info.vector, self.rank):
                     db.unbind(victim.job_id)
                     victims.append(victim)
             placements.append(
-                db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.key.pc_priority)
+                db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.bind_priority)
             )
             rows += choice.row
         return placements, victims, rows
 
     def _rollback(self, placements: list[Placement], victims: list[Placement]) -> None:
-        db = self.r.db
+        db = self.db
         for p in reversed(placements):
             db.unbind(p.job_id)
         for v in reversed(victims):
             db.bind(v.job_id, v.queue, v.node, v.request, v.priority)
 
     def _explain(self, item: Item, index: int, info: KeyInfo, mask: Mask | None) -> str:
-        db = self.r.db
+        db = self.db
         job = item.jobs[index]
         if mask is not None and not bool(mask[db.matching(info.key)].any()):
             reason = "no matching node is left once its excluded nodes are removed"

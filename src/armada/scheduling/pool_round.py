@@ -1,257 +1,102 @@
-"""One pool's round: evict, then refill the pool fairly, then preempt what did not come back.
+"""One pool's round: a pipeline of stages, each taking the values the ones before it made.
 
-1. Bind every running job of the pool to its node; compute each active queue's fair share.
-2. Evict the preemptible jobs of queues holding more than ``protectedFractionOfFairShare`` of
-   their fair share (they keep a claim on their node and may come back).
-3. Progressive filling: repeatedly take the queue whose cost after its next item (job or gang)
-   is the smallest multiple of its weight, and try that item: evicted jobs only on their own
-   node, new jobs anywhere they match, best fit, urgency-preempting lower priority classes if
-   nothing else works. Limits (rate, resources per round, per queue and class, lookback, time)
-   stop a queue or the round, always with a reason.
-4. Evicted jobs that did not come back are preempted, gangs as a unit.
+1. :func:`~armada.scheduling.pool_state.bind_running` -> :class:`Running`: bind every running
+   job of the pool to its node, and count what each queue holds.
+2. :func:`~armada.scheduling.shares.compute_shares` -> :class:`Shares`: each active queue's
+   fair share.
+3. :func:`~armada.scheduling.evictions.evict` -> :class:`Evicted`: evict the preemptible jobs of
+   queues holding more than ``protectedFractionOfFairShare`` of their fair share (they keep a
+   claim on their node and may come back).
+4. :class:`Filling` -> :class:`Placements`: progressive filling. Repeatedly take the queue whose
+   cost after its next item (job or gang) is the smallest multiple of its weight, and try that
+   item: evicted jobs only on their own node, new jobs anywhere they match, best fit,
+   urgency-preempting lower priority classes if nothing else works. Limits (rate, resources
+   per round, per queue and class, lookback, time) stop a queue or the round, always with a
+   reason. Evicted jobs that did not come back are preempted, gangs as a unit.
+5. :func:`~armada.scheduling.pool_report.build_report` -> :class:`PoolReport`.
+
+:func:`run_pool_round` runs them in order; no stage can run before what it takes exists.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Sequence
-from dataclasses import dataclass
-from operator import add, sub
+from operator import add
 
-import numpy as np
-
-from armada.domain.lifecycle import JobRecord
-from armada.scheduling.admission import Admission
-from armada.scheduling.candidates import Item, KeyInfo, QueueCandidates, make_item
+from armada.scheduling.admission import Admission, Refusal
+from armada.scheduling.candidates import Item, QueueCandidates
 from armada.scheduling.cycle import Cycle
-from armada.scheduling.fairness import DrfCost, demand_capped_shares, fair_shares
+from armada.scheduling.displace import Displacer
+from armada.scheduling.evictions import Evicted, Restorer, evict
 from armada.scheduling.lease_undo import LeaseUndo
-from armada.scheduling.model import KeyReason, Lease, Preemption
-from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
 from armada.scheduling.nodes import Node
 from armada.scheduling.placement import GangPlacer
 from armada.scheduling.pool_report import build_report
-
-
-@dataclass(slots=True)
-class NewLease:
-    queue: str
-    info: KeyInfo
-    node: int
-    gang_id: str
-    uniformity_value: str
-
+from armada.scheduling.pool_state import (
+    FillState,
+    NewLease,
+    Placements,
+    PoolContext,
+    Running,
+    bind_running,
+)
+from armada.scheduling.round_data import KeyReason, Lease
+from armada.scheduling.shares import Shares, compute_shares
 
 STOP_TIME = "maximum scheduling duration exceeded"
 
 
-class PoolRound:
-    def __init__(self, cycle: Cycle, pool: str, nodes: Sequence[Node]) -> None:
-        self.c = cycle
-        self.pool = pool
-        settings = cycle.settings
-        self.pool_settings = settings.pool(pool)
-        self.db = PoolNodeDb(pool, nodes, cycle.space, cycle.levels, cycle.cordoned_executors)
-        self.total = [int(x) for x in self.db.total()]
-        names = cycle.space.names
-        considered = [
-            names.index(r)
-            for r in settings.dominant_resource_fairness_resources_to_consider
-            if r in names
-        ]
-        self.cost = DrfCost(self.total, considered)
-        self.urgency = settings.enable_urgency_preemption and not (
-            self.pool_settings.disable_urgency_preemption
-        )
-        zero = [0] * len(names)
-        self.zero = zero
-        self.alloc: dict[str, list[int]] = {}
-        self.alloc_pc: dict[tuple[str, str], list[int]] = {}
-        self.running: dict[str, JobRecord] = {}
-        self.started: dict[str, float] = {}
-        self.evicted_by_queue: dict[str, list[JobRecord]] = {}
-        self.preempted: set[str] = set()
-        self.to_rescore: set[str] = set()  # queues whose allocation changed during filling
-        self.doomed: set[str] = set()
-        self.new_here: dict[str, NewLease] = {}
-        self.scheduled_round = list(zero)
-        self.stop_reason = ""
-        self.stats: dict[str, dict[str, int]] = {}
-        self.placer = GangPlacer(self)
-        self.admission = Admission(self)
-        self.undo = LeaseUndo(self)
+def run_pool_round(cycle: Cycle, pool: str, nodes: Sequence[Node]) -> list[Lease]:
+    """Schedule one pool; its report goes to ``cycle.reports``, its leases are returned."""
+    ctx = PoolContext.build(cycle, pool, nodes)
+    started = cycle.monotonic()
+    running = bind_running(ctx)
+    shares = compute_shares(ctx, running)
+    evicted = evict(ctx, running, shares)
+    placements = Filling(ctx, running, shares, evicted).run()
+    cycle.reports.append(
+        build_report(ctx, running, shares, placements, cycle.monotonic() - started)
+    )
+    return placements.leases(ctx)
 
-    # -- accounting -----------------------------------------------------------------------
-    def add_alloc(self, queue: str, pc: str, request: Sequence[int], sign: int) -> None:
-        op = add if sign > 0 else sub
-        self.alloc[queue] = list(map(op, self.alloc.get(queue, self.zero), request))
-        key = (queue, pc)
-        self.alloc_pc[key] = list(map(op, self.alloc_pc.get(key, self.zero), request))
 
-    def stat(self, queue: str, name: str, n: int = 1) -> None:
-        counts = self.stats.setdefault(queue, {})
-        counts[name] = counts.get(name, 0) + n
+class Filling:
+    """Stage 4: refill the pool fairly, then preempt the evicted jobs that did not come back."""
 
-    # -- setup ----------------------------------------------------------------------------
-    def bind_running(self) -> None:
-        """Put every running job of the pool on its node (jobs on vanished nodes still count)."""
-        snap, queues, index = self.c.snap, self.c.queues, self.db.index
-        counts: dict[tuple[str, int], int] = {}
-        binds: list[tuple[str, str, int, KeyInfo]] = []
-        for job_id in sorted(snap.active_in_pool(self.pool)):
-            job = snap[job_id]
-            run = job.runs[-1] if job.runs else None
-            queue = job.spec.queue
-            if run is None or run.state.terminal:
-                continue
-            info = self.c.info(job)
-            self.running[job_id] = job
-            self.started[job_id] = run.running_at or run.leased_at
-            if queue in queues:  # a deleted queue's jobs still hold their nodes
-                counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
-            node = index.get((run.executor, run.node))
-            if node is not None:
-                binds.append((job_id, queue, node, info))
-        self.db.bind_many(
-            [
-                (job_id, queue, node, info.vector, info.key.pc_priority)
-                for job_id, queue, node, info in binds
-            ]
-        )
-        self._add_counts(counts, 1, "running")
-
-    def _add_counts(self, counts: dict[tuple[str, int], int], sign: int, stat: str) -> None:
-        for (queue, key_id), n in counts.items():
-            info = self.c.infos[key_id]
-            self.add_alloc(queue, info.key.priority_class, [n * v for v in info.request], sign)
-            self.stat(queue, stat, n)
-
-    def compute_shares(self) -> None:
-        """Fair shares among the queues active *in this pool*: with running jobs here, or with
-        queued jobs that may run here and were not leased in an earlier pool this round."""
-        snap, pool = self.c.snap, self.pool
-        leased = self._leased_earlier()
-        demand_vectors = {q: list(alloc) for q, alloc in self.alloc.items()}
-        self.queued_here: dict[str, int] = {}
-        for q in snap.queues_with_queued_jobs():
-            if q not in self.c.queues:
-                continue
-            count, want = leased.get(q, (0, self.zero))
-            count = -count  # start from what earlier pools took, then add the groups
-            want = [-v for v in want]
-            for group_id, group in snap.queued_groups(q).items():
-                shared = snap.groups[group_id]
-                if not shared.admits(pool):
-                    continue
-                n = len(group)
-                request = self.c.info_of_key(shared.key).request
-                want = [a + n * b for a, b in zip(want, request, strict=True)]
-                count += n
-            if count > 0:
-                self.queued_here[q] = count
-                held = demand_vectors.get(q)
-                demand_vectors[q] = want if held is None else list(map(add, held, want))
-        self.active = sorted(demand_vectors)
-        self.weights = {q: self.c.queues[q].weight for q in self.active}
-        self.demand = {q: self.cost(want) for q, want in demand_vectors.items()}
-        self.fair = fair_shares(self.weights)
-        self.adjusted = demand_capped_shares(self.weights, self.demand)
-        self.actual_start = {q: self.cost(self.alloc.get(q, self.zero)) for q in self.active}
-
-    def _leased_earlier(self) -> dict[str, tuple[int, list[int]]]:
-        """queue -> (count, total request) of its queued jobs that may run in this pool but
-        were leased in a pool scheduled earlier this round (``Cycle.taken``, read before this
-        pool adds its own leases; every job in it is queued in the snapshot)."""
-        snap, pool, info = self.c.snap, self.pool, self.c.info
-        counts: dict[tuple[str, int], int] = {}
-        for job_id in self.c.taken:
-            job = snap[job_id]
-            if not job.validated_pools or pool in job.validated_pools:
-                where = (job.spec.queue, info(job).key.id)
-                counts[where] = counts.get(where, 0) + 1
-        leased: dict[str, tuple[int, list[int]]] = {}
-        for (queue, key_id), n in counts.items():
-            count, total = leased.get(queue, (0, self.zero))
-            request = self.c.infos[key_id].request
-            leased[queue] = (count + n, [a + n * b for a, b in zip(total, request, strict=True)])
-        return leased
-
-    def share_ratio(self, queue: str) -> float:
-        """Actual share over the share protected from fair-share preemption."""
-        share = max(self.fair.get(queue, 0.0), self.adjusted.get(queue, 0.0))
-        actual = self.cost(self.alloc.get(queue, self.zero))
-        return actual / share if share > 0 else float("inf") if actual > 0 else 0.0
-
-    def evict(self) -> None:
-        settings = self.c.settings
-        if not settings.enable_fair_share_preemption or (
-            self.pool_settings.disable_fair_share_preemption
-        ):
-            return
-        protected = self.pool_settings.protected_fraction_of_fair_share
-        if protected is None:
-            protected = settings.protected_fraction_of_fair_share
-        evictable = {q for q in self.active if self.share_ratio(q) > protected}
-        counts: dict[tuple[str, int], int] = {}
-        chosen: list[str] = []
-        placed = self.db.placed
-        for job_id, job in self.running.items():
-            queue = job.spec.queue
-            if queue not in evictable or job_id not in placed:
-                continue
-            info = self.c.info(job)
-            if not info.preemptible:
-                continue
-            chosen.append(job_id)
-            counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
-            self.evicted_by_queue.setdefault(queue, []).append(job)
-        self.db.evict_many(chosen)
-        self._add_counts(counts, -1, "evicted")
-
-    def _evicted_items(self, queue: str) -> list[Item]:
-        info, started = self.c.info, self.started
-
-        def order(job: JobRecord) -> tuple[int, int, float, float, str]:
-            job_id = job.spec.job_id
-            pc = info(job).key.pc_priority
-            return (-pc, job.priority, started[job_id], job.submitted_at, job_id)
-
-        groups: list[list[JobRecord]] = []
-        gangs: dict[str, list[JobRecord]] = {}
-        for job in sorted(self.evicted_by_queue.get(queue, ()), key=order):
-            gang = job.spec.gang
-            if gang is None or gang.cardinality <= 1:
-                groups.append([job])
-            elif gang.id in gangs:
-                gangs[gang.id].append(job)
-            else:
-                gangs[gang.id] = [job]
-                groups.append(gangs[gang.id])
-        return [
-            make_item(jobs, [self.c.info(j) for j in jobs], evicted=True, group=-1)
-            for jobs in groups
-        ]
-
-    # -- the loop -------------------------------------------------------------------------
-    def run(self) -> None:
-        started = self.c.monotonic()
-        self.bind_running()
-        self.compute_shares()
-        self.evict()
-        self.evicted_items = {q: self._evicted_items(q) for q in self.evicted_by_queue}
+    def __init__(
+        self, ctx: PoolContext, running: Running, shares: Shares, evicted: Evicted
+    ) -> None:
+        self.ctx = ctx
+        self.cycle = ctx.cycle
+        self.running = running
+        self.ledger = running.ledger
+        self.alloc = running.ledger.alloc  # never replaced, only updated
+        self.shares = shares
+        self.evicted = evicted
+        self.state = FillState()
+        self.undo = LeaseUndo(ctx, running, self.state)
+        self.displacer = Displacer(ctx, running, shares, self.state, self.undo)
+        self.restorer = Restorer(ctx, running, self.state, self.displacer)
+        self.admission = Admission(ctx, running.ledger)
+        self.placer = GangPlacer(ctx.db, ctx.pool, ctx.urgency, self.displacer.victim_rank)
+        cycle = ctx.cycle
         self.cands = {
             q: QueueCandidates(
                 queue=q,
-                pool=self.pool,
-                snap=self.c.snap,
-                evicted=self.evicted_items.get(q, []),
-                info_of=self.c.info,
-                taken=self.c.taken,
+                pool=ctx.pool,
+                snap=cycle.snap,
+                evicted=evicted.items.get(q, []),
+                info_of=cycle.info,
+                taken=cycle.taken,
             )
-            for q in self.active
+            for q in shares.active
         }
+
+    def run(self) -> Placements:
+        cycle, state = self.cycle, self.state
         heap: list[tuple[float, str]] = []
-        for q in self.active:
+        for q in self.shares.active:
             self._prepare_queue(q)
             self._push(heap, q)
         q = ""
@@ -264,23 +109,37 @@ class PoolRound:
                 q = ""
                 continue
             if item.evicted:
-                self.restore(item)
+                self.restorer.restore(item)
                 cands.advance()
-            elif not self.stop_reason and self.c.monotonic() > self.c.deadline:
+            elif not state.stop_reason and cycle.monotonic() > cycle.deadline:
                 self.stop_round(STOP_TIME)
-            elif self.admission.admit(q, cands, item):
-                self._schedule_new(q, cands, item)
+            else:
+                refusal = self.admission.admit(q, cands, item)
+                if refusal is None:
+                    self._schedule_new(q, cands, item)
+                else:
+                    self._refused(q, cands, item, refusal)
             q = self._next_queue(heap, q)
         for q, cands in self.cands.items():
             self._close_queue(q, cands)
-        self.undo.restore_where_room_came_back()
-        self._preempt_unrestored()
-        duration = self.c.monotonic() - started
-        self.c.reports.append(build_report(self, duration))
+        for item in self.undo.to_put_back(self.evicted.items, self.shares.weights):
+            self.restorer.restore(item)
+        self.restorer.preempt_unrestored(self.shares)
+        return Placements(
+            new=state.new_here, preempted=state.preempted, stop_reason=state.stop_reason
+        )
+
+    def _refused(self, queue: str, cands: QueueCandidates, item: Item, refusal: Refusal) -> None:
+        if refusal.stops == "item":
+            self.reject(queue, cands, item, refusal.reason)
+        elif refusal.stops == "queue":
+            self.stop_queue(queue, refusal.reason, item)
+        else:
+            self.stop_round(refusal.reason)
 
     def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
-        if self.to_rescore:
+        if self.state.to_rescore:
             self._rescore(heap)
         score = self._score(queue)
         if score is None:
@@ -294,8 +153,8 @@ class PoolRound:
         item = self.cands[queue].peek()
         if item is None:
             return None
-        alloc = self.alloc.get(queue, self.zero)
-        return self.cost.with_extra(alloc, item.total) / self.weights[queue]
+        alloc = self.alloc.get(queue, self.ctx.zero)
+        return self.ctx.cost.with_extra(alloc, item.total) / self.shares.weights[queue]
 
     def _push(self, heap: list[tuple[float, str]], queue: str) -> None:
         score = self._score(queue)
@@ -306,7 +165,7 @@ class PoolRound:
         """Queues whose allocation changed while they waited get their score recomputed: it
         falls when a job of theirs is preempted by urgency or a lease of theirs is undone, so
         they come up as soon as is fair, and rises again when a victim is put back."""
-        to_rescore = self.to_rescore
+        to_rescore = self.state.to_rescore
         for i, (old, q) in enumerate(heap):
             if q in to_rescore:
                 score = self._score(q)
@@ -315,7 +174,7 @@ class PoolRound:
         to_rescore.clear()
 
     def _prepare_queue(self, queue: str) -> None:
-        if self.c.queues[queue].cordoned:
+        if self.cycle.queues[queue].cordoned:
             self.stop_queue(queue, "queue cordoned")
 
     def stop_queue(self, queue: str, reason: str, item: Item | None = None) -> None:
@@ -324,22 +183,22 @@ class PoolRound:
             return
         if item is not None:
             for job in item.jobs:
-                self.c.note(job.job_id, self.pool, reason)
+                self.cycle.note(job.job_id, self.ctx.pool, reason)
         cands.stop_new()
         for group_id, count in cands.remaining_groups():
             self._key_reason(queue, group_id, reason, count)
 
     def stop_round(self, reason: str) -> None:
-        self.stop_reason = reason
-        for q in self.active:
+        self.state.stop_reason = reason
+        for q in self.shares.active:
             item = self.cands[q].peek()
             self.stop_queue(q, reason, item if item is not None and not item.evicted else None)
 
     def _key_reason(self, queue: str, group_id: int, reason: str, count: int) -> None:
-        key = self.c.snap.groups[group_id].key
-        self.c.key_reasons.append(
+        key = self.cycle.snap.groups[group_id].key
+        self.cycle.key_reasons.append(
             KeyReason(
-                pool=self.pool,
+                pool=self.ctx.pool,
                 queue=queue,
                 key_id=key.id,
                 key=key.describe(),
@@ -351,20 +210,15 @@ class PoolRound:
     def reject(self, queue: str, cands: QueueCandidates, item: Item, reason: str) -> None:
         """The item stays queued; a plain job's reason covers its whole group."""
         for job in item.jobs:
-            self.c.note(job.job_id, self.pool, reason)
+            self.cycle.note(job.job_id, self.ctx.pool, reason)
         cands.advance()
         if item.group >= 0 and not item.jobs[0].avoid_nodes:
             left = cands.skip_group(item.group)
             if left:
+                cands.considered_new += left  # twins set aside were looked at, as in Armada
                 self._key_reason(queue, item.group, reason, left)
 
     # -- placing --------------------------------------------------------------------------
-    def avoid_mask(self, job: JobRecord) -> Mask | None:
-        if not job.avoid_nodes:
-            return None
-        avoid = set(job.avoid_nodes)
-        return np.array([n.name not in avoid for n in self.db.nodes], dtype=np.bool_)
-
     def _schedule_new(self, queue: str, cands: QueueCandidates, item: Item) -> None:
         outcome = self.placer.place(item)
         if isinstance(outcome, str):
@@ -372,148 +226,37 @@ class PoolRound:
             return
         cands.advance()
         uniformity_value, placements, victims = outcome
+        cycle, ledger, new_here = self.cycle, self.ledger, self.state.new_here
         if len(placements) == 1 and not victims:  # the common case, kept short
             info, node, job_id = item.infos[0], placements[0].node, placements[0].job_id
-            self.new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
-            self.c.taken.add(job_id)
-            self.add_alloc(queue, info.key.priority_class, info.request, 1)
-            self.scheduled_round = list(map(add, self.scheduled_round, info.request))
-            self.c.global_tokens -= 1
-            self.c.queue_tokens[queue] -= 1
+            new_here[job_id] = NewLease(queue, info, node, "", uniformity_value)
+            cycle.taken.add(job_id)
+            ledger.add_alloc(queue, info.key.priority_class, info.request, 1)
+            ledger.scheduled_round = list(map(add, ledger.scheduled_round, info.request))
+            cycle.global_tokens -= 1
+            cycle.queue_tokens[queue] -= 1
             return
         gang_id = item.gang.id if item.gang is not None and len(item.jobs) > 1 else ""
-        taken = self.c.taken
+        taken = cycle.taken
         for info, placement in zip(item.infos, placements, strict=True):
             job_id = placement.job_id
-            self.new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
+            new_here[job_id] = NewLease(queue, info, placement.node, gang_id, uniformity_value)
             taken.add(job_id)
-            self.add_alloc(queue, info.key.priority_class, info.request, 1)
+            ledger.add_alloc(queue, info.key.priority_class, info.request, 1)
         size = len(placements)
-        self.scheduled_round = list(map(add, self.scheduled_round, item.total))
-        self.c.global_tokens -= size
-        self.c.queue_tokens[queue] -= size
+        ledger.scheduled_round = list(map(add, ledger.scheduled_round, item.total))
+        cycle.global_tokens -= size
+        cycle.queue_tokens[queue] -= size
         on_node = {p.node: i for i, p in enumerate(placements)}
         for victim in victims:  # each preempted by the member placed on its node
             i = on_node[victim.node]
-            self.preempt_victim(victim, item.jobs[i], item.infos[i])
+            self.displacer.preempt_victim(victim, item.jobs[i], item.infos[i])
             self.undo.note_victim(item.jobs[i].job_id, victim)
 
-    def leases(self) -> list[Lease]:
-        """The round's new leases, in the order they were made."""
-        nodes = self.db.nodes
-        return [
-            Lease(
-                job_id=job_id,
-                queue=new.queue,
-                executor=nodes[new.node].executor,
-                node=nodes[new.node].name,
-                pool=self.pool,
-                scheduled_at_priority=new.info.key.pc_priority,
-                gang_id=new.gang_id,
-                gang_uniformity_value=new.uniformity_value,
-            )
-            for job_id, new in self.new_here.items()
-        ]
-
-    def victim_rank(self, p: Placement) -> tuple[object, ...]:
-        return (p.priority, -self.share_ratio(p.queue), p.job_id)
-
-    def choose(self, info: KeyInfo, restrict: Mask | None) -> Choice | None:
-        return self.db.select(
-            info.key, info.vector, info.key.pc_priority, restrict=restrict, urgency=self.urgency
-        )
-
-    def preempt_victim(self, victim: Placement, preemptor: JobRecord, info: KeyInfo) -> None:
-        """Urgency preemption of a bound job (already unbound from its node by the placer)."""
-        self.undo.note_lost(victim)
-        node = self.db.nodes[victim.node].name
-        reason = (
-            f"preempted by job {preemptor.job_id} of priority class {info.key.priority_class} "
-            f"(priority {info.key.pc_priority}), which needed room on node {node}"
-        )
-        self._drop(victim.job_id, reason, "urgency", preemptor.job_id)
-
-    def _drop(self, job_id: str, reason: str, kind: str, preemptor: str = "") -> None:
-        """A job bound in this round loses its place: preempt it, or un-lease a new one."""
-        if job_id in self.preempted:
-            return
-        new = self.new_here.pop(job_id, None)
-        if new is not None:
-            self.add_alloc(new.queue, new.info.key.priority_class, new.info.request, -1)
-            self.scheduled_round = list(map(sub, self.scheduled_round, new.info.request))
-            self.c.global_tokens += 1
-            self.c.queue_tokens[new.queue] += 1
-            self.to_rescore.add(new.queue)
-            self.c.taken.discard(job_id)
-            self.c.note(job_id, self.pool, f"displaced this round: {reason}")
-            self.undo.lease_undone(job_id, new.node)
-            self._cascade_gang(self.c.snap[job_id])
-            return
-        job = self.running[job_id]
-        run = job.active_run
-        assert run is not None
-        info = self.c.info(job)
-        if job_id not in self.db.evicted:  # an evicted job's share was given up on eviction
-            self.add_alloc(job.spec.queue, info.key.priority_class, info.request, -1)
-            self.to_rescore.add(job.spec.queue)
-        self.preempted.add(job_id)
-        self.stat(job.spec.queue, "preempted")
-        self.c.preemptions.append(
-            Preemption(
-                job_id=job_id,
-                run_id=run.run_id,
-                queue=job.spec.queue,
-                pool=self.pool,
-                reason=reason,
-                kind=kind,
-                preempting_job_id=preemptor,
-            )
-        )
-        self._cascade_gang(job)
-
-    def _cascade_gang(self, job: JobRecord) -> None:
-        gang = job.spec.gang
-        if gang is None or gang.cardinality <= 1:
-            return
-        for member_id in sorted(self.c.snap.gang(job.spec.queue, gang.id)):
-            if member_id == job.job_id:
-                continue
-            if member_id not in self.running and member_id not in self.new_here:
-                continue
-            if member_id in self.db.placed:
-                self.undo.note_lost(self.db.unbind(member_id))
-                self._drop(member_id, f"preempted with its gang {gang.id}", "gang")
-            elif member_id in self.db.evicted:
-                self.doomed.add(member_id)
-
-    def restore(self, item: Item) -> None:
-        if any(j.job_id in self.doomed for j in item.jobs):
-            return
-        restored: list[JobRecord] = []
-        for job in item.jobs:
-            if not self.db.restore(job.job_id):
-                for back in restored:
-                    self.db.unrestore(back.job_id)
-                return
-            restored.append(job)
-        for job, info in zip(item.jobs, item.infos, strict=True):
-            self.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
-
-    def _preempt_unrestored(self) -> None:
-        for job_id in sorted(self.db.evicted):
-            job = self.running[job_id]
-            queue = job.spec.queue
-            fair = max(self.fair.get(queue, 0.0), self.adjusted.get(queue, 0.0))
-            reason = (
-                f"preempted to restore fair share in pool {self.pool}: queue {queue} held "
-                f"{self.actual_start.get(queue, 0.0):.1%} of the pool against a fair share of "
-                f"{fair:.1%}, and its node had no room for the job again"
-            )
-            self._drop(job_id, reason, "fair-share")
-
     def _close_queue(self, queue: str, cands: QueueCandidates) -> None:
+        cands.note_unfinished_gangs()
         for job_id, reason in cands.notes:
-            self.c.note(job_id, self.pool, reason)
+            self.cycle.note(job_id, self.ctx.pool, reason)
         if not cands.new_stopped:
             for group_id, count in cands.remaining_groups():
                 self._key_reason(queue, group_id, "not reached this round", count)

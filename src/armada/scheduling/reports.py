@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from armada.domain.resources import format_resources
-from armada.scheduling.model import PoolReport, QueueRound, SchedulingResult
+from armada.scheduling.round_data import PoolReport, QueueRound, SchedulingResult
 
 
 class ReportHistory:
@@ -40,6 +40,18 @@ def _res(resources: dict[str, int]) -> str:
     return format_resources(resources) if resources else "nothing"
 
 
+def _capacity(p: PoolReport) -> str:
+    """The capacity as the nodes offer it; and, if the resolutions of
+    ``scheduling.indexedResources`` round it down, what the scheduler then uses."""
+    if not p.offered or p.offered == p.capacity:
+        return f"capacity {_res(p.capacity)}"
+    rounded = {k: p.capacity.get(k, 0) for k, v in p.offered.items() if p.capacity.get(k, 0) != v}
+    return (
+        f"capacity {_res(p.offered)} (schedulable after rounding each node down to the "
+        f"indexed resources' resolution: {_res(rounded)})"
+    )
+
+
 def _queue_lines(q: QueueRound, verbosity: int) -> list[str]:
     lines = [
         f"  queue {q.queue}{' (cordoned)' if q.cordoned else ''}: weight {q.weight:g}, "
@@ -57,7 +69,7 @@ def _pool_lines(p: PoolReport, verbosity: int) -> list[str]:
     lines = [
         f"Pool {p.pool}, cycle {p.cycle}, at {_when(p.started)}, took {p.duration * 1000:.0f} ms",
         f"  ended: {p.termination_reason}",
-        f"  nodes: {p.nodes} ({p.schedulable_nodes} schedulable); capacity {_res(p.capacity)}",
+        f"  nodes: {p.nodes} ({p.schedulable_nodes} schedulable); {_capacity(p)}",
         f"  scheduled {p.scheduled_jobs} jobs ({p.scheduled_gangs} gangs): "
         f"{_res(p.scheduled_resources)}",
         f"  preempted {p.preempted_jobs} jobs: {_res(p.preempted_resources)}",

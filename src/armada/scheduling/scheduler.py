@@ -13,11 +13,11 @@ from collections.abc import Callable
 from armada.config.scheduling import SchedulingSettings
 from armada.domain.queues import PriorityClass
 from armada.scheduling.cycle import Cycle
-from armada.scheduling.model import KeyReason, SchedulingResult, SchedulingSnapshot
 from armada.scheduling.nodes import Node
-from armada.scheduling.pool_round import PoolRound
+from armada.scheduling.pool_round import run_pool_round
 from armada.scheduling.ratelimit import Bucket, RateLimiterState, refill
 from armada.scheduling.resources import ResourceSpace
+from armada.scheduling.round_data import KeyReason, SchedulingResult, SchedulingSnapshot
 
 
 def _start_cycle(
@@ -108,9 +108,7 @@ def schedule(
     pools = sorted(set(by_pool) | set(snapshot.jobs.active_pools()))
     cycle.pools = frozenset(pools)
     for pool in pools:
-        round_ = PoolRound(cycle, pool, by_pool.get(pool, []))
-        round_.run()
-        cycle.leases.extend(round_.leases())
+        cycle.leases.extend(run_pool_round(cycle, pool, by_pool.get(pool, [])))
     _reasons_outside_pools(cycle)
     now = snapshot.now
     state = RateLimiterState(

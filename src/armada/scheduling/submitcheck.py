@@ -88,12 +88,13 @@ class SubmitChecker:
             wanted = np.maximum(request, 1)
             ratio = np.where(request > 0, caps / wanted, np.inf).min(axis=1)
             i = int(np.argmax(ratio))
+            closest = db.nodes[int(idx[i])]
             lacking = ", ".join(
-                f"{name}={format_quantity(int(caps[i, r]), name)}"
-                for r, name in enumerate(self.space.names)
+                self._has(closest, r, int(caps[i, r]))
+                for r in range(len(self.space.names))
                 if caps[i, r] < request[r]
             )
-            candidate = (float(ratio[i]), pool, db.nodes[int(idx[i])].name, lacking)
+            candidate = (float(ratio[i]), pool, closest.name, lacking)
             if best is None or candidate[0] > best[0]:
                 best = candidate
         if best is None:
@@ -110,6 +111,20 @@ class SubmitChecker:
             f"job requests {wants}, more than any node can ever offer: the largest matching "
             f"node, {node} in pool {pool}, has only {short}"
         )
+
+    def _has(self, node: Node, r: int, capacity: int) -> str:
+        """``memory=262100Mi``, saying so when the resolution rounded the node's offer down
+        (a 256Gi node is 262100Mi at memory's 100Mi: a job asking 256Gi cannot fit it)."""
+        name = self.space.names[r]
+        text = f"{name}={format_quantity(capacity, name)}"
+        offered = node.allocatable.get(name, 0) - node.non_armada_allocated.get(name, 0)
+        if offered > capacity:
+            resolution = format_quantity(int(self.space.resolution[r]), name)
+            text += (
+                f" ({format_quantity(offered, name)} rounded down to indexedResources' "
+                f"{resolution} resolution)"
+            )
+        return text
 
 
 def _copies(db: PoolNodeDb, key: SchedulingKey, request: Vector, label: str) -> int:

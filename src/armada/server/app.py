@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import grpc
-from armada_client.armada import event_pb2_grpc, job_pb2_grpc, submit_pb2_grpc
+from armada_client.armada import job_pb2_grpc, submit_pb2_grpc
 
 from armada.config.server import ServerSettings
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
-from armada.rpc.gen import event_batches_pb2_grpc, executor_admin_pb2_grpc
+from armada.rpc.gen import executor_admin_pb2_grpc
 from armada.server.admin_service import ExecutorServicer, NodeServicer
 from armada.server.context import ApiContext
-from armada.server.event_service import EventBatchServicer, EventServicer
+from armada.server.event_service import add_event_services
 from armada.server.jobs_service import JobsServicer
 from armada.server.queue_service import QueueServicer
 from armada.server.retry_policy_service import RetryPolicyServicer
@@ -23,8 +23,7 @@ def add_public_api(server: grpc.aio.Server, api: ApiContext) -> None:
     submit_pb2_grpc.add_SubmitServicer_to_server(SubmitServicer(api), server)
     submit_pb2_grpc.add_QueueServiceServicer_to_server(QueueServicer(api), server)
     submit_pb2_grpc.add_RetryPolicyServiceServicer_to_server(RetryPolicyServicer(api), server)
-    event_pb2_grpc.add_EventServicer_to_server(EventServicer(api), server)
-    event_batches_pb2_grpc.add_EventBatchesServicer_to_server(EventBatchServicer(api), server)
+    add_event_services(server, api)
     executor_admin_pb2_grpc.add_ExecutorServicer_to_server(ExecutorServicer(api), server)
     executor_admin_pb2_grpc.add_NodeServicer_to_server(NodeServicer(api), server)
     job_pb2_grpc.add_JobsServicer_to_server(JobsServicer(api), server)

@@ -16,6 +16,7 @@ from armada_client.armada import event_pb2
 from armada.domain import events as ev
 from armada.domain.events import EventSequence, FailureInfo, LogEntry
 from armada.domain.quoting import shown
+from armada.domain.resources import format_quantity
 from armada.server.convert_jobs import ApiJobTemplates, timestamp
 
 _CAUSES = {
@@ -212,6 +213,21 @@ def _ingress(
         i.ingress_addresses[port] = address
 
 
+def _utilisation(
+    m: event_pb2.EventMessage, e: ev.JobRunUtilisation, s: EventSequence, t: ApiJobTemplates
+) -> None:
+    u = m.utilisation
+    u.cluster_id, u.kubernetes_id, u.node_name = e.executor, e.run_id, e.node
+    u.pod_name, u.pod_namespace = e.pod_name, e.namespace
+    for values, field in (
+        (e.max_resources, u.MaxResourcesForPeriod),
+        (e.avg_resources, u.AvgResourcesForPeriod),
+        (e.cumulative, u.total_cumulative_usage),
+    ):
+        for name, value in values.items():
+            field[name].string = format_quantity(value, name)
+
+
 # internal event type -> (external oneof field names, filler); the filler sets the extras,
 # the common fields (job_id, job_set_id, queue, created) are set for every field listed.
 _MAPPING: dict[type, tuple[tuple[str, ...], Fill]] = {
@@ -231,6 +247,7 @@ _MAPPING: dict[type, tuple[tuple[str, ...], Fill]] = {
     ev.JobRunLeaseReturned: (("lease_returned",), _lease_returned),
     ev.JobRunLeaseExpired: (("lease_expired",), _lease_expired),
     ev.IngressInfo: (("ingress_info",), _ingress),
+    ev.JobRunUtilisation: (("utilisation",), _utilisation),
 }
 
 

@@ -110,6 +110,8 @@ class SubmitOperations:
         if not job_set:
             raise invalid("job_set_id: a job set id is required")
         store = self.api.storage.store
+        if store.get_queue(queue) is None:  # Armada's authorisation looks the queue up first
+            raise ApiError(grpc.StatusCode.NOT_FOUND, f"could not find queue {shown(queue)}")
         if not job_ids:
             return store.jobs_in_job_set(queue, job_set, states or NON_TERMINAL_STATES)
         found = store.get_jobs(job_ids)
@@ -122,11 +124,13 @@ class SubmitOperations:
         ]
 
     def cancel(self, request: submit_pb2.JobCancelRequest, who: Principal) -> list[str]:
+        check_reason(request.reason)
         ids = list(request.job_ids) + ([request.job_id] if request.job_id else [])
         jobs = self._job_set_jobs(request.queue, request.job_set_id, ids)
         return cancel_jobs(self.api, jobs, who, request.reason, "cancel")
 
     def cancel_job_set(self, request: submit_pb2.JobSetCancelRequest, who: Principal) -> None:
+        check_reason(request.reason)
         states = job_set_filter_states(list(request.filter.states))
         jobs = self._job_set_jobs(request.queue, request.job_set_id, [], states)
         cancel_jobs(self.api, jobs, who, request.reason, "cancel/job-set")
@@ -148,6 +152,7 @@ class SubmitOperations:
         )
 
     def preempt(self, request: submit_pb2.JobPreemptRequest, who: Principal) -> dict[str, str]:
+        check_reason(request.reason)
         if not request.job_ids:
             raise invalid("job_ids: at least one job id is required")
         jobs = self._job_set_jobs(request.queue, request.job_set_id, list(request.job_ids))
@@ -165,6 +170,15 @@ class SubmitOperations:
             else (why_not if job_id in known else "job not found in this queue and job set")
             for job_id in ids
         }
+
+
+MAX_REASON_BYTES = 50  # Armada's server refuses longer reasons for cancel and preempt
+
+
+def check_reason(reason: str) -> None:
+    size = len(reason.encode())
+    if size > MAX_REASON_BYTES:
+        raise invalid(f"reason: is {size} bytes long; the limit is {MAX_REASON_BYTES}")
 
 
 def job_set_filter_states(values: list[Any]) -> set[JobState] | None:

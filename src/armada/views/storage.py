@@ -51,7 +51,9 @@ class Storage:
         self.log.close()
 
 
-def open_storage(settings: StorageSettings) -> Storage:
+def open_storage(settings: StorageSettings, *, catch_up: bool = True) -> Storage:
+    """Open the log and the views; bring the views up to date unless told not to (the
+    caller then does it before anything reads them)."""
     log: EventLog
     if settings.postgres:
         from armada.eventlog.postgres import PostgresEventLog
@@ -73,7 +75,8 @@ def open_storage(settings: StorageSettings) -> Storage:
         drop_old_views(settings.database_path)
         store = QueryStore(settings.views_path)
     storage = Storage(log=log, store=store, updater=ViewUpdater(log, store))
-    storage.catch_up()
+    if catch_up:
+        storage.catch_up()
     return storage
 
 

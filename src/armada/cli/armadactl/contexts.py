@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from armada.client import FileError
-from armada.client.yaml_messages import describe, key_line, load_yaml_documents
+from armada.client.yaml_documents import key_line, load_yaml_documents
+from armada.client.yaml_messages import describe
 
 _CONTEXT_KEYS = {
     "armadaurl",

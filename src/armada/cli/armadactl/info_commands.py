@@ -16,6 +16,7 @@ from armada.cli.armadactl.app import App, pass_app
 from armada.cli.armadactl.options import Duration, output_option
 from armada.cli.armadactl.output import dump, emit, styled_state, table
 from armada.client import NotFound, job_state_name
+from armada.client.usage import RunUsage, usage_by_run
 
 
 def _time(stamp: Any, present: bool) -> str:
@@ -31,17 +32,19 @@ def _run_state(run: Any) -> str:
     return str(name).removeprefix("RUN_STATE_")
 
 
-def _job_data(details: Any, error: str) -> dict[str, Any]:
+def _job_data(details: Any, error: str, usage: dict[str, RunUsage]) -> dict[str, Any]:
     data = json_format.MessageToDict(details)
     data["state"] = job_state_name(details.state)
     for run, run_data in zip(details.job_runs, data.get("jobRuns", []), strict=True):
         run_data["state"] = _run_state(run)
+        if run.run_id in usage:
+            run_data["usage"] = usage[run.run_id].to_dict()
     if error:
         data["error"] = error
     return data
 
 
-def _print_job(console: Console, details: Any, error: str) -> None:
+def _print_job(console: Console, details: Any, error: str, usage: dict[str, RunUsage]) -> None:
     state = job_state_name(details.state)
     console.print("Job ", details.job_id, "  ", styled_state(state), sep="")
     fields = [
@@ -75,6 +78,9 @@ def _print_job(console: Console, details: Any, error: str) -> None:
         ]
         columns = ("RUN", "STATE", "CLUSTER", "NODE", "LEASED", "PENDING", "STARTED", "FINISHED")
         console.print(table(columns, rows, title="Runs"))
+        for run in details.job_runs:
+            if run.run_id in usage:
+                console.print(f"  usage of {run.run_id}: {usage[run.run_id].describe()}")
     else:
         console.print("  (no runs yet)")
 
@@ -84,7 +90,7 @@ def _print_job(console: Console, details: Any, error: str) -> None:
 @output_option
 @pass_app
 def get_job(app: App, job_ids: tuple[str, ...]) -> None:
-    """Show jobs: state, times, runs (cluster, node, timestamps) and errors.
+    """Show jobs: state, times, runs (cluster, node, timestamps, resource usage) and errors.
 
     \b
     Example:
@@ -96,15 +102,28 @@ def get_job(app: App, job_ids: tuple[str, ...]) -> None:
         raise NotFound(f"job {missing[0]!r} not found")
     errors = app.client.job_errors(list(job_ids))
     found = [details[job_id] for job_id in job_ids]
-    data = [_job_data(d, errors.get(d.job_id, "")) for d in found]
+    usage = _usage(app, found)
+    data = [_job_data(d, errors.get(d.job_id, ""), usage) for d in found]
 
     def render(console: Console) -> None:
         for number, job in enumerate(found):
             if number:
                 console.print()
-            _print_job(console, job, errors.get(job.job_id, ""))
+            _print_job(console, job, errors.get(job.job_id, ""), usage)
 
     emit(data if len(data) > 1 else data[0], app.output(), render)
+
+
+def _usage(app: App, jobs: list[Any]) -> dict[str, RunUsage]:
+    """What the jobs' runs used, from their job sets' utilisation events (read once)."""
+    by_job_set: dict[tuple[str, str], list[str]] = {}
+    for job in jobs:
+        if job.job_runs:
+            by_job_set.setdefault((job.queue, job.jobset), []).append(job.job_id)
+    usage: dict[str, RunUsage] = {}
+    for (queue, job_set), job_ids in by_job_set.items():
+        usage.update(usage_by_run(app.client.job_set_events(queue, job_set), job_ids))
+    return usage
 
 
 TERMINAL_JOB_STATES = {"SUCCEEDED", "FAILED", "CANCELLED", "PREEMPTED", "REJECTED"}

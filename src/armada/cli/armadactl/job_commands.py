@@ -110,14 +110,26 @@ def cancel_job(app: App, queue: str, job_set: str, job_ids: tuple[str, ...], rea
             f"and job ID: {ids}"
         )
     cancelled = app.client.cancel_jobs(queue, job_set, job_ids, reason)
+    unmatched = [job_id for job_id in dict.fromkeys(job_ids) if job_id not in cancelled]
+    if not cancelled:
+        if app.output() != "table":
+            click.echo(dump({"cancelledIds": cancelled}, app.output()))
+        raise CommandFailed(_nothing_matched(unmatched, queue, job_set))
     emit(
         {"cancelledIds": cancelled},
         app.output(),
         lambda console: console.print(
             f"Requested cancellation for jobs {', '.join(cancelled)}"
-            if cancelled
-            else "No job was cancelled: finished, or not in this queue and job set"
+            + (f"\n{_nothing_matched(unmatched, queue, job_set)}" if unmatched else "")
         ),
+    )
+
+
+def _nothing_matched(job_ids: list[str], queue: str, job_set: str) -> str:
+    which = "job " if len(job_ids) == 1 else "jobs "
+    return (
+        f"nothing matched {which}{', '.join(job_ids)}: no such active job in job set "
+        f"{job_set} of queue {queue} (unknown id, another job set, or already finished)"
     )
 
 
@@ -316,6 +328,11 @@ def reprioritize_job_set(app: App, queue: str, job_set: str, priority: float) ->
     results = app.client.reprioritize_jobs(queue, job_set, priority)
     if app.output() != "table":
         click.echo(dump({"results": results}, app.output()))
+    if not results:
+        raise CommandFailed(
+            f"nothing matched: job set {job_set} of queue {queue} has no active job"
+        )
+    if app.output() != "table":
         return
     changed = sum(1 for why in results.values() if not why)
     click.echo(f"Reprioritized {changed} job(s) of job set {job_set} to priority {priority:g}")

@@ -305,8 +305,45 @@ class RunIngressInfo(_message.Message):
     addresses: _containers.ScalarMap[int, str]
     def __init__(self, node: _Optional[str] = ..., pod_name: _Optional[str] = ..., namespace: _Optional[str] = ..., addresses: _Optional[_Mapping[int, str]] = ...) -> None: ...
 
+class RunUtilisation(_message.Message):
+    __slots__ = ("node", "pod_name", "namespace", "max_resources", "avg_resources", "total_cumulative_usage")
+    class MaxResourcesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class AvgResourcesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class TotalCumulativeUsageEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    POD_NAME_FIELD_NUMBER: _ClassVar[int]
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    MAX_RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    AVG_RESOURCES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CUMULATIVE_USAGE_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    pod_name: str
+    namespace: str
+    max_resources: _containers.ScalarMap[str, str]
+    avg_resources: _containers.ScalarMap[str, str]
+    total_cumulative_usage: _containers.ScalarMap[str, str]
+    def __init__(self, node: _Optional[str] = ..., pod_name: _Optional[str] = ..., namespace: _Optional[str] = ..., max_resources: _Optional[_Mapping[str, str]] = ..., avg_resources: _Optional[_Mapping[str, str]] = ..., total_cumulative_usage: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
 class RunEvent(_message.Message):
-    __slots__ = ("job_id", "run_id", "created", "assigned", "running", "succeeded", "failed", "lease_returned", "cancelled", "ingress_info")
+    __slots__ = ("job_id", "run_id", "created", "assigned", "running", "succeeded", "failed", "lease_returned", "cancelled", "ingress_info", "utilisation")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
@@ -317,6 +354,7 @@ class RunEvent(_message.Message):
     LEASE_RETURNED_FIELD_NUMBER: _ClassVar[int]
     CANCELLED_FIELD_NUMBER: _ClassVar[int]
     INGRESS_INFO_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     run_id: str
     created: float
@@ -327,7 +365,8 @@ class RunEvent(_message.Message):
     lease_returned: RunLeaseReturned
     cancelled: RunCancelled
     ingress_info: RunIngressInfo
-    def __init__(self, job_id: _Optional[str] = ..., run_id: _Optional[str] = ..., created: _Optional[float] = ..., assigned: _Optional[_Union[RunAssigned, _Mapping]] = ..., running: _Optional[_Union[RunRunning, _Mapping]] = ..., succeeded: _Optional[_Union[RunSucceeded, _Mapping]] = ..., failed: _Optional[_Union[RunFailed, _Mapping]] = ..., lease_returned: _Optional[_Union[RunLeaseReturned, _Mapping]] = ..., cancelled: _Optional[_Union[RunCancelled, _Mapping]] = ..., ingress_info: _Optional[_Union[RunIngressInfo, _Mapping]] = ...) -> None: ...
+    utilisation: RunUtilisation
+    def __init__(self, job_id: _Optional[str] = ..., run_id: _Optional[str] = ..., created: _Optional[float] = ..., assigned: _Optional[_Union[RunAssigned, _Mapping]] = ..., running: _Optional[_Union[RunRunning, _Mapping]] = ..., succeeded: _Optional[_Union[RunSucceeded, _Mapping]] = ..., failed: _Optional[_Union[RunFailed, _Mapping]] = ..., lease_returned: _Optional[_Union[RunLeaseReturned, _Mapping]] = ..., cancelled: _Optional[_Union[RunCancelled, _Mapping]] = ..., ingress_info: _Optional[_Union[RunIngressInfo, _Mapping]] = ..., utilisation: _Optional[_Union[RunUtilisation, _Mapping]] = ...) -> None: ...
 
 class EventList(_message.Message):
     __slots__ = ("executor_id", "events")

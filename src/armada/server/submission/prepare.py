@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import OrderedDict
@@ -19,6 +20,8 @@ from armada.server.submission.defaults import apply_pod_defaults
 from armada.server.submission.errors import SubmissionError
 from armada.server.submission.names import check_free_text, check_item_metadata
 from armada.server.submission.validate import check_pod_as_sent, exposed_ports, job_resources
+
+log = logging.getLogger(__name__)
 
 MAX_PRIORITY = 2**32 - 1
 MAX_CARDINALITY = 2**32 - 1  # GangInfo.cardinality is a uint32
@@ -348,8 +351,15 @@ def convert_services(
                 raise SubmissionError(
                     f"services[{i}].ports", f"port {port} is not exposed by any container"
                 )
-        if service.name and not allow_custom_names:
-            raise SubmissionError(f"services[{i}].name", "custom service names are not allowed")
+        name = service.name
+        if name and not allow_custom_names:  # as Armada: accepted, the generated name is used
+            log.warning(
+                "services[%d].name %s ignored: custom service names are not allowed "
+                "(submission.allowCustomServiceNames); the generated name is used",
+                i,
+                shown(name),
+            )
+            name = ""
         kind = submit_pb2.ServiceType.Name(service.type)
-        result.append(dj.ServiceConfig(type=kind, ports=tuple(service.ports), name=service.name))
+        result.append(dj.ServiceConfig(type=kind, ports=tuple(service.ports), name=name))
     return tuple(result)

@@ -104,6 +104,9 @@ class PoolReport(msgspec.Struct, frozen=True, kw_only=True):
     preempted_jobs: int
     preempted_resources: dict[str, int]
     queues: tuple[QueueRound, ...]
+    # What the nodes offer before ``capacity`` rounds each node down to the indexed
+    # resolutions (256Gi of memory is 262100Mi at Armada's 100Mi): what a user configured.
+    offered: dict[str, int] = {}
 
 
 class SchedulingResult(msgspec.Struct, frozen=True, kw_only=True):

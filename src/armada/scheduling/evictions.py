@@ -1,0 +1,153 @@
+"""Fair-share eviction, putting evicted jobs back, and preempting those that did not come back.
+
+Queues holding more than ``protectedFractionOfFairShare`` of their fair share have their
+preemptible jobs evicted at the start of a pool round: taken off their nodes, but with a claim
+there. During filling each comes back, in its queue's turn, if its node has room; a job of a
+higher priority class may also come back by urgency-preempting lower classes on its node (as
+Armada's eviction from over-full nodes does). Whatever is still evicted after filling is
+preempted "to restore fair share".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from armada.domain.lifecycle import JobRecord
+from armada.scheduling.candidates import Item, KeyInfo, make_item
+from armada.scheduling.displace import Displacer
+from armada.scheduling.nodedb import Choice
+from armada.scheduling.pool_state import FillState, PoolContext, Running
+from armada.scheduling.shares import Shares
+
+
+@dataclass(frozen=True, slots=True)
+class Evicted:
+    """Stage 3's result: each queue's evicted items, in the order they may come back."""
+
+    items: dict[str, list[Item]]
+
+
+def evict(ctx: PoolContext, running: Running, shares: Shares) -> Evicted:
+    """Stage 3: evict the preemptible jobs of every queue above its protected share."""
+    cycle = ctx.cycle
+    settings = cycle.settings
+    if not settings.enable_fair_share_preemption or (
+        ctx.pool_settings.disable_fair_share_preemption
+    ):
+        return Evicted(items={})
+    protected = ctx.pool_settings.protected_fraction_of_fair_share
+    if protected is None:
+        protected = settings.protected_fraction_of_fair_share
+    ledger = running.ledger
+    evictable = {q for q in shares.active if shares.ratio(ctx, q, ledger.alloc) > protected}
+    counts: dict[tuple[str, int], int] = {}
+    chosen: list[str] = []
+    by_queue: dict[str, list[JobRecord]] = {}
+    placed = ctx.db.placed
+    for job_id, job in running.jobs.items():
+        queue = job.spec.queue
+        if queue not in evictable or job_id not in placed:
+            continue
+        info = cycle.info(job)
+        if not info.preemptible:
+            continue
+        chosen.append(job_id)
+        counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
+        by_queue.setdefault(queue, []).append(job)
+    ctx.db.evict_many(chosen)
+    ledger.add_counts(cycle, counts, -1, "evicted")
+    return Evicted(items={q: _items(ctx, running, jobs) for q, jobs in by_queue.items()})
+
+
+def _items(ctx: PoolContext, running: Running, jobs: list[JobRecord]) -> list[Item]:
+    info, started = ctx.cycle.info, running.started
+
+    def order(job: JobRecord) -> tuple[int, int, float, float, str]:
+        job_id = job.spec.job_id
+        pc = info(job).key.pc_priority
+        return (-pc, job.priority, started[job_id], job.submitted_at, job_id)
+
+    groups: list[list[JobRecord]] = []
+    gangs: dict[str, list[JobRecord]] = {}
+    for job in sorted(jobs, key=order):
+        gang = job.spec.gang
+        if gang is None or gang.cardinality <= 1:
+            groups.append([job])
+        elif gang.id in gangs:
+            gangs[gang.id].append(job)
+        else:
+            gangs[gang.id] = [job]
+            groups.append(gangs[gang.id])
+    return [make_item(jobs, [info(j) for j in jobs], evicted=True, group=-1) for jobs in groups]
+
+
+class Restorer:
+    """Puts evicted jobs back during filling, and preempts those still out after it."""
+
+    def __init__(
+        self, ctx: PoolContext, running: Running, state: FillState, displacer: Displacer
+    ) -> None:
+        self.ctx = ctx
+        self.running = running
+        self.state = state
+        self.displacer = displacer
+        # Only a job above the lowest priority level can have lower classes to preempt.
+        self.lowest = ctx.db.levels[0] if ctx.db.levels else 0
+
+    def restore(self, item: Item) -> None:
+        """Put an evicted item back on its node(s) if there is room (a gang only whole)."""
+        if any(j.job_id in self.state.doomed for j in item.jobs):
+            return
+        db, ledger = self.ctx.db, self.running.ledger
+        if len(item.jobs) == 1:
+            job, info = item.jobs[0], item.infos[0]
+            if db.restore(job.job_id) or (
+                info.key.pc_priority > self.lowest and self._restore_over_lower(job, info)
+            ):
+                ledger.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
+            return
+        restored: list[JobRecord] = []
+        for job in item.jobs:
+            if not db.restore(job.job_id):
+                for back in restored:
+                    db.unrestore(back.job_id)
+                return
+            restored.append(job)
+        for job, info in zip(item.jobs, item.infos, strict=True):
+            ledger.add_alloc(job.spec.queue, info.key.priority_class, info.request, 1)
+
+    def _restore_over_lower(self, job: JobRecord, info: KeyInfo) -> bool:
+        """Put an evicted job back on its node by urgency-preempting jobs of lower priority
+        classes bound there (as Armada does when it evicts from over-full nodes lowest priority
+        first), so that whatever order fair-share filling took, urgency takes the lowest classes
+        first: no lower-class job keeps a node that a higher-class evicted job needed."""
+        if not self.ctx.urgency or not info.preemptible:
+            return False
+        db = self.ctx.db
+        row = db.level_of(info.key.pc_priority)
+        placement = db.evicted[job.job_id]
+        if row < 2 or not bool((db.avail[row, placement.node] >= info.vector).all()):
+            return False
+        displacer = self.displacer
+        victims = db.victims(Choice(placement.node, row), info.vector, displacer.victim_rank)
+        for victim in victims:
+            db.unbind(victim.job_id)
+        back = db.restore(job.job_id)
+        assert back, "an evicted job fits once the lower classes on its node are gone"
+        for victim in victims:
+            displacer.preempt_victim(victim, job, info)
+        return True
+
+    def preempt_unrestored(self, shares: Shares) -> None:
+        """Preempt every job still evicted after filling, with the fair-share reason."""
+        pool = self.ctx.pool
+        for job_id in sorted(self.ctx.db.evicted):
+            job = self.running.jobs[job_id]
+            queue = job.spec.queue
+            fair = max(shares.fair.get(queue, 0.0), shares.adjusted.get(queue, 0.0))
+            reason = (
+                f"preempted to restore fair share in pool {pool}: queue {queue} held "
+                f"{shares.actual_start.get(queue, 0.0):.1%} of the pool against a fair share of "
+                f"{fair:.1%}, and its node had no room for the job again"
+            )
+            self.displacer.drop(job_id, reason, "fair-share")

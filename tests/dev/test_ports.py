@@ -1,0 +1,44 @@
+"""A process whose port is taken says so in one line, before it creates anything."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from armada.cli.armada_main import main
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield int(taken.getsockname()[1])
+
+
+@pytest.mark.parametrize("component", ["dev", "server", "scheduler"])
+def test_a_port_in_use_is_one_line_naming_it_and_no_store_is_created(
+    component: str, busy_port: int, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    args = [component, "--host", "127.0.0.1", "--port", str(busy_port), "--data-dir", str(data)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"armada {component}: port {busy_port} on 127.0.0.1 is already in use")
+    assert "--port" in line
+    assert not data.exists(), "the store was created before the port was checked"
+
+
+def test_the_executors_logs_port_in_use_is_one_line(busy_port: int) -> None:
+    args = ["executor", "--binoculars-port", str(busy_port), "--scheduler-address", "127.0.0.1:1"]
+    result = CliRunner().invoke(main, args, env={"ARMADA_BINOCULARS__HOST": "127.0.0.1"})
+    assert result.exit_code == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"armada executor: port {busy_port} on 127.0.0.1 is already in use")
+    assert "--binoculars-port" in line
