@@ -1,7 +1,7 @@
 """Restart the scheduler with 1,000,000 jobs in the log: time until its first scheduling cycle.
 
 Usage: python -m bench.scheduler_restart [--jobs 1000000] [--queues 100] [--nodes 10000]
-       [--views-behind]
+       [--views-behind] [--postgres]
 
 Builds a SQLite store of --jobs queued jobs (in 1,000-job submissions across --queues queues),
 appended as the API server appends them, so that the query store is in step with the log.
@@ -12,6 +12,9 @@ store was open, the replay done and the first round done, and the process's peak
 --views-behind appends to the log alone, leaving the query store empty: the restarting process
 then also brings the query store up to date (``open_storage`` does that for every process),
 which is not the scheduler's work but weighs on its start-up; see bench/RESULTS.md.
+
+--postgres keeps the store in PostgreSQL instead (a fresh schema in the server at
+ARMADA_TEST_POSTGRES_DSN, dropped afterwards).
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
+
+from tests.postgres_support import fresh_schema
 
 from armada.config.scheduler import SchedulerLoopSettings
 from armada.config.scheduling import SchedulingSettings
@@ -36,8 +42,10 @@ from armada.views.storage import open_storage
 from bench.harness import sleep_job_pod
 
 
-def build_log(data_dir: Path, jobs: int, queues: int, views_behind: bool = False) -> None:
-    storage = open_storage(StorageSettings(data_dir=data_dir, sqlite_synchronous="NORMAL"))
+def build_log(
+    settings: StorageSettings, jobs: int, queues: int, views_behind: bool = False
+) -> None:
+    storage = open_storage(settings)
     storage.append(
         [
             ev.EventSequence(
@@ -92,12 +100,12 @@ def build_log(data_dir: Path, jobs: int, queues: int, views_behind: bool = False
     storage.close()
 
 
-def restart(data_dir: Path, nodes: int) -> None:
+def restart(settings: StorageSettings, nodes: int) -> None:
     """Runs in a fresh process: start the service, replay, first round."""
     from armada.schedulerservice.service import SchedulerConfig, SchedulerService
 
     started = time.perf_counter()
-    storage = open_storage(StorageSettings(data_dir=data_dir))  # catches up the query store
+    storage = open_storage(settings)  # catches up the query store
     opened = time.perf_counter() - started
     config = SchedulerConfig(scheduling=SchedulingSettings(), loop=SchedulerLoopSettings())
     service = SchedulerService(storage, config, SystemClock(), RandomIds())
@@ -134,21 +142,26 @@ def main() -> None:
         action="store_true",
         help="leave the query store empty: the restart must also catch it up",
     )
+    parser.add_argument("--postgres", action="store_true", help="the store in PostgreSQL")
     parser.add_argument("--restart-only", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--store", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.restart_only:
-        restart(args.restart_only, args.nodes)
+        restart(StorageSettings(data_dir=args.restart_only, store=args.store), args.nodes)
         return
-    with tempfile.TemporaryDirectory(prefix="armada-restart-") as tmp:
-        data = Path(tmp)
-        build_log(data, args.jobs, args.queues, args.views_behind)
+    with tempfile.TemporaryDirectory(prefix="armada-restart-") as tmp, ExitStack() as stack:
+        store = stack.enter_context(fresh_schema()) if args.postgres else ""
+        settings = StorageSettings(data_dir=Path(tmp), sqlite_synchronous="NORMAL", store=store)
+        build_log(settings, args.jobs, args.queues, args.views_behind)
         subprocess.run(
             [
                 sys.executable,
                 "-m",
                 "bench.scheduler_restart",
                 "--restart-only",
-                str(data),
+                tmp,
+                "--store",
+                store,
                 "--nodes",
                 str(args.nodes),
             ],

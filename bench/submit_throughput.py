@@ -6,7 +6,10 @@ Each run starts a fresh `armada server` (the API server on the SQLite store; in 
 scheduler runs in its own process) and submits from this process, so client and server each
 have a core. Variants in the same run: the durable default (synchronous=FULL: on disk before
 acknowledged), synchronous=NORMAL, and `armada dev` (API server and scheduler sharing one
-process and its GIL: the scheduler replays every submitted job into its job database).
+process and its GIL: the scheduler replays every submitted job into its job database), and
+`armada server` on PostgreSQL (a fresh schema in the server at ARMADA_TEST_POSTGRES_DSN, as the
+tests use), beside the ceiling of PostgreSQL itself in the same run: the same entries written
+with raw COPY by one client, one transaction per batch.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import argparse
 import time
 
 import grpc
+import psycopg
 from armada_client.client import ArmadaClient
+from tests.postgres_support import fresh_schema
 
 from bench.harness import armada_dev, median, sleep_job_pod
 
@@ -23,12 +28,46 @@ VARIANTS = {
     "server/FULL": ("server", "FULL", ()),
     "server/NORMAL": ("server", "NORMAL", ()),
     "dev/FULL": ("dev", "FULL", ("--clusters", "0")),
+    "server/postgres": ("server", "FULL", ()),
 }
 
 
 def one_run(jobs: int, batch: int, variant: str) -> float:
+    if variant != "server/postgres":
+        return submit_run(jobs, batch, variant, {})
+    with fresh_schema() as url:
+        rate = submit_run(jobs, batch, variant, {"ARMADA_STORAGE__STORE": url})
+        ceiling = copy_ceiling(url)
+        print(f"  [postgres COPY ceiling] {jobs / ceiling:,.0f} jobs/s", flush=True)
+        COPY_SECONDS.append(ceiling / jobs * 100_000)
+    return rate
+
+
+COPY_SECONDS: list[float] = []  # per 100,000 jobs
+
+
+def copy_ceiling(url: str) -> float:
+    """Seconds to write the log's entries again with raw COPY, a transaction per entry."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            'SELECT "offset", queue, job_set, created, payload FROM event_log ORDER BY "offset"'
+        ).fetchall()
+        conn.execute("CREATE TABLE copy_ceiling (LIKE event_log INCLUDING ALL)")
+        started = time.perf_counter()
+        for row in rows:
+            with (
+                conn.transaction(),
+                conn.cursor().copy(
+                    'COPY copy_ceiling ("offset", queue, job_set, created, payload) FROM STDIN'
+                ) as copy,
+            ):
+                copy.write_row(row)
+        return time.perf_counter() - started
+
+
+def submit_run(jobs: int, batch: int, variant: str, store_env: dict[str, str]) -> float:
     component, synchronous, extra = VARIANTS[variant]
-    env = {"ARMADA_STORAGE__SQLITE_SYNCHRONOUS": synchronous}
+    env = {"ARMADA_STORAGE__SQLITE_SYNCHRONOUS": synchronous, **store_env}
     with (
         armada_dev(*extra, env=env, component=component) as address,
         grpc.insecure_channel(
@@ -67,8 +106,10 @@ def main() -> None:
             rate = one_run(args.jobs, args.batch, variant)
             rates.append(rate)
             print(f"run {run + 1} {variant}: {rate:,.0f} jobs/s", flush=True)
-    for variant in ("server/NORMAL", "dev/FULL"):
+    for variant in ("server/NORMAL", "dev/FULL", "server/postgres"):
         print(f"submit_throughput[{variant}]: {median(results[variant]):,.0f} jobs/s (median)")
+    ceiling = 100_000 / median(COPY_SECONDS)
+    print(f"submit_throughput[postgres COPY ceiling]: {ceiling:,.0f} jobs/s (median)")
     print(f"submit_throughput: {median(results['server/FULL']):,.0f} jobs/s (target: >= 20,000)")
 
 

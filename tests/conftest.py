@@ -50,3 +50,12 @@ def channel(armada: EmbeddedArmada) -> Iterator[grpc.Channel]:
 @pytest.fixture
 def client(channel: grpc.Channel) -> ArmadaClient:
     return ArmadaClient(channel)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A migrated PostgreSQL store of this test's own (see tests/postgres_support.py)."""
+    from tests.postgres_support import fresh_schema
+
+    with fresh_schema() as url:
+        yield url

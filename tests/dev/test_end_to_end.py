@@ -1,5 +1,6 @@
 """`armada dev` end to end, driven with the unmodified armada-client: jobs really run on the
-simulated clusters, through the scheduler and the executors, over gRPC."""
+simulated clusters, through the scheduler and the executors, over gRPC; on the embedded store
+and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from armada.dev.embedded import EmbeddedArmada
 from armada.waiting import wait_until
 from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
 from tests.conftest import dev_settings
+from tests.postgres_support import fresh_schema
 
 FAST = {
     "scheduler": {
@@ -29,13 +31,26 @@ FAST = {
 }
 
 
-def running_dev(tmp_path: Path, **overrides: Any) -> EmbeddedArmada:
-    return EmbeddedArmada(dev_settings(tmp_path / "data", **{**FAST, **overrides}))
+def running_dev(tmp_path: Path, store: str = "", **overrides: Any) -> EmbeddedArmada:
+    storage = {"data_dir": tmp_path / "data", "store": store}
+    return EmbeddedArmada(
+        dev_settings(tmp_path / "data", **{**FAST, "storage": storage, **overrides})
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The store's URL: empty for the embedded store."""
+    if request.param == "sqlite":
+        yield ""
+    else:
+        with fresh_schema() as url:
+            yield url
 
 
 @pytest.fixture
-def armada(tmp_path: Path) -> Iterator[EmbeddedArmada]:
-    with running_dev(tmp_path, clusters=1, nodes_per_cluster=4) as running:
+def armada(tmp_path: Path, store: str) -> Iterator[EmbeddedArmada]:
+    with running_dev(tmp_path, store, clusters=1, nodes_per_cluster=4) as running:
         yield running
 
 
@@ -142,9 +157,9 @@ def test_a_gang_of_three_runs_all_at_once(client: ArmadaClient) -> None:
     assert len(leased_entries) == 1, "leased together, in one scheduling round"
 
 
-def test_two_clusters_share_the_work_and_survive_losing_one(tmp_path: Path) -> None:
+def test_two_clusters_share_the_work_and_survive_losing_one(tmp_path: Path, store: str) -> None:
     with (
-        running_dev(tmp_path, clusters=2, nodes_per_cluster=2) as armada,
+        running_dev(tmp_path, store, clusters=2, nodes_per_cluster=2) as armada,
         grpc.insecure_channel(armada.address) as channel,
     ):
         client = ArmadaClient(channel)

@@ -107,14 +107,26 @@ def test_armada_dev_says_where_it_serves_how_to_try_it_and_how_to_stop_it(
     assert proc.wait(15) == 0
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_args(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The command-line options that put processes on one store: the embedded one, or
+    PostgreSQL."""
+    if request.param == "sqlite":
+        yield ("--data-dir", str(tmp_path / "data"))
+    else:
+        from tests.postgres_support import fresh_schema
+
+        with fresh_schema() as url:
+            yield ("--store", url)
+
+
 @pytest.mark.slow
 def test_server_scheduler_and_executor_as_separate_processes(
-    tmp_path: Path, processes: Processes
+    store_args: tuple[str, str], processes: Processes
 ) -> None:
-    data = str(tmp_path / "data")
     env = environment(ARMADA_SCHEDULER__EXECUTOR_STALE_AFTER="10s")
-    api = start(processes, "server", "--data-dir", data, env=env)
-    scheduler = start(processes, "scheduler", "--data-dir", data, env=env)
+    api = start(processes, "server", *store_args, env=env)
+    scheduler = start(processes, "scheduler", *store_args, env=env)
     sampling = {**env, "ARMADA_UTILISATION_SAMPLE_INTERVAL": "100ms"}
     start_executor(processes, scheduler, sampling, "--cluster-id", "far-away")
     with grpc.insecure_channel(api) as channel:

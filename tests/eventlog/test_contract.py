@@ -1,6 +1,7 @@
 """The event log contract. Every backend must pass every test here.
 
-A new backend (PostgreSQL comes in its own issue) is added to the ``log`` fixture's params.
+A new backend is added to the ``make_log`` fixture's params. PostgreSQL's tests get a schema
+of their own (tests/postgres_support.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -18,27 +20,35 @@ from armada.domain import events as ev
 from armada.eventlog import EventLog, EventLogError, MemoryEventLog, SqliteEventLog
 from armada.eventlog.base import Expect, KeyState, PreconditionFailed
 from armada.eventlog.keys import client_id_key, queue_key
+from armada.eventlog.postgres import PostgresEventLog
 from tests.builders import one_of_every_event, sequence, submit
+from tests.postgres_support import fresh_schema
 
 Factory = Callable[[], EventLog]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 def make_log(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
     """Returns a factory; for durable backends every call opens the *same* store again."""
     opened: list[EventLog] = []
     shared_memory = MemoryEventLog()
+    with ExitStack() as stack:
+        url = stack.enter_context(fresh_schema()) if request.param == "postgres" else ""
 
-    def factory() -> EventLog:
-        log: EventLog = (
-            shared_memory if request.param == "memory" else SqliteEventLog(tmp_path / "events.db")
-        )
-        opened.append(log)
-        return log
+        def factory() -> EventLog:
+            log: EventLog
+            if request.param == "memory":
+                log = shared_memory
+            elif request.param == "sqlite":
+                log = SqliteEventLog(tmp_path / "events.db")
+            else:
+                log = PostgresEventLog(url, pool_size=2)
+            opened.append(log)
+            return log
 
-    yield factory
-    for log in opened:
-        log.close()
+        yield factory
+        for log in opened:
+            log.close()
 
 
 @pytest.fixture
@@ -275,3 +285,33 @@ def test_keys_are_built_for_a_log_written_before_they_were_kept(tmp_path: Path) 
         assert reopened.key_state(queue_key("q2")) == KeyState(exists=False, version=3)
     finally:
         reopened.close()
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def test_pruning_deletes_one_job_sets_oldest_entries_and_keeps_offsets(make_log: Factory) -> None:
+    log = make_log()
+    log.append([sequence(submit(f"a{i}"), job_set="old") for i in range(5)])
+    log.append([sequence(submit("b"), job_set="new"), sequence(submit("c"), job_set="old")])
+    assert log.prune("queue-a", "old", up_to=4, limit=3) == 3
+    assert log.prune("queue-a", "old", up_to=4, limit=3) == 1, "only up to the given offset"
+    assert [e.offset for e in log.read(0, 10)] == [5, 6, 7]
+    assert [e.offset for e in log.read(0, 2)] == [5, 6], "a page is full despite the gaps"
+    assert [e.offset for e in log.read_job_set("queue-a", "old", 0, 10)] == [5, 7]
+    assert log.prune("queue-a", "old", up_to=10, limit=10) == 2
+    assert log.head() == 7, "the head stays when the newest entry goes"
+    assert [e.offset for e in log.append([sequence(submit("d"))])] == [8], "never reused"
+    assert log.prune("queue-a", "set-1", up_to=10, limit=10) == 1
+    reopened = make_log()
+    assert reopened.head() == 8 and reopened.read(0, 10) == log.read(0, 10) != []
+    log.prune("queue-a", "new", up_to=10, limit=10)
+    assert not log.job_set_exists("queue-a", "new")
+
+
+def test_dropped_keys_read_as_never_touched(log: EventLog) -> None:
+    key = client_id_key("queue-a", "c1")
+    log.append([sequence(submit("a", client_id="c1"))])
+    log.drop_keys([key])
+    assert log.key_state(key) == KeyState(exists=False, version=0)
+    log.append([sequence(submit("b", client_id="c1"))], expect=[Expect(key, exists=False)])

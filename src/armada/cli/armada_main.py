@@ -36,6 +36,7 @@ def _overrides(**options: Any) -> dict[str, Any]:
         "port": ("grpc", "port"),
         "host": ("grpc", "host"),
         "data_dir": ("storage", "data_dir"),
+        "store": ("storage", "store"),
         "schedule_period": ("scheduler", "schedule_period"),
         "binoculars_port": ("binoculars", "port"),
     }
@@ -82,8 +83,7 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
 
         def ready(system: RunningSystem) -> None:
             click.echo(f"Armada {__version__} ({component}) is serving on {system.address}")
-            storage = settings.storage
-            click.echo(f"  data: {storage.database_path} ({storage.event_log})")
+            click.echo(f"  data: {settings.storage.shown}")
             if component != "scheduler":
                 click.echo(f"  try:  armadactl --armadaUrl {system.address} create queue test")
             click.echo("  stop: Ctrl-C")
@@ -112,13 +112,22 @@ def listen_options(default_port: int) -> Callable[[Callable[..., Any]], Callable
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         f = click.option("--port", type=int, help=f"gRPC port [default: {default_port}].")(f)
         f = click.option("--host", help="Interface to listen on [default: localhost].")(f)
-        return click.option(
-            "--data-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Where the store is [default: ./.armada].",
-        )(f)
+        return store_options(f)
 
     return decorate
+
+
+def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--store",
+        help="postgresql://... : keep the store in PostgreSQL (see docs/operations.md)"
+        " [default: the embedded store in --data-dir].",
+    )(f)
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where the embedded store is [default: ./.armada].",
+    )(f)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,7 +155,7 @@ def main(verbose: bool) -> None:
     "--backend", type=click.Choice(["fake", "process"]), help="How jobs run [default: fake]."
 )
 def dev(config_file: Path | None, **options: Any) -> None:
-    """Start every component in one process on the embedded store."""
+    """Start every component in one process (on the embedded store unless --store)."""
     from armada.dev.farm import FarmError, executor_settings
 
     settings = _load("dev", DevSettings, config_file, options)
@@ -237,23 +246,41 @@ def executor(config_file: Path | None, **options: Any) -> None:
 
 @main.command("rebuild-views")
 @config_option
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where the store is [default: ./.armada].",
-)
-def rebuild_views(config_file: Path | None, data_dir: Path | None) -> None:
+@store_options
+def rebuild_views(config_file: Path | None, **options: Any) -> None:
     """Rebuild the query store from the event log (stop the other components first)."""
     from armada.eventlog import EventLogError
     from armada.views.storage import rebuild_views as rebuild
 
-    settings = _load("rebuild-views", ServerSettings, config_file, {"data_dir": data_dir})
+    settings = _load("rebuild-views", ServerSettings, config_file, options)
     try:
         offset, jobs = rebuild(settings.storage)
     except EventLogError as exc:
         click.echo(f"armada rebuild-views: {exc}", err=True)
         sys.exit(1)
     click.echo(f"rebuilt the views from {offset} log entries ({jobs} jobs)")
+
+
+@main.command()
+@config_option
+@click.option("--store", help="The PostgreSQL store to migrate (postgresql://...).")
+def migrate(config_file: Path | None, store: str | None) -> None:
+    """Bring a PostgreSQL store's schema to this version's (run before rolling it out)."""
+    from armada.eventlog import EventLogError
+    from armada.views.storage import migrate_store
+
+    settings = _load("migrate", ServerSettings, config_file, {"store": store})
+    if not settings.storage.postgres:
+        click.echo("armada migrate: give a postgresql:// URL with --store", err=True)
+        sys.exit(2)
+    try:
+        steps = migrate_store(settings.storage.store)
+    except EventLogError as exc:
+        click.echo(f"armada migrate: {exc}", err=True)
+        sys.exit(1)
+    for part, before, after in steps:
+        change = "up to date" if before == after else f"migrated from {before}"
+        click.echo(f"{part}: schema version {after} ({change})")
 
 
 if __name__ == "__main__":

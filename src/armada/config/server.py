@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,11 @@ from pydantic import Field
 from armada.config.base import Duration, Settings
 from armada.config.scheduling import SchedulingSettings
 from armada.config.submission import SubmissionSettings
+
+
+def shown_url(url: str) -> str:
+    """A database URL without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 class GrpcSettings(Settings):
@@ -44,6 +50,43 @@ class StorageSettings(Settings):
         description="FULL: an acknowledged append survives power loss; NORMAL: survives a "
         "process crash only, and is faster.",
     )
+    store: str = Field(
+        "",
+        pattern=r"^(|postgres(ql)?://.*)$",
+        description="A postgresql:// URL: keep the log and the views in PostgreSQL, shared by "
+        "processes on several machines (run `armada migrate --store URL` first); empty: the "
+        "embedded store in data_dir (event_log says which).",
+    )
+    pool_size: int = Field(10, gt=0, description="PostgreSQL: most connections one process opens.")
+    pool_timeout: Duration = Field(
+        timedelta(seconds=5),
+        description="PostgreSQL: how long a request waits for a connection (from a full pool, "
+        "or while the database is unreachable) before it fails with RESOURCE_EXHAUSTED or "
+        "UNAVAILABLE rather than hanging.",
+    )
+
+    expire_after: Duration = Field(
+        timedelta(0),
+        description="Retention (Armada's expireAfter): a job set whose jobs all finished "
+        "longer ago than this is deleted, its log entries and jobs; 0: keep everything.",
+    )
+    prune_interval: Duration = Field(
+        timedelta(minutes=1), description="How often the API server looks for expired job sets."
+    )
+    prune_batch: int = Field(
+        500, gt=0, description="Log entries or jobs deleted per transaction (small: no stall)."
+    )
+
+    @property
+    def postgres(self) -> bool:
+        return bool(self.store)
+
+    @property
+    def shown(self) -> str:
+        """Where the store is, for people (a URL's password hidden)."""
+        if self.postgres:
+            return shown_url(self.store)
+        return f"{self.database_path} ({self.event_log})"
 
     @property
     def database_path(self) -> Path:

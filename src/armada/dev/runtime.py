@@ -22,6 +22,7 @@ from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.server.app import add_public_api, make_api_context
 from armada.server.views_gate import ViewsGate
+from armada.views.retention import keep_pruning
 from armada.views.storage import Storage, open_storage
 from armada.views.updater import follow_log
 
@@ -146,13 +147,30 @@ async def start_api_server(
     def add(server: grpc.aio.Server, storage: Storage) -> None:
         add_public_api(server, make_api_context(storage, settings, clock, ids))
 
-    return await _serve(
+    system = await _serve(
         settings.grpc,
         settings.storage,
         add,
         settings.events.poll_interval.total_seconds(),
         views_later=True,
     )
+    _start_retention(system, settings.storage, clock or SystemClock())
+    return system
+
+
+def _start_retention(system: RunningSystem, settings: StorageSettings, clock: Clock) -> None:
+    """The API servers prune expired job sets, when retention is on (several may: it is
+    idempotent)."""
+    if settings.expire_after.total_seconds() <= 0:
+        return
+    pruning = keep_pruning(
+        system.storage,
+        expire_after=settings.expire_after.total_seconds(),
+        interval=settings.prune_interval.total_seconds(),
+        batch=settings.prune_batch,
+        now=clock.now,
+    )
+    system.tasks.append(_task(pruning, "retention"))
 
 
 async def start_scheduler(
@@ -191,6 +209,7 @@ async def start_system(
     system = await _serve(
         settings.grpc, settings.storage, add, settings.events.poll_interval.total_seconds()
     )
+    _start_retention(system, settings.storage, clock)
     address = system.address
     if settings.grpc.host in ("0.0.0.0", "::", ""):
         address = f"127.0.0.1:{address.rsplit(':', 1)[1]}"

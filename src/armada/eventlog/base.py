@@ -20,6 +20,17 @@ class StoreFull(EventLogError):
     and appends work again once space is freed."""
 
 
+class StoreUnavailable(EventLogError):
+    """The store cannot be reached (a database server restarting): nothing was written, or,
+    if the connection broke while committing, the caller cannot know; it retries (with a
+    client id, a repeated submission stores its jobs once)."""
+
+
+class StoreBusy(EventLogError):
+    """Every connection to the store is in use and none came free in time: nothing was
+    written; the caller retries later (the API's RESOURCE_EXHAUSTED)."""
+
+
 class StoreCorrupt(EventLogError):
     """A store file is damaged; the message names the file and how to restore it."""
 
@@ -100,6 +111,16 @@ class EventLog(Protocol):
 
     def head(self) -> int:
         """The offset of the newest entry (0 when the log is empty)."""
+        ...
+
+    def prune(self, queue: str, job_set: str, up_to: int, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest entries of one job set with offset <= ``up_to``
+        (retention: the job set's jobs are finished and expired); return how many. Offsets
+        are never reused (the head stays where it was); readers see the gaps."""
+        ...
+
+    def drop_keys(self, keys: Sequence[str]) -> None:
+        """Forget keys (the client ids of expired jobs): they read as never touched again."""
         ...
 
     @property

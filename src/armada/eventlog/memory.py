@@ -24,7 +24,7 @@ class MemoryEventLog:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: list[bytes] = []
+        self._entries: list[bytes | None] = []  # None: pruned
         self._by_job_set: dict[tuple[str, str], list[int]] = {}
         self._keys: dict[str, KeyState] = {}
         self._signal = AppendSignal()
@@ -58,11 +58,31 @@ class MemoryEventLog:
 
     def read(self, after: int, limit: int) -> list[LogEntry]:
         check_limits(after, limit)
+        found: list[tuple[int, bytes]] = []
         with self._lock:
-            chunk = self._entries[after : after + limit]
-        return [
-            LogEntry(offset=after + 1 + i, sequence=decode_sequence(d)) for i, d in enumerate(chunk)
-        ]
+            for offset in range(after + 1, len(self._entries) + 1):
+                data = self._entries[offset - 1]
+                if data is not None:
+                    found.append((offset, data))
+                    if len(found) == limit:
+                        break
+        return [LogEntry(offset=o, sequence=decode_sequence(d)) for o, d in found]
+
+    def prune(self, queue: str, job_set: str, up_to: int, limit: int) -> int:
+        with self._lock:
+            offsets = self._by_job_set.get((queue, job_set), [])
+            doomed = [o for o in offsets[:limit] if o <= up_to]
+            for offset in doomed:
+                self._entries[offset - 1] = None
+            del offsets[: len(doomed)]
+            if not offsets:
+                self._by_job_set.pop((queue, job_set), None)
+        return len(doomed)
+
+    def drop_keys(self, keys: Sequence[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._keys.pop(key, None)
 
     def read_job_set(self, queue: str, job_set: str, after: int, limit: int) -> list[LogEntry]:
         check_limits(after, limit)
@@ -74,6 +94,7 @@ class MemoryEventLog:
         return [
             LogEntry(offset=o, sequence=decode_sequence(d))
             for o, d in zip(wanted, data, strict=True)
+            if d is not None
         ]
 
     def job_set_exists(self, queue: str, job_set: str) -> bool:

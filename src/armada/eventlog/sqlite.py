@@ -48,6 +48,12 @@ CREATE TABLE IF NOT EXISTS log_meta (
 );
 """
 
+# The newest offset: of the entries, or remembered in log_meta when retention deleted them.
+_HEAD = (
+    "SELECT MAX(COALESCE((SELECT MAX(offset) FROM event_log), 0),"
+    " COALESCE((SELECT CAST(value AS INTEGER) FROM log_meta WHERE name = 'head'), 0))"
+)
+
 # How to recover from a damaged log file (it is the truth: it cannot be rebuilt).
 LOG_REMEDY = (
     "the event log cannot be rebuilt from anything else: stop every Armada process and restore"
@@ -169,7 +175,7 @@ class SqliteEventLog:
                     actual = _key_state(conn, wanted.key)
                     if not wanted.holds(actual):
                         raise PreconditionFailed(wanted, actual)
-                (head,) = conn.execute("SELECT COALESCE(MAX(offset), 0) FROM event_log").fetchone()
+                (head,) = conn.execute(_HEAD).fetchone()
                 rows = [
                     (head + 1 + i, s.queue, s.job_set, s.created, data)
                     for i, (s, data) in enumerate(zip(sequences, encoded, strict=True))
@@ -223,10 +229,41 @@ class SqliteEventLog:
 
     def head(self) -> int:
         with translated(self.path, LOG_REMEDY):
-            (head,) = (
-                self._reader().execute("SELECT COALESCE(MAX(offset), 0) FROM event_log").fetchone()
-            )
+            (head,) = self._reader().execute(_HEAD).fetchone()
         return int(head)
+
+    def prune(self, queue: str, job_set: str, up_to: int, limit: int) -> int:
+        with self._write_lock, translated(self.path, LOG_REMEDY):
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # The head is remembered first, so a pruned newest offset is never reused.
+                conn.execute(
+                    "INSERT INTO log_meta (name, value) SELECT 'head', MAX(offset) FROM event_log"
+                    " WHERE offset IS NOT NULL ON CONFLICT (name) DO UPDATE"
+                    " SET value = MAX(CAST(value AS INTEGER), excluded.value)"
+                )
+                deleted = conn.execute(
+                    "DELETE FROM event_log WHERE offset IN (SELECT offset FROM event_log"
+                    " WHERE queue = ? AND job_set = ? AND offset <= ? ORDER BY offset LIMIT ?)",
+                    (queue, job_set, up_to, limit),
+                ).rowcount
+                conn.execute("COMMIT")
+            except BaseException:
+                rollback(conn)
+                raise
+        return int(deleted)
+
+    def drop_keys(self, keys: Sequence[str]) -> None:
+        with self._write_lock, translated(self.path, LOG_REMEDY):
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany("DELETE FROM log_keys WHERE key = ?", [(k,) for k in keys])
+                conn.execute("COMMIT")
+            except BaseException:
+                rollback(conn)
+                raise
 
     def close(self) -> None:
         with self._readers_lock:

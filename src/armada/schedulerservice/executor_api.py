@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from armada.eventlog.base import StoreFull
+from armada.eventlog.base import StoreBusy, StoreFull, StoreUnavailable
 from armada.eventlog.sqlite_errors import DISK_FULL
 from armada.rpc.executor_codec import run_event_from_proto
 from armada.rpc.gen import executorapi_pb2 as pb
@@ -61,6 +61,10 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
             await self.runtime.call(self.service.handle_reports, executor_id, reports)
         except StoreFull:  # the executor keeps the reports and sends them again
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL)
+        except StoreBusy as exc:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc))
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         return pb.ReportEventsResponse()
 
     def _answer(self, request: pb.LeaseRequest, stream: int) -> list[pb.LeaseStreamMessage]:

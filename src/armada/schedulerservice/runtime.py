@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from armada.eventlog.base import StoreFull
+from armada.eventlog.base import StoreBusy, StoreFull, StoreUnavailable
 from armada.schedulerservice.executors import LOOP_SEEN_WITHIN
 from armada.schedulerservice.service import SchedulerService
 from armada.schedulerservice.worker import SchedulerWorker
@@ -53,7 +53,7 @@ class SchedulerRuntime:
             while True:
                 try:
                     await self.call(self.service.tick)
-                except StoreFull as exc:
+                except (StoreFull, StoreBusy, StoreUnavailable) as exc:
                     log.warning("scheduler tick: %s; carrying on", exc)
                 except Exception:
                     log.exception("scheduler tick failed; carrying on")

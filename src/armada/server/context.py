@@ -20,7 +20,15 @@ import grpc
 from armada.config.server import ServerSettings
 from armada.domain import events as ev
 from armada.domain.clock import Clock, IdSource
-from armada.eventlog.base import Expect, KeyState, PreconditionFailed, StoreCorrupt, StoreFull
+from armada.eventlog.base import (
+    Expect,
+    KeyState,
+    PreconditionFailed,
+    StoreBusy,
+    StoreCorrupt,
+    StoreFull,
+    StoreUnavailable,
+)
 from armada.eventlog.sqlite_errors import DISK_FULL
 from armada.views.storage import Storage
 
@@ -161,7 +169,10 @@ async def _abort(context: Any, name: str, exc: Exception) -> None:
     if isinstance(exc, StoreFull):
         log.error("%s failed: %s", name, exc)
         await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL)
-    if isinstance(exc, StoreCorrupt):
+    if isinstance(exc, StoreBusy):
+        log.warning("%s failed: %s", name, exc)
+        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, status_details(str(exc)))
+    if isinstance(exc, StoreCorrupt | StoreUnavailable):
         log.error("%s failed: %s", name, exc)
         await context.abort(grpc.StatusCode.UNAVAILABLE, status_details(str(exc)))
     if isinstance(exc, PreconditionFailed):

@@ -8,17 +8,14 @@ crash at any point is repaired by replaying from the checkpoint: the log is the 
 With the SQLite event log the views live in their own file beside the log's (``views.db`` in
 the data directory), so that a damaged views file can be thrown away and rebuilt from the log
 (which happens by itself at open); with the in-memory log they live in an in-memory SQLite
-database.
+database; with PostgreSQL in the log's database. The queries here are written once for both
+(see :mod:`armada.views.sql`).
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -27,81 +24,13 @@ import msgspec
 from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import ExecutorSettings, Queue, RetryPolicy
 from armada.domain.states import JobState
-from armada.eventlog.base import StoreCorrupt
-from armada.eventlog.sqlite_errors import check_integrity, rollback, translated
+from armada.views.sql import Sql, ViewsBackend
+from armada.views.sqlite_views import SqliteViews
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS view_checkpoint (
-    name    TEXT PRIMARY KEY,
-    offset  INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id           TEXT PRIMARY KEY,
-    queue            TEXT NOT NULL,
-    job_set          TEXT NOT NULL,
-    state            TEXT NOT NULL,
-    priority         INTEGER NOT NULL,
-    priority_class   TEXT NOT NULL,
-    submitted        REAL NOT NULL,
-    last_transition  REAL NOT NULL,
-    external_job_uri TEXT NOT NULL DEFAULT '',
-    latest_run_id    TEXT NOT NULL DEFAULT '',
-    pool             TEXT NOT NULL DEFAULT '',
-    executor         TEXT NOT NULL DEFAULT '',
-    node             TEXT NOT NULL DEFAULT '',
-    record           BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_by_job_set ON jobs (queue, job_set, state);
-CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
-CREATE INDEX IF NOT EXISTS jobs_by_executor ON jobs (executor, node, state)
-    WHERE executor != '';
-CREATE INDEX IF NOT EXISTS jobs_by_external_uri ON jobs (queue, job_set, external_job_uri)
-    WHERE external_job_uri != '';
-CREATE TABLE IF NOT EXISTS runs (
-    run_id  TEXT PRIMARY KEY,
-    job_id  TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS client_ids (
-    queue      TEXT NOT NULL,
-    client_id  TEXT NOT NULL,
-    job_id     TEXT NOT NULL,
-    PRIMARY KEY (queue, client_id)
-);
-CREATE TABLE IF NOT EXISTS queues (
-    name    TEXT PRIMARY KEY,
-    record  BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS retry_policies (
-    name    TEXT PRIMARY KEY,
-    record  BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS executor_settings (
-    executor  TEXT PRIMARY KEY,
-    record    BLOB NOT NULL
-);
-"""
-
-log = logging.getLogger(__name__)
-
-VIEWS_REMEDY = (
-    "the views are rebuilt from the event log: restart the process (a damaged views file is"
-    " replaced at open) or run `armada rebuild-views`"
-)
 CHECKPOINT = "query-store"
-# Bump when the tables change: views of an older version are dropped and rebuilt from the log.
-SCHEMA_VERSION = 2
-VIEW_TABLES = (
-    "view_checkpoint",
-    "jobs",
-    "runs",
-    "client_ids",
-    "queues",
-    "retry_policies",
-    "executor_settings",
-)
 ACTIVE_STATES = (JobState.LEASED, JobState.PENDING, JobState.RUNNING)
 NON_TERMINAL_STATES = (JobState.QUEUED, *ACTIVE_STATES)
+TERMINAL_STATES = tuple(state for state in JobState if state.terminal)
 
 _encoder = msgspec.msgpack.Encoder()
 _job_decoder = msgspec.msgpack.Decoder(JobRecord)
@@ -116,6 +45,24 @@ def encode(value: object) -> bytes:
 
 def decode_job(data: bytes) -> JobRecord:
     return _job_decoder.decode(data)
+
+
+JOB_COLUMNS = (
+    "job_id",
+    "queue",
+    "job_set",
+    "state",
+    "priority",
+    "priority_class",
+    "submitted",
+    "last_transition",
+    "external_job_uri",
+    "latest_run_id",
+    "pool",
+    "executor",
+    "node",
+    "record",
+)
 
 
 def job_row(job: JobRecord) -> tuple[object, ...]:
@@ -141,106 +88,23 @@ def job_row(job: JobRecord) -> tuple[object, ...]:
 class QueryStore:
     """Read access to the views, and the write primitives the updater uses.
 
-    ``path`` is a database file, or ``None`` for a private in-memory database.
+    ``path`` is a SQLite database file, or ``None`` for a private in-memory database;
+    ``backend`` (PostgreSQL's, :class:`~armada.views.postgres.PostgresViews`) replaces both.
     """
 
-    def __init__(self, path: str | Path | None) -> None:
-        self._memory = path is None
-        self._path = ":memory:" if path is None else str(path)
-        if path is not None:
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        try:
-            self._writer = self._open()
-        except StoreCorrupt as exc:
-            if self._memory:
-                raise
-            log.warning("%s: rebuilding the views from the log", exc)
-            self.close()
-            remove_views_file(self._path)
-            self._writer = self._open()
+    def __init__(self, path: str | Path | None = None, *, backend: ViewsBackend | None = None):
+        self._backend: ViewsBackend = SqliteViews(path) if backend is None else backend
 
-    def _open(self) -> sqlite3.Connection:
-        with translated(self._path, VIEWS_REMEDY):
-            conn = self._connect()
-            check_integrity(conn, self._path, VIEWS_REMEDY)
-            self._migrate(conn)
-        return conn
+    def _read(self) -> AbstractContextManager[Sql]:
+        return self._backend.read()
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(
-            self._path, isolation_level=None, check_same_thread=False, timeout=30.0
-        )
-        if not self._memory:
-            conn.execute("PRAGMA journal_mode=WAL")
-            # The log is the truth and the checkpoint commits with the data, so a view
-            # transaction lost to a power cut is simply replayed: NORMAL is safe here.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-        self._connections.append(conn)
-        return conn
+    def write(self) -> AbstractContextManager[Sql]:
+        """A write transaction, serialised with every other writer (in any process)."""
+        return self._backend.write()
 
-    def _reader(self) -> sqlite3.Connection:
-        if self._memory:
-            return self._writer
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            with self._lock:
-                conn = self._connect()
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        if self._memory:
-            with self._lock:
-                yield self._writer
-        else:
-            with translated(self._path, VIEWS_REMEDY):
-                yield self._reader()
-
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction (serialised in-process and, through SQLite, across processes)."""
-        with self._lock, translated(self._path, VIEWS_REMEDY):
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        """Create the tables; views of another schema version are dropped and rebuilt (the
-        updater replays the log from the start into the new tables)."""
-        conn.execute("CREATE TABLE IF NOT EXISTS view_meta (key TEXT PRIMARY KEY, value TEXT)")
-        row = conn.execute("SELECT value FROM view_meta WHERE key = 'schema'").fetchone()
-        if row is None or int(row[0]) != SCHEMA_VERSION:
-            self.reset(conn)
-        else:
-            conn.executescript(_SCHEMA)
-
-    def reset(self, conn: sqlite3.Connection | None = None) -> None:
-        """Drop every view table, to rebuild them from the log (the log is untouched)."""
-        conn = self._writer if conn is None else conn
-        with self._lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for table in VIEW_TABLES:
-                    conn.execute(f"DROP TABLE IF EXISTS {table}")
-                conn.execute("COMMIT")
-            except BaseException:
-                rollback(conn)
-                raise
-        conn.executescript(_SCHEMA)
-        conn.execute(
-            "INSERT OR REPLACE INTO view_meta (key, value) VALUES ('schema', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+    def reset(self) -> None:
+        """Empty every view, to rebuild them from the log (the log is untouched)."""
+        self._backend.reset()
 
     def all_jobs(self) -> list[JobRecord]:
         with self._read() as conn:
@@ -248,27 +112,22 @@ class QueryStore:
         return [decode_job(r[0]) for r in rows]
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        self._backend.close()
 
     # --- checkpoint -------------------------------------------------------------------------
 
-    def checkpoint(self, conn: sqlite3.Connection | None = None) -> int:
+    def checkpoint(self, conn: Sql | None = None) -> int:
         if conn is None:
             with self._read() as reader:
                 return self.checkpoint(reader)
         row = conn.execute(
-            "SELECT offset FROM view_checkpoint WHERE name = ?", (CHECKPOINT,)
+            'SELECT "offset" FROM view_checkpoint WHERE name = ?', (CHECKPOINT,)
         ).fetchone()
         return int(row[0]) if row else 0
 
     # --- jobs -------------------------------------------------------------------------------
 
-    def get_jobs(
-        self, job_ids: Iterable[str], conn: sqlite3.Connection | None = None
-    ) -> dict[str, JobRecord]:
+    def get_jobs(self, job_ids: Iterable[str], conn: Sql | None = None) -> dict[str, JobRecord]:
         ids = list(dict.fromkeys(job_ids))
         if not ids:
             return {}
@@ -385,6 +244,42 @@ class QueryStore:
                 )
         return found
 
+    # --- retention --------------------------------------------------------------------------
+
+    def expired_job_sets(self, before: float, limit: int) -> list[tuple[str, str]]:
+        """Job sets whose jobs are all finished, the last of them before ``before``."""
+        live = ",".join("?" * len(NON_TERMINAL_STATES))
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT queue, job_set FROM jobs GROUP BY queue, job_set"
+                f" HAVING MAX(last_transition) < ? AND SUM(CASE WHEN state IN ({live})"
+                " THEN 1 ELSE 0 END) = 0 ORDER BY MAX(last_transition) LIMIT ?",
+                (before, *(s.value for s in NON_TERMINAL_STATES), limit),
+            ).fetchall()
+        return [(queue, job_set) for queue, job_set in rows]
+
+    def forget_jobs(self, queue: str, job_set: str, before: float, limit: int) -> list[JobRecord]:
+        """Delete up to ``limit`` of a job set's jobs finished before ``before`` (their runs
+        and client ids too); return them."""
+        done = ",".join("?" * len(TERMINAL_STATES))
+        with self.write() as conn:
+            rows = conn.execute(
+                f"SELECT job_id, record FROM jobs WHERE queue = ? AND job_set = ?"
+                f" AND state IN ({done}) AND last_transition < ? LIMIT ?",
+                (queue, job_set, *(s.value for s in TERMINAL_STATES), before, limit),
+            ).fetchall()
+            jobs = [decode_job(record) for _, record in rows]
+            client_ids = [job.spec.client_id for job in jobs if job.spec.client_id]
+            conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(j.job_id,) for j in jobs])
+            conn.executemany(
+                "DELETE FROM runs WHERE run_id = ?", [(r.run_id,) for j in jobs for r in j.runs]
+            )
+            conn.executemany(
+                "DELETE FROM client_ids WHERE queue = ? AND client_id = ?",
+                [(queue, client_id) for client_id in client_ids],
+            )
+        return jobs
+
     # --- control plane ----------------------------------------------------------------------
 
     def get_queue(self, name: str) -> Queue | None:
@@ -415,7 +310,7 @@ class QueryStore:
         return [_executor_decoder.decode(r[0]) for r in rows]
 
 
-def _by_job_id(conn: sqlite3.Connection, column: str, ids: list[str]) -> Iterator[tuple[str, Any]]:
+def _by_job_id(conn: Sql, column: str, ids: list[str]) -> Iterator[tuple[str, Any]]:
     """(job_id, column) of the jobs among ``ids`` that exist, 500 ids to a query."""
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -423,10 +318,3 @@ def _by_job_id(conn: sqlite3.Connection, column: str, ids: list[str]) -> Iterato
         yield from conn.execute(
             f"SELECT job_id, {column} FROM jobs WHERE job_id IN ({marks})", chunk
         )
-
-
-def remove_views_file(path: str | Path) -> None:
-    """Delete a views database and its WAL files (they are rebuilt from the log)."""
-    for suffix in ("", "-wal", "-shm"):
-        with suppress(FileNotFoundError):
-            os.remove(f"{path}{suffix}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -21,8 +20,9 @@ from armada.domain import events as ev
 from armada.domain.events import LogEntry
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
-from armada.eventlog.base import EventLog, StoreFull
-from armada.views.store import CHECKPOINT, QueryStore, encode, job_row
+from armada.eventlog.base import EventLog, StoreBusy, StoreFull, StoreUnavailable
+from armada.views.sql import Sql
+from armada.views.store import CHECKPOINT, JOB_COLUMNS, QueryStore, encode, job_row
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,19 @@ log = logging.getLogger(__name__)
 EVENTS_PER_TRANSACTION = 20_000
 ENTRIES_PER_READ = 20
 CACHE_SIZE = 200_000
+
+_UPSERT_JOB = (
+    f"INSERT INTO jobs ({', '.join(JOB_COLUMNS)}) VALUES ({', '.join('?' * len(JOB_COLUMNS))})"
+    f" ON CONFLICT (job_id) DO UPDATE SET"
+    f" {', '.join(f'{c} = excluded.{c}' for c in JOB_COLUMNS[1:])}"
+)
+
+
+def _upsert_record(table: str, key: str) -> str:
+    return (
+        f"INSERT INTO {table} ({key}, record) VALUES (?, ?)"
+        f" ON CONFLICT ({key}) DO UPDATE SET record = excluded.record"
+    )
 
 
 class ViewUpdater:
@@ -68,11 +81,16 @@ class ViewUpdater:
                         return checkpoint
                     self._apply(conn, entries)
                     conn.execute(
-                        "INSERT INTO view_checkpoint (name, offset) VALUES (?, ?)"
-                        " ON CONFLICT (name) DO UPDATE SET offset = excluded.offset",
+                        'INSERT INTO view_checkpoint (name, "offset") VALUES (?, ?)'
+                        ' ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset"',
                         (CHECKPOINT, entries[-1].offset),
                     )
                 self._cache_offset = entries[-1].offset
+
+    def catch_up_if_behind(self) -> None:
+        """Catch up if the log has entries the views lack (cheap reads when it has none)."""
+        if self._log.head() > self._store.checkpoint():
+            self.catch_up()
 
     def _read_some(self, after: int) -> list[LogEntry]:
         """Entries after ``after`` holding about EVENTS_PER_TRANSACTION events in all."""
@@ -87,7 +105,7 @@ class ViewUpdater:
             after = chunk[-1].offset
         return entries
 
-    def _apply(self, conn: sqlite3.Connection, entries: Sequence[LogEntry]) -> None:
+    def _apply(self, conn: Sql, entries: Sequence[LogEntry]) -> None:
         referenced = {
             job_id
             for entry in entries
@@ -123,20 +141,17 @@ class ViewUpdater:
                     new_runs.append((event.run_id, job_id))
         self._remember(changed.values())
         if changed:
-            conn.executemany(
-                "INSERT OR REPLACE INTO jobs (job_id, queue, job_set, state, priority,"
-                " priority_class, submitted, last_transition, external_job_uri, latest_run_id,"
-                " pool, executor, node, record)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [job_row(job) for job in changed.values()],
-            )
+            conn.executemany(_UPSERT_JOB, [job_row(job) for job in changed.values()])
         if client_ids:
             conn.executemany(
-                "INSERT OR IGNORE INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)",
+                "INSERT INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 client_ids,
             )
         if new_runs:
-            conn.executemany("INSERT OR IGNORE INTO runs (run_id, job_id) VALUES (?, ?)", new_runs)
+            conn.executemany(
+                "INSERT INTO runs (run_id, job_id) VALUES (?, ?) ON CONFLICT DO NOTHING", new_runs
+            )
 
     def _remember(self, jobs: Iterable[JobRecord]) -> None:
         cache = self._cache
@@ -150,25 +165,25 @@ class ViewUpdater:
             cache.popitem(last=False)
 
     @staticmethod
-    def _apply_control_plane(conn: sqlite3.Connection, event: ev.Event) -> None:
+    def _apply_control_plane(conn: Sql, event: ev.Event) -> None:
         match event:
             case ev.QueueCreated(queue=queue) | ev.QueueUpdated(queue=queue):
                 conn.execute(
-                    "INSERT OR REPLACE INTO queues (name, record) VALUES (?, ?)",
+                    _upsert_record("queues", "name"),
                     (queue.name, encode(queue)),
                 )
             case ev.QueueDeleted(name=name):
                 conn.execute("DELETE FROM queues WHERE name = ?", (name,))
             case ev.RetryPolicyUpserted(policy=policy):
                 conn.execute(
-                    "INSERT OR REPLACE INTO retry_policies (name, record) VALUES (?, ?)",
+                    _upsert_record("retry_policies", "name"),
                     (policy.name, encode(policy)),
                 )
             case ev.RetryPolicyDeleted(name=name):
                 conn.execute("DELETE FROM retry_policies WHERE name = ?", (name,))
             case ev.ExecutorSettingsUpserted(settings=settings):
                 conn.execute(
-                    "INSERT OR REPLACE INTO executor_settings (executor, record) VALUES (?, ?)",
+                    _upsert_record("executor_settings", "executor"),
                     (settings.executor, encode(settings)),
                 )
             case ev.ExecutorSettingsDeleted(executor=executor):
@@ -181,13 +196,18 @@ async def follow_log(updater: ViewUpdater, interval: float) -> None:
     """Keep the views up to date with appends made by other processes (runs until cancelled).
 
     Appends made through this process's ``Storage.append`` are applied at once by the
-    appender; this catches the rest, every ``interval`` seconds.
+    appender; this catches the rest: when the log's signal fires (PostgreSQL announces other
+    processes' appends) or at the latest every ``interval`` seconds.
     """
     while True:
-        await asyncio.sleep(interval)
+        await updater.log.signal.wait_async(interval)
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            # wait_for (Python 3.11) may swallow a cancel that raced the wake-up: honour it.
+            raise asyncio.CancelledError
         try:
-            await asyncio.to_thread(updater.catch_up)
-        except StoreFull as exc:
+            await asyncio.to_thread(updater.catch_up_if_behind)
+        except (StoreFull, StoreBusy, StoreUnavailable) as exc:
             log.warning("view: %s; retrying", exc)
         except Exception:
             log.exception("view: catching up with the log failed; retrying")

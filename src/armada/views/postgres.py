@@ -1,0 +1,50 @@
+"""The views in PostgreSQL, in the log's database, through the log's connection pool.
+
+The tables are the SQLite views' (:data:`~armada.views.sql.VIEWS_DDL` with PostgreSQL's
+types), made by ``armada migrate`` (:data:`VIEW_STEPS`) and checked at open. Writers of the
+views, in any process, take one transaction-scoped advisory lock, as SQLite's ``BEGIN
+IMMEDIATE`` serialises them: an updater reads the checkpoint and applies the entries after it
+without another updater doing the same underneath it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from psycopg_pool import ConnectionPool
+
+from armada.eventlog.postgres import translated
+from armada.eventlog.postgres_schema import Step, check_schema
+from armada.views.sql import POSTGRES_TYPES, VIEWS_DDL, PgSql
+from armada.views.sqlite_views import VIEW_TABLES
+
+VIEW_STEPS: Sequence[Step] = (
+    tuple(s.strip() for s in VIEWS_DDL.format(**POSTGRES_TYPES).split(";") if s.strip()),
+)
+_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('armada-views'))"
+
+
+class PostgresViews:
+    def __init__(self, pool: ConnectionPool, url: str) -> None:
+        self._pool = pool
+        with translated(), pool.connection() as conn:
+            check_schema(conn, url, "views", VIEW_STEPS)
+
+    @contextmanager
+    def read(self) -> Iterator[PgSql]:
+        with translated(self._pool), self._pool.connection() as conn:
+            yield PgSql(conn)
+
+    @contextmanager
+    def write(self) -> Iterator[PgSql]:
+        with translated(self._pool), self._pool.connection() as conn, conn.transaction():
+            conn.execute(_WRITE_LOCK)
+            yield PgSql(conn)
+
+    def reset(self) -> None:
+        with self.write() as sql:
+            sql.execute(f"TRUNCATE {', '.join(VIEW_TABLES)}")
+
+    def close(self) -> None:
+        """The pool is the log's, closed with it."""

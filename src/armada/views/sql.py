@@ -1,0 +1,144 @@
+"""The seam between the query store's SQL and the database that runs it.
+
+The views' queries are written once (in :mod:`armada.views.store` and the updater), in the SQL
+SQLite and PostgreSQL share: ``?`` placeholders, ``INSERT ... ON CONFLICT``, ``excluded``,
+quoted ``"offset"``. A :class:`ViewsBackend` supplies connections (SQLite's own, or
+:class:`PgSql` wrapping a pooled PostgreSQL connection, which turns ``?`` into ``%s``), the
+write transaction, and the schema (:data:`VIEWS_DDL`, written once with a type per dialect).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+import psycopg
+
+
+class Rows(Protocol):
+    """What a query returns: a cursor over its rows."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Sql(Protocol):
+    """A connection, inside a write transaction or for reading (``sqlite3.Connection`` is one)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> object: ...
+
+
+class ViewsBackend(Protocol):
+    """Where the views' tables live."""
+
+    def read(self) -> AbstractContextManager[Sql]:
+        """A connection for reads (each statement sees the newest committed state)."""
+        ...
+
+    def write(self) -> AbstractContextManager[Sql]:
+        """A write transaction, serialised with every other writer of these views (in any
+        process); committed when the block ends, rolled back on an exception."""
+        ...
+
+    def reset(self) -> None:
+        """Empty every view, to rebuild them from the log (the log is untouched)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class PgSql:
+    """A psycopg connection that speaks the views' SQL (``?`` placeholders)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
+        return self.conn.execute(_pg(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> object:
+        """An ``INSERT ... VALUES (?, ...)`` of many rows becomes one statement taking one
+        array per column (``SELECT * FROM unnest(...)``): one round trip, not one per row."""
+        rows = list(parameters)
+        values = _VALUES.search(sql)
+        if values is None or len(rows) < 2:
+            with self.conn.cursor() as cursor:
+                cursor.executemany(_pg(sql), rows)
+            return None
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        arrays = ", ".join(f"%b::{_ARRAY_TYPES[type(column[0])]}" for column in columns)
+        bulk = f"{sql[: values.start()]}SELECT * FROM unnest({arrays}){sql[values.end() :]}"
+        self.conn.execute(bulk.encode(), columns)
+        return None
+
+
+_ARRAY_TYPES = {str: "text[]", int: "bigint[]", float: "float8[]", bytes: "bytea[]"}
+_VALUES = re.compile(r"VALUES (\(\?(?:, \?)*\))")
+
+
+def _pg(sql: str) -> bytes:
+    """``?`` placeholders as psycopg's ``%s`` (the views' SQL has no other ``?`` or ``%``)."""
+    return sql.replace("?", "%s").encode()
+
+
+# The views' tables, once for both dialects: {blob}, {real} and {bigint} are the types.
+VIEWS_DDL = """
+CREATE TABLE IF NOT EXISTS view_checkpoint (
+    name      TEXT PRIMARY KEY,
+    "offset"  {bigint} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id           TEXT PRIMARY KEY,
+    queue            TEXT NOT NULL,
+    job_set          TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    priority         {bigint} NOT NULL,
+    priority_class   TEXT NOT NULL,
+    submitted        {real} NOT NULL,
+    last_transition  {real} NOT NULL,
+    external_job_uri TEXT NOT NULL DEFAULT '',
+    latest_run_id    TEXT NOT NULL DEFAULT '',
+    pool             TEXT NOT NULL DEFAULT '',
+    executor         TEXT NOT NULL DEFAULT '',
+    node             TEXT NOT NULL DEFAULT '',
+    record           {blob} NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_by_job_set ON jobs (queue, job_set, state);
+CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state);
+CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
+CREATE INDEX IF NOT EXISTS jobs_by_executor ON jobs (executor, node, state)
+    WHERE executor != '';
+CREATE INDEX IF NOT EXISTS jobs_by_external_uri ON jobs (queue, job_set, external_job_uri)
+    WHERE external_job_uri != '';
+CREATE TABLE IF NOT EXISTS runs (
+    run_id  TEXT PRIMARY KEY,
+    job_id  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS client_ids (
+    queue      TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    job_id     TEXT NOT NULL,
+    PRIMARY KEY (queue, client_id)
+);
+CREATE TABLE IF NOT EXISTS queues (
+    name    TEXT PRIMARY KEY,
+    record  {blob} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS retry_policies (
+    name    TEXT PRIMARY KEY,
+    record  {blob} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS executor_settings (
+    executor  TEXT PRIMARY KEY,
+    record    {blob} NOT NULL
+)
+"""
+SQLITE_TYPES = {"blob": "BLOB", "real": "REAL", "bigint": "INTEGER"}
+POSTGRES_TYPES = {"blob": "BYTEA", "real": "DOUBLE PRECISION", "bigint": "BIGINT"}

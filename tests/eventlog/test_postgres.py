@@ -1,0 +1,112 @@
+"""What only the PostgreSQL store does: schema versions, wake-ups across processes, and its
+failures as the store's errors (a full pool, an unreachable server)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+import pytest
+
+from armada.eventlog import EventLogError
+from armada.eventlog.base import StoreBusy, StoreUnavailable
+from armada.eventlog.postgres import PostgresEventLog
+from armada.eventlog.postgres_schema import LOG_STEPS
+from tests.builders import sequence, submit
+from tests.postgres_support import fresh_schema
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_store_never_migrated_is_refused_with_what_to_run() -> None:
+    refusal = r"schema version 0.*run `armada migrate --store"
+    with fresh_schema(migrated=False) as url, pytest.raises(EventLogError, match=refusal):
+        PostgresEventLog(url)
+
+
+def test_a_store_of_a_newer_schema_is_refused(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE armada_schema SET version = %s WHERE part = 'log'", (len(LOG_STEPS) + 1,)
+        )
+    with pytest.raises(EventLogError, match="newer than this Armada knows"):
+        PostgresEventLog(postgres_url)
+
+
+def armada(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "armada.cli.armada_main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_armada_migrate_makes_the_schema_and_processes_check_it() -> None:
+    with fresh_schema(migrated=False) as url:
+        refused = armada("server", "--store", url, "--port", "0")
+        assert refused.returncode == 1
+        assert "run `armada migrate --store" in refused.stderr
+        first = armada("migrate", "--store", url)
+        assert first.returncode == 0, first.stderr
+        assert "log: schema version 1 (migrated from 0)" in first.stdout
+        again = armada("migrate", "--store", url)
+        assert "log: schema version 1 (up to date)" in again.stdout
+        assert "views: schema version 1 (up to date)" in again.stdout
+        log = PostgresEventLog(url)
+        log.close()
+
+
+def test_another_process_append_wakes_the_signal_without_polling(postgres_url: str) -> None:
+    """Two opened logs are two processes' views of the database: only NOTIFY links them."""
+    waiter, writer = PostgresEventLog(postgres_url), PostgresEventLog(postgres_url)
+    try:
+        woke = threading.Event()
+
+        def wait() -> None:
+            waiter.signal.wait(timeout=10)
+            woke.set()
+
+        thread = threading.Thread(target=wait)
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not woke.is_set() and time.monotonic() < deadline:
+            writer.append([sequence(submit(f"j{time.monotonic_ns()}"))])
+            woke.wait(0.2)
+        thread.join(timeout=10)
+        assert woke.is_set() and time.monotonic() < deadline
+        assert waiter.head() == writer.head()
+    finally:
+        waiter.close()
+        writer.close()
+
+
+def test_a_full_pool_is_store_busy_not_a_hang(postgres_url: str) -> None:
+    log = PostgresEventLog(postgres_url, pool_size=1, pool_timeout=0.5)
+    try:
+        with log.pool.connection():
+            started = time.monotonic()
+            with pytest.raises(StoreBusy):
+                log.append([sequence(submit("a"))])
+            assert time.monotonic() - started < 5
+        assert [e.offset for e in log.append([sequence(submit("a"))])] == [1]
+    finally:
+        log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_server_is_store_unavailable_not_a_hang() -> None:
+    started = time.monotonic()
+    with pytest.raises(StoreUnavailable):
+        PostgresEventLog(f"postgresql://postgres@127.0.0.1:{free_port()}/x", pool_timeout=1)
+    assert time.monotonic() - started < 10
