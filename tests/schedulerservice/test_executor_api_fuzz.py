@@ -80,8 +80,8 @@ class World:
     def wait_for_a_new_round(self) -> None:
         """Wait until a scheduling round has begun, and ended, since the call: two more rounds
         counted (the first may have been under way already)."""
-        before = self.service.cycle
-        wait_until(lambda: self.service.cycle >= before + 2, what="a new scheduling round")
+        before = self.service.state.cycle
+        wait_until(lambda: self.service.state.cycle >= before + 2, what="a new scheduling round")
 
     def states(self) -> dict[str, JobState]:
         return self.armada.system.storage.store.get_job_states(self.submitted)
