@@ -44,6 +44,29 @@ ARMADA_CLASSES = {
     PC_PREEMPTIBLE: PriorityClassSettings(priority=30000, preemptible=True),
 }
 
+# Queues of equal weight, as most of Armada's cases have them.
+AB = {"A": 1.0, "B": 1.0}
+ABC = {"A": 1.0, "B": 1.0, "C": 1.0}
+
+
+def per_class_cpu_limits() -> dict[str, PriorityClassSettings]:
+    """Armada's test classes with a per-queue cap of 1/32 of the CPU at priority 0, 2/32 at 1,
+    3/32 at 2 and 4/32 at 3 (its ``WithPerQueueLimitsConfig`` in the tables)."""
+    fractions = {PC0: 1 / 32, PC1: 2 / 32, PC2: 3 / 32, PC3: 4 / 32}
+    return {
+        name: (
+            PriorityClassSettings(
+                priority=pc.priority,
+                preemptible=pc.preemptible,
+                maximum_resource_fraction_per_queue={"cpu": fractions[name]},
+            )
+            if name in fractions
+            else pc
+        )
+        for name, pc in ARMADA_CLASSES.items()
+    }
+
+
 LARGE_ONLY = Taint(key="largeJobsOnly", value="true", effect="NoSchedule")
 TOLERATE_LARGE = (Toleration(key="largeJobsOnly", value="true"),)
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import pytest
 
-from armada.config.scheduling import PriorityClassSettings
 from armada.domain.jobs import NodeSelectorRequirement, NodeSelectorTerm
 from tests.scheduling.armada_tables import (
-    ARMADA_CLASSES,
+    AB,
+    ABC,
     PC0,
     PC1,
     PC2,
@@ -31,28 +31,10 @@ from tests.scheduling.armada_tables import (
     jobs,
     large,
     nodes32,
+    per_class_cpu_limits,
     replay,
     span,
 )
-
-AB = {"A": 1.0, "B": 1.0}
-ABC = {"A": 1.0, "B": 1.0, "C": 1.0}
-
-
-def _per_queue_limits() -> dict[str, PriorityClassSettings]:
-    fractions = {PC0: 1 / 32, PC1: 2 / 32, PC2: 3 / 32, PC3: 4 / 32}
-    return {
-        name: (
-            PriorityClassSettings(
-                priority=pc.priority,
-                preemptible=pc.preemptible,
-                maximum_resource_fraction_per_queue={"cpu": fractions[name]},
-            )
-            if name in fractions
-            else pc
-        )
-        for name, pc in ARMADA_CLASSES.items()
-    }
 
 
 def _balancing_weighted(queues: dict[str, float]) -> Case:
@@ -204,7 +186,7 @@ CASES: dict[str, Case] = {
     "MaximumResourceFractionPerQueue": Case(
         nodes=nodes32(1),
         queues={"A": 1.0},
-        settings={"priority_classes": _per_queue_limits()},
+        settings={"priority_classes": per_class_cpu_limits()},
         rounds=[
             Round(
                 [
@@ -222,7 +204,7 @@ CASES: dict[str, Case] = {
     "MaximumResourceFractionPerQueue multiple rounds": Case(
         nodes=nodes32(1),
         queues={"A": 1.0},
-        settings={"priority_classes": _per_queue_limits()},
+        settings={"priority_classes": per_class_cpu_limits()},
         rounds=[
             Round([jobs("A", PC0, 32)], scheduled={"A": [0]}),
             Round([jobs("A", PC1, 32), jobs("A", PC0, 32)], scheduled={"A": span(0, 1)}),

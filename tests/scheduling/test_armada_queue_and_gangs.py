@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import pytest
 
-from armada.config.scheduling import PriorityClassSettings
 from armada.domain.jobs import NodeSelectorRequirement, NodeSelectorTerm
 from armada.domain.queues import ResourceFractionLimits
 from armada.scheduling import Node
 from tests.scheduling.armada_tables import (
-    ARMADA_CLASSES,
+    AB,
     PC0,
     PC1,
     PC2,
@@ -38,13 +37,13 @@ from tests.scheduling.armada_tables import (
     jobs,
     large,
     nodes32,
+    per_class_cpu_limits,
     replay,
     span,
 )
 from tests.scheduling.world import CPU, GI, node
 
 A = {"A": 1.0}
-AB = {"A": 1.0, "B": 1.0}
 
 
 def one_round(
@@ -60,20 +59,6 @@ def one_round(
         settings=settings,
         rounds=[Round(submit, scheduled=scheduled)],
     )
-
-
-def _limits(**fractions: float) -> dict[str, PriorityClassSettings]:
-    by_class = {PC0: 1 / 32, PC1: 2 / 32, PC2: 3 / 32, PC3: 4 / 32}
-    return {
-        name: PriorityClassSettings(
-            priority=pc.priority,
-            preemptible=pc.preemptible,
-            maximum_resource_fraction_per_queue={"cpu": by_class[name]},
-        )
-        if name in by_class
-        else pc
-        for name, pc in ARMADA_CLASSES.items()
-    }
 
 
 def used(nodes: list[Node], **resources: int) -> list[Node]:
@@ -178,7 +163,7 @@ QUEUE_CASES: dict[str, Case] = {
             jobs("A", PC0, 1),
         ],
         {"A": [0, 3, 4, 8, 9, 10, 14, 15, 16, 17]},
-        priority_classes=_limits(),
+        priority_classes=per_class_cpu_limits(),
     ),
     "per queue, resource class, and pool cpu limit": Case(
         nodes=nodes32(1),
@@ -326,7 +311,7 @@ GANG_CASES: dict[str, Case] = {
         ),
         # gangs 0, 2, 4 and 6: jobs 0, 3-4, 8-10, 15-18
         {"A": [0, 3, 4, 8, 9, 10, 15, 16, 17, 18]},
-        priority_classes=_limits(),
+        priority_classes=per_class_cpu_limits(),
     ),
     "resolution has no impact on jobs of size a multiple of the resolution": one_round(
         nodes32(3),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import pytest
 
 from tests.scheduling.armada_tables import (
+    AB,
+    ABC,
     PC0,
     PC1,
     PC2,
@@ -23,9 +25,6 @@ from tests.scheduling.armada_tables import (
     span,
 )
 from tests.scheduling.world import node
-
-AB = {"A": 1.0, "B": 1.0}
-ABC = {"A": 1.0, "B": 1.0, "C": 1.0}
 
 URGENCY_CASES: dict[str, Case] = {
     "urgency-based preemption - gangs": Case(
