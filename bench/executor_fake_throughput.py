@@ -17,7 +17,7 @@ import time
 
 import uvloop
 
-from armada.config.executor import ExecutorSettings, FakeClusterSettings, NodeGroupSettings
+from armada.config.executor import ExecutorConfig, FakeClusterSettings, NodeGroupSettings
 from armada.executor.agent import ExecutorAgent
 from armada.executor.fake import FakeCluster
 from armada.executor.testing import FakeScheduler, lease_message
@@ -31,7 +31,7 @@ async def measure(jobs: int, nodes: int) -> float:
     for index in range(CLUSTERS):
         scheduler = FakeScheduler()
         await scheduler.start()
-        settings = ExecutorSettings(
+        settings = ExecutorConfig(
             cluster_id=f"cluster-{index}",
             scheduler_address=scheduler.address,
             max_leased_jobs=1000,

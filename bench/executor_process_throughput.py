@@ -17,7 +17,7 @@ import time
 
 import uvloop
 
-from armada.config.executor import ExecutorSettings, ProcessClusterSettings
+from armada.config.executor import ExecutorConfig, ProcessClusterSettings
 from armada.executor.agent import ExecutorAgent
 from armada.executor.process import ProcessCluster
 from armada.executor.testing import FakeScheduler, lease_message
@@ -29,7 +29,7 @@ async def measure(jobs: int, limits: str) -> float:
     scheduler = FakeScheduler()
     await scheduler.start()
     with tempfile.TemporaryDirectory(prefix="armada-bench-") as logs:
-        settings = ExecutorSettings(  # the defaults, but for where the process backend logs
+        settings = ExecutorConfig(  # the defaults, but for where the process backend logs
             backend="process",
             scheduler_address=scheduler.address,
             process=ProcessClusterSettings(node_name="local", log_dir=logs, resource_limits=limits),

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from armada.config.executor import (
-    ExecutorSettings,
+    ExecutorConfig,
     ExitCodeMatch,
     FailureCategory,
     FailureRule,
@@ -55,7 +55,7 @@ DETAILED_CATEGORIES = [
 ]
 
 
-def fast_settings(address: str = "127.0.0.1:1", **overrides: Any) -> ExecutorSettings:
+def fast_settings(address: str = "127.0.0.1:1", **overrides: Any) -> ExecutorConfig:
     """Settings with every interval short, so that agent tests take well under a second."""
     values: dict[str, Any] = {
         "cluster_id": "cluster-1",
@@ -73,7 +73,7 @@ def fast_settings(address: str = "127.0.0.1:1", **overrides: Any) -> ExecutorSet
         ),
     }
     values.update(overrides)
-    return ExecutorSettings(**values)
+    return ExecutorConfig(**values)
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +82,7 @@ def _validate_trackers(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[RunTrac
     made: list[RunTracker] = []
     make = RunTracker.__init__
 
-    def tracked_init(self: RunTracker, settings: ExecutorSettings) -> None:
+    def tracked_init(self: RunTracker, settings: ExecutorConfig) -> None:
         make(self, settings)
         made.append(self)
 
@@ -101,9 +101,7 @@ async def scheduler() -> AsyncIterator[FakeScheduler]:
 
 
 @asynccontextmanager
-async def running_agent(
-    settings: ExecutorSettings, cluster: Cluster
-) -> AsyncIterator[ExecutorAgent]:
+async def running_agent(settings: ExecutorConfig, cluster: Cluster) -> AsyncIterator[ExecutorAgent]:
     """An agent running in the background for the duration of the block."""
     agent = ExecutorAgent(settings=settings, cluster=cluster)
     stop = asyncio.Event()

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic.alias_generators import to_camel
 
 from armada.config.base import Settings
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.executor.podspec import command_line
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "executor.md"
@@ -49,7 +49,7 @@ def setting_keys(model: type[Settings], prefix: str = "") -> list[str]:
 
 def test_every_setting_is_in_the_reference() -> None:
     text = DOC.read_text()
-    missing = [key for key in setting_keys(ExecutorSettings) if f"`{key}`" not in text]
+    missing = [key for key in setting_keys(ExecutorConfig) if f"`{key}`" not in text]
     assert missing == []
 
 

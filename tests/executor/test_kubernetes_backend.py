@@ -13,7 +13,7 @@ import pytest
 from kubernetes import client
 
 from armada.config.executor import (
-    ExecutorSettings,
+    ExecutorConfig,
     IngressSettings,
     PendingEventRule,
     PendingPodChecks,
@@ -257,7 +257,7 @@ async def test_pod_events_and_logs(kube: FakeKubeApi) -> None:
 
 def agent_on(
     kube: FakeKubeApi, scheduler: FakeScheduler
-) -> tuple[ExecutorSettings, KubernetesCluster]:
+) -> tuple[ExecutorConfig, KubernetesCluster]:
     """Settings that fail pull errors at once, clean finished pods at once, force after 300ms."""
     checks = PendingPodChecks(
         event_rules=[PendingEventRule(regexp="Failed to pull image", action="fail", grace="0s")]

@@ -6,16 +6,16 @@ import re
 
 import pytest
 
-from armada.config.executor import ExecutorSettings, FailureCategory, FailureRule
+from armada.config.executor import ExecutorConfig, FailureCategory, FailureRule
 from armada.domain import events as ev
 from armada.executor.classify import FailureClassifier, describe_failure
 from armada.executor.model import ContainerView, PodEvent, PodView
 from armada.executor.observe import ObservedRun, ObserveRules, Progress, observe
 
-DEFAULTS = ExecutorSettings()
+DEFAULTS = ExecutorConfig()
 RULES = ObserveRules(
     classifier=FailureClassifier(DEFAULTS.failure_categories, DEFAULTS.default_failure_category),
-    retry_reasons=[re.compile(p) for p in ExecutorSettings().failed_pod_retry_reasons],
+    retry_reasons=[re.compile(p) for p in ExecutorConfig().failed_pod_retry_reasons],
     cluster="c1",
 )
 

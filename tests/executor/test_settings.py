@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from armada.config import ConfigError, load_settings
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.executor.backends import build_cluster
 from armada.executor.fake import FakeCluster
 from armada.executor.process import ProcessCluster
@@ -32,7 +32,7 @@ fake:
       taints: [{key: nvidia.com/gpu, effect: NoSchedule}]
 """
     )
-    settings = load_settings(ExecutorSettings, path, env={"ARMADA_MAX_LEASED_JOBS": "5"})
+    settings = load_settings(ExecutorConfig, path, env={"ARMADA_MAX_LEASED_JOBS": "5"})
     assert (settings.cluster_id, settings.pool, settings.max_leased_jobs) == (
         "gpu-cluster",
         "gpu",
@@ -48,11 +48,11 @@ def test_unknown_keys_and_bad_values_are_named(tmp_path: Path) -> None:
     path = tmp_path / "executor.yaml"
     path.write_text("backend: nomad\nheartbeatIntervall: 2s\n")
     with pytest.raises(ConfigError) as error:
-        load_settings(ExecutorSettings, path)
+        load_settings(ExecutorConfig, path)
     assert "backend" in str(error.value) and "heartbeatIntervall" in str(error.value)
 
 
 def test_the_backend_is_built_from_the_settings(tmp_path: Path) -> None:
-    assert isinstance(build_cluster(ExecutorSettings(backend="fake")), FakeCluster)
-    process = build_cluster(ExecutorSettings(backend="process", process={"logDir": str(tmp_path)}))  # type: ignore[arg-type]
+    assert isinstance(build_cluster(ExecutorConfig(backend="fake")), FakeCluster)
+    process = build_cluster(ExecutorConfig(backend="process", process={"logDir": str(tmp_path)}))  # type: ignore[arg-type]
     assert isinstance(process, ProcessCluster) and process.log_dir == tmp_path

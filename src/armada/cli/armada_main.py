@@ -203,11 +203,11 @@ def scheduler(config_file: Path | None, **options: Any) -> None:
 def executor(config_file: Path | None, **options: Any) -> None:
     """Start an executor: one per cluster, leasing jobs from the scheduler and serving its
     jobs' logs (Binoculars); see docs/executor.md."""
-    from armada.config.executor import ExecutorSettings
+    from armada.config.executor import ExecutorConfig
     from armada.executor import ClusterError, build_cluster, serve_executor
     from armada.executor.standalone import LogListener
 
-    settings = _load("executor", ExecutorSettings, config_file, options)
+    settings = _load("executor", ExecutorConfig, config_file, options)
     logs = settings.binoculars
     _exit_if_cannot_listen(
         "executor",

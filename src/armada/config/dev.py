@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.config.scheduler import SchedulerLoopSettings
 from armada.config.server import ServerSettings
 
@@ -61,8 +61,8 @@ class DevSettings(ServerSettings):
         default_factory=lambda: SchedulerLoopSettings(**_DEV_SCHEDULER),
         description="The scheduler's loop (shorter periods and timeouts than in production).",
     )
-    executor: ExecutorSettings = Field(
-        default_factory=lambda: ExecutorSettings(**_DEV_EXECUTOR),
+    executor: ExecutorConfig = Field(
+        default_factory=lambda: ExecutorConfig(**_DEV_EXECUTOR),
         description="Settings every simulated executor starts from (its id, address and backend "
         "are set by armada dev). executor.fake.nodeGroups, if given, are added to each "
         "cluster's default group, named <cluster>-<name>.",

@@ -269,7 +269,7 @@ def _default_categories() -> list[FailureCategory]:
 # The executor
 
 
-class ExecutorSettings(Settings):
+class ExecutorConfig(Settings):
     """``armada executor``: one per cluster, leasing jobs from the scheduler (docs/executor.md)."""
 
     cluster_id: str = Field("cluster-1", description="The executor's id towards the scheduler.")

@@ -78,7 +78,7 @@ def render(models: dict[str, type[Settings]]) -> str:
 
 def all_models() -> dict[str, type[Settings]]:
     from armada.config.dev import DevSettings
-    from armada.config.executor import ExecutorSettings
+    from armada.config.executor import ExecutorConfig
     from armada.config.scheduler import SchedulerSettings
     from armada.config.server import ServerSettings
 
@@ -86,7 +86,7 @@ def all_models() -> dict[str, type[Settings]]:
         "armada dev": DevSettings,
         "armada server": ServerSettings,
         "armada scheduler": SchedulerSettings,
-        "armada executor": ExecutorSettings,
+        "armada executor": ExecutorConfig,
     }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from armada.config.dev import DevSettings
-from armada.config.executor import ExecutorSettings, NodeGroupSettings, ProcessClusterSettings
+from armada.config.executor import ExecutorConfig, NodeGroupSettings, ProcessClusterSettings
 from armada.domain.clock import Clock
 from armada.domain.resources import InvalidQuantity, parse_quantity
 from armada.executor import Cluster, build_cluster, run_executor
@@ -75,7 +75,7 @@ def node_groups(settings: DevSettings, cluster_id: str) -> list[NodeGroupSetting
     return groups
 
 
-def executor_settings(settings: DevSettings, index: int, address: str) -> ExecutorSettings:
+def executor_settings(settings: DevSettings, index: int, address: str) -> ExecutorConfig:
     cluster_id = f"cluster-{index + 1}"
     base = settings.executor
     fake = base.fake.model_copy(update={"node_groups": node_groups(settings, cluster_id)})

@@ -19,7 +19,7 @@ from typing import Any
 
 import grpc
 
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.domain import events as ev
 from armada.domain.clock import Clock, SystemClock
 from armada.executor.cluster import Cluster, ClusterError, PodSnapshot, WatchItem
@@ -61,7 +61,7 @@ class ExecutorAgent:
     def __init__(
         self,
         *,
-        settings: ExecutorSettings,
+        settings: ExecutorConfig,
         cluster: Cluster,
         clock: Clock | None = None,
         channel: grpc.aio.Channel | None = None,
@@ -408,7 +408,7 @@ def _brief(exc: BaseException) -> str:
 
 
 async def run_executor(
-    settings: ExecutorSettings,
+    settings: ExecutorConfig,
     cluster: Cluster,
     *,
     clock: Clock | None = None,

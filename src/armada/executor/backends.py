@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.domain.clock import Clock
 from armada.executor.cluster import Cluster
 from armada.executor.fake import FakeCluster
 from armada.executor.process import ProcessCluster
 
 
-def build_cluster(settings: ExecutorSettings, *, clock: Clock | None = None) -> Cluster:
+def build_cluster(settings: ExecutorConfig, *, clock: Clock | None = None) -> Cluster:
     """The ``fake``, ``process`` or ``kubernetes`` backend, configured from ``settings``."""
     if settings.backend == "fake":
         return FakeCluster(

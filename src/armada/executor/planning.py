@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.executor.model import (
     JOB_ID_LABEL,
     JOB_SET_LABEL,
@@ -42,9 +42,7 @@ def pod_name(job_id: str, pod_number: int = 0) -> str:
     return f"armada-{job_id}-{pod_number}"
 
 
-def plan_pods(
-    leases: Iterable[LeasedRun], settings: ExecutorSettings
-) -> list[PodPlan | PlanFailure]:
+def plan_pods(leases: Iterable[LeasedRun], settings: ExecutorConfig) -> list[PodPlan | PlanFailure]:
     """One plan per lease, in order; a lease that cannot be planned gives a PlanFailure."""
     plans: list[PodPlan | PlanFailure] = []
     for lease in leases:
@@ -55,7 +53,7 @@ def plan_pods(
     return plans
 
 
-def plan_pod(lease: LeasedRun, settings: ExecutorSettings) -> PodPlan:
+def plan_pod(lease: LeasedRun, settings: ExecutorConfig) -> PodPlan:
     """The pod (plus services and ingresses) that runs ``lease``."""
     spec = pod_spec_to_json(lease.pod_spec)
     name = pod_name(lease.job_id)
@@ -134,7 +132,7 @@ def _inject_env(spec: dict[str, Any], env: Mapping[str, str]) -> None:
 
 
 def _networking(
-    lease: LeasedRun, name: str, labels: Mapping[str, str], settings: ExecutorSettings
+    lease: LeasedRun, name: str, labels: Mapping[str, str], settings: ExecutorConfig
 ) -> tuple[tuple[Manifest, ...], tuple[Manifest, ...], dict[int, str], tuple[int, ...]]:
     owned = {k: labels[k] for k in (JOB_ID_LABEL, RUN_ID_LABEL, QUEUE_LABEL)}
     selector = {JOB_ID_LABEL: lease.job_id}

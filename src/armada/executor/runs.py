@@ -22,7 +22,7 @@ import re
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.domain import events as ev
 from armada.executor.classify import DEADLINE_EXCEEDED, FailureClassifier, describe_failure
 from armada.executor.instructions import (
@@ -49,7 +49,7 @@ from armada.executor.run_stages import (
 class RunTracker:
     """All runs of one executor and the rules that move them (pure: no I/O, no clock)."""
 
-    def __init__(self, settings: ExecutorSettings) -> None:
+    def __init__(self, settings: ExecutorConfig) -> None:
         self._settings = settings
         self._rules = ObserveRules(
             classifier=FailureClassifier(

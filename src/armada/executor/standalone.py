@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.domain.clock import Clock
 from armada.executor.agent import ExecutorAgent
 from armada.executor.cluster import Cluster
@@ -44,7 +44,7 @@ def tracked_pods(cluster: str, tracker: RunTracker) -> Callable[[str], PodLocati
 
 
 async def start_log_listener(
-    settings: ExecutorSettings, tracker: RunTracker, cluster: Cluster
+    settings: ExecutorConfig, tracker: RunTracker, cluster: Cluster
 ) -> LogListener | None:
     """Serve Binoculars ``Logs`` for ``cluster`` (None when ``binoculars.port`` is 0).
 
@@ -68,7 +68,7 @@ async def start_log_listener(
 
 
 async def serve_executor(
-    settings: ExecutorSettings,
+    settings: ExecutorConfig,
     cluster: Cluster,
     *,
     stop: asyncio.Event,

@@ -32,7 +32,7 @@ from kubernetes.config.config_exception import ConfigException
 from kubernetes.watch.watch import iter_resp_lines
 from pydantic import ValidationError
 
-from armada.config.executor import ExecutorSettings
+from armada.config.executor import ExecutorConfig
 from armada.executor.cluster import (
     ClusterError,
     PodChange,
@@ -86,7 +86,7 @@ class KubernetesCluster:
     """A Kubernetes cluster implementing :class:`~armada.executor.cluster.Cluster`."""
 
     def __init__(
-        self, settings: ExecutorSettings, *, api_client: client.ApiClient, name: str = ""
+        self, settings: ExecutorConfig, *, api_client: client.ApiClient, name: str = ""
     ) -> None:
         self.name = name or settings.cluster_id
         kube = settings.kubernetes
@@ -100,7 +100,7 @@ class KubernetesCluster:
         self._watches: set[_PodWatch] = set()
 
     @classmethod
-    def from_settings(cls, settings: ExecutorSettings) -> KubernetesCluster:
+    def from_settings(cls, settings: ExecutorConfig) -> KubernetesCluster:
         """Connect with the configured kubeconfig, else in-cluster config, else ~/.kube/config."""
         kube = settings.kubernetes
         configuration = client.Configuration()
