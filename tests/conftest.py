@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +18,17 @@ from armada.dev.embedded import EmbeddedArmada
 # core is busy an example can take ten times its usual time. Examples are bounded by their
 # count, and the whole run by pytest-timeout.
 settings.register_profile("armada", deadline=None)
+
+# Every process a test starts serves HTTP (metrics, health) on a port of its own choosing,
+# never on the defaults (8080, 9000, 9001) that a developer's `armada dev` may hold.
+os.environ.setdefault("ARMADA_HTTP__PORT", "0")
 settings.load_profile("armada")
 
 
 def dev_settings(data_dir: Path, **overrides: object) -> DevSettings:
     values: dict[str, object] = {
         "grpc": {"host": "127.0.0.1", "port": 0},
+        "http": {"host": "127.0.0.1", "port": 0},
         "storage": {"data_dir": data_dir},
         "clusters": 0,
     }

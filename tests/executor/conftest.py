@@ -68,6 +68,7 @@ def fast_settings(address: str = "127.0.0.1:1", **overrides: Any) -> ExecutorCon
         "retry_max_backoff": "200ms",
         "resource_cleanup_interval": "100ms",
         "utilisation_sample_interval": "0s",  # the tests of usage turn it on
+        "http": {"host": "127.0.0.1", "port": 0},
         "fake": FakeClusterSettings(
             node_groups=[NodeGroupSettings(name="node", count=4)], startup_delay="20ms"
         ),

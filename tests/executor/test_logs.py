@@ -7,6 +7,7 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.request import urlopen
 
 import grpc
 import pytest
@@ -21,7 +22,7 @@ from armada.executor.logs import BinocularsLogService, PodLocation
 from armada.executor.planning import plan_pod
 from armada.executor.process import ProcessCluster
 from armada.executor.runs import RunTracker
-from armada.executor.standalone import LogListener, serve_executor, start_log_listener
+from armada.executor.standalone import ExecutorListeners, serve_executor, start_log_listener
 from armada.executor.testing import FakeScheduler, lease_message
 from armada.executor.wire import lease_from_proto
 from armada.waiting import wait_until_async
@@ -153,7 +154,7 @@ async def test_a_standalone_executor_serves_its_kubernetes_pods_logs(
     configuration = kube_client.Configuration()
     configuration.host = kube.url
     cluster = KubernetesCluster(settings, api_client=kube_client.ApiClient(configuration))
-    listening: list[LogListener | None] = []
+    listening: list[ExecutorListeners] = []
     stop = asyncio.Event()
     executor = asyncio.create_task(
         serve_executor(settings, cluster, stop=stop, on_ready=listening.append)
@@ -167,8 +168,12 @@ async def test_a_standalone_executor_serves_its_kubernetes_pods_logs(
         for line in ("hello from kubernetes", "second line"):
             kube.write_log("default", "armada-logged-0", "main", line)
         await scheduler.wait_until(lambda: "running" in scheduler.kinds("run-logged"))
-        (listener,) = listening
+        (listeners,) = listening
+        listener = listeners.logs
         assert listener is not None and listener.address == f"127.0.0.1:{binoculars.port}"
+        assert listeners.http is not None  # its HTTP side answers too
+        health = await asyncio.to_thread(urlopen, f"{listeners.http.url}/healthz", timeout=10)
+        assert health.status == 200
 
         def read(job_id: str) -> list[str]:
             client = JobLogClient(listener.address, job_id, disable_ssl=True)

@@ -17,6 +17,7 @@ from armada import __version__
 from armada.cli.ports import listen_problem
 from armada.config import ConfigError, Settings, load_settings
 from armada.config.dev import DevSettings
+from armada.config.http import HttpSettings
 from armada.config.scheduler import SchedulerSettings
 from armada.config.server import ServerSettings
 from armada.dev.runtime import (
@@ -32,22 +33,22 @@ Starter = Callable[[Any], Awaitable[RunningSystem]]
 
 def _overrides(**options: Any) -> dict[str, Any]:
     """Command-line options that were given, as settings keys."""
-    sections = {
-        "port": ("grpc", "port"),
-        "host": ("grpc", "host"),
-        "data_dir": ("storage", "data_dir"),
-        "store": ("storage", "store"),
-        "schedule_period": ("scheduler", "schedule_period"),
-        "binoculars_port": ("binoculars", "port"),
+    sections: dict[str, list[tuple[str, str]]] = {
+        "port": [("grpc", "port")],
+        "host": [("grpc", "host"), ("http", "host")],
+        "http_port": [("http", "port")],
+        "data_dir": [("storage", "data_dir")],
+        "store": [("storage", "store")],
+        "schedule_period": [("scheduler", "schedule_period")],
+        "binoculars_port": [("binoculars", "port")],
     }
     values: dict[str, Any] = {}
     for key, value in options.items():
         if value is None:
             continue
-        if key in sections:
-            section, name = sections[key]
+        for section, name in sections.get(key, []):
             values.setdefault(section, {})[name] = value
-        else:
+        if key not in sections:
             values[key] = value
     return values
 
@@ -69,11 +70,18 @@ def _exit_if_cannot_listen(component: str, host: str, port: int, how_to_change: 
         sys.exit(1)
 
 
+def _exit_if_http_cannot_listen(component: str, http: HttpSettings) -> None:
+    if http.enabled:
+        how = "choose another with --http-port (http.port in a config file; 0: any free port)"
+        _exit_if_cannot_listen(component, http.host, http.port, how)
+
+
 def _serve(component: str, settings: Any, start: Starter) -> None:
     grpc = settings.grpc
     _exit_if_cannot_listen(
         component, grpc.host, grpc.port, "choose another with --port (grpc.port in a config file)"
     )
+    _exit_if_http_cannot_listen(component, settings.http)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -83,6 +91,8 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
 
         def ready(system: RunningSystem) -> None:
             click.echo(f"Armada {__version__} ({component}) is serving on {system.address}")
+            if system.http is not None:
+                click.echo(f"  http: {system.http.url} (/metrics, /healthz, /readyz)")
             click.echo(f"  data: {settings.storage.shown}")
             if component != "scheduler":
                 click.echo(f"  try:  armadactl --armadaUrl {system.address} create queue test")
@@ -108,13 +118,24 @@ def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
     )(f)
 
 
-def listen_options(default_port: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def listen_options(
+    default_port: int, default_http_port: int
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         f = click.option("--port", type=int, help=f"gRPC port [default: {default_port}].")(f)
+        f = http_port_option(default_http_port)(f)
         f = click.option("--host", help="Interface to listen on [default: localhost].")(f)
         return store_options(f)
 
     return decorate
+
+
+def http_port_option(default: int) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--http-port",
+        type=int,
+        help=f"HTTP port (/metrics, /healthz, /readyz); 0: any free one [default: {default}].",
+    )
 
 
 def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,7 +164,7 @@ def main(verbose: bool) -> None:
 
 @main.command()
 @config_option
-@listen_options(50051)
+@listen_options(50051, 8080)
 @click.option("--clusters", type=int, help="Simulated clusters [default: 1].")
 @click.option("--nodes-per-cluster", type=int, help="Nodes per simulated cluster [default: 4].")
 @click.option(
@@ -170,7 +191,7 @@ def dev(config_file: Path | None, **options: Any) -> None:
 
 @main.command()
 @config_option
-@listen_options(50051)
+@listen_options(50051, 8080)
 def server(config_file: Path | None, **options: Any) -> None:
     """Start the public API server alone (other components share its store)."""
     _serve("server", _load("server", ServerSettings, config_file, options), start_api_server)
@@ -178,7 +199,7 @@ def server(config_file: Path | None, **options: Any) -> None:
 
 @main.command()
 @config_option
-@listen_options(50052)
+@listen_options(50052, 9000)
 @click.option("--schedule-period", help="Time between scheduling rounds [default: 10s].")
 def scheduler(config_file: Path | None, **options: Any) -> None:
     """Start the scheduler: its loop, the executor API and the scheduling reports."""
@@ -200,12 +221,13 @@ def scheduler(config_file: Path | None, **options: Any) -> None:
 @click.option(
     "--binoculars-port", type=int, help="Port of its logs service; 0: none [default: 50053]."
 )
+@http_port_option(9001)
 def executor(config_file: Path | None, **options: Any) -> None:
     """Start an executor: one per cluster, leasing jobs from the scheduler and serving its
     jobs' logs (Binoculars); see docs/executor.md."""
     from armada.config.executor import ExecutorConfig
     from armada.executor import ClusterError, build_cluster, serve_executor
-    from armada.executor.standalone import LogListener
+    from armada.executor.standalone import ExecutorListeners
 
     settings = _load("executor", ExecutorConfig, config_file, options)
     logs = settings.binoculars
@@ -215,15 +237,18 @@ def executor(config_file: Path | None, **options: Any) -> None:
         logs.port,
         "choose another with --binoculars-port (binoculars.port in a config file; 0: none)",
     )
+    _exit_if_http_cannot_listen("executor", settings.http)
 
-    def ready(listener: LogListener | None) -> None:
+    def ready(listeners: ExecutorListeners) -> None:
         click.echo(
             f"Armada {__version__} executor {settings.cluster_id} ({settings.backend}, "
             f"pool {settings.pool}) reporting to {settings.scheduler_address}"
         )
-        if listener is not None:
+        if listeners.http is not None:
+            click.echo(f"  http: {listeners.http.url} (/metrics, /healthz, /readyz)")
+        if listeners.logs is not None:
             click.echo(
-                f"  logs: Binoculars on {listener.address} (armadactl logs --binoculars-url)"
+                f"  logs: Binoculars on {listeners.logs.address} (armadactl logs --binoculars-url)"
             )
 
     async def run() -> None:

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from armada.config.base import Duration, Settings
+from armada.config.http import HttpSettings, http_on
 
 # ----------------------------------------------------------------------------------------------
 # Simulated clusters
@@ -391,4 +392,7 @@ class ExecutorConfig(Settings):
     )
     binoculars: BinocularsSettings = Field(
         default_factory=BinocularsSettings, description="Job logs of this cluster, over gRPC."
+    )
+    http: HttpSettings = Field(
+        default_factory=lambda: http_on(9001), description="Metrics and health checks."
     )

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pydantic import Field
 
 from armada.config.base import Duration, Settings
+from armada.config.http import HttpSettings, http_on
 from armada.config.scheduling import SchedulingSettings
 from armada.config.server import GrpcSettings, StorageSettings
 
@@ -72,6 +73,9 @@ class SchedulerSettings(Settings):
     grpc: GrpcSettings = Field(
         default_factory=lambda: GrpcSettings(port=50052),
         description="Where executors and report clients reach the scheduler.",
+    )
+    http: HttpSettings = Field(
+        default_factory=lambda: http_on(9000), description="Metrics and health checks."
     )
     storage: StorageSettings = Field(default_factory=StorageSettings)
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)

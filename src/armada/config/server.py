@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from armada.config.base import Duration, Settings
+from armada.config.http import HttpSettings
 from armada.config.scheduling import SchedulingSettings
 from armada.config.submission import SubmissionSettings
 
@@ -149,6 +150,7 @@ class ServerSettings(Settings):
     """``armada server``: the public gRPC API."""
 
     grpc: GrpcSettings = Field(default_factory=GrpcSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     submission: SubmissionSettings = Field(default_factory=SubmissionSettings)
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)

@@ -50,6 +50,12 @@ class EmbeddedArmada:
     def address(self) -> str:
         return self.system.address
 
+    @property
+    def http_url(self) -> str:
+        """``http://host:port`` of its HTTP side (metrics, health, and what else it serves)."""
+        assert self.system.http is not None, "started with http.enabled false"
+        return self.system.http.url
+
     def start(self) -> EmbeddedArmada:
         self._thread.start()
         start = start_api_server if self._api_only else start_system

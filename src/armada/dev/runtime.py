@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from armada.config.http import HttpSettings
 from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
 from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
+from armada.http import HttpListener, HttpParts, build_app, start_http
 from armada.server.app import add_public_api, make_api_context
 from armada.server.views_gate import ViewsGate
 from armada.views.retention import keep_pruning
@@ -47,10 +49,13 @@ class RunningSystem:
     scheduler: SchedulerRuntime | None = None
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     farm: Farm | None = None
+    http: HttpListener | None = None
 
     async def stop(self, grace: float = 1.0) -> None:
         for closer in self.closers:
             await closer()
+        if self.http is not None:
+            await self.http.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -76,21 +81,30 @@ def grpc_server(
     )
 
 
+AddServices = Callable[[grpc.aio.Server, Storage, HttpParts], "SchedulerRuntime | None"]
+
+
 async def _serve(
+    component: str,
     grpc_settings: GrpcSettings,
+    http_settings: HttpSettings,
     storage_settings: StorageSettings,
-    add_services: Callable[[grpc.aio.Server, Storage], SchedulerRuntime | None],
-    follow_interval: float,
+    add_services: AddServices,
     *,
+    follow_interval: float,
     views_later: bool = False,
 ) -> RunningSystem:
-    """Open the store, register the services and listen. With ``views_later`` the views are
-    brought up to date after the server listens, and a gate holds the calls that read them
-    until then: the start costs what is behind only to the calls that need it."""
+    """Open the store, register the services and listen (gRPC, then HTTP). With
+    ``views_later`` the views are brought up to date after the server listens, and a gate
+    holds the calls that read them until then: the start costs what is behind only to the
+    calls that need it."""
     storage = await asyncio.to_thread(open_storage, storage_settings, catch_up=not views_later)
     gate = ViewsGate() if views_later else None
     server = grpc_server(grpc_settings, [gate] if gate is not None else None)
-    runtime = add_services(server, storage)
+    parts = HttpParts(component)
+    if gate is not None:
+        parts.readiness.append(gate.not_ready_reason)
+    runtime = add_services(server, storage, parts)
     try:
         port = server.add_insecure_port(grpc_settings.address)
     except RuntimeError:  # grpc's way of saying it could not bind (the CLI checks first)
@@ -99,6 +113,14 @@ async def _serve(
         storage.close()
         raise OSError(f"could not listen on {grpc_settings.address}")
     await server.start()
+    http: HttpListener | None = None
+    if http_settings.enabled:
+        try:
+            http = await start_http(http_settings, build_app(parts))
+        except BaseException:
+            await server.stop(0)
+            storage.close()
+            raise
     tasks = [
         _task(follow_log(storage.updater, follow_interval), "view-follower"),
         _task(watch_loop(), "loop-watch"),
@@ -113,6 +135,7 @@ async def _serve(
         server=server,
         tasks=tasks,
         scheduler=runtime,
+        http=http,
     )
 
 
@@ -144,14 +167,16 @@ async def start_api_server(
     """``armada server``: the public API on its store. It listens before its views have
     caught up with the log (event streams read the log and answer at once)."""
 
-    def add(server: grpc.aio.Server, storage: Storage) -> None:
+    def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> None:
         add_public_api(server, make_api_context(storage, settings, clock, ids))
 
     system = await _serve(
+        "server",
         settings.grpc,
+        settings.http,
         settings.storage,
         add,
-        settings.events.poll_interval.total_seconds(),
+        follow_interval=settings.events.poll_interval.total_seconds(),
         views_later=True,
     )
     _start_retention(system, settings.storage, clock or SystemClock())
@@ -181,10 +206,12 @@ async def start_scheduler(
 
     config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)
 
-    def add(server: grpc.aio.Server, storage: Storage) -> SchedulerRuntime:
+    def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
         return add_scheduler(server, storage, config, clock or SystemClock(), ids or RandomIds())
 
-    return await _serve(settings.grpc, settings.storage, add, 1.0)
+    return await _serve(
+        "scheduler", settings.grpc, settings.http, settings.storage, add, follow_interval=1.0
+    )
 
 
 async def start_system(
@@ -201,13 +228,18 @@ async def start_system(
     config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)
     clusters: dict[str, Cluster] = {}
 
-    def add(server: grpc.aio.Server, storage: Storage) -> SchedulerRuntime:
+    def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
         add_public_api(server, make_api_context(storage, settings, clock, ids))
         BinocularsLogService(pod_locator(storage.store), clusters).add_to_server(server)
         return add_scheduler(server, storage, config, clock, ids)
 
     system = await _serve(
-        settings.grpc, settings.storage, add, settings.events.poll_interval.total_seconds()
+        "dev",
+        settings.grpc,
+        settings.http,
+        settings.storage,
+        add,
+        follow_interval=settings.events.poll_interval.total_seconds(),
     )
     _start_retention(system, settings.storage, clock)
     address = system.address

@@ -20,6 +20,7 @@ from armada.executor.agent import ExecutorAgent
 from armada.executor.cluster import Cluster
 from armada.executor.logs import BinocularsLogService, PodLocation
 from armada.executor.runs import RunTracker
+from armada.http import HttpListener, HttpParts, build_app, start_http
 
 
 @dataclass
@@ -67,21 +68,35 @@ async def start_log_listener(
     return LogListener(server, address)
 
 
+@dataclass
+class ExecutorListeners:
+    """What a standalone executor listens on: Binoculars (gRPC) and its HTTP side."""
+
+    logs: LogListener | None
+    http: HttpListener | None
+
+
 async def serve_executor(
     settings: ExecutorConfig,
     cluster: Cluster,
     *,
     stop: asyncio.Event,
     clock: Clock | None = None,
-    on_ready: Callable[[LogListener | None], None] | None = None,
+    on_ready: Callable[[ExecutorListeners], None] | None = None,
 ) -> None:
-    """Run the executor for ``cluster``, with its Binoculars, until ``stop`` is set."""
+    """Run the executor for ``cluster``, with its Binoculars and its HTTP side (metrics,
+    health), until ``stop`` is set."""
     agent = ExecutorAgent(settings=settings, cluster=cluster, clock=clock)
     listener = await start_log_listener(settings, agent.tracker, cluster)
+    http: HttpListener | None = None
     try:
+        if settings.http.enabled:
+            http = await start_http(settings.http, build_app(HttpParts("executor")))
         if on_ready is not None:
-            on_ready(listener)
+            on_ready(ExecutorListeners(listener, http))
         await agent.run(stop)
     finally:
+        if http is not None:
+            await http.stop()
         if listener is not None:
             await listener.stop()

@@ -41,6 +41,10 @@ class ViewsGate(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             await self.ready.wait()
         return await continuation(details)
 
+    def not_ready_reason(self) -> str | None:
+        """For ``/readyz``: None once the views have caught up with the log."""
+        return None if self.ready.is_set() else "the views are catching up with the log"
+
     async def open_after_catch_up(self, updater: ViewUpdater) -> None:
         """Bring the views up to date (retrying on failure), then let every call through."""
         while True:

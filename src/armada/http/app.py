@@ -1,0 +1,50 @@
+"""The ASGI application every process serves: health, readiness and metrics, plus the routes
+a component adds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+# A readiness check returns None when its part is ready, else why it is not (in words).
+ReadinessCheck = Callable[[], str | None]
+
+
+@dataclass
+class HttpParts:
+    """What one process serves over HTTP. Components add to it before the listener starts:
+    their metrics to ``registry``, their checks to ``readiness``, their routes to ``routes``."""
+
+    component: str
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    readiness: list[ReadinessCheck] = field(default_factory=list)
+    routes: list[BaseRoute] = field(default_factory=list)
+
+
+def build_app(parts: HttpParts) -> Starlette:
+    async def healthz(_: Request) -> Response:
+        # Answering at all shows the process and its event loop are alive.
+        return PlainTextResponse("ok\n")
+
+    async def readyz(_: Request) -> Response:
+        reasons = [reason for check in parts.readiness if (reason := check()) is not None]
+        status = 503 if reasons else 200
+        body = {"component": parts.component, "ready": not reasons, "reasons": reasons}
+        return JSONResponse(body, status_code=status)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(parts.registry), media_type=CONTENT_TYPE_LATEST)
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        *parts.routes,
+    ]
+    return Starlette(routes=routes)
