@@ -91,9 +91,9 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
 
         def ready(system: RunningSystem) -> None:
             click.echo(f"Armada {__version__} ({component}) is serving on {system.address}")
+            click.echo(f"  data: {settings.storage.shown}")
             if system.http is not None:
                 click.echo(f"  http: {system.http.url} (/metrics, /healthz, /readyz)")
-            click.echo(f"  data: {settings.storage.shown}")
             if component != "scheduler":
                 click.echo(f"  try:  armadactl --armadaUrl {system.address} create queue test")
             click.echo("  stop: Ctrl-C")
