@@ -26,6 +26,9 @@ and :mod:`~armada.scheduling.jobdb_txn` (write transactions).
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
@@ -68,16 +71,29 @@ class JobDb:
         self.groups = GroupTable()
         self._state = JobDbState.empty()
         self._writing = False
+        self._current: weakref.ref[JobDbSnapshot] | None = None  # the last handed out
+        # Snapshots handed out and still referenced somewhere: the oldest bounds which unused
+        # scheduling keys may be forgotten. The lock orders a reader's registration against
+        # a commit's reclamation (readers may be on other threads).
+        self._live: weakref.WeakSet[JobDbSnapshot] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self.keys_reclaimed = 0  # unused scheduling keys forgotten so far
 
     def read(self) -> JobDbSnapshot:
-        """The current version, frozen."""
-        return JobDbSnapshot(self._state, self.keys, self.groups)
+        """The current version, frozen (one object per version)."""
+        with self._lock:
+            snap = None if self._current is None else self._current()
+            if snap is None or snap._s is not self._state:
+                snap = JobDbSnapshot(self._state, self.keys, self.groups)
+                self._current = weakref.ref(snap)
+                self._live.add(snap)
+            return snap
 
     def begin(self) -> WriteTxn:
         if self._writing:
             raise RuntimeError("a write transaction is already open on this job database")
         self._writing = True
-        return WriteTxn(self._state, self.keys, self.groups, self._publish)
+        return WriteTxn(self._state, self.keys, self.groups, self._finish)
 
     @contextmanager
     def write(self) -> Iterator[WriteTxn]:
@@ -93,10 +109,18 @@ class JobDb:
             txn.commit()
         self._writing = False
 
-    def _publish(self, state: JobDbState) -> JobDbSnapshot:
-        self._state = state
+    def _finish(self, state: JobDbState | None, key_uses: dict[int, int]) -> JobDbSnapshot | None:
+        """End the open transaction: publish ``state`` (None: it was aborted), count the jobs
+        using each scheduling key, and forget the keys no live snapshot can hold any more."""
         self._writing = False
-        return self.read()
+        version = self._state.version + 1
+        self.keys.settle(key_uses, version)
+        with self._lock:
+            if state is not None:
+                self._state = state
+            oldest = min((s.version for s in self._live), default=self._state.version)
+            self.keys_reclaimed += self.keys.reclaim(min(oldest, self._state.version), self.groups)
+        return None if state is None else self.read()
 
     def apply(self, items: Iterable[LogEntry | EventSequence]) -> ApplyReport:
         """Apply log entries in one transaction (see :meth:`WriteTxn.apply`)."""
@@ -105,7 +129,10 @@ class JobDb:
 
     def validate(self) -> None:
         """Check every invariant of the current version; raise AssertionError if one breaks."""
-        validate_snapshot(self.read())
+        snap = self.read()
+        validate_snapshot(snap)
+        uses = Counter(snap.key_of(job).id for job in snap.jobs())
+        assert dict(uses) == self.keys.use_counts(), "scheduling keys' use counts out of step"
 
 
 def validate_snapshot(snap: JobDbSnapshot) -> None:
@@ -115,6 +142,7 @@ def validate_snapshot(snap: JobDbSnapshot) -> None:
         assert groups, f"queue {queue} has an empty group table"
         for group_id, group in groups.items():
             assert group, f"queue {queue} group {group_id} is empty"
+            assert group_id in snap.groups, f"queue {queue}: group {group_id} was forgotten"
             info = snap.groups[group_id]
             for priority, submitted, job_id in group:
                 job = snap.get(job_id)
@@ -135,6 +163,9 @@ def validate_snapshot(snap: JobDbSnapshot) -> None:
         validate_job(job)
         assert not job.state.terminal, f"terminal job {job.job_id} kept in the job database"
         assert not job.spec.pod_spec, f"job {job.job_id} keeps its pod spec"
+        key = snap.keys.lookup(job.spec.requirements)
+        assert key is not None, f"job {job.job_id}: its scheduling key was forgotten"
+        assert key.id in snap.keys and snap.keys[key.id] is key, f"{job.job_id}: key by id"
         if job.state is JobState.QUEUED:
             assert job.job_id in seen_queued, f"queued job {job.job_id} missing from its index"
         run = job.active_run

@@ -34,16 +34,18 @@ from armada.scheduling.jobdb_snapshot import (
 from armada.scheduling.keys import GroupTable, KeyTable, QueuedGroup
 
 _FreshQueued = dict[tuple[str, int], list[QueuedEntry]]  # (queue, group id) -> new entries
-Publish = Callable[[JobDbState], JobDbSnapshot]
+# Ends a transaction: the new version (None: aborted) and, per scheduling key id, how many
+# jobs started (or stopped) using it; returns the published version.
+Finish = Callable[[JobDbState | None, dict[int, int]], JobDbSnapshot | None]
 
 
 class WriteTxn:
     """Changes staged against one version; :meth:`commit` publishes them as the next version."""
 
     def __init__(
-        self, base: JobDbState, keys: KeyTable, groups: GroupTable, publish: Publish
+        self, base: JobDbState, keys: KeyTable, groups: GroupTable, finish: Finish
     ) -> None:
-        self._publish = publish
+        self._finish = finish
         self._keys = keys
         self._groups = groups
         self._owned: set[int] = set()
@@ -59,6 +61,7 @@ class WriteTxn:
             version=base.version + 1,
         )
         self._fresh: _FreshQueued = {}
+        self._key_uses: dict[int, int] = {}  # key id -> jobs gained (lost) by this transaction
         self.done = False
 
     # -- copy on write --------------------------------------------------------------------
@@ -170,6 +173,11 @@ class WriteTxn:
         if old is None or job.spec is not old.spec:
             job = self._prepare(job)
         shard = self._shard_for(job.job_id)
+        if old is None:
+            self._count_key(job, 1)
+        elif job.spec.requirements is not old.spec.requirements:
+            self._count_key(old, -1)
+            self._count_key(job, 1)
         if old is not None:
             self._unindex(old)
         else:
@@ -179,6 +187,10 @@ class WriteTxn:
         shard[job.job_id] = job
         self._index(job)
 
+    def _count_key(self, job: JobRecord, change: int) -> None:
+        key_id = self._keys.of(job.spec.requirements).id
+        self._key_uses[key_id] = self._key_uses.get(key_id, 0) + change
+
     def delete(self, job_id: str) -> None:
         self._check_open()
         if self._fresh:
@@ -187,6 +199,7 @@ class WriteTxn:
         if old is None:
             return
         self._unindex(old)
+        self._count_key(old, -1)
         del self._shard_for(job_id)[job_id]
         self._s.size -= 1
         if old.spec.gang is not None:
@@ -232,6 +245,8 @@ class WriteTxn:
         job = new_job(slim_spec(spec, key.requirements), at)
         shard[job_id] = job
         self._s.size += 1
+        uses = self._key_uses
+        uses[key.id] = uses.get(key.id, 0) + 1
         spec = job.spec
         if spec.gang is not None:
             self._set_add(self._s.gangs, (spec.queue, spec.gang.id), job_id)
@@ -270,7 +285,11 @@ class WriteTxn:
         self._check_open()
         self._index_fresh()
         self.done = True
-        return self._publish(self._s)
+        published = self._finish(self._s, self._key_uses)
+        assert published is not None
+        return published
 
     def abort(self) -> None:
-        self.done = True
+        if not self.done:
+            self.done = True
+            self._finish(None, {})

@@ -282,6 +282,11 @@ class PoolNodeDb:
             idx = self._static[key.id] = np.flatnonzero(mask)
         return idx
 
+    def forget_matches(self) -> None:
+        """Drop the per-key caches (a long-lived database seeing ever new keys)."""
+        self._static.clear()
+        self._memo.clear()
+
     # -- choosing a node ------------------------------------------------------------------
     def _best(self, row: int, idx: npt.NDArray[np.intp], request: Vector) -> int:
         sub = self.avail[row][idx]
