@@ -43,7 +43,7 @@ class SubmitChecker:
         nodes: Sequence[Node],
         settings: SchedulingSettings,
         *,
-        max_cached_shapes: int = 100_000,
+        max_cached_shapes: int = 10_000,
     ) -> None:
         self.max_cached_shapes = max_cached_shapes
         self._priorities = {n: pc.priority for n, pc in settings.domain_priority_classes().items()}
