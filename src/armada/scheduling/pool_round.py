@@ -8,7 +8,8 @@
    queues holding more than ``protectedFractionOfFairShare`` of their fair share (they keep a
    claim on their node and may come back).
 4. :class:`Filling` -> :class:`Placements`: progressive filling. Repeatedly take the queue whose
-   cost after its next item (job or gang) is the smallest multiple of its weight, and try that
+   next item (job or gang) is of the highest priority class and, among those, whose cost
+   after that item is the smallest multiple of its weight (Armada's order), and try that
    item: evicted jobs only on their own node, new jobs anywhere they match (best fit; else
    in the place of the evicted jobs that would come back last, as Armada's fair-share
    preemption; else urgency-preempting lower priority classes). Limits (rate, resources per
@@ -156,7 +157,8 @@ class Filling:
         return queue
 
     def _score(self, queue: str) -> tuple[int, float] | None:
-        """The queue's cost after its next item, over its weight (None: nothing left)."""
+        """The next item's class priority (negated: highest first) and the queue's cost after
+        it over its weight (None: nothing left)."""
         item = self.cands[queue].peek()
         if item is None:
             return None
