@@ -49,7 +49,7 @@ from armada.executor.proclaunch import (
     load_plan,
     missing_tools,
 )
-from armada.executor.proclimits import Confinement
+from armada.executor.proclimits import Confinement, scope_name
 from armada.executor.procstamps import stamped_lines
 from armada.executor.usage import PodUsage, sample_process_groups
 
@@ -83,7 +83,7 @@ class ProcessCluster:
         )
         self._node_id_label = node_id_label
         self._namespaces = frozenset(settings.namespaces)
-        self._limits = Confinement(settings.resource_limits, f"armada-{name}")
+        self._limits = Confinement(settings.resource_limits, scope_name(name, self.log_dir))
         self.limits_enforced_by = self._limits.kind  # cgroup2, cgroup1, rlimit or off
         limit = settings.max_concurrent_pods or 4 * (os.cpu_count() or 1)
         self._slots = asyncio.Semaphore(limit)
@@ -256,6 +256,7 @@ class ProcessCluster:
         for pod in pods:
             self._release_cgroups(pod)
         self._pods.clear()
+        self._limits.close()
 
     def log_path(self, namespace: str, name: str, container: str = "") -> Path:
         pod = self._pods[(namespace, name)]

@@ -17,6 +17,7 @@ there. docs/executor.md says what is enforced where.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -89,6 +90,16 @@ def _writable_dir(path: Path) -> bool:
     except OSError:
         return False
     return os.access(path, os.W_OK)
+
+
+def scope_name(cluster: str, data_dir: Path) -> str:
+    """The cgroup that holds one backend's containers' cgroups: named for its cluster and its
+    data directory, so that two executors (two test runs, two ``armada dev``) under one cgroup
+    never share one, while an executor restarted on the same directory finds its own again
+    (it takes back the containers left running there)."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", cluster)[:40]
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    return f"armada-{readable}-{digest}"
 
 
 class Confinement:
@@ -188,8 +199,19 @@ class Confinement:
                 return True
         return False
 
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The cgroups (one per hierarchy) that hold the containers' cgroups."""
+        return tuple(self._roots.values())
+
     def release(self, name: str) -> None:
         """Remove ``name``'s cgroups, once their processes are gone (with the pod)."""
         for root in self._roots.values():
             with contextlib.suppress(OSError):
                 (root / name).rmdir()
+
+    def close(self) -> None:
+        """Remove the cgroups that held the containers' (kept while any container is left)."""
+        for root in self._roots.values():
+            with contextlib.suppress(OSError):
+                root.rmdir()
