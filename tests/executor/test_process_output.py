@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from armada.executor.logtext import parse_rfc3339
-from armada.executor.procstamps import STAMP_INTERVAL, OutputStamps, stamped_lines
+from armada.executor.procstamps import OutputStamps, stamped_lines
 from armada.waiting import wait_until_async
 from tests.executor.test_process_backend import cluster_in, final, plan, until_running
 from tests.executor.test_process_restart import crash, first_snapshot
@@ -40,12 +40,12 @@ def test_notes_are_written_only_when_the_output_grew(tmp_path: Path) -> None:
 async def test_each_line_has_the_time_it_was_written(tmp_path: Path) -> None:
     cluster = cluster_in(tmp_path)
     began = time.time()
-    await cluster.create_run(plan("j1", ["sh", "-c", "echo one; sleep 1; echo two"]))
+    await cluster.create_run(plan("j1", ["sh", "-c", "echo one; sleep 2; echo two"]))
     await final(cluster, "j1")
     one, two = await cluster.read_log("default", "armada-j1-0")
     first, second = parse_rfc3339(one.timestamp), parse_rfc3339(two.timestamp)
     assert began - 0.01 <= first, first - began
-    assert 1 - STAMP_INTERVAL <= second - first <= 2.5, "a second apart, as written"
+    assert 1 <= second - first <= 5, f"two seconds apart, as written (not as read): {one}, {two}"
     again = await cluster.read_log("default", "armada-j1-0")
     assert again == [one, two], "a line's time never changes"
     await cluster.close()
