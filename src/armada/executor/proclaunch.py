@@ -237,7 +237,8 @@ def output_tail(path: Path, size: int = 4096) -> list[str]:
 
 
 def save_plan(path: Path, plan: PodPlan, created: float) -> None:
-    """Write what the backend is about to start, atomically, before it starts anything."""
+    """Write what the backend is about to start, before it starts anything (so a record torn
+    by a crash, which :func:`load_plan` cannot read, is of a pod that never started)."""
     record = {
         "run_id": plan.run_id,
         "job_id": plan.job_id,
@@ -247,9 +248,7 @@ def save_plan(path: Path, plan: PodPlan, created: float) -> None:
         "pod": plan.pod,
         "created": created,
     }
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(json.dumps(record))
-    os.replace(partial, path)
+    path.write_text(json.dumps(record))
 
 
 def load_plan(path: Path) -> tuple[PodPlan, float] | None:

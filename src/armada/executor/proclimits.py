@@ -153,9 +153,11 @@ class Confinement:
         procs = []
         for controller, settings in self._settings(limits).items():
             group = self._roots[controller] / name
-            with contextlib.suppress(FileNotFoundError):
-                group.rmdir()  # left by an earlier start: its counters must not carry over
-            group.mkdir()
+            try:
+                group.mkdir()
+            except FileExistsError:  # left by an earlier start: its counters must not carry over
+                group.rmdir()
+                group.mkdir()
             for file, value in settings:
                 (group / file).write_text(value)
             procs.append(str(group / "cgroup.procs"))
