@@ -173,7 +173,7 @@ class ProcessCluster:
         if view.terminal or not pod.processes:
             # Not running (yet): it goes at once; a process just starting is killed by _run.
             pod.deleting = True
-            self._remove(key, pod)
+            await self._remove(key, pod)
             return True
         pod.deleting = True
         if view.deleting_since is None:
@@ -269,7 +269,7 @@ class ProcessCluster:
             await self._run_pod(key, pod)
         finally:
             if pod.deleting and self._pods.get(key) is not pod:
-                self._delete_files(pod)  # deleted while starting: output written since goes too
+                await self._delete_files(pod)  # deleted while starting: output since goes too
 
     async def _run_pod(self, key: PodKey, pod: LocalPod) -> None:
         async with self._slots:
@@ -299,7 +299,7 @@ class ProcessCluster:
             for status, proc in zip(statuses, self._containers.aligned(pod, statuses), strict=True)
         )
         if pod.deleting:
-            self._remove(key, pod)
+            await self._remove(key, pod)
         elif timed_out:
             self._finish(
                 key, pod, "Failed", final, reason="DeadlineExceeded", message=_DEADLINE_MESSAGE
@@ -345,18 +345,22 @@ class ProcessCluster:
             pod.killer.cancel()
         self._update(key, pod, phase=phase, containers=statuses, reason=reason, message=message)
 
-    def _remove(self, key: PodKey, pod: LocalPod) -> None:
+    async def _remove(self, key: PodKey, pod: LocalPod) -> None:
         if pod.killer is not None:
             pod.killer.cancel()
         if self._pods.get(key) is pod:
             del self._pods[key]
             self._events.pop(key, None)
             self._store.remove(*key)
-            self._delete_files(pod)
+            await self._delete_files(pod)
 
-    def _delete_files(self, pod: LocalPod) -> None:
+    async def _delete_files(self, pod: LocalPod) -> None:
         """A pod's output goes with it, as the kubelet's does (``logDir`` would otherwise keep
-        every run's), and so do its record and its cgroups."""
+        every run's), and so do its record and its cgroups: off the loop (removing a cgroup
+        takes the kernel a while), done when this returns."""
+        await asyncio.to_thread(self._delete_files_now, pod)
+
+    def _delete_files_now(self, pod: LocalPod) -> None:
         for path in self._layout.all_files(pod.plan):
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
@@ -387,7 +391,7 @@ class ProcessCluster:
         pod = LocalPod(plan, recorded=True)
         found = find_containers(plan, self._layout, created)
         if found is None:  # lost: the scheduler will see its run missing
-            self._delete_files(pod)
+            self._delete_files_now(pod)
             return
         statuses = []
         for c in found:
