@@ -49,7 +49,8 @@ class Stream:
         self.interval = interval
         self.batches: list[bytes] = []
         self.pending: list[bytes] = []
-        self.changed = asyncio.Condition()
+        self.changed = asyncio.Event()
+        self.joined: dict[tuple[int, int], bytes] = {}
         self.offset = 0
         self.submitted = event_pb2.EventStreamMessage()
         job = self.submitted.message.submitted.job
@@ -92,24 +93,33 @@ class Stream:
             if self.pending:
                 self.batches.append(b"".join(self.pending))
                 self.pending = []
-                async with self.changed:
-                    self.changed.notify_all()
+                self.changed.set()
+                self.changed.clear()
+
+    def take(self, sent: int) -> tuple[bytes, int]:
+        """The batches after the first ``sent``, joined up to about BATCH_BYTES (as the real
+        server bounds a batch); watchers in step share the joined bytes."""
+        end, size = sent + 1, len(self.batches[sent])
+        while end < len(self.batches) and size < BATCH_BYTES:
+            size += len(self.batches[end])
+            end += 1
+        if end == sent + 1:
+            return self.batches[sent], end
+        joined = self.joined.get((sent, end))
+        if joined is None:
+            if len(self.joined) > 16:
+                self.joined.clear()
+            joined = self.joined[sent, end] = b"".join(self.batches[sent:end])
+        return joined, end
 
     async def watch(self) -> AsyncIterator[bytes]:
-        """Every batch, in order; a watcher behind gets those it missed joined, up to about
-        BATCH_BYTES (as the real server does)."""
+        """Every batch, in order."""
         sent = 0
         while True:
             while sent < len(self.batches):
-                end, size = sent + 1, len(self.batches[sent])
-                while end < len(self.batches) and size < BATCH_BYTES:
-                    size += len(self.batches[end])
-                    end += 1
-                data = self.batches[sent] if end == sent + 1 else b"".join(self.batches[sent:end])
-                sent = end
+                data, sent = self.take(sent)
                 yield data
-            async with self.changed:
-                await self.changed.wait_for(lambda count=sent: count < len(self.batches))
+            await self.changed.wait()
 
 
 async def serve(port: int, interval: float) -> None:
