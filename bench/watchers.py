@@ -1,21 +1,26 @@
 """1,000 watchers of one job set while about 1,000 jobs/s are submitted to `armada server`.
 
 Usage: python -m bench.watchers [--watchers 1000] [--rate 1000] [--seconds 30]
-                                [--clients 4] [--single 0]
+                                [--clients 4] [--single 0] [--interval S] [--ceiling]
 
 Starts `armada server` in its own process, creates a queue, and measures its RSS idle. Then
 --clients child processes (so that the watchers' memory is not the server's) open --watchers
 watch streams of one job set between them (EventBatches, as armada.client and armadactl
 watch; --single of them on Armada's api.Event instead, one gRPC message per event), from
 the start of the still empty job set. The parent then submits --rate jobs a second for
---seconds seconds (100-job submissions, paced), sampling the server's RSS.
+--seconds seconds (100-job submissions, paced, from 32 threads), sampling the server's RSS.
+--ceiling runs the same clients and submissions against `bench.watch_ceiling` instead, a
+gRPC server that only turns submissions into pre-built events and streams them: what this
+machine allows before Armada does anything.
 
 Each watcher counts what it receives and must receive every event (2 per job: Submitted and
 Queued). The delivery latency of a batch is its receipt time minus the creation time of its
 first (oldest) event, which the server stamps just before the append; every event of the
 batch is counted with that latency (an upper bound). Reported: the server's RSS idle, with
 the watchers connected, at its peak and after they left (each also as growth over idle), and
-the p50/p99/max latency over every event of every watcher.
+the p50/p99/max latency over every event of every watcher; the CPU time of the server and
+of the watcher processes while watched, and the load average (the clients share the
+machine with the server: on 2 cores their CPU is the server's too).
 """
 
 from __future__ import annotations
@@ -44,6 +49,8 @@ from bench.harness import free_port, sleep_job_pod
 MiB = 2**20
 STREAMS_PER_CONNECTION = 100
 PER_SUBMISSION = 100
+# Threads submitting: enough that slow answers (up to 3 s each) do not lower the offered rate.
+SUBMITTERS = 32
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
 CLIENT = [sys.executable, "-m", "bench.watchers", "--client"]
 CEILING = [sys.executable, "-m", "bench.watch_ceiling"]
@@ -139,7 +146,7 @@ def submit(address: str, jobs: int, rate: float) -> float:
     """Submit ``jobs`` at ``rate``: submission i leaves at i / rate s, from a pool of threads
     (one slow answer must not hold the next submission back)."""
     pod = sleep_job_pod()
-    with grpc.insecure_channel(address) as channel, ThreadPoolExecutor(8) as pool:
+    with grpc.insecure_channel(address) as channel, ThreadPoolExecutor(SUBMITTERS) as pool:
         client = ArmadaClient(channel)
 
         def one() -> None:
@@ -214,10 +221,10 @@ def run(args: argparse.Namespace) -> None:
     total = 2 * jobs
     with tempfile.TemporaryDirectory(prefix="armada-watchers-") as tmp:
         server, address = start_server(str(Path(tmp) / "data"), args.ceiling, args.interval)
+        clients: list[tuple[subprocess.Popen[bytes], Path]] = []
         try:
             time.sleep(2)
             idle = rss(server.pid)
-            clients = []
             per_client = -(-args.watchers // args.clients)
             for c in range(args.clients):
                 n = min(per_client, args.watchers - c * per_client)
@@ -250,6 +257,10 @@ def run(args: argparse.Namespace) -> None:
             time.sleep(3)  # the server lets the tail go and trims its heap
             left = rss(server.pid)
         finally:
+            for proc, _ in clients:  # still running only if something failed
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
             server.terminate()
             server.wait(30)
         print(f"  server CPU while watched: {server_cpu:.1f} s; load average up to {load:.1f}")
