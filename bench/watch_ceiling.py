@@ -4,13 +4,13 @@ Usage: python -m bench.watch_ceiling --port PORT [--interval 0.25]
 
 It serves what the watchers benchmark calls, with none of Armada behind it:
 ``SubmitJobs`` parses the request and turns each item into the two events the real server
-would send (Submitted with the job, Queued), pre-built from templates and stamped with the
-time of the call; ``CreateQueue`` does nothing; ``GetJobSetEventBatches`` streams every
-event from the start, then new ones as they come, gathered every ``--interval`` seconds into
-one batch whose bytes every watcher shares (the real server's tail interval). No log, no
-views, no conversion per event beyond setting its id and stamp: what is left is grpcio
-sending the same bytes to the same clients, so a latency above this one is the server's,
-and one at it is the transport's on this machine.
+would send (Submitted with the job, Queued; the same size), built once per request from
+templates, stamped with the time of the call; ``CreateQueue`` does nothing;
+``GetJobSetEventBatches`` streams every event from the start, then new ones as they come,
+gathered every ``--interval`` seconds into one batch whose bytes every watcher shares (the
+real server's tail interval). No log, no views, no conversion per event: what is left is
+grpcio sending the same bytes to the same clients, so a latency above this one is the
+server's, and one at it is the transport's (and the clients') on this machine.
 """
 
 from __future__ import annotations
@@ -67,25 +67,25 @@ class Stream:
         self.queued = event_pb2.EventStreamMessage()
 
     def add(self, request: submit_pb2.JobSubmitRequest) -> None:
+        """Two events per item, pre-built: the request's pair is made once, stamped now, and
+        repeated for every item (the watchers count events and read the stamps, not the ids),
+        so that the loop does next to nothing per event."""
         now = time.time()
-        seconds, nanos = int(now), int((now % 1) * 1e9)
         self.offset += 1
-        for n, item in enumerate(request.job_request_items):
-            job_id = f"{self.offset:016d}{n:010d}"
-            for k, (template, name) in enumerate(
-                ((self.submitted, "submitted"), (self.queued, "queued"))
-            ):
-                template.id = f"{self.offset}:{2 * n + k}"
-                inner = getattr(template.message, name)
-                inner.job_id = job_id
-                inner.job_set_id = request.job_set_id
-                inner.queue = request.queue
-                inner.created.seconds, inner.created.nanos = seconds, nanos
-                if k == 0:
-                    inner.job.id = job_id
-                    inner.job.queue, inner.job.job_set_id = request.queue, request.job_set_id
-                    inner.job.priority = item.priority
-                self.pending.append(_frame(template.SerializeToString()))
+        job_id = f"{self.offset:026d}"
+        pair = []
+        for template, name in ((self.submitted, "submitted"), (self.queued, "queued")):
+            template.id = f"{self.offset}:{len(pair)}"
+            inner = getattr(template.message, name)
+            inner.job_id = job_id
+            inner.job_set_id = request.job_set_id
+            inner.queue = request.queue
+            inner.created.seconds, inner.created.nanos = int(now), int((now % 1) * 1e9)
+            if name == "submitted":
+                inner.job.id = job_id
+                inner.job.queue, inner.job.job_set_id = request.queue, request.job_set_id
+            pair.append(_frame(template.SerializeToString()))
+        self.pending.extend(pair * len(request.job_request_items))
 
     async def run(self) -> None:
         while True:
