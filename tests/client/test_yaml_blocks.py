@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from bench.submit_armadactl import job_file
 
 from armada.client.yaml_blocks import NotSimple
-from armada.client.yaml_documents import _EventReader, _read_simple, _SafeLoader
+from armada.client.yaml_documents import _EventReader, _SafeLoader, load_simple_document
 from armada.client.yaml_located import LocatedDict, LocatedList
-from bench.submit_armadactl import job_file
 
 
 def full_reader(text: str) -> Any:
@@ -55,7 +55,7 @@ SIMPLE = [
 @pytest.mark.parametrize("text", SIMPLE)
 def test_simple_shapes_read_as_libyaml_reads_them(text: str) -> None:
     try:
-        fast = _read_simple(text, None)
+        fast = load_simple_document(text, None)
     except NotSimple:
         if text.startswith("- 1\n- - x"):
             return  # a list in a list is left to libyaml
@@ -64,7 +64,7 @@ def test_simple_shapes_read_as_libyaml_reads_them(text: str) -> None:
 
 
 def test_a_generated_job_file_is_read_by_the_line_reader() -> None:
-    assert_same(_read_simple(job_file(50, "set"), None), full_reader(job_file(50, "set")))
+    assert_same(load_simple_document(job_file(50, "set"), None), full_reader(job_file(50, "set")))
 
 
 LEFT_TO_LIBYAML = [
@@ -100,4 +100,4 @@ LEFT_TO_LIBYAML = [
 @pytest.mark.parametrize("text", LEFT_TO_LIBYAML)
 def test_everything_else_is_left_to_libyaml(text: str) -> None:
     with pytest.raises(NotSimple):
-        _read_simple(text, None)
+        load_simple_document(text, None)

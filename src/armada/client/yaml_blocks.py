@@ -80,8 +80,8 @@ class BlockReader:
     def mapping(self, indent: int, top: bool = False) -> LocatedDict:
         indents, texts, numbers = self.indents, self.texts, self.numbers
         result = LocatedDict()
-        result.line, key_lines = numbers[self.at], {}
-        result.key_lines = key_lines
+        key_lines: dict[Any, int] = {}
+        result.line, result.key_lines = numbers[self.at], key_lines
         hook = self.hook[0] if top and self.hook is not None else None
         plain, inline, match = self.plain, self.inline, _KEY.match
         while indents[self.at] == indent:
@@ -123,8 +123,8 @@ class BlockReader:
     def sequence(self, indent: int, convert: ItemConvert | None) -> LocatedList:
         indents, texts, numbers = self.indents, self.texts, self.numbers
         result = LocatedList()
-        result.line, item_lines = numbers[self.at], []
-        result.item_lines = item_lines
+        item_lines: list[int] = []
+        result.line, result.item_lines = numbers[self.at], item_lines
         while indents[self.at] == indent:
             at = self.at
             text = texts[at]

@@ -32,7 +32,14 @@ from yaml.nodes import ScalarNode
 from armada.client.yaml_blocks import BlockReader, NotSimple
 from armada.client.yaml_located import FileError, LocatedDict, LocatedList, key_line
 
-__all__ = ["FileError", "LocatedDict", "LocatedList", "key_line", "load_yaml_documents"]
+__all__ = [
+    "FileError",
+    "LocatedDict",
+    "LocatedList",
+    "key_line",
+    "load_simple_document",
+    "load_yaml_documents",
+]
 
 
 # libyaml's parser (PyYAML's C loader) when PyYAML was built with it: it parses a 10,000-job
@@ -188,7 +195,7 @@ class _EventReader:
 
 def _read(text: str, hook: ItemHook | None) -> list[Any]:
     try:
-        return [_read_simple(text, hook)]
+        return [load_simple_document(text, hook)]
     except (NotSimple, _LeftToPyYAML, FileError, yaml.YAMLError):
         pass  # read again by libyaml: the values, or the error with its line, are its own
     loader = _SafeLoader(text)
@@ -209,8 +216,9 @@ def _read(text: str, hook: ItemHook | None) -> list[Any]:
     return documents
 
 
-def _read_simple(text: str, hook: ItemHook | None) -> Any:
-    """The one document of a text in the common block shape (``yaml_blocks``)."""
+def load_simple_document(text: str, hook: ItemHook | None = None) -> Any:
+    """The one document of a text in the common block shape (``yaml_blocks``); NotSimple
+    (or the hook's error) otherwise."""
     if _NON_PRINTABLE.search(text):
         raise NotSimple
     loader = _SafeLoader("")

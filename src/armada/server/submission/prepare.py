@@ -28,8 +28,8 @@ MAX_CARDINALITY = 2**32 - 1  # GangInfo.cardinality is a uint32
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 JOB_ID_TEMPLATE = "{JobId}"
 VERDICT_CACHE_SIZE = 4096
-# What a container runs: read by no check and no default, so pods differing only in these share
-# a verdict (``image`` too, a plain string field, copied apart).
+# What a container runs (with its image): read by no check and no default, so pods differing
+# only in these share a verdict.
 PROGRAM_FIELDS = ("command", "args", "env")
 
 
@@ -174,9 +174,8 @@ class SubmissionPreparer:
         shape = core.PodSpec()
         shape.CopyFrom(original)  # defaulting changes it; the request stays as sent
         for container in (*shape.containers, *shape.initContainers):
-            for name in PROGRAM_FIELDS:
-                container.ClearField(name)
-            container.ClearField("image")
+            for cleared in ("command", "args", "env", "image"):
+                container.ClearField(cleared)
         key = ("shape:" + pod_field, shape.SerializeToString(deterministic=True))
         judged = self._verdicts.get(key)
         if judged is None:
