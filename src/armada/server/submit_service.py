@@ -22,6 +22,7 @@ from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.job_commands import cancel_jobs, preempt_jobs, reprioritise_jobs
 from armada.server.queue_service import QueueRpcs
 from armada.server.submission import SubmissionError, SubmissionPreparer
+from armada.scheduling import gc_paused
 from armada.server.submission.prepare import check_priority
 from armada.views.store import NON_TERMINAL_STATES
 
@@ -50,6 +51,15 @@ class SubmitOperations:
             raise _no_queue(name)
 
     def submit(self, request: submit_pb2.JobSubmitRequest, who: Principal) -> list[str]:
+        # A 1,000-job request allocates tens of thousands of short-lived objects (specs,
+        # events, view rows) and makes no lasting cycles: the cyclic collector, triggered by
+        # allocation counts, would walk the young generations dozens of times a request and
+        # now and then the whole heap (the views' cache of recent jobs): about a tenth of the
+        # request's time, measured. Reference counting frees all of it.
+        with gc_paused():
+            return self._submit_checked(request, who)
+
+    def _submit_checked(self, request: submit_pb2.JobSubmitRequest, who: Principal) -> list[str]:
         self._require_queue(request.queue)
         client_ids = [item.client_id for item in request.job_request_items if item.client_id]
         if not client_ids:
