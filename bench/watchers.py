@@ -205,7 +205,8 @@ def start_server(
         command += ["--data-dir", data]
         if interval is not None:
             env["ARMADA_EVENTS__TAIL_INTERVAL"] = f"{interval * 1000:.0f}ms"
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    with (Path(data).parent / "server.log").open("wb") as log:  # shown if the server fails
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()
     assert "is serving on" in line, line
@@ -257,6 +258,9 @@ def run(args: argparse.Namespace) -> None:
             time.sleep(3)  # the server lets the tail go and trims its heap
             left = rss(server.pid)
         finally:
+            if server.poll() is not None:
+                tail = (Path(tmp) / "server.log").read_text(errors="replace")[-3000:]
+                print(f"  the server exited with {server.returncode}:\n{tail}")
             for proc, _ in clients:  # still running only if something failed
                 if proc.poll() is None:
                     proc.kill()
