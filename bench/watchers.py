@@ -257,10 +257,11 @@ def run(args: argparse.Namespace) -> None:
             load = max(load, os.getloadavg()[0])
             time.sleep(3)  # the server lets the tail go and trims its heap
             left = rss(server.pid)
+        except BaseException:
+            tail = (Path(tmp) / "server.log").read_text(errors="replace")[-3000:]
+            print(f"  the run failed; the server ({server.poll()}) said:\n{tail}", flush=True)
+            raise
         finally:
-            if server.poll() is not None:
-                tail = (Path(tmp) / "server.log").read_text(errors="replace")[-3000:]
-                print(f"  the server exited with {server.returncode}:\n{tail}")
             for proc, _ in clients:  # still running only if something failed
                 if proc.poll() is None:
                     proc.kill()
