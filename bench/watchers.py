@@ -49,9 +49,7 @@ from bench.harness import free_port, sleep_job_pod
 MiB = 2**20
 STREAMS_PER_CONNECTION = 100
 PER_SUBMISSION = 100
-# Threads submitting. With 32 (so that slow answers would not lower the offered rate), on a
-# loaded machine submissions were answered CANCELLED in 5 of 8 runs at 1,000 watchers, by
-# Armada and by the ceiling alike (cause not found); with 8 never.
+# Threads submitting (one slow answer must not hold the next submission back).
 SUBMITTERS = 8
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
 CLIENT = [sys.executable, "-m", "bench.watchers", "--client"]
