@@ -8,7 +8,7 @@ Starts `armada server` in its own process, creates a queue, and measures its RSS
 watch streams of one job set between them (EventBatches, as armada.client and armadactl
 watch; --single of them on Armada's api.Event instead, one gRPC message per event), from
 the start of the still empty job set. The parent then submits --rate jobs a second for
---seconds seconds (100-job submissions, paced, from 32 threads), sampling the server's RSS.
+--seconds seconds (100-job submissions, paced, from 8 threads), sampling the server's RSS.
 --ceiling runs the same clients and submissions against `bench.watch_ceiling` instead, a
 gRPC server that only turns submissions into pre-built events and streams them: what this
 machine allows before Armada does anything.
@@ -49,8 +49,8 @@ from bench.harness import free_port, sleep_job_pod
 MiB = 2**20
 STREAMS_PER_CONNECTION = 100
 PER_SUBMISSION = 100
-# Threads submitting: enough that slow answers (up to 3 s each) do not lower the offered rate.
-SUBMITTERS = 32
+# Threads submitting (one slow answer must not hold the next submission back).
+SUBMITTERS = 8
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
 CLIENT = [sys.executable, "-m", "bench.watchers", "--client"]
 CEILING = [sys.executable, "-m", "bench.watch_ceiling"]
@@ -205,7 +205,8 @@ def start_server(
         command += ["--data-dir", data]
         if interval is not None:
             env["ARMADA_EVENTS__TAIL_INTERVAL"] = f"{interval * 1000:.0f}ms"
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    with (Path(data).parent / "server.log").open("wb") as log:  # shown if the server fails
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()
     assert "is serving on" in line, line
@@ -256,6 +257,10 @@ def run(args: argparse.Namespace) -> None:
             load = max(load, os.getloadavg()[0])
             time.sleep(3)  # the server lets the tail go and trims its heap
             left = rss(server.pid)
+        except BaseException:
+            tail = (Path(tmp) / "server.log").read_text(errors="replace")[-3000:]
+            print(f"  the run failed; the server ({server.poll()}) said:\n{tail}", flush=True)
+            raise
         finally:
             for proc, _ in clients:  # still running only if something failed
                 if proc.poll() is None:
