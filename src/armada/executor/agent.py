@@ -38,6 +38,7 @@ from armada.executor.usage import UsageAggregator, UsageSource
 from armada.executor.wire import NodeInfoCache, lease_from_proto, lease_request
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
+from armada.security.dial import dial
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,11 @@ class ExecutorAgent:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set (or the task is cancelled)."""
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(
-                self.settings.scheduler_address, options=_CHANNEL_OPTIONS
+            self._channel = dial(
+                self.settings.scheduler_address,
+                self.settings.scheduler_tls,
+                self.settings.credentials,
+                _CHANNEL_OPTIONS,
             )
         self._stub = pb_grpc.ExecutorApiStub(self._channel)
         stop = stop or asyncio.Event()
