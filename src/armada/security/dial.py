@@ -27,12 +27,10 @@ def authorization_value(credentials: ClientCredentials) -> str:
     return "Basic " + base64.b64encode(pair).decode()
 
 
-class _WithCredentials(
-    grpc.aio.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.aio.UnaryStreamClientInterceptor,  # type: ignore[misc]
-    grpc.aio.StreamUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.aio.StreamStreamClientInterceptor,  # type: ignore[misc]
-):
+class _Credentials:
+    """Adds the credentials to a call's metadata. grpc.aio files a channel's interceptors by
+    the first kind each is (unary-unary, unary-stream, ...), so there is one class per kind."""
+
     def __init__(self, credentials: ClientCredentials) -> None:
         self._credentials = credentials
 
@@ -49,15 +47,23 @@ class _WithCredentials(
             details.wait_for_ready,
         )
 
+
+class _UnaryUnary(_Credentials, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self._details(details), request)
 
+
+class _UnaryStream(_Credentials, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(self._details(details), request)
 
+
+class _StreamUnary(_Credentials, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[misc]
     async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
         return await continuation(self._details(details), requests)
 
+
+class _StreamStream(_Credentials, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[misc]
     async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
         return await continuation(self._details(details), requests)
 
@@ -70,7 +76,9 @@ def dial(
 ) -> grpc.aio.Channel:
     """An asyncio channel to ``address``: over TLS if ``tls.enabled``, with ``credentials`` on
     every call."""
-    interceptors = [_WithCredentials(credentials)]
+    interceptors = [
+        kind(credentials) for kind in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)
+    ]
     opts = list(options)
     if tls.server_name:
         opts.append(("grpc.ssl_target_name_override", tls.server_name))
