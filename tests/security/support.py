@@ -14,6 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import jwt
 from cryptography import x509
@@ -96,20 +97,36 @@ class Issuer:
         self.key = _key()
         self.kid = "key-1"
         self.fetches = 0
+        self.clients = {"svc": "svc-secret"}  # client id -> secret (client credentials)
+        self.device_polls = 0
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path == "/.well-known/openid-configuration":
-                    body: Any = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks"}
+                    body: Any = {
+                        "issuer": issuer.url,
+                        "jwks_uri": f"{issuer.url}/jwks",
+                        "token_endpoint": f"{issuer.url}/token",
+                        "device_authorization_endpoint": f"{issuer.url}/device",
+                    }
                 elif self.path == "/jwks":
                     issuer.fetches += 1
                     body = issuer.jwks()
                 else:
                     self.send_error(404)
                     return
+                self.answer(200, body)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                form = dict(parse_qsl(self.rfile.read(length).decode()))
+                status, body = issuer.post(self.path, form)
+                self.answer(status, body)
+
+            def answer(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -122,6 +139,30 @@ class Issuer:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
+
+    def post(self, path: str, form: dict[str, str]) -> tuple[int, Any]:
+        """The token endpoint (client credentials; device codes after one pending poll) and
+        the device authorisation endpoint."""
+        if path == "/device":
+            return 200, {
+                "device_code": "device-1",
+                "user_code": "WDJB-MJHT",
+                "verification_uri": f"{self.url}/activate",
+                "expires_in": 60,
+                "interval": 0,
+            }
+        grant = form.get("grant_type")
+        if grant == "client_credentials":
+            if self.clients.get(form.get("client_id", "")) != form.get("client_secret"):
+                return 401, {"error": "invalid_client"}
+            token = self.token(form["client_id"], groups=("admins",), scope=form.get("scope", ""))
+            return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 300}
+        if grant == "urn:ietf:params:oauth:grant-type:device_code":
+            self.device_polls += 1
+            if self.device_polls % 2 == 1:
+                return 400, {"error": "authorization_pending"}
+            return 200, {"access_token": self.token("dave", groups=("admins",)), "expires_in": 300}
+        return 400, {"error": "unsupported_grant_type"}
 
     def jwks(self) -> dict[str, Any]:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
