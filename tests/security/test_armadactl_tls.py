@@ -6,22 +6,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from armada.cli.armadactl.main import cli as armadactl
-from tests.security.support import PASSWORDS, Issuer, auth_settings, running_issuer
-from tests.security.test_secure_system import system  # noqa: F401  (the fixture)
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[Issuer]:
-    with running_issuer() as running:
-        yield running
+from tests.security.support import PASSWORDS, Issuer
 
 
 def config(tmp_path: Path, system: Any, **auth: Any) -> Path:
@@ -37,7 +28,7 @@ def run(path: Path, *args: str) -> Any:
     return CliRunner().invoke(armadactl, ["--config", str(path), *args], catch_exceptions=False)
 
 
-def test_basic_auth_context_over_tls(system: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_basic_auth_context_over_tls(system: Any, tmp_path: Path) -> None:
     right = config(
         tmp_path, system, basicAuth={"username": "alice", "password": PASSWORDS["alice"]}
     )
@@ -51,7 +42,7 @@ def test_basic_auth_context_over_tls(system: Any, tmp_path: Path) -> None:  # no
     assert "guess" not in result.output
 
 
-def test_client_credentials_context(system: Any, tmp_path: Path, issuer: Issuer) -> None:  # noqa: F811
+def test_client_credentials_context(system: Any, tmp_path: Path, issuer: Issuer) -> None:
     flow = {"providerUrl": issuer.url, "clientId": "svc", "clientSecret": "svc-secret"}
     path = config(tmp_path, system, openIdClientCredentialsAuth=flow)
     result = run(path, "create", "queue", "ctl-svc")
@@ -63,7 +54,7 @@ def test_client_credentials_context(system: Any, tmp_path: Path, issuer: Issuer)
 
 
 def test_device_flow_context_tells_where_to_approve(
-    system: Any,  # noqa: F811
+    system: Any,
     tmp_path: Path,
     issuer: Issuer,
 ) -> None:
@@ -73,7 +64,7 @@ def test_device_flow_context_tells_where_to_approve(
     assert "enter the code WDJB-MJHT" in result.output
 
 
-def test_exec_plugin_context(system: Any, tmp_path: Path, issuer: Issuer) -> None:  # noqa: F811
+def test_exec_plugin_context(system: Any, tmp_path: Path, issuer: Issuer) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(issuer.token("erin", groups=("admins",)) + "\n")
     plugin = {
@@ -89,7 +80,7 @@ def test_exec_plugin_context(system: Any, tmp_path: Path, issuer: Issuer) -> Non
     assert "exit code 3" in result.output
 
 
-def test_audit_get_job_shows_who_cancelled(system: Any, tmp_path: Path) -> None:  # noqa: F811
+def test_audit_get_job_shows_who_cancelled(system: Any, tmp_path: Path) -> None:
     from armada.waiting import wait_until
 
     path = config(tmp_path, system, basicAuth={"username": "alice", "password": PASSWORDS["alice"]})

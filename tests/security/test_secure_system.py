@@ -4,7 +4,6 @@ over ``grpc.secure_channel`` (as the Airflow operator does) with each credential
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,13 @@ import pytest
 from armada_client.armada import binoculars_pb2, binoculars_pb2_grpc, submit_pb2
 from armada_client.client import ArmadaClient
 
-from armada.config.dev import DevSettings
-from armada.dev.embedded import EmbeddedArmada
 from armada.rpc.gen import executorapi_pb2 as epb
 from armada.rpc.gen import executorapi_pb2_grpc as epb_grpc
 from armada.rpc.gen import scheduler_reporting_pb2 as rpb
 from armada.rpc.gen import scheduler_reporting_pb2_grpc as rpb_grpc
 from armada.waiting import wait_until
 from tests.api_builders import create_queue, events, item
-from tests.security.support import PASSWORDS, Issuer, Pki, auth_settings, running_issuer
+from tests.security.support import PASSWORDS, Issuer, Pki
 
 
 class _Metadata(grpc.AuthMetadataPlugin):  # type: ignore[misc]
@@ -35,34 +32,6 @@ class _Metadata(grpc.AuthMetadataPlugin):  # type: ignore[misc]
 def basic(user: str) -> str:
     pair = f"{user}:{PASSWORDS[user]}".encode()
     return "Basic " + base64.b64encode(pair).decode()
-
-
-@pytest.fixture(scope="module")
-def issuer() -> Iterator[Issuer]:
-    with running_issuer() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, issuer: Issuer) -> Iterator[Any]:
-    folder = tmp_path_factory.mktemp("pki")
-    pki = Pki(folder)
-    tls = {"certFile": str(pki.cert), "keyFile": str(pki.key)}
-    settings = DevSettings.model_validate(
-        {
-            "grpc": {"host": "127.0.0.1", "port": 0, "tls": tls},
-            "http": {"host": "127.0.0.1", "port": 0, "tls": tls},
-            "storage": {"eventLog": "memory", "dataDir": str(folder / "data")},
-            "auth": auth_settings(issuer.url).model_dump(by_alias=True),
-            "clusters": 1,
-            "executor": {
-                "credentials": {"username": "exec", "password": PASSWORDS["exec"]},
-                "schedulerTls": {"enabled": True, "caFile": str(pki.ca)},
-            },
-        }
-    )
-    with EmbeddedArmada(settings) as armada:
-        yield armada, pki
 
 
 def secure_client(system: Any, authorization: str) -> ArmadaClient:
