@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 ID_FIELDS = ("request_id", "method", "user", "queue", "job_set", "job_id", "run_id", "executor")
 
@@ -100,9 +100,12 @@ class TextFormatter(logging.Formatter):
         return f"{text} [{ids}]" if ids else text
 
 
-def configure_logging(log_format: str, level: int = logging.INFO) -> None:
-    """Send the root logger's records to standard error in ``log_format`` (text or json)."""
-    handler = logging.StreamHandler()
+def configure_logging(
+    log_format: str, level: int = logging.INFO, stream: TextIO | None = None
+) -> logging.Handler:
+    """Send the root logger's records to ``stream`` (standard error) in ``log_format`` (text
+    or json), in place of its handlers; return the handler."""
+    handler = logging.StreamHandler(stream)
     handler.addFilter(_Fields())
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
@@ -110,3 +113,4 @@ def configure_logging(log_format: str, level: int = logging.INFO) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    return handler

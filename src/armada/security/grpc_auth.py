@@ -5,6 +5,7 @@ so that the REST gateway, which calls them in process, gets the same checks."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,6 +13,8 @@ import grpc
 
 from armada.security.chain import Security
 from armada.security.errors import Unauthenticated
+
+log = logging.getLogger(__name__)
 
 
 def _refusing(handler: grpc.RpcMethodHandler, message: str) -> grpc.RpcMethodHandler:
@@ -50,5 +53,6 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         try:
             self._security.authenticate_metadata(details.invocation_metadata)
         except Unauthenticated as exc:
+            log.info("refused a caller of %s: %s", details.method, exc)
             return _refusing(handler, str(exc))
         return handler
