@@ -75,7 +75,10 @@ def _print_job(
     if error:
         fields.append(("error", error))
     for name, value in fields:
-        console.print(f"  {name + ':':<15}{value}", markup=False)
+        console.print(f"  {name + ':':<13}{value}", markup=False)
+    for entry in audit:
+        when = f" at {entry.at}" if entry.at else ""
+        console.print(f"  {entry.action} by {entry.user}{when}", markup=False)
     if details.job_runs:
         rows = [
             [
