@@ -53,6 +53,12 @@ def bound(**fields: str) -> Iterator[None]:
         _bound.reset(token)
 
 
+def annotate(**fields: str) -> None:
+    """Add ``fields`` to the log lines of the rest of the current context (inside a
+    :func:`bound` block: until it ends), e.g. the caller's user name once it is known."""
+    _bound.set({**(_bound.get() or {}), **fields})
+
+
 class _Fields(logging.Filter):
     """Puts the bound ids on each record and blanks credentials in its message."""
 

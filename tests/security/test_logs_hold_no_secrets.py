@@ -14,7 +14,7 @@ import grpc
 import pytest
 from armada_client.client import ArmadaClient
 
-from armada.logformat import TextFormatter, bound, configure_logging, redact
+from armada.logformat import TextFormatter, annotate, bound, configure_logging, redact
 from tests.security.support import PASSWORDS, Issuer
 
 
@@ -50,6 +50,17 @@ def test_json_lines_carry_bound_ids_and_no_secret(json_log: io.StringIO) -> None
     assert first["request_id"] == "r-1" and first["user"] == "alice"
     assert "hunter2" not in json.dumps(first)
     assert (second["job_id"], second["run_id"]) == ("01job", "run-1")
+
+
+def test_annotate_adds_to_the_bound_block_only(json_log: io.StringIO) -> None:
+    log = logging.getLogger("armada.test")
+    with bound(request_id="r-2"):
+        annotate(user="bob")
+        log.info("inside")
+    log.info("outside")
+    inside, outside = (json.loads(line) for line in json_log.getvalue().splitlines())
+    assert (inside["request_id"], inside["user"]) == ("r-2", "bob")
+    assert "user" not in outside
 
 
 def test_text_lines_name_the_ids() -> None:

@@ -183,12 +183,12 @@ class ExecutorAgent:
         except ClusterError as exc:
             error = SubmitError(str(exc), fatal=exc.fatal)
         except Exception as exc:
-            log.exception("creating pod %s failed", plan.pod_name)
+            log.exception("creating pod %s failed", plan.pod_name, extra=_ids(plan))
             error = SubmitError(f"unexpected error: {exc}")
         finally:
             self._creating -= 1
         if error is not None:
-            log.info("pod %s not created: %s", plan.pod_name, error.message)
+            log.info("pod %s not created: %s", plan.pod_name, error.message, extra=_ids(plan))
         self.execute(self.tracker.submitted(plan.run_id, error, self.clock.now()))
         self._submit_wake.set()
         self._state_changed.set()
@@ -204,7 +204,12 @@ class ExecutorAgent:
                     force=order.force,
                 )
             except Exception as exc:
-                log.warning("deleting pod %s failed, will retry: %s", order.pod_name, exc)
+                log.warning(
+                    "deleting pod %s failed, will retry: %s",
+                    order.pod_name,
+                    exc,
+                    extra={"run_id": order.run_id, "executor": self.settings.cluster_id},
+                )
                 self.tracker.delete_failed(order.run_id)
                 return
         self.execute(self.tracker.deleted(order.run_id, gone, self.clock.now()))
@@ -421,3 +426,8 @@ async def run_executor(
     """Run one executor for ``cluster`` until ``stop`` is set or the task is cancelled."""
     agent = ExecutorAgent(settings=settings, cluster=cluster, clock=clock)
     await agent.run(stop)
+
+
+def _ids(plan: PodPlan) -> dict[str, str]:
+    """The ids a log line about ``plan``'s pod carries (see armada.logformat)."""
+    return {"job_id": plan.job_id, "run_id": plan.run_id}

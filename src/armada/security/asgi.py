@@ -38,7 +38,10 @@ class AuthMiddleware:
         try:
             principal = self.security.authenticate_metadata(headers)
         except Unauthenticated as exc:
-            await _unauthorised(send, str(exc))
+            if scope["type"] == "websocket":  # refused before it is accepted: 1008, policy
+                await send({"type": "websocket.close", "code": 1008, "reason": str(exc)[:120]})
+            else:
+                await _unauthorised(send, str(exc))
             return
         scope[PRINCIPAL_KEY] = principal
         await self.app(scope, receive, send)

@@ -30,7 +30,7 @@ from armada.eventlog.base import (
     StoreUnavailable,
 )
 from armada.eventlog.sqlite_errors import DISK_FULL
-from armada.logformat import bound
+from armada.logformat import annotate, bound
 from armada.security import (
     Permission,
     PermissionDenied,
@@ -79,6 +79,7 @@ class ApiContext:
         except Unauthenticated as exc:
             log.info("refused a caller: %s", exc)
             raise ApiError(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from None
+        annotate(user=who.user)
         return who
 
     def require(
