@@ -50,7 +50,10 @@ def bound(**fields: str) -> Iterator[None]:
     try:
         yield
     finally:
-        _bound.reset(token)
+        # A stream handler's generator may be closed later from another context (asyncio's
+        # finaliser): its fields then die with the context they were set in.
+        with contextlib.suppress(ValueError):
+            _bound.reset(token)
 
 
 def annotate(**fields: str) -> None:

@@ -73,7 +73,7 @@ def processes() -> Iterator[Processes]:
 
 
 def environment(**extra: str) -> dict[str, str]:
-    return {**os.environ, "ARMADA_SCHEDULER__SCHEDULE_PERIOD": "200ms", **extra}
+    return with_open_auth({**os.environ, "ARMADA_SCHEDULER__SCHEDULE_PERIOD": "200ms", **extra})
 
 
 def test_armada_dev_says_where_it_serves_how_to_try_it_and_how_to_stop_it(
