@@ -22,6 +22,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -90,6 +91,26 @@ def submit(address: str, header: str, jobs: int, batch: int, job_set: str) -> tu
         return jobs / (time.perf_counter() - started), first_call
 
 
+def per_call_costs(path: str, headers: dict[str, str]) -> None:
+    """In this process, with the server's own settings: what one check costs, first (argon2,
+    signature) and cached (SHA-256 and a look-up), against the batch's time budget."""
+    from armada.config import load_settings
+    from armada.config.server import ServerSettings
+    from armada.security import build_security
+
+    settings = load_settings(ServerSettings, Path(path))
+    for name, header in headers.items():
+        security = build_security(settings.auth)
+        started = time.perf_counter()
+        security.authenticate(header)
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(10_000):
+            security.authenticate(header)
+        cached = (time.perf_counter() - started) / 10_000
+        print(f"  [{name}] first check {first * 1000:.1f} ms, cached {cached * 1e6:.1f} us")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20_000)
@@ -102,6 +123,7 @@ def main() -> None:
         basic = "Basic " + base64.b64encode(b"bench:bench-password").decode()
         token = issuer.token("bench", lifetime=3600)
         headers = {"anonymous": "", "basic": basic, "jwt": f"Bearer {token}"}
+        per_call_costs(path, headers)
         rates: dict[str, list[float]] = {name: [] for name in headers}
         with armada_dev("--config", path, component="server") as address:
             with grpc.insecure_channel(address) as channel:

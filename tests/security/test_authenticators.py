@@ -141,3 +141,19 @@ def test_queue_verbs_come_from_owners_and_permissions_or_the_global_permission()
 
 def test_hash_password_makes_argon2id_hashes() -> None:
     assert hash_password("x").startswith("$argon2id$")
+
+
+async def test_a_first_check_runs_off_the_event_loop() -> None:
+    """An argon2 check takes 50 ms to seconds: the loop's other calls go on meanwhile."""
+    import asyncio
+
+    security = build_security(auth_settings())
+    header = basic("alice", PASSWORDS["alice"])
+    ticks = 0
+    checking = asyncio.create_task(security.authenticate_off_loop(header))
+    while not checking.done():
+        ticks += 1
+        await asyncio.sleep(0.001)
+    assert (await checking).user == "alice"
+    assert ticks >= 3  # the loop was not held for the check
+    assert security.is_cached(header)

@@ -8,7 +8,7 @@ import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from armada.security.chain import Security
+from armada.security.chain import Security, authorization_header
 from armada.security.errors import Unauthenticated
 from armada.security.principal import Principal
 
@@ -36,7 +36,7 @@ class AuthMiddleware:
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         try:
-            principal = self.security.authenticate_metadata(headers)
+            principal = await self.security.authenticate_off_loop(authorization_header(headers))
         except Unauthenticated as exc:
             if scope["type"] == "websocket":  # refused before it is accepted: 1008, policy
                 await send({"type": "websocket.close", "code": 1008, "reason": str(exc)[:120]})

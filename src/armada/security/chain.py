@@ -9,6 +9,7 @@ client making many calls pays one argon2 or signature check, not one per call.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -84,6 +85,23 @@ class Security:
 
     def authenticate_metadata(self, metadata: Metadata | None) -> Principal:
         return self.authenticate(authorization_header(metadata))
+
+    def is_cached(self, header: str) -> bool:
+        """Whether ``header`` was accepted recently: authenticating it again costs a hash."""
+        if not header:
+            return True  # nothing to check: anonymous or refused at once
+        digest = hashlib.sha256(header.encode()).digest()
+        with self._lock:
+            cached = self._cache.get(digest)
+            return cached is not None and cached[1] > self._monotonic()
+
+    async def authenticate_off_loop(self, header: str) -> Principal:
+        """:meth:`authenticate` for a loop: a header not in the cache is checked in a thread
+        (an argon2 check takes 50 ms to seconds; a key fetch, a network round trip), so the
+        other calls on the loop go on meanwhile."""
+        if self.is_cached(header):
+            return self.authenticate(header)
+        return await asyncio.to_thread(self.authenticate, header)
 
     def _run_chain(self, header: str) -> Principal:
         for authenticator in self._authenticators:

@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from armada.security.chain import Security
+from armada.security.chain import Security, authorization_header
 from armada.security.errors import Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None:
             return handler
         try:
-            self._security.authenticate_metadata(details.invocation_metadata)
+            header = authorization_header(details.invocation_metadata)
+            await self._security.authenticate_off_loop(header)
         except Unauthenticated as exc:
             log.info("refused a caller of %s: %s", details.method, exc)
             return _refusing(handler, str(exc))
