@@ -95,6 +95,8 @@ def test_audit_get_job_shows_who_cancelled(system: Any, tmp_path: Path) -> None:
     submitted = run(path, "submit", str(job))
     assert submitted.exit_code == 0, submitted.output
     job_id = submitted.output.split("id ")[1].split()[0]
+    reprioritised = run(path, "reprioritize", "job", "ctl-audit", "s", job_id, "5")
+    assert reprioritised.exit_code == 0, reprioritised.output
     assert run(path, "cancel", "job", "ctl-audit", "s", job_id).exit_code == 0
     shown = wait_until(
         lambda: "by alice" in (out := run(path, "get", "job", job_id).output) and out,
@@ -102,4 +104,5 @@ def test_audit_get_job_shows_who_cancelled(system: Any, tmp_path: Path) -> None:
         what="get job to show who cancelled",
     )
     assert "submitted by alice at " in shown
+    assert "reprioritised by alice at " in shown
     assert "cancelled by alice at " in shown
