@@ -3,6 +3,7 @@ processes: crashes, restarts, memory."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import grpc
 from armada_client.client import ArmadaClient
+
+from armada.config.auth import PERMISSIONS
 
 
 def free_port() -> int:
@@ -27,6 +30,19 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError(f"no VmRSS for process {pid}")
+
+
+# `armada server` and `armada scheduler` refuse anonymous callers unless told: these tests
+# are about other things, so they let anonymous callers do everything (as `armada dev` does).
+OPEN_AUTH_ENV = {
+    "ARMADA_AUTH__ANONYMOUS_AUTH": "true",
+    "ARMADA_AUTH__PERMISSION_GROUP_MAPPING": json.dumps({p: ["everyone"] for p in PERMISSIONS}),
+}
+
+
+def with_open_auth(env: dict[str, str] | None) -> dict[str, str]:
+    """``env`` (else this process's environment) plus :data:`OPEN_AUTH_ENV`."""
+    return {**(env if env is not None else os.environ), **OPEN_AUTH_ENV}
 
 
 class ServerProcess:
@@ -64,7 +80,7 @@ class ServerProcess:
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            env=env,
+            env=with_open_auth(env),
         )
         return self.proc
 

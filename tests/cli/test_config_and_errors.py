@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -14,8 +15,10 @@ from armada_client.armada import submit_pb2
 
 from armada.cli.armadactl.main import cli
 from armada.client import Client
+from armada.config.auth import BasicAuthSettings, UserInfo, open_auth
 from armada.dev.embedded import EmbeddedArmada
 from tests.cli.conftest import Armadactl, write
+from tests.conftest import dev_settings
 
 ARMADACTL = str(Path(sys.executable).with_name("armadactl"))
 
@@ -31,6 +34,23 @@ contexts:
   nowhere:
     armadaUrl: 127.0.0.1:1
 """
+
+
+# The argon2 hash of "secret" (armada hash-password): alice is checked, as a server would.
+ALICE = (
+    "$argon2id$v=19$m=65536,t=3,p=4$WUu+wvNc/CmAlR6KZvcacA$59+9IH"
+    "+96a/uAQIBdn6vg4wA4V/h0ClvPYe3W52OtWI"
+)
+
+
+@pytest.fixture
+def armada(tmp_path: Path) -> Iterator[EmbeddedArmada]:
+    """armada dev's open defaults, plus a basic-auth user alice (password: secret)."""
+    auth = open_auth().model_copy(
+        update={"basic_auth": BasicAuthSettings(users={"alice": UserInfo(password_hash=ALICE)})}
+    )
+    with EmbeddedArmada(dev_settings(tmp_path / "data", auth=auth)) as running:
+        yield running
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from armada_client.client import ArmadaClient
 from armada import __version__
 from armada.waiting import wait_until
 from tests.api_builders import container, create_queue, event_types, events, item, pod_spec
+from tests.server_process import with_open_auth
 
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
 Processes = list[subprocess.Popen[bytes]]
@@ -28,7 +29,7 @@ def start(processes: Processes, *args: str, env: dict[str, str], port: str = "0"
     """Start a component (on a port of its choosing unless told); return its address."""
     proc = subprocess.Popen(
         [*ARMADA, *args, "--host", "127.0.0.1", "--port", port],
-        env=env,
+        env=with_open_auth(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
@@ -72,7 +73,7 @@ def processes() -> Iterator[Processes]:
 
 
 def environment(**extra: str) -> dict[str, str]:
-    return {**os.environ, "ARMADA_SCHEDULER__SCHEDULE_PERIOD": "200ms", **extra}
+    return with_open_auth({**os.environ, "ARMADA_SCHEDULER__SCHEDULE_PERIOD": "200ms", **extra})
 
 
 def test_armada_dev_says_where_it_serves_how_to_try_it_and_how_to_stop_it(

@@ -18,6 +18,7 @@ from armada.eventlog.postgres import PostgresEventLog
 from armada.eventlog.postgres_schema import LOG_STEPS
 from tests.builders import sequence, submit
 from tests.postgres_support import fresh_schema
+from tests.server_process import with_open_auth
 
 pytestmark = pytest.mark.postgres
 
@@ -44,6 +45,7 @@ def armada(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
+        env=with_open_auth(None),
     )
 
 

@@ -18,6 +18,7 @@ from armada.config.http import HttpSettings
 from armada.dev.embedded import EmbeddedArmada
 from armada.http import HttpParts, build_app, start_http
 from armada.waiting import wait_until
+from tests.server_process import with_open_auth
 
 
 def get(url: str) -> tuple[int, str]:
@@ -79,7 +80,9 @@ def test_a_port_in_use_is_an_os_error_naming_the_address() -> None:
 def test_armada_server_prints_its_http_address_and_serves_health(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "armada.cli.armada_main", "server", "--host", "127.0.0.1"]
     command += ["--port", "0", "--http-port", "0", "--data-dir", str(tmp_path / "data")]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, env=with_open_auth(None)
+    ) as server:
         try:
             assert server.stdout is not None
             lines = [server.stdout.readline() for _ in range(3)]

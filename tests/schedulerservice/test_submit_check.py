@@ -7,13 +7,17 @@ existing log, while the executors known before it may still be reconnecting.
 
 from __future__ import annotations
 
+from armada.config.auth import open_auth
 from armada.schedulerservice.reports_service import SchedulerReportingServicer
 from armada.schedulerservice.runtime import SchedulerRuntime
+from armada.security import build_security
 from tests.builders import requirements
 from tests.schedulerservice.harness import SMALL, Harness, harness, leased, run_report
 
 CPU_32 = requirements(resources={"cpu": 32_000})
 CPU_128 = requirements(resources={"cpu": 128_000})
+
+OPEN = build_security(open_auth())  # the servicer's checks let everyone in here
 
 
 def validated_pools(h: Harness, job_id: str) -> tuple[str, ...]:
@@ -111,7 +115,7 @@ def test_the_job_report_says_why_the_submit_check_has_not_judged_a_job() -> None
     h.service.tick()
     runtime = SchedulerRuntime(h.service)
     try:
-        report = SchedulerReportingServicer(runtime)._job_report("j1")
+        report = SchedulerReportingServicer(runtime, OPEN)._job_report("j1")
     finally:
         runtime.close()
     assert report.startswith("Job j1 is QUEUED.\nSubmit check: no executor has reported")
@@ -124,7 +128,7 @@ def test_the_job_report_tells_where_and_when_each_run_went() -> None:
     run_id = job.active_run.run_id
     runtime = SchedulerRuntime(h.service)
     try:
-        servicer = SchedulerReportingServicer(runtime)
+        servicer = SchedulerReportingServicer(runtime, OPEN)
         running = servicer._job_report("j1")
         h.service.handle_reports("cluster-1", [run_report("succeeded", job_id="j1", run_id=run_id)])
         finished = servicer._job_report("j1")

@@ -104,6 +104,9 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
 
     try:
         asyncio.run(main())
+    except ConfigError as exc:
+        click.echo(f"armada {component}: {exc}", err=True)
+        sys.exit(2)
     except (OSError, EventLogError) as exc:
         click.echo(f"armada {component}: {exc}", err=True)
         sys.exit(1)
@@ -154,12 +157,18 @@ def store_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="armada")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
-def main(verbose: bool) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per line, with request, job and run ids where known.",
+)
+def main(verbose: bool, log_format: str) -> None:
     """Run Armada's components."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from armada.logformat import configure_logging
+
+    configure_logging(log_format, logging.DEBUG if verbose else logging.INFO)
 
 
 @main.command()
@@ -306,6 +315,24 @@ def migrate(config_file: Path | None, store: str | None) -> None:
     for part, before, after in steps:
         change = "up to date" if before == after else f"migrated from {before}"
         click.echo(f"{part}: schema version {after} ({change})")
+
+
+@main.command("hash-password")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+def hash_password(password_stdin: bool) -> None:
+    """Print an argon2 hash of a password, for auth.basicAuth.users.<name>.passwordHash."""
+    from armada.security.basic import hash_password as make_hash
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        click.echo("armada hash-password: the password is empty", err=True)
+        sys.exit(2)
+    click.echo(make_hash(password))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 
+from armada.client.credentials import TokenSource
 from armada.client.errors import ClientError, from_rpc_error
 
 DEFAULT_URL = "localhost:50051"
@@ -30,13 +31,29 @@ class ConnectionDetails:
     use_tls: bool = False
     timeout: float = 30.0
     """Deadline of each unary call, in seconds (streams have none)."""
+    token_source: TokenSource | None = None
+    """Where a bearer token comes from (OpenID or an exec plugin), instead of basic auth."""
+    ca_file: str = ""
+    """CA certificates (PEM) that sign the server's certificate; empty: the system's."""
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
-        """gRPC metadata for every call: HTTP basic credentials when a user name is set."""
+        """gRPC metadata for a call: a bearer token from ``token_source``, else HTTP basic
+        credentials when a user name is set."""
+        if self.token_source is not None:
+            return (("authorization", f"Bearer {self.token_source.token()}"),)
         if not self.username:
             return ()
         token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
         return (("authorization", f"Basic {token}"),)
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        if not self.ca_file:
+            return grpc.ssl_channel_credentials()
+        try:
+            with open(self.ca_file, "rb") as file:
+                return grpc.ssl_channel_credentials(file.read())
+        except OSError as exc:
+            raise ClientError(f"cannot read the CA file {self.ca_file}: {exc.strerror}") from None
 
 
 def parse_url(url: str, use_tls: bool = False) -> tuple[str, bool]:
@@ -87,9 +104,8 @@ class Connection:
     ) -> None:
         self.details = details
         self.service = service
-        target, use_tls = parse_url(details.url, details.use_tls)
+        target, use_tls = parse_url(details.url, details.use_tls or bool(details.ca_file))
         self.target = target
-        self._metadata = details.metadata()
         if channel is None:
             options = [
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -100,7 +116,7 @@ class Connection:
                 ("grpc.max_reconnect_backoff_ms", 5000),
             ]
             if use_tls:
-                channel = grpc.secure_channel(target, grpc.ssl_channel_credentials(), options)
+                channel = grpc.secure_channel(target, details.channel_credentials(), options)
             else:
                 channel = grpc.insecure_channel(target, options)
         self.channel = channel
@@ -113,13 +129,14 @@ class Connection:
     def unary(self, method: Any, request: Any, *, timeout: float | None = None) -> Any:
         """Call a unary RPC (a stub's method) with the deadline and credentials."""
         try:
-            return method(request, timeout=timeout or self.details.timeout, metadata=self._metadata)
+            metadata = self.details.metadata()
+            return method(request, timeout=timeout or self.details.timeout, metadata=metadata)
         except grpc.RpcError as exc:
             raise self.error(exc) from None
 
     def stream(self, method: Any, request: Any) -> Stream:
         """Start a server-streaming RPC; no deadline (a watch may last for days)."""
-        return Stream(method(request, metadata=self._metadata), self.error)
+        return Stream(method(request, metadata=self.details.metadata()), self.error)
 
     def stream_all(self, method: Any, request: Any) -> Iterator[Any]:
         """Every message of a finite stream; the call is cancelled if the reader stops early."""

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from armada.config.auth import AuthSettings, open_auth
 from armada.config.executor import ExecutorConfig
 from armada.config.scheduler import SchedulerLoopSettings
 from armada.config.server import ServerSettings
@@ -66,6 +67,10 @@ class DevSettings(ServerSettings):
         description="Settings every simulated executor starts from (its id, address and backend "
         "are set by armada dev). executor.fake.nodeGroups, if given, are added to each "
         "cluster's default group, named <cluster>-<name>.",
+    )
+    auth: AuthSettings = Field(
+        default_factory=open_auth,
+        description="armada dev lets anonymous callers do everything unless this is given.",
     )
     backend: Literal["fake", "process"] = Field(
         "fake", description="fake: simulated pods; process: run jobs' commands as local processes."

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from armada.config.auth import ClientCredentials, ClientTlsSettings
 from armada.config.base import Duration, Settings
 from armada.config.http import HttpSettings, http_on
 
@@ -277,6 +278,13 @@ class ExecutorConfig(Settings):
     pool: str = Field("default", description="The pool this cluster's nodes belong to.")
     scheduler_address: str = Field(
         "127.0.0.1:50051", description="host:port of the scheduler's ExecutorApi."
+    )
+    scheduler_tls: ClientTlsSettings = Field(
+        default_factory=ClientTlsSettings, description="TLS towards the scheduler."
+    )
+    credentials: ClientCredentials = Field(
+        default_factory=ClientCredentials,
+        description="What the executor presents to the scheduler (needs execute_jobs there).",
     )
     backend: Literal["fake", "process", "kubernetes"] = Field(
         "fake", description="What stands for the cluster."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from armada.config.auth import TlsSettings
 from armada.config.base import Settings
 
 
@@ -20,6 +21,7 @@ class HttpSettings(Settings):
         description="HTTP port; 0 picks any free one (Armada's: 8080 for the server's"
         " gateway, 9000 for the scheduler's metrics, 9001 for an executor's).",
     )
+    tls: TlsSettings = Field(default_factory=TlsSettings)
 
     @property
     def address(self) -> str:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import Field
 
+from armada.config.auth import AuthSettings
 from armada.config.base import Duration, Settings
 from armada.config.http import HttpSettings, http_on
 from armada.config.scheduling import SchedulingSettings
@@ -80,3 +81,7 @@ class SchedulerSettings(Settings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     scheduler: SchedulerLoopSettings = Field(default_factory=SchedulerLoopSettings)
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="Who may call: executors need execute_jobs; reports obey watch.",
+    )

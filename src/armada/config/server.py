@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from armada.config.auth import AuthSettings, TlsSettings
 from armada.config.base import Duration, Settings
 from armada.config.http import HttpSettings
 from armada.config.scheduling import SchedulingSettings
@@ -33,6 +34,7 @@ class GrpcSettings(Settings):
     max_message_bytes: int = Field(
         64 * 2**20, gt=0, description="Largest request accepted (a 1,000-job submission is ~1 MiB)."
     )
+    tls: TlsSettings = Field(default_factory=TlsSettings)
 
     @property
     def address(self) -> str:
@@ -139,14 +141,6 @@ class QueryApiSettings(Settings):
     )
 
 
-class AuthSettings(Settings):
-    """Who callers are (authentication itself is not enforced yet)."""
-
-    anonymous_user: str = Field(
-        "anonymous", description="User name of callers who present no credentials."
-    )
-
-
 class ServerSettings(Settings):
     """``armada server``: the public gRPC API."""
 
@@ -157,4 +151,8 @@ class ServerSettings(Settings):
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
     events: EventApiSettings = Field(default_factory=EventApiSettings)
     queries: QueryApiSettings = Field(default_factory=QueryApiSettings)
-    auth: AuthSettings = Field(default_factory=AuthSettings)
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="Who may call and what they may do (anonymous callers are refused unless "
+        "anonymousAuth is set).",
+    )

@@ -17,11 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from armada.config import ConfigError
+from armada.config.auth import AuthSettings
 from armada.config.http import HttpSettings
 from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
 from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.http import HttpListener, HttpParts, build_app, start_http
+from armada.security import Security, build_security
+from armada.security.grpc_auth import AuthInterceptor
+from armada.security.tls import server_credentials
 from armada.server.app import add_public_api, make_api_context
 from armada.server.views_gate import ViewsGate
 from armada.views.retention import keep_pruning
@@ -91,22 +96,27 @@ async def _serve(
     storage_settings: StorageSettings,
     add_services: AddServices,
     *,
+    auth: AuthSettings,
     follow_interval: float,
     views_later: bool = False,
 ) -> RunningSystem:
     """Open the store, register the services and listen (gRPC, then HTTP). With
     ``views_later`` the views are brought up to date after the server listens, and a gate
     holds the calls that read them until then: the start costs what is behind only to the
-    calls that need it."""
+    calls that need it. Every call on either side is authenticated by one chain."""
+    security = checked_security(auth)
     storage = await asyncio.to_thread(open_storage, storage_settings, catch_up=not views_later)
     gate = ViewsGate() if views_later else None
-    server = grpc_server(grpc_settings, [gate] if gate is not None else None)
-    parts = HttpParts(component)
+    interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(security)]
+    if gate is not None:
+        interceptors.append(gate)
+    server = grpc_server(grpc_settings, interceptors)
+    parts = HttpParts(component, security=security)
     if gate is not None:
         parts.readiness.append(gate.not_ready_reason)
     runtime = add_services(server, storage, parts)
     try:
-        port = server.add_insecure_port(grpc_settings.address)
+        port = _listen(server, grpc_settings)
     except RuntimeError:  # grpc's way of saying it could not bind (the CLI checks first)
         port = 0
     if port == 0:
@@ -139,12 +149,34 @@ async def _serve(
     )
 
 
+def checked_security(auth: AuthSettings) -> Security:
+    """The chain ``auth`` configures; ConfigError if it would let no one in."""
+    if not auth.any_authenticator:
+        raise ConfigError(
+            "no authenticator is configured, so no call could be made: set auth.basicAuth.users, "
+            "auth.openIdAuth or auth.anonymousAuth (see docs/security.md)"
+        )
+    return build_security(auth)
+
+
+def _listen(server: grpc.aio.Server, settings: GrpcSettings) -> int:
+    if settings.tls.enabled:
+        return int(server.add_secure_port(settings.address, server_credentials(settings.tls)))
+    return int(server.add_insecure_port(settings.address))
+
+
 def _task(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
     return asyncio.create_task(coroutine, name=name)
 
 
 def add_scheduler(
-    server: grpc.aio.Server, storage: Storage, config: SchedulerConfig, clock: Clock, ids: IdSource
+    server: grpc.aio.Server,
+    storage: Storage,
+    config: SchedulerConfig,
+    clock: Clock,
+    ids: IdSource,
+    *,
+    security: Security,
 ) -> SchedulerRuntime:
     """Register the executor API and the scheduling reports, backed by a new scheduler."""
     from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
@@ -154,9 +186,11 @@ def add_scheduler(
     from armada.schedulerservice.service import SchedulerService
 
     runtime = SchedulerRuntime(SchedulerService(storage, config, clock, ids))
-    executorapi_pb2_grpc.add_ExecutorApiServicer_to_server(ExecutorApiServicer(runtime), server)
+    executorapi_pb2_grpc.add_ExecutorApiServicer_to_server(
+        ExecutorApiServicer(runtime, security), server
+    )
     scheduler_reporting_pb2_grpc.add_SchedulerReportingServicer_to_server(
-        SchedulerReportingServicer(runtime), server
+        SchedulerReportingServicer(runtime, security), server
     )
     return runtime
 
@@ -168,7 +202,7 @@ async def start_api_server(
     caught up with the log (event streams read the log and answer at once)."""
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> None:
-        add_public_api(server, make_api_context(storage, settings, clock, ids))
+        add_public_api(server, make_api_context(storage, settings, clock, ids, http.security))
 
     system = await _serve(
         "server",
@@ -176,6 +210,7 @@ async def start_api_server(
         settings.http,
         settings.storage,
         add,
+        auth=settings.auth,
         follow_interval=settings.events.poll_interval.total_seconds(),
         views_later=True,
     )
@@ -207,10 +242,24 @@ async def start_scheduler(
     config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
-        return add_scheduler(server, storage, config, clock or SystemClock(), ids or RandomIds())
+        assert http.security is not None
+        return add_scheduler(
+            server,
+            storage,
+            config,
+            clock or SystemClock(),
+            ids or RandomIds(),
+            security=http.security,
+        )
 
     return await _serve(
-        "scheduler", settings.grpc, settings.http, settings.storage, add, follow_interval=1.0
+        "scheduler",
+        settings.grpc,
+        settings.http,
+        settings.storage,
+        add,
+        auth=settings.auth,
+        follow_interval=1.0,
     )
 
 
@@ -220,6 +269,7 @@ async def start_system(
     """Everything ``armada dev`` runs, in this loop, on one port: the public API, the
     scheduler (executor API, reports), the logs service and the simulated executors."""
     from armada.dev.farm import pod_locator, start_farm
+    from armada.dev.log_access import api_log_gate
     from armada.executor import BinocularsLogService, Cluster
     from armada.schedulerservice.service import SchedulerConfig
 
@@ -229,9 +279,14 @@ async def start_system(
     clusters: dict[str, Cluster] = {}
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
-        add_public_api(server, make_api_context(storage, settings, clock, ids))
-        BinocularsLogService(pod_locator(storage.store), clusters).add_to_server(server)
-        return add_scheduler(server, storage, config, clock, ids)
+        assert http.security is not None
+        api = make_api_context(storage, settings, clock, ids, http.security)
+        add_public_api(server, api)
+        logs = BinocularsLogService(
+            pod_locator(storage.store), clusters, may_read=api_log_gate(api)
+        )
+        logs.add_to_server(server)
+        return add_scheduler(server, storage, config, clock, ids, security=http.security)
 
     system = await _serve(
         "dev",
@@ -239,6 +294,7 @@ async def start_system(
         settings.http,
         settings.storage,
         add,
+        auth=settings.auth,
         follow_interval=settings.events.poll_interval.total_seconds(),
     )
     _start_retention(system, settings.storage, clock)

@@ -38,6 +38,7 @@ from armada.executor.usage import UsageAggregator, UsageSource
 from armada.executor.wire import NodeInfoCache, lease_from_proto, lease_request
 from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
+from armada.security.dial import dial
 
 log = logging.getLogger(__name__)
 
@@ -107,8 +108,11 @@ class ExecutorAgent:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set (or the task is cancelled)."""
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(
-                self.settings.scheduler_address, options=_CHANNEL_OPTIONS
+            self._channel = dial(
+                self.settings.scheduler_address,
+                self.settings.scheduler_tls,
+                self.settings.credentials,
+                _CHANNEL_OPTIONS,
             )
         self._stub = pb_grpc.ExecutorApiStub(self._channel)
         stop = stop or asyncio.Event()
@@ -179,12 +183,12 @@ class ExecutorAgent:
         except ClusterError as exc:
             error = SubmitError(str(exc), fatal=exc.fatal)
         except Exception as exc:
-            log.exception("creating pod %s failed", plan.pod_name)
+            log.exception("creating pod %s failed", plan.pod_name, extra=_ids(plan))
             error = SubmitError(f"unexpected error: {exc}")
         finally:
             self._creating -= 1
         if error is not None:
-            log.info("pod %s not created: %s", plan.pod_name, error.message)
+            log.info("pod %s not created: %s", plan.pod_name, error.message, extra=_ids(plan))
         self.execute(self.tracker.submitted(plan.run_id, error, self.clock.now()))
         self._submit_wake.set()
         self._state_changed.set()
@@ -200,7 +204,12 @@ class ExecutorAgent:
                     force=order.force,
                 )
             except Exception as exc:
-                log.warning("deleting pod %s failed, will retry: %s", order.pod_name, exc)
+                log.warning(
+                    "deleting pod %s failed, will retry: %s",
+                    order.pod_name,
+                    exc,
+                    extra={"run_id": order.run_id, "executor": self.settings.cluster_id},
+                )
                 self.tracker.delete_failed(order.run_id)
                 return
         self.execute(self.tracker.deleted(order.run_id, gone, self.clock.now()))
@@ -417,3 +426,8 @@ async def run_executor(
     """Run one executor for ``cluster`` until ``stop`` is set or the task is cancelled."""
     agent = ExecutorAgent(settings=settings, cluster=cluster, clock=clock)
     await agent.run(stop)
+
+
+def _ids(plan: PodPlan) -> dict[str, str]:
+    """The ids a log line about ``plan``'s pod carries (see armada.logformat)."""
+    return {"job_id": plan.job_id, "run_id": plan.run_id}

@@ -18,6 +18,7 @@ from armada_client.armada import binoculars_pb2, binoculars_pb2_grpc
 
 from armada.executor.cluster import Cluster, ClusterError, PodNotFound
 from armada.executor.model import PodLogLine
+from armada.security import PermissionDenied, Unauthenticated
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,9 @@ class PodLocation:
 
 Located = PodLocation | tuple[str, str, str] | None
 LocationLookup = Callable[[str], Located | Awaitable[Located]]
+# Checks that the caller (from the call's metadata) may read a job's logs; raises
+# armada.security's Unauthenticated or PermissionDenied if not.
+LogGate = Callable[[str, grpc.aio.ServicerContext], None]
 
 
 class LogsNotFound(Exception):
@@ -84,8 +88,14 @@ class BinocularsLogService(binoculars_pb2_grpc.BinocularsServicer):  # type: ign
     Mount it on a ``grpc.aio`` server with :meth:`add_to_server`.
     """
 
-    def __init__(self, lookup: LocationLookup, clusters: Mapping[str, Cluster]) -> None:
+    def __init__(
+        self,
+        lookup: LocationLookup,
+        clusters: Mapping[str, Cluster],
+        may_read: LogGate | None = None,
+    ) -> None:
         self.source = LogSource(lookup, clusters)
+        self.may_read = may_read
 
     def add_to_server(self, server: grpc.aio.Server) -> None:
         binoculars_pb2_grpc.add_BinocularsServicer_to_server(self, server)
@@ -96,12 +106,18 @@ class BinocularsLogService(binoculars_pb2_grpc.BinocularsServicer):  # type: ign
         options = request.log_options
         tail = options.tailLines if options.HasField("tailLines") else None
         try:
+            if self.may_read is not None:
+                self.may_read(request.job_id, context)
             lines = await self.source.logs(
                 request.job_id,
                 container=options.container,
                 since_time=request.since_time,
                 tail_lines=tail,
             )
+        except Unauthenticated as exc:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        except PermissionDenied as exc:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         except LogsNotFound as exc:
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         except ValueError as exc:

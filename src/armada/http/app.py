@@ -11,6 +11,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
+
+from armada.security import Security
+from armada.security.asgi import AuthMiddleware
 
 # A readiness check returns None when its part is ready, else why it is not (in words).
 ReadinessCheck = Callable[[], str | None]
@@ -25,9 +29,12 @@ class HttpParts:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     readiness: list[ReadinessCheck] = field(default_factory=list)
     routes: list[BaseRoute] = field(default_factory=list)
+    security: Security | None = None
+    """Given: every route but health, readiness and metrics needs credentials its chain
+    accepts, and finds the caller in ``request.scope["armada.principal"]``."""
 
 
-def build_app(parts: HttpParts) -> Starlette:
+def build_app(parts: HttpParts) -> ASGIApp:
     async def healthz(_: Request) -> Response:
         # Answering at all shows the process and its event loop are alive.
         return PlainTextResponse("ok\n")
@@ -47,4 +54,7 @@ def build_app(parts: HttpParts) -> Starlette:
         Route("/metrics", metrics, methods=["GET"]),
         *parts.routes,
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    if parts.security is None:
+        return app
+    return AuthMiddleware(app, parts.security)

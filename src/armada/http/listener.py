@@ -16,6 +16,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from armada.config.http import HttpSettings
+from armada.security.tls import uvicorn_ssl_options
 from armada.waiting import wait_until_async
 
 START_TIMEOUT = 30.0
@@ -30,16 +31,19 @@ class _Server(uvicorn.Server):
 class HttpListener:
     """One HTTP server: ``address`` is where it listens once started."""
 
-    def __init__(self, server: uvicorn.Server, sock: socket.socket, host: str) -> None:
+    def __init__(
+        self, server: uvicorn.Server, sock: socket.socket, host: str, tls: bool = False
+    ) -> None:
         self._server = server
         self._socket = sock
         port = sock.getsockname()[1]
         self.address = f"{host}:{port}"
+        self.tls = tls
         self._task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"{'https' if self.tls else 'http'}://{self.address}"
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]), name="http")
@@ -71,6 +75,7 @@ def _bind(settings: HttpSettings) -> socket.socket:
 async def start_http(settings: HttpSettings, app: ASGIApp) -> HttpListener:
     """Bind ``settings``' address and serve ``app`` there. Raises OSError naming the address
     when it cannot be listened on."""
+    ssl = uvicorn_ssl_options(settings.tls)
     sock = _bind(settings)
     config = uvicorn.Config(
         app,
@@ -78,8 +83,9 @@ async def start_http(settings: HttpSettings, app: ASGIApp) -> HttpListener:
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=1,
+        **ssl,
     )
-    listener = HttpListener(_Server(config), sock, settings.host)
+    listener = HttpListener(_Server(config), sock, settings.host, tls=bool(ssl))
     try:
         await listener.start()
     except BaseException:

@@ -23,6 +23,7 @@ from armada.rpc.gen import executorapi_pb2 as pb
 from armada.rpc.gen import executorapi_pb2_grpc as pb_grpc
 from armada.schedulerservice.lease_stream import plan_for_executor
 from armada.schedulerservice.runtime import SchedulerRuntime
+from armada.security import PermissionDenied, Principal, Security, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +43,36 @@ def _newest(
     return request
 
 
+async def check_executor(
+    security: Security, context: Any, executor_id: str, who: Principal | None = None
+) -> Principal:
+    """The caller, if it may lease and report as ``executor_id`` (execute_jobs, and the
+    cluster ids its credentials are bound to); else the call ends with UNAUTHENTICATED or
+    PERMISSION_DENIED."""
+    try:
+        if who is None:
+            who = security.authenticate_metadata(context.invocation_metadata())
+        security.authoriser.executor_may_act_for(who, executor_id)
+    except Unauthenticated as exc:
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+    except PermissionDenied as exc:
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
+    assert who is not None
+    return who
+
+
 class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
-    def __init__(self, runtime: SchedulerRuntime) -> None:
+    def __init__(self, runtime: SchedulerRuntime, security: Security) -> None:
         self.runtime = runtime
         self.service = runtime.service
+        self.security = security
         self._streams = itertools.count(1)
 
     async def ReportEvents(self, request: pb.EventList, context: Any) -> pb.ReportEventsResponse:
         if not request.executor_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "executor_id is required")
         executor_id = request.executor_id
+        await check_executor(self.security, context, executor_id)
         reports = [
             run_event_from_proto(event, executor_id)
             for event in request.events
@@ -94,11 +115,14 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
             loop.call_soon_threadsafe(wake.set)
 
         requests: asyncio.Queue[pb.LeaseRequest | None] = asyncio.Queue()
+        who: Principal | None = None
+        allowed: set[str] = set()
 
         async def read() -> None:
             try:
                 async for request in request_iterator:
-                    self.service.executors.heard(request.executor_id, self.service.monotonic())
+                    if request.executor_id in allowed:  # unchecked callers keep no one alive
+                        self.service.executors.heard(request.executor_id, self.service.monotonic())
                     await requests.put(request)
             finally:
                 await requests.put(None)
@@ -122,6 +146,9 @@ class ExecutorApiServicer(pb_grpc.ExecutorApiServicer):  # type: ignore[misc]
                         await context.abort(
                             grpc.StatusCode.INVALID_ARGUMENT, "executor_id is required"
                         )
+                    if request.executor_id not in allowed:
+                        who = await check_executor(self.security, context, request.executor_id, who)
+                        allowed.add(request.executor_id)
                     executor_id = request.executor_id
                     messages = await self.runtime.call(self._answer, request, stream)
                 else:

@@ -16,12 +16,40 @@ from armada.rpc.gen import scheduler_reporting_pb2 as pb
 from armada.rpc.gen import scheduler_reporting_pb2_grpc as pb_grpc
 from armada.schedulerservice.runtime import SchedulerRuntime
 from armada.scheduling.reports import job_report, queue_report, scheduling_report
+from armada.security import Permission, PermissionDenied, Security, Unauthenticated
 
 
 class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: ignore[misc]
-    def __init__(self, runtime: SchedulerRuntime) -> None:
+    """Reports obey ``watch``: a queue's or a job's report needs watch on its queue (or
+    watch_all_events); the whole round's report needs watch_all_events."""
+
+    def __init__(self, runtime: SchedulerRuntime, security: Security) -> None:
         self.runtime = runtime
         self.service = runtime.service
+        self.security = security
+
+    async def _require_watch(self, context: Any, queue: str | None) -> None:
+        authoriser = self.security.authoriser
+        try:
+            who = self.security.authenticate_metadata(context.invocation_metadata())
+            if authoriser.has(who, Permission.WATCH_ALL_EVENTS):
+                return
+            found = self.service.storage.store.get_queue(queue) if queue else None
+            if found is None:
+                authoriser.require(who, Permission.WATCH_ALL_EVENTS)
+            else:
+                authoriser.require_on_queue(who, found, "watch")
+        except Unauthenticated as exc:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+        except PermissionDenied as exc:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
+
+    def _job_queue(self, job_id: str) -> str | None:
+        job = self.service.jobdb.read().get(job_id)
+        if job is not None:
+            return job.spec.queue
+        stored = self.service.storage.store.get_job(job_id)
+        return stored.spec.queue if stored is not None else None
 
     def _job_report(self, job_id: str) -> str:
         snap = self.service.jobdb.read()
@@ -44,6 +72,7 @@ class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: i
     ) -> pb.SchedulingReport:
         which = request.WhichOneof("filter")
         if which == "most_recent_for_queue":
+            await self._require_watch(context, request.most_recent_for_queue.queue_name)
             text = await self.runtime.call(
                 queue_report,
                 self.service.history,
@@ -53,6 +82,7 @@ class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: i
         elif which == "most_recent_for_job":
             text = await self._job(request.most_recent_for_job.job_id, context)
         else:
+            await self._require_watch(context, None)
             text = await self.runtime.call(
                 scheduling_report, self.service.history, request.verbosity
             )
@@ -61,6 +91,7 @@ class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: i
     async def GetQueueReport(self, request: pb.QueueReportRequest, context: Any) -> pb.QueueReport:
         if not request.queue_name:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "queue_name is required")
+        await self._require_watch(context, request.queue_name)
         text = await self.runtime.call(
             queue_report, self.service.history, request.queue_name, request.verbosity or 2
         )
@@ -72,6 +103,9 @@ class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: i
     async def _job(self, job_id: str, context: Any) -> str:
         if not job_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "job_id is required")
+        queue = await self.runtime.call(self._job_queue, job_id)
+        if queue is not None:
+            await self._require_watch(context, queue)
         try:
             return await self.runtime.call(self._job_report, job_id)
         except LookupError as exc:

@@ -18,7 +18,8 @@ from armada.eventlog.base import Expect
 from armada.eventlog.keys import executor_settings_key
 from armada.rpc.gen import executor_admin_pb2 as pb
 from armada.rpc.gen import executor_admin_pb2_grpc as pb_grpc
-from armada.server.context import ApiContext, Principal, invalid, not_found, rpc
+from armada.security import Permission, Principal
+from armada.server.context import ApiContext, invalid, not_found, rpc
 from armada.server.convert_queues import MAX_PRINCIPAL_LENGTH
 from armada.server.job_commands import cancel_jobs, preempt_jobs, select_jobs
 from armada.server.submission.errors import SubmissionError
@@ -28,6 +29,9 @@ MAX_REASON_LENGTH = 1024
 _PAST = {"preempt": "preempted", "cancel": "cancelled"}
 
 
+_PERMISSION = {"preempt": Permission.PREEMPT_ANY_JOBS, "cancel": Permission.CANCEL_ANY_JOBS}
+
+
 class _Admin:
     def __init__(self, api: ApiContext) -> None:
         self.api = api
@@ -35,14 +39,21 @@ class _Admin:
     def who(self, context: Any) -> Principal:
         return self.api.who(context)
 
-    def control_plane(self, context: Any, event: ev.Event, cause: str) -> None:
-        self.api.append_control_plane(self.api.who(context), event, cause)
+    def allowed(self, context: Any, permission: Permission) -> Principal:
+        """The caller, if they hold ``permission`` (else PERMISSION_DENIED)."""
+        who = self.api.who(context)
+        self.api.require(who, permission)
+        return who
+
+    def control_plane(self, who: Principal, event: ev.Event, cause: str) -> None:
+        self.api.append_control_plane(who, event, cause)
 
 
 class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]
     """api.Executor."""
 
     def _upsert(self, request: pb.ExecutorSettingsUpsertRequest, context: Any) -> None:
+        who = self.allowed(context, Permission.UPDATE_EXECUTOR_SETTINGS)
         if not request.name:
             raise invalid("name: the executor's name is required")
         try:
@@ -54,18 +65,18 @@ class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]
             executor=request.name,
             cordoned=request.cordoned,
             cordon_reason=request.cordonReason if request.cordoned else "",
-            set_by=self.who(context).user,
+            set_by=who.user,
         )
         verb = "cordon" if request.cordoned else "uncordon"
         self.control_plane(
-            context,
+            who,
             ev.ExecutorSettingsUpserted(settings=settings),
             f"executor/{verb}/{request.name}",
         )
 
     def _delete(self, request: pb.ExecutorSettingsDeleteRequest, context: Any) -> None:
         self.api.append_expecting(
-            self.who(context),
+            self.allowed(context, Permission.UPDATE_EXECUTOR_SETTINGS),
             ev.ExecutorSettingsDeleted(executor=request.name),
             f"executor/delete-settings/{request.name}",
             Expect(executor_settings_key(request.name), exists=True),
@@ -85,7 +96,7 @@ class ExecutorServicer(_Admin, pb_grpc.ExecutorServicer):  # type: ignore[misc]
         command(
             self.api,
             jobs,
-            self.who(context),
+            self.allowed(context, _PERMISSION[action]),
             f"{_PAST[action]} on executor {request.name}",
             f"executor/{action}/{request.name}",
         )
@@ -134,7 +145,7 @@ class NodeServicer(_Admin, pb_grpc.NodeServicer):  # type: ignore[misc]
         command(
             self.api,
             jobs,
-            self.who(context),
+            self.allowed(context, _PERMISSION[action]),
             f"{_PAST[action]} on node {request.name} of {request.executor}",
             f"node/{action}/{request.executor}/{request.name}",
         )

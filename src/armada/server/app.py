@@ -8,6 +8,7 @@ from armada_client.armada import job_pb2_grpc, submit_pb2_grpc
 from armada.config.server import ServerSettings
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.rpc.gen import executor_admin_pb2_grpc
+from armada.security import Security, build_security
 from armada.server.admin_service import ExecutorServicer, NodeServicer
 from armada.server.context import ApiContext
 from armada.server.event_service import add_event_services
@@ -34,7 +35,12 @@ def make_api_context(
     settings: ServerSettings,
     clock: Clock | None = None,
     ids: IdSource | None = None,
+    security: Security | None = None,
 ) -> ApiContext:
     return ApiContext(
-        storage=storage, settings=settings, clock=clock or SystemClock(), ids=ids or RandomIds()
+        storage=storage,
+        settings=settings,
+        clock=clock or SystemClock(),
+        ids=ids or RandomIds(),
+        security=security or build_security(settings.auth),
     )

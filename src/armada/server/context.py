@@ -1,4 +1,5 @@
-"""What every servicer shares: storage, settings, clock and ids; callers' identities; errors.
+"""What every servicer shares: storage, settings, clock and ids; callers' identities and
+permissions (through :mod:`armada.security`); errors.
 
 Servicer methods raise :class:`ApiError` with a gRPC status code and a message for the caller;
 :func:`rpc` turns it into the gRPC status, and turns anything unexpected into INTERNAL with the
@@ -7,10 +8,9 @@ details logged, so that no request can take the server down.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
@@ -30,6 +30,14 @@ from armada.eventlog.base import (
     StoreUnavailable,
 )
 from armada.eventlog.sqlite_errors import DISK_FULL
+from armada.logformat import annotate, bound
+from armada.security import (
+    Permission,
+    PermissionDenied,
+    Principal,
+    Security,
+    Unauthenticated,
+)
 from armada.views.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -59,10 +67,40 @@ class ApiContext:
     settings: ServerSettings
     clock: Clock
     ids: IdSource
+    security: Security
 
     def who(self, context: grpc.aio.ServicerContext) -> Principal:
-        """The caller of an RPC (see :func:`principal`)."""
-        return principal(context, self.settings.auth.anonymous_user)
+        """The caller of an RPC, authenticated from the ``authorization`` entry of its
+        metadata (Basic or Bearer) by the process's chain; UNAUTHENTICATED if no
+        authenticator accepts it. The REST gateway's context adapter carries the HTTP
+        request's headers as metadata, so this is the one door for both."""
+        try:
+            who = self.security.authenticate_metadata(context.invocation_metadata())
+        except Unauthenticated as exc:
+            log.info("refused a caller: %s", exc)
+            raise ApiError(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from None
+        annotate(user=who.user)
+        return who
+
+    def require(
+        self, who: Principal, permission: Permission, *, queue: str = "", verb: str = ""
+    ) -> None:
+        """PERMISSION_DENIED unless ``who`` holds ``permission`` or, with ``queue`` and
+        ``verb``, the queue grants them the verb (a queue that does not exist grants
+        nothing). The message names the missing permission."""
+        try:
+            if not queue:
+                self.security.authoriser.require(who, permission)
+                return
+            if self.security.authoriser.has(who, permission):
+                return
+            found = self.storage.store.get_queue(queue)
+            if found is None:
+                self.security.authoriser.require(who, permission)
+                return
+            self.security.authoriser.require_on_queue(who, found, verb)
+        except PermissionDenied as exc:
+            raise ApiError(grpc.StatusCode.PERMISSION_DENIED, str(exc)) from None
 
     def append_control_plane(
         self, who: Principal, event: ev.Event, cause: str, expect: Sequence[Expect] = ()
@@ -122,32 +160,6 @@ class ApiContext:
         )
 
 
-@dataclass(frozen=True)
-class Principal:
-    user: str
-    groups: tuple[str, ...] = ()
-
-
-def principal(context: grpc.aio.ServicerContext, anonymous: str) -> Principal:
-    """Who is calling: the user of HTTP basic credentials if presented, else anonymous.
-
-    Authentication proper (checking passwords or tokens) is configured separately; this only
-    names the caller so that events record who caused them.
-    """
-    for key, value in context.invocation_metadata() or ():
-        if key.lower() != "authorization" or not isinstance(value, str):
-            continue
-        scheme, _, credentials = value.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                user = base64.b64decode(credentials).decode().partition(":")[0]
-            except (binascii.Error, UnicodeDecodeError):
-                continue
-            if user:
-                return Principal(user=user)
-    return Principal(user=anonymous)
-
-
 MAX_DETAILS = 2000
 
 
@@ -166,6 +178,10 @@ async def _abort(context: Any, name: str, exc: Exception) -> None:
     Called from an ``except`` block; ``context.abort`` raises."""
     if isinstance(exc, ApiError):
         await context.abort(exc.code, status_details(exc.message))
+    if isinstance(exc, PermissionDenied):
+        await context.abort(grpc.StatusCode.PERMISSION_DENIED, status_details(str(exc)))
+    if isinstance(exc, Unauthenticated):
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, status_details(str(exc)))
     if isinstance(exc, StoreFull):
         log.error("%s failed: %s", name, exc)
         await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, DISK_FULL)
@@ -181,13 +197,18 @@ async def _abort(context: Any, name: str, exc: Exception) -> None:
     await context.abort(grpc.StatusCode.INTERNAL, status_details(f"internal error: {exc}"))
 
 
+def _request_id() -> str:
+    return secrets.token_hex(6)
+
+
 def rpc(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Map ApiError to its status and unexpected errors to INTERNAL (logged)."""
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            return await method(*args, **kwargs)
+            with bound(request_id=_request_id(), method=method.__name__):
+                return await method(*args, **kwargs)
         except grpc.aio.AbortError:
             raise
         except Exception as exc:
@@ -204,8 +225,9 @@ def stream_rpc(method: Callable[P, AsyncIterator[R]]) -> Callable[P, AsyncIterat
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> AsyncIterator[R]:
         try:
-            async for message in method(*args, **kwargs):
-                yield message
+            with bound(request_id=_request_id(), method=method.__name__):
+                async for message in method(*args, **kwargs):
+                    yield message
         except grpc.aio.AbortError:
             raise
         except Exception as exc:

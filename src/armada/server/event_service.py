@@ -25,7 +25,8 @@ from google.protobuf import empty_pb2
 
 from armada.domain.quoting import shown
 from armada.rpc.gen import event_batches_pb2 as batch_pb
-from armada.server.context import ApiContext, stream_rpc
+from armada.security import Permission
+from armada.server.context import ApiContext, ApiError, stream_rpc
 from armada.server.convert_events import InvalidMessageId, parse_message_id
 from armada.server.event_pages import Batch, position, unframe
 from armada.server.event_tail import StreamRequest, Tails, TailSettings, replay, watch
@@ -71,6 +72,12 @@ class EventStreams:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "queue: a queue is required")
         if not job_set:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "id: a job set id is required")
+        try:  # a queue's events are for those with watch on it
+            who = self.api.who(context)
+            watch_all = Permission.WATCH_ALL_EVENTS
+            await asyncio.to_thread(self.api.require, who, watch_all, queue=queue, verb="watch")
+        except ApiError as exc:
+            await context.abort(exc.code, exc.message)
         try:
             offset, index = parse_message_id(from_id)
         except InvalidMessageId as exc:

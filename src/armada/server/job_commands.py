@@ -12,7 +12,8 @@ from collections.abc import Callable, Collection, Iterable
 
 from armada.domain import events as ev
 from armada.domain.lifecycle import JobRecord
-from armada.server.context import ApiContext, Principal
+from armada.security import Principal
+from armada.server.context import ApiContext
 
 JobEventsFor = Callable[[JobRecord], list[ev.Event]]
 

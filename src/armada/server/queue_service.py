@@ -21,15 +21,8 @@ from armada.domain.quoting import shown
 from armada.domain.states import JobState
 from armada.eventlog.base import Expect, KeyState
 from armada.eventlog.keys import queue_key
-from armada.server.context import (
-    ApiContext,
-    ApiError,
-    Principal,
-    invalid,
-    not_found,
-    rpc,
-    stream_rpc,
-)
+from armada.security import Permission, Principal
+from armada.server.context import ApiContext, ApiError, invalid, not_found, rpc, stream_rpc
 from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.convert_queues import InvalidObject, queue_from_proto, queue_to_proto
 from armada.server.job_commands import cancel_jobs, preempt_jobs, select_jobs
@@ -51,6 +44,7 @@ class QueueOperations:
         return queue
 
     def create(self, message: submit_pb2.Queue, who: Principal) -> None:
+        self.api.require(who, Permission.CREATE_QUEUE)
         queue = _to_domain(message)
         self.api.append_expecting(
             who,
@@ -61,6 +55,7 @@ class QueueOperations:
         )
 
     def update(self, message: submit_pb2.Queue, who: Principal) -> None:
+        self.api.require(who, Permission.CREATE_QUEUE)  # Armada's rule for updates too
         queue = _to_domain(message)
         self.api.append_expecting(
             who,
@@ -71,6 +66,8 @@ class QueueOperations:
         )
 
     def delete(self, name: str, who: Principal) -> None:
+        self.api.require(who, Permission.DELETE_QUEUE)
+
         def delete_if_empty(state: KeyState) -> None:
             # Submissions touch the queue's key: none can slip in between count and delete.
             active = self.api.storage.store.count_jobs_in_queue(name, NON_TERMINAL_STATES)
@@ -92,6 +89,8 @@ class QueueOperations:
         )
 
     def set_cordoned(self, name: str, cordoned: bool, who: Principal) -> None:
+        self.api.require(who, Permission.CORDON_QUEUE)
+
         def cordon(state: KeyState) -> None:
             queue = self.get(name)
             if queue.cordoned != cordoned:
@@ -107,12 +106,14 @@ class QueueOperations:
 
     def preempt_on_queue(self, request: submit_pb2.QueuePreemptRequest, who: Principal) -> None:
         self.get(request.name)
+        self.api.require(who, Permission.PREEMPT_ANY_JOBS, queue=request.name, verb="preempt")
         jobs = self.api.storage.store.jobs_in_queue(request.name, ACTIVE_STATES)
         jobs = select_jobs(jobs, priority_classes=request.priorityClasses, pools=request.pools)
         preempt_jobs(self.api, jobs, who, "preempted on queue", f"queue/preempt/{request.name}")
 
     def cancel_on_queue(self, request: submit_pb2.QueueCancelRequest, who: Principal) -> None:
         self.get(request.name)
+        self.api.require(who, Permission.CANCEL_ANY_JOBS, queue=request.name, verb="cancel")
         states = CANCELLABLE_STATES
         if request.jobStates:
             states = set()

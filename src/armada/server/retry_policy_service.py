@@ -17,6 +17,7 @@ from armada.domain.queues import RetryPolicy
 from armada.domain.quoting import shown
 from armada.eventlog.base import Expect
 from armada.eventlog.keys import retry_policy_key
+from armada.security import Permission, Principal
 from armada.server.context import ApiContext, ApiError, invalid, not_found, rpc
 from armada.server.convert_queues import (
     InvalidObject,
@@ -45,7 +46,7 @@ class RetryPolicyServicer(submit_pb2_grpc.RetryPolicyServiceServicer):  # type: 
     def _create(self, message: submit_pb2.RetryPolicy, context: Any) -> None:
         policy = self._policy(message)
         self.api.append_expecting(
-            self.api.who(context),
+            self._allowed(context, Permission.CREATE_RETRY_POLICY),
             ev.RetryPolicyUpserted(policy=policy),
             "retry-policy/create",
             Expect(retry_policy_key(policy.name), exists=False),
@@ -57,17 +58,28 @@ class RetryPolicyServicer(submit_pb2_grpc.RetryPolicyServiceServicer):  # type: 
     def _update(self, message: submit_pb2.RetryPolicy, context: Any) -> None:
         policy = self._policy(message)
         self._change_existing(
-            policy.name, ev.RetryPolicyUpserted(policy=policy), "retry-policy/update", context
+            policy.name,
+            ev.RetryPolicyUpserted(policy=policy),
+            "retry-policy/update",
+            self._allowed(context, Permission.UPDATE_RETRY_POLICY),
         )
 
     def _delete(self, name: str, context: Any) -> None:
         self._change_existing(
-            name, ev.RetryPolicyDeleted(name=name), "retry-policy/delete", context
+            name,
+            ev.RetryPolicyDeleted(name=name),
+            "retry-policy/delete",
+            self._allowed(context, Permission.DELETE_RETRY_POLICY),
         )
 
-    def _change_existing(self, name: str, event: ev.Event, cause: str, context: Any) -> None:
+    def _allowed(self, context: Any, permission: Permission) -> Principal:
+        who = self.api.who(context)
+        self.api.require(who, permission)
+        return who
+
+    def _change_existing(self, name: str, event: ev.Event, cause: str, who: Principal) -> None:
         self.api.append_expecting(
-            self.api.who(context),
+            who,
             event,
             cause,
             Expect(retry_policy_key(name), exists=True),

@@ -18,7 +18,9 @@ from armada.domain.states import JobState
 from armada.eventlog.base import Expect, PreconditionFailed
 from armada.eventlog.keys import client_id_key, queue_key
 from armada.scheduling import gc_paused
-from armada.server.context import ApiContext, ApiError, Principal, invalid, rpc
+from armada.security import Permission, Principal
+from armada.security.authorise import VERB_PERMISSION
+from armada.server.context import ApiContext, ApiError, invalid, rpc
 from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.job_commands import cancel_jobs, preempt_jobs, reprioritise_jobs
 from armada.server.queue_service import QueueRpcs
@@ -61,6 +63,7 @@ class SubmitOperations:
 
     def _submit_checked(self, request: submit_pb2.JobSubmitRequest, who: Principal) -> list[str]:
         self._require_queue(request.queue)
+        self.api.require(who, Permission.SUBMIT_ANY_JOBS, queue=request.queue, verb="submit")
         client_ids = [item.client_id for item in request.job_request_items if item.client_id]
         if not client_ids:
             return self._submit(request, who, {})
@@ -113,7 +116,14 @@ class SubmitOperations:
         )
 
     def _job_set_jobs(
-        self, queue: str, job_set: str, job_ids: list[str], states: set[JobState] | None = None
+        self,
+        who: Principal,
+        verb: str,
+        queue: str,
+        *,
+        job_set: str,
+        job_ids: list[str],
+        states: set[JobState] | None = None,
     ) -> list[JobRecord]:
         if not queue:
             raise invalid("queue: a queue is required")
@@ -122,6 +132,7 @@ class SubmitOperations:
         store = self.api.storage.store
         if store.get_queue(queue) is None:  # Armada's authorisation looks the queue up first
             raise ApiError(grpc.StatusCode.NOT_FOUND, f"could not find queue {shown(queue)}")
+        self.api.require(who, VERB_PERMISSION[verb], queue=queue, verb=verb)
         if not job_ids:
             return store.jobs_in_job_set(queue, job_set, states or NON_TERMINAL_STATES)
         found = store.get_jobs(job_ids)
@@ -136,13 +147,17 @@ class SubmitOperations:
     def cancel(self, request: submit_pb2.JobCancelRequest, who: Principal) -> list[str]:
         check_reason(request.reason)
         ids = list(request.job_ids) + ([request.job_id] if request.job_id else [])
-        jobs = self._job_set_jobs(request.queue, request.job_set_id, ids)
+        jobs = self._job_set_jobs(
+            who, "cancel", request.queue, job_set=request.job_set_id, job_ids=ids
+        )
         return cancel_jobs(self.api, jobs, who, request.reason, "cancel")
 
     def cancel_job_set(self, request: submit_pb2.JobSetCancelRequest, who: Principal) -> None:
         check_reason(request.reason)
         states = job_set_filter_states(list(request.filter.states))
-        jobs = self._job_set_jobs(request.queue, request.job_set_id, [], states)
+        jobs = self._job_set_jobs(
+            who, "cancel", request.queue, job_set=request.job_set_id, job_ids=[], states=states
+        )
         cancel_jobs(self.api, jobs, who, request.reason, "cancel/job-set")
 
     def reprioritise(
@@ -152,7 +167,13 @@ class SubmitOperations:
             priority = check_priority(request.new_priority)
         except SubmissionError as exc:
             raise invalid(f"new_{exc}") from None
-        jobs = self._job_set_jobs(request.queue, request.job_set_id, list(request.job_ids))
+        jobs = self._job_set_jobs(
+            who,
+            "reprioritize",
+            request.queue,
+            job_set=request.job_set_id,
+            job_ids=list(request.job_ids),
+        )
         done = set(reprioritise_jobs(self.api, jobs, priority, who, "reprioritise"))
         return self._results(
             list(request.job_ids) or [j.job_id for j in jobs],
@@ -165,7 +186,9 @@ class SubmitOperations:
         check_reason(request.reason)
         if not request.job_ids:
             raise invalid("job_ids: at least one job id is required")
-        jobs = self._job_set_jobs(request.queue, request.job_set_id, list(request.job_ids))
+        jobs = self._job_set_jobs(
+            who, "preempt", request.queue, job_set=request.job_set_id, job_ids=list(request.job_ids)
+        )
         done = set(preempt_jobs(self.api, jobs, who, request.reason, "preempt"))
         return self._results(list(request.job_ids), jobs, done, "the job is not running")
 

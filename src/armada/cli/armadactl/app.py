@@ -78,11 +78,17 @@ class App:
 
     def details(self, url: str | None = None) -> ConnectionDetails:
         context = self.context
-        if context and context.unsupported_auth and not context.username:
+        if (
+            context
+            and context.unsupported_auth
+            and not context.username
+            and context.token_source is None
+        ):
             kinds = ", ".join(context.unsupported_auth)
             raise CommandFailed(
                 f"context {context.name or '(default)'!r} uses {kinds}, which this armadactl "
-                "does not support; use basicAuth",
+                "does not support; use basicAuth, openIdClientCredentialsAuth, "
+                "openIdDeviceAuth or execAuth",
                 EXIT_USAGE,
             )
         return ConnectionDetails(
@@ -91,6 +97,8 @@ class App:
             password=context.password if context else "",
             use_tls=context.use_tls if context else False,
             timeout=self.timeout,
+            token_source=context.token_source if context else None,
+            ca_file=context.ca_file if context else "",
         )
 
     @property

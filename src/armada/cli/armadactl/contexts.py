@@ -7,6 +7,21 @@
         basicAuth:
           username: alice
           password: secret
+        caFile: /etc/armada/ca.pem        # TLS, trusting this CA
+      service:
+        armadaUrl: armada.example.com:50051
+        useTls: true
+        openIdClientCredentialsAuth:      # or openIdDeviceAuth: {providerUrl, clientId, scopes}
+          providerUrl: https://sso.example.com/realms/armada
+          clientId: my-service
+          clientSecret: s3cret
+          scopes: [armada]
+      plugin:
+        armadaUrl: armada.example.com:50051
+        execAuth:                         # a command that prints a bearer token
+          cmd: get-armada-token
+          args: [--audience, armada]
+          env: [{name: PROFILE, value: prod}]
       local:
         armadaUrl: localhost:50051
 
@@ -23,6 +38,12 @@ from pathlib import Path
 from typing import Any
 
 from armada.client import FileError
+from armada.client.credentials import (
+    ClientCredentialsToken,
+    DeviceFlowToken,
+    ExecToken,
+    TokenSource,
+)
 from armada.client.yaml_documents import key_line, load_yaml_documents
 from armada.client.yaml_messages import describe
 
@@ -31,21 +52,28 @@ _CONTEXT_KEYS = {
     "basicauth",
     "forcenotls",
     "usetls",
+    "cafile",
     "binocularsurl",
     "timeout",
+    "openidclientcredentialsauth",
+    "openiddeviceauth",
+    "execauth",
     # Armada's other authentication kinds: recognised so that the error says what is missing.
     "openidconnect",
     "openidauth",
+    "openidpasswordauth",
+    "openidkubernetesauth",
     "kerberos",
-    "execauth",
     "kubernetesnativeauth",
     "armadaresturl",
+    "cacherefreshtoken",
 }
 _UNSUPPORTED_AUTH = {
     "openidconnect",
     "openidauth",
+    "openidpasswordauth",
+    "openidkubernetesauth",
     "kerberos",
-    "execauth",
     "kubernetesnativeauth",
 }
 
@@ -63,7 +91,9 @@ class Context:
     username: str = ""
     password: str = ""
     use_tls: bool = False
+    ca_file: str = ""
     binoculars_url: str = ""
+    token_source: TokenSource | None = None
     unsupported_auth: tuple[str, ...] = ()
 
 
@@ -153,15 +183,75 @@ def _context(name: str, body: dict[str, Any], lines: Any, path: Path) -> Context
             path=str(path),
             line=key_line(lines, "basicAuth", 1),
         )
+    ca_file = str(values.get("cafile") or "")
     return Context(
         name=name,
         armada_url=str(values.get("armadaurl") or ""),
         username=str(auth.get("username") or ""),
         password=str(auth.get("password") or ""),
-        use_tls=bool(values.get("usetls")) and not bool(values.get("forcenotls")),
+        use_tls=(bool(values.get("usetls")) or bool(ca_file))
+        and not bool(values.get("forcenotls")),
+        ca_file=ca_file,
         binoculars_url=str(values.get("binocularsurl") or ""),
+        token_source=_token_source(values, where, lines, path),
         unsupported_auth=tuple(sorted(k for k in values if k in _UNSUPPORTED_AUTH)),
     )
+
+
+def _section(values: dict[str, Any], key: str, where: str, lines: Any, path: Path) -> Any:
+    body = values.get(key)
+    if body is None:
+        return None
+    if not isinstance(body, dict):
+        raise FileError(
+            f"{where}{key}: expected a mapping, got {describe(body)}",
+            path=str(path),
+            line=key_line(lines, key, 1),
+        )
+    return {str(k).lower(): v for k, v in body.items()}
+
+
+def _required(body: dict[str, Any], key: str, section: str, where: str, path: Path) -> str:
+    value = body.get(key.lower())
+    if not value:
+        raise FileError(f"{where}{section}.{key}: required", path=str(path))
+    return str(value)
+
+
+def _token_source(values: dict[str, Any], where: str, lines: Any, path: Path) -> TokenSource | None:
+    """The bearer-token source the context configures (at most one), or None."""
+    given = [
+        k for k in ("openidclientcredentialsauth", "openiddeviceauth", "execauth") if k in values
+    ]
+    if len(given) > 1:
+        raise FileError(f"{where}: give one of {', '.join(given)}", path=str(path))
+    clients = _section(values, "openidclientcredentialsauth", where, lines, path)
+    if clients is not None:
+        name = "openIdClientCredentialsAuth"
+        return ClientCredentialsToken(
+            _required(clients, "providerUrl", name, where, path),
+            _required(clients, "clientId", name, where, path),
+            _required(clients, "clientSecret", name, where, path),
+            [str(s) for s in clients.get("scopes") or ()],
+        )
+    device = _section(values, "openiddeviceauth", where, lines, path)
+    if device is not None:
+        name = "openIdDeviceAuth"
+        return DeviceFlowToken(
+            _required(device, "providerUrl", name, where, path),
+            _required(device, "clientId", name, where, path),
+            [str(s) for s in device.get("scopes") or ()],
+        )
+    plugin = _section(values, "execauth", where, lines, path)
+    if plugin is not None:
+        env = {str(e.get("name")): str(e.get("value", "")) for e in plugin.get("env") or ()}
+        return ExecToken(
+            _required(plugin, "cmd", "execAuth", where, path),
+            [str(a) for a in plugin.get("args") or ()],
+            env,
+            interactive=bool(plugin.get("interactive")),
+        )
+    return None
 
 
 _CURRENT_LINE = re.compile(r"^currentContext\s*:.*$", re.MULTILINE)

@@ -15,7 +15,8 @@ from rich.console import Console
 from armada.cli.armadactl.app import App, pass_app
 from armada.cli.armadactl.options import Duration, output_option
 from armada.cli.armadactl.output import dump, emit, styled_state, table
-from armada.client import NotFound, job_state_name
+from armada.client import NotFound, PermissionDenied, job_state_name
+from armada.client.audit import AuditEntry, audit_by_job
 from armada.client.usage import RunUsage, usage_by_run
 
 
@@ -32,8 +33,11 @@ def _run_state(run: Any) -> str:
     return str(name).removeprefix("RUN_STATE_")
 
 
-def _job_data(details: Any, error: str, usage: dict[str, RunUsage]) -> dict[str, Any]:
+def _job_data(
+    details: Any, error: str, usage: dict[str, RunUsage], audit: list[AuditEntry]
+) -> dict[str, Any]:
     data = json_format.MessageToDict(details)
+    data["audit"] = [entry.to_dict() for entry in audit]
     data["state"] = job_state_name(details.state)
     for run, run_data in zip(details.job_runs, data.get("jobRuns", []), strict=True):
         run_data["state"] = _run_state(run)
@@ -44,7 +48,13 @@ def _job_data(details: Any, error: str, usage: dict[str, RunUsage]) -> dict[str,
     return data
 
 
-def _print_job(console: Console, details: Any, error: str, usage: dict[str, RunUsage]) -> None:
+def _print_job(
+    console: Console,
+    details: Any,
+    error: str,
+    usage: dict[str, RunUsage],
+    audit: list[AuditEntry],
+) -> None:
     state = job_state_name(details.state)
     console.print("Job ", details.job_id, "  ", styled_state(state), sep="")
     fields = [
@@ -58,10 +68,17 @@ def _print_job(console: Console, details: Any, error: str, usage: dict[str, RunU
         who = f" by {details.cancel_user}" if details.cancel_user else ""
         why = f": {details.cancel_reason}" if details.cancel_reason else ""
         fields.append(("cancelled", _time(details.cancel_ts, True) + who + why))
+    for entry in audit:
+        fields.append(
+            (f"{entry.action} by", f"{entry.user} at {entry.at}" if entry.at else entry.user)
+        )
     if error:
         fields.append(("error", error))
     for name, value in fields:
         console.print(f"  {name + ':':<13}{value}", markup=False)
+    for entry in audit:
+        when = f" at {entry.at}" if entry.at else ""
+        console.print(f"  {entry.action} by {entry.user}{when}", markup=False)
     if details.job_runs:
         rows = [
             [
@@ -102,28 +119,36 @@ def get_job(app: App, job_ids: tuple[str, ...]) -> None:
         raise NotFound(f"job {missing[0]!r} not found")
     errors = app.client.job_errors(list(job_ids))
     found = [details[job_id] for job_id in job_ids]
-    usage = _usage(app, found)
-    data = [_job_data(d, errors.get(d.job_id, ""), usage) for d in found]
+    usage, audit = _from_events(app, found)
+    data = [_job_data(d, errors.get(d.job_id, ""), usage, audit.get(d.job_id, [])) for d in found]
 
     def render(console: Console) -> None:
         for number, job in enumerate(found):
             if number:
                 console.print()
-            _print_job(console, job, errors.get(job.job_id, ""), usage)
+            _print_job(console, job, errors.get(job.job_id, ""), usage, audit.get(job.job_id, []))
 
     emit(data if len(data) > 1 else data[0], app.output(), render)
 
 
-def _usage(app: App, jobs: list[Any]) -> dict[str, RunUsage]:
-    """What the jobs' runs used, from their job sets' utilisation events (read once)."""
+def _from_events(
+    app: App, jobs: list[Any]
+) -> tuple[dict[str, RunUsage], dict[str, list[AuditEntry]]]:
+    """What the jobs' runs used and who acted on the jobs, from their job sets' events (each
+    job set read once; one the caller may not watch gives neither)."""
     by_job_set: dict[tuple[str, str], list[str]] = {}
     for job in jobs:
-        if job.job_runs:
-            by_job_set.setdefault((job.queue, job.jobset), []).append(job.job_id)
+        by_job_set.setdefault((job.queue, job.jobset), []).append(job.job_id)
     usage: dict[str, RunUsage] = {}
+    audit: dict[str, list[AuditEntry]] = {}
     for (queue, job_set), job_ids in by_job_set.items():
-        usage.update(usage_by_run(app.client.job_set_events(queue, job_set), job_ids))
-    return usage
+        try:
+            messages = list(app.client.job_set_events(queue, job_set))
+        except PermissionDenied:
+            continue
+        usage.update(usage_by_run(messages, job_ids))
+        audit.update(audit_by_job(messages, job_ids))
+    return usage, audit
 
 
 TERMINAL_JOB_STATES = {"SUCCEEDED", "FAILED", "CANCELLED", "PREEMPTED", "REJECTED"}
