@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from armada.config.dev import DevSettings
 from armada.config.executor import ExecutorConfig, NodeGroupSettings, ProcessClusterSettings
 from armada.domain.clock import Clock
@@ -119,10 +121,15 @@ class Farm:
 
 
 def start_farm(
-    settings: DevSettings, address: str, clusters: dict[str, Cluster], clock: Clock | None = None
+    settings: DevSettings,
+    address: str,
+    clusters: dict[str, Cluster],
+    clock: Clock | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> Farm:
     """Start one executor per simulated cluster, all talking to ``address``; each cluster is
-    also put in ``clusters`` (the logs service reads from there)."""
+    also put in ``clusters`` (the logs service reads from there), their metrics in
+    ``registry`` if given."""
     farm = Farm(clusters=clusters)
     for index in range(settings.clusters):
         executor = executor_settings(settings, index, address)
@@ -130,7 +137,8 @@ def start_farm(
         farm.clusters[executor.cluster_id] = cluster
         farm.tasks.append(
             asyncio.create_task(
-                run_executor(executor, cluster, clock=clock), name=f"executor-{executor.cluster_id}"
+                run_executor(executor, cluster, clock=clock, registry=registry),
+                name=f"executor-{executor.cluster_id}",
             )
         )
     if settings.clusters:

@@ -22,6 +22,7 @@ from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
 from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.http import HttpListener, HttpParts, build_app, start_http
+from armada.http.grpc_metrics import GrpcMetrics
 from armada.server.app import add_public_api, make_api_context
 from armada.server.views_gate import ViewsGate
 from armada.views.retention import keep_pruning
@@ -50,6 +51,7 @@ class RunningSystem:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     farm: Farm | None = None
     http: HttpListener | None = None
+    parts: HttpParts | None = None  # what the HTTP side serves (metrics' registry...)
 
     async def stop(self, grace: float = 1.0) -> None:
         for closer in self.closers:
@@ -100,8 +102,9 @@ async def _serve(
     calls that need it."""
     storage = await asyncio.to_thread(open_storage, storage_settings, catch_up=not views_later)
     gate = ViewsGate() if views_later else None
-    server = grpc_server(grpc_settings, [gate] if gate is not None else None)
     parts = HttpParts(component)
+    interceptors: list[grpc.aio.ServerInterceptor] = [GrpcMetrics(parts.registry)]
+    server = grpc_server(grpc_settings, [*interceptors, gate] if gate is not None else interceptors)
     if gate is not None:
         parts.readiness.append(gate.not_ready_reason)
     runtime = add_services(server, storage, parts)
@@ -136,6 +139,7 @@ async def _serve(
         tasks=tasks,
         scheduler=runtime,
         http=http,
+        parts=parts,
     )
 
 
@@ -144,16 +148,26 @@ def _task(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]
 
 
 def add_scheduler(
-    server: grpc.aio.Server, storage: Storage, config: SchedulerConfig, clock: Clock, ids: IdSource
+    server: grpc.aio.Server,
+    storage: Storage,
+    *,
+    config: SchedulerConfig,
+    clock: Clock,
+    ids: IdSource,
+    http: HttpParts,
 ) -> SchedulerRuntime:
-    """Register the executor API and the scheduling reports, backed by a new scheduler."""
+    """Register the executor API and the scheduling reports, backed by a new scheduler whose
+    metrics go to ``http``'s registry."""
     from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
     from armada.schedulerservice.executor_api import ExecutorApiServicer
+    from armada.schedulerservice.metrics import SchedulerMetrics
     from armada.schedulerservice.reports_service import SchedulerReportingServicer
     from armada.schedulerservice.runtime import SchedulerRuntime
     from armada.schedulerservice.service import SchedulerService
 
-    runtime = SchedulerRuntime(SchedulerService(storage, config, clock, ids))
+    service = SchedulerService(storage, config, clock, ids)
+    SchedulerMetrics(http.registry, service)
+    runtime = SchedulerRuntime(service)
     executorapi_pb2_grpc.add_ExecutorApiServicer_to_server(ExecutorApiServicer(runtime), server)
     scheduler_reporting_pb2_grpc.add_SchedulerReportingServicer_to_server(
         SchedulerReportingServicer(runtime), server
@@ -207,7 +221,14 @@ async def start_scheduler(
     config = SchedulerConfig(scheduling=settings.scheduling, loop=settings.scheduler)
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
-        return add_scheduler(server, storage, config, clock or SystemClock(), ids or RandomIds())
+        return add_scheduler(
+            server,
+            storage,
+            config=config,
+            clock=clock or SystemClock(),
+            ids=ids or RandomIds(),
+            http=http,
+        )
 
     return await _serve(
         "scheduler", settings.grpc, settings.http, settings.storage, add, follow_interval=1.0
@@ -231,7 +252,7 @@ async def start_system(
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
         add_public_api(server, make_api_context(storage, settings, clock, ids))
         BinocularsLogService(pod_locator(storage.store), clusters).add_to_server(server)
-        return add_scheduler(server, storage, config, clock, ids)
+        return add_scheduler(server, storage, config=config, clock=clock, ids=ids, http=http)
 
     system = await _serve(
         "dev",
@@ -245,7 +266,8 @@ async def start_system(
     address = system.address
     if settings.grpc.host in ("0.0.0.0", "::", ""):
         address = f"127.0.0.1:{address.rsplit(':', 1)[1]}"
-    system.farm = start_farm(settings, address, clusters)
+    registry = system.parts.registry if system.parts is not None else None
+    system.farm = start_farm(settings, address, clusters, registry=registry)
     system.closers.append(system.farm.stop)
     return system
 

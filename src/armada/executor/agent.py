@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 import grpc
+from prometheus_client import CollectorRegistry
 
 from armada.config.executor import ExecutorConfig
 from armada.domain import events as ev
@@ -30,6 +31,7 @@ from armada.executor.instructions import (
     ReportEvent,
     SubmitError,
 )
+from armada.executor.metrics import ExecutorCollector
 from armada.executor.model import NodeView, PodPlan, RunResource
 from armada.executor.reporting import Backoff, EventReporter
 from armada.executor.run_stages import Stage
@@ -95,6 +97,11 @@ class ExecutorAgent:
             interval=settings.utilisation_reporting_interval.total_seconds(),
             executor=settings.cluster_id,
         )
+
+    @property
+    def nodes(self) -> list[NodeView]:
+        """The cluster's nodes, as last listed."""
+        return self._nodes
 
     def _backoff(self) -> Backoff:
         return Backoff(
@@ -413,7 +420,16 @@ async def run_executor(
     *,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> None:
-    """Run one executor for ``cluster`` until ``stop`` is set or the task is cancelled."""
+    """Run one executor for ``cluster`` until ``stop`` is set or the task is cancelled; its
+    metrics go to ``registry`` if given."""
     agent = ExecutorAgent(settings=settings, cluster=cluster, clock=clock)
-    await agent.run(stop)
+    collector = ExecutorCollector(settings.cluster_id, lambda: agent.nodes, agent.tracker)
+    if registry is not None:
+        registry.register(collector)
+    try:
+        await agent.run(stop)
+    finally:
+        if registry is not None:
+            registry.unregister(collector)
