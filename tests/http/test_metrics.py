@@ -4,6 +4,8 @@ bounded (no job or run id, and no more series for more jobs)."""
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from armada.dev.embedded import EmbeddedArmada
 from armada.waiting import wait_until
-from tests.api_builders import container, create_queue, item, pod_spec
+from tests.api_builders import container, create_queue, events, item, pod_spec
 from tests.dev.test_end_to_end import running_dev
 
 Series = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -137,9 +139,31 @@ def test_metrics_move_as_jobs_are_scheduled_preempted_and_fail(
         client.submit_jobs("no-such-queue", "s", [job("1s")])
     code = refused.value.code().name
     assert code != "OK"
-    final = scrape(url)
+    assert events(client, "queue-b", "f"), "an event stream, read to its end"
+    client.submit_jobs("queue-a", "s", [job("600s")] * 3)  # no room: they wait
+    final = scrape_until(
+        url,
+        lambda s: value(s, "armada_queue_size", queue="queue-a", state="validated") >= 1,
+        "some of queue-a's new jobs to wait, validated",
+    )
+    assert value(final, "armada_queue_size", queue="queue-b") == 0
+    assert value(final, "armada_api_open_event_streams") == 0
     assert value(final, "grpc_server_handled_total", **submitted, grpc_code=code) == 1
     assert_bounded(final, a_ids)
+    missing = dashboard_metrics() - {name for name, _ in final}
+    assert not missing, f"the Grafana dashboard queries metrics that are not served: {missing}"
+
+
+DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "armada.json"
+
+
+def dashboard_metrics() -> set[str]:
+    """The metric names in the dashboard's queries (panels' and variables')."""
+    board = json.loads(DASHBOARD.read_text())
+    queries = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    queries += [v["definition"] for v in board["templating"]["list"] if "definition" in v]
+    assert all(p["targets"] for p in board["panels"])
+    return {m for q in queries for m in re.findall(r"\b(?:armada|grpc_server)_[a-z_]+", q)}
 
 
 def assert_bounded(series: Series, job_ids: list[str]) -> None:

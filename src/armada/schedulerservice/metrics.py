@@ -15,7 +15,7 @@ Two kinds, both cheap and none labelled by job:
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -92,7 +92,7 @@ class SchedulerMetrics:
             buckets=RUN_SECONDS_BUCKETS,
             registry=registry,
         )
-        self.gauges = SchedulerGauges(service)
+        self.gauges = SchedulerGauges(service.jobdb.read, service.history)
         registry.register(self.gauges)
         service.on_round(self.record_round)
         service.on_log_entries(self.record_entries)
@@ -179,13 +179,16 @@ class SchedulerGauges(Collector):
     database's current snapshot, and the capacity the last round saw (set by
     :class:`SchedulerMetrics`)."""
 
-    def __init__(self, service: SchedulerService) -> None:
-        self._service = service
+    def __init__(self, jobs: Callable[[], JobDbSnapshot], history: ReportHistory) -> None:
+        self._jobs = jobs
+        self._history = history
         self.capacity: dict[tuple[str, str, str], float] = {}
 
     def collect(self) -> Iterator[Metric]:
-        yield from queued_gauges(self._service.jobdb.read())
-        yield from round_gauges(self._service.history)
+        rounds = self._history.rounds
+        known = {q.queue for p in rounds[-1].pools for q in p.queues} if rounds else set()
+        yield from queued_gauges(self._jobs(), known)
+        yield from round_gauges(self._history)
         capacity = _gauge(
             "armada_cluster_capacity",
             "What the nodes of a cluster offer Armada, by pool, as the last round saw them",
@@ -196,9 +199,10 @@ class SchedulerGauges(Collector):
         yield capacity
 
 
-def queued_gauges(snap: JobDbSnapshot) -> Iterator[Metric]:
+def queued_gauges(snap: JobDbSnapshot, known: Iterable[str] = ()) -> Iterator[Metric]:
     """Queued jobs per queue (and priority class, and pool for their resources), from the job
-    database's groups of twins: one step per group, whatever its size."""
+    database's groups of twins: one step per group, whatever its size. The ``known`` queues
+    have a size even with nothing queued (0, rather than no series)."""
     size = _gauge(
         "armada_queue_size",
         "Queued jobs of a queue (unvalidated: not yet through the submit check)",
@@ -219,7 +223,7 @@ def queued_gauges(snap: JobDbSnapshot) -> Iterator[Metric]:
         "Resources requested by queued jobs that may run in the pool ('': not yet validated)",
         ("pool", "priorityClass", "queueName", "queue", "resourceType"),
     )
-    for queue in snap.queues_with_queued_jobs():
+    for queue in sorted({*snap.queues_with_queued_jobs(), *known}):
         states = {"validated": 0, "unvalidated": 0}
         classes: dict[str, int] = {}
         requested: dict[tuple[str, str, str], float] = {}
