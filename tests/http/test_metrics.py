@@ -230,3 +230,21 @@ def _until_cancelled(stream: Any) -> Iterator[Any]:
         yield from stream
     except grpc.RpcError:
         return
+
+
+def test_the_executors_of_armada_dev_share_one_family_per_metric(tmp_path: Path) -> None:
+    """Two simulated clusters in one registry: each metric is declared once (Prometheus
+    rejects a second TYPE line for a name), with a series per cluster."""
+    farm = {"clusters": 2, "nodes_per_cluster": 3, "node_resources": "cpu=2,memory=16Gi"}
+    with running_dev(tmp_path, **farm) as armada:
+        series = scrape_until(
+            armada.http_url,
+            lambda s: value(s, "armada_executor_available_node_count") == 6,
+            "both clusters' nodes to be listed",
+        )
+        with urlopen(f"{armada.http_url}/metrics", timeout=10) as reply:
+            text = reply.read().decode()
+    declared = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")]
+    assert len(declared) == len(set(declared)), "a metric declared twice"
+    nodes = "armada_executor_available_node_count"
+    assert value(series, nodes, cluster="cluster-1") == value(series, nodes, cluster="cluster-2")

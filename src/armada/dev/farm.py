@@ -20,6 +20,7 @@ from armada.domain.clock import Clock
 from armada.domain.resources import InvalidQuantity, parse_quantity
 from armada.executor import Cluster, build_cluster, run_executor
 from armada.executor.logs import PodLocation
+from armada.executor.metrics import ExecutorCollector
 from armada.views.store import QueryStore
 
 log = logging.getLogger(__name__)
@@ -131,13 +132,17 @@ def start_farm(
     also put in ``clusters`` (the logs service reads from there), their metrics in
     ``registry`` if given."""
     farm = Farm(clusters=clusters)
+    metrics: ExecutorCollector | None = None
+    if registry is not None:
+        metrics = ExecutorCollector()
+        registry.register(metrics)
     for index in range(settings.clusters):
         executor = executor_settings(settings, index, address)
         cluster = build_cluster(executor, clock=clock)
         farm.clusters[executor.cluster_id] = cluster
         farm.tasks.append(
             asyncio.create_task(
-                run_executor(executor, cluster, clock=clock, registry=registry),
+                run_executor(executor, cluster, clock=clock, metrics=metrics),
                 name=f"executor-{executor.cluster_id}",
             )
         )

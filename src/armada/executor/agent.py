@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 import grpc
-from prometheus_client import CollectorRegistry
 
 from armada.config.executor import ExecutorConfig
 from armada.domain import events as ev
@@ -420,16 +419,15 @@ async def run_executor(
     *,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
-    registry: CollectorRegistry | None = None,
+    metrics: ExecutorCollector | None = None,
 ) -> None:
-    """Run one executor for ``cluster`` until ``stop`` is set or the task is cancelled; its
-    metrics go to ``registry`` if given."""
+    """Run one executor for ``cluster`` until ``stop`` is set or the task is cancelled,
+    counted by ``metrics`` if given."""
     agent = ExecutorAgent(settings=settings, cluster=cluster, clock=clock)
-    collector = ExecutorCollector(settings.cluster_id, lambda: agent.nodes, agent.tracker)
-    if registry is not None:
-        registry.register(collector)
+    if metrics is not None:
+        metrics.add(settings.cluster_id, lambda: agent.nodes, agent.tracker)
     try:
         await agent.run(stop)
     finally:
-        if registry is not None:
-            registry.unregister(collector)
+        if metrics is not None:
+            metrics.remove(settings.cluster_id)

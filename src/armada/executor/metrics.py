@@ -34,67 +34,43 @@ def _queue_and_phase(record: TrackedRun) -> tuple[str, str]:
 
 
 class ExecutorCollector(Collector):
-    """Node and pod gauges of one executor: ``nodes`` gives its nodes as last listed."""
+    """Node and pod gauges of the executors of a process (one in ``armada executor``, one per
+    simulated cluster in ``armada dev``): one family per metric, whatever their number, as
+    the text format requires."""
 
-    def __init__(
-        self, cluster: str, nodes: Callable[[], list[NodeView]], tracker: RunTracker
-    ) -> None:
-        self._cluster = cluster
-        self._nodes_of = nodes
-        self._tracker = tracker
+    def __init__(self) -> None:
+        self._executors: dict[str, tuple[Callable[[], list[NodeView]], RunTracker]] = {}
         self._requests: dict[str, dict[str, int]] = {}  # run id -> its pod's request
 
+    def add(self, cluster: str, nodes: Callable[[], list[NodeView]], tracker: RunTracker) -> None:
+        """Count an executor: ``nodes`` gives its nodes as last listed, ``tracker`` its runs."""
+        self._executors[cluster] = (nodes, tracker)
+
+    def remove(self, cluster: str) -> None:
+        self._executors.pop(cluster, None)
+
     def collect(self) -> Iterator[Metric]:
-        cluster = self._cluster
-        yield from self._nodes(cluster)
-        yield from self._pods(cluster)
+        node_families = _node_families()
+        pod_families = _pod_families()
+        seen: dict[str, dict[str, int]] = {}
+        for cluster, (nodes, tracker) in sorted(self._executors.items()):
+            _add_nodes(node_families, cluster, nodes())
+            self._add_pods(pod_families, cluster, tracker, seen)
+        self._requests = seen  # forget the runs that are gone
+        yield from node_families
+        yield from pod_families
 
-    def _nodes(self, cluster: str) -> Iterator[Metric]:
-        count = GaugeMetricFamily(
-            "armada_executor_available_node_count",
-            "Nodes available for Armada jobs (not cordoned)",
-            labels=["cluster"],
-        )
-        total = GaugeMetricFamily(
-            "armada_executor_available_node_resource_total",
-            "Total resources of the nodes available for Armada jobs",
-            labels=["cluster", "resourceType"],
-        )
-        allocatable = GaugeMetricFamily(
-            "armada_executor_available_node_resource_allocatable",
-            "Resources of the available nodes left to Armada (less what other pods use)",
-            labels=["cluster", "resourceType"],
-        )
-        nodes = [n for n in self._nodes_of() if not n.unschedulable]
-        sums: dict[str, float] = {}
-        left: dict[str, float] = {}
-        for node in nodes:
-            offered = parse_valid_quantities(node.allocatable)
-            used = parse_valid_quantities(node.non_armada_allocated)
-            for name, milli in offered.items():
-                sums[name] = sums.get(name, 0.0) + milli / MILLI
-                left[name] = left.get(name, 0.0) + max(0, milli - used.get(name, 0)) / MILLI
-        count.add_metric([cluster], len(nodes))
-        for name in sorted(sums):
-            total.add_metric([cluster, name], sums[name])
-            allocatable.add_metric([cluster, name], left[name])
-        yield from (count, total, allocatable)
-
-    def _pods(self, cluster: str) -> Iterator[Metric]:
-        pods = GaugeMetricFamily(
-            "armada_executor_job_pod",
-            "Armada's pods (and runs whose pod is being created) by queue and phase",
-            labels=["cluster", "queue", "phase"],
-        )
-        requested = GaugeMetricFamily(
-            "armada_executor_job_pod_resource_request",
-            "Resources requested by Armada's pods, by queue and phase",
-            labels=["cluster", "queue", "phase", "resourceType"],
-        )
+    def _add_pods(
+        self,
+        families: tuple[GaugeMetricFamily, GaugeMetricFamily],
+        cluster: str,
+        tracker: RunTracker,
+        seen: dict[str, dict[str, int]],
+    ) -> None:
+        pods, requested = families
         counts: dict[tuple[str, str], int] = {}
         sums: dict[tuple[str, str, str], float] = {}
-        seen: dict[str, dict[str, int]] = {}
-        for record in self._tracker.runs():
+        for record in tracker.runs():
             key = _queue_and_phase(record)
             counts[key] = counts.get(key, 0) + 1
             request = self._request_of(record)
@@ -102,12 +78,10 @@ class ExecutorCollector(Collector):
             for name, milli in request.items():
                 slot = (*key, name)
                 sums[slot] = sums.get(slot, 0.0) + milli / MILLI
-        self._requests = seen  # forget the runs that are gone
         for (queue, phase), n in sorted(counts.items()):
             pods.add_metric([cluster, queue, phase], n)
         for (queue, phase, name), value in sorted(sums.items()):
             requested.add_metric([cluster, queue, phase, name], value)
-        yield from (pods, requested)
 
     def _request_of(self, record: TrackedRun) -> dict[str, int]:
         known = self._requests.get(record.run_id)
@@ -117,3 +91,59 @@ class ExecutorCollector(Collector):
             return pod_requests(record.plan.pod)
         except InvalidPodSpec:
             return {}
+
+
+def _node_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+    return (
+        GaugeMetricFamily(
+            "armada_executor_available_node_count",
+            "Nodes available for Armada jobs (not cordoned)",
+            labels=["cluster"],
+        ),
+        GaugeMetricFamily(
+            "armada_executor_available_node_resource_total",
+            "Total resources of the nodes available for Armada jobs",
+            labels=["cluster", "resourceType"],
+        ),
+        GaugeMetricFamily(
+            "armada_executor_available_node_resource_allocatable",
+            "Resources of the available nodes left to Armada (less what other pods use)",
+            labels=["cluster", "resourceType"],
+        ),
+    )
+
+
+def _pod_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+    return (
+        GaugeMetricFamily(
+            "armada_executor_job_pod",
+            "Armada's pods (and runs whose pod is being created) by queue and phase",
+            labels=["cluster", "queue", "phase"],
+        ),
+        GaugeMetricFamily(
+            "armada_executor_job_pod_resource_request",
+            "Resources requested by Armada's pods, by queue and phase",
+            labels=["cluster", "queue", "phase", "resourceType"],
+        ),
+    )
+
+
+def _add_nodes(
+    families: tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily],
+    cluster: str,
+    listed: list[NodeView],
+) -> None:
+    count, total, allocatable = families
+    nodes = [n for n in listed if not n.unschedulable]
+    sums: dict[str, float] = {}
+    left: dict[str, float] = {}
+    for node in nodes:
+        offered = parse_valid_quantities(node.allocatable)
+        used = parse_valid_quantities(node.non_armada_allocated)
+        for name, milli in offered.items():
+            sums[name] = sums.get(name, 0.0) + milli / MILLI
+            left[name] = left.get(name, 0.0) + max(0, milli - used.get(name, 0)) / MILLI
+    count.add_metric([cluster], len(nodes))
+    for name in sorted(sums):
+        total.add_metric([cluster, name], sums[name])
+        allocatable.add_metric([cluster, name], left[name])

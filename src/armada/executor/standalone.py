@@ -93,8 +93,9 @@ async def serve_executor(
     try:
         if settings.http.enabled:
             parts = HttpParts("executor")
-            nodes = lambda: agent.nodes  # noqa: E731
-            parts.registry.register(ExecutorCollector(settings.cluster_id, nodes, agent.tracker))
+            metrics = ExecutorCollector()
+            metrics.add(settings.cluster_id, lambda: agent.nodes, agent.tracker)
+            parts.registry.register(metrics)
             http = await start_http(settings.http, build_app(parts))
         if on_ready is not None:
             on_ready(ExecutorListeners(listener, http))
