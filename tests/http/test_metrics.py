@@ -194,7 +194,14 @@ def test_series_do_not_grow_with_the_number_of_jobs(
 
     few = settled(10, queued=6)
     many = settled(200, queued=206)
-    assert set(many) == set(few)
+    assert_bounded(many, [])
+
+    # gRPC series follow the methods called (an executor's first report may come later), not
+    # the jobs: the rest must be the same series.
+    def jobs_series(series: Series) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+        return {key for key in series if not key[0].startswith("grpc_server_")}
+
+    assert jobs_series(many) == jobs_series(few)
 
 
 def test_open_event_streams_are_counted(armada: EmbeddedArmada, client: ArmadaClient) -> None:

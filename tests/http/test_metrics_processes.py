@@ -18,8 +18,8 @@ from tests.http.test_metrics import Series, scrape, scrape_until, value
 
 
 def start(started: Processes, *args: str, env: dict[str, str]) -> tuple[str, str]:
-    """Start a component; return the first word after its name's line ("serving on ..."
-    or "reporting to ...") and its HTTP URL."""
+    """Start a component; return the last word of its first line (the address it serves on,
+    or the scheduler it reports to) and its HTTP URL."""
     proc = subprocess.Popen(
         [*ARMADA, *args, "--http-port", "0"],
         env=env,
@@ -29,9 +29,13 @@ def start(started: Processes, *args: str, env: dict[str, str]) -> tuple[str, str
     )
     started.append(proc)  # type: ignore[arg-type]
     assert proc.stdout is not None
-    first, second = proc.stdout.readline(), proc.stdout.readline()
-    found = re.search(r"http: (http://127\.0\.0\.1:\d+) ", second)
-    assert found is not None, f"{args[0]} did not say where it serves HTTP: {first!r} {second!r}"
+    first = proc.stdout.readline()
+    said: list[str] = []
+    found = None
+    while found is None and len(said) < 3:  # the http line comes after data: or at once
+        said.append(proc.stdout.readline())
+        found = re.search(r"http: (http://127\.0\.0\.1:\d+) ", said[-1])
+    assert found is not None, f"{args[0]} did not say where it serves HTTP: {first!r} {said!r}"
     threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
     return first.rsplit(" ", 1)[1].strip(), found.group(1)
 
