@@ -25,6 +25,7 @@ EVENT_SERVICES = frozenset({"api.Event", "armadapy.events.v1.EventBatches"})
 METHOD_LABELS = ("grpc_type", "grpc_service", "grpc_method")
 
 Behaviour = Callable[..., Any]
+Labels = tuple[str, str, str]  # grpc_type, grpc_service, grpc_method
 
 
 def _code_of(context: grpc.aio.ServicerContext, error: BaseException | None) -> str:
@@ -58,6 +59,10 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             buckets=SECONDS_BUCKETS,
             registry=registry,
         )
+        # Each label set's children, found once (``labels()`` costs more than the rest of a
+        # call's bookkeeping); bounded, as the labels are.
+        self._children: dict[Labels, tuple[Counter, Histogram]] = {}
+        self._handled: dict[tuple[Labels, str], Counter] = {}
         self.event_streams = Gauge(
             "armada_api_open_event_streams",
             "Event streams (job set events, watches) being served now",
@@ -129,10 +134,17 @@ class GrpcMetrics(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
         return stream
 
-    def _begin(self, labels: tuple[str, str, str]) -> float:
-        self.started.labels(*labels).inc()
+    def _begin(self, labels: Labels) -> float:
+        children = self._children.get(labels)
+        if children is None:
+            children = (self.started.labels(*labels), self.seconds.labels(*labels))
+            self._children[labels] = children
+        children[0].inc()
         return time.perf_counter()
 
-    def _end(self, labels: tuple[str, str, str], began: float, code: str) -> None:
-        self.handled.labels(*labels, code).inc()
-        self.seconds.labels(*labels).observe(time.perf_counter() - began)
+    def _end(self, labels: Labels, began: float, code: str) -> None:
+        handled = self._handled.get((labels, code))
+        if handled is None:
+            handled = self._handled[(labels, code)] = self.handled.labels(*labels, code)
+        handled.inc()
+        self._children[labels][1].observe(time.perf_counter() - began)
