@@ -12,12 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from armada.config.dev import DevSettings
 from armada.config.executor import ExecutorConfig, NodeGroupSettings, ProcessClusterSettings
 from armada.domain.clock import Clock
 from armada.domain.resources import InvalidQuantity, parse_quantity
 from armada.executor import Cluster, build_cluster, run_executor
 from armada.executor.logs import PodLocation
+from armada.executor.metrics import ExecutorCollector
 from armada.views.store import QueryStore
 
 log = logging.getLogger(__name__)
@@ -119,18 +122,28 @@ class Farm:
 
 
 def start_farm(
-    settings: DevSettings, address: str, clusters: dict[str, Cluster], clock: Clock | None = None
+    settings: DevSettings,
+    address: str,
+    clusters: dict[str, Cluster],
+    clock: Clock | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> Farm:
     """Start one executor per simulated cluster, all talking to ``address``; each cluster is
-    also put in ``clusters`` (the logs service reads from there)."""
+    also put in ``clusters`` (the logs service reads from there), their metrics in
+    ``registry`` if given."""
     farm = Farm(clusters=clusters)
+    metrics: ExecutorCollector | None = None
+    if registry is not None:
+        metrics = ExecutorCollector()
+        registry.register(metrics)
     for index in range(settings.clusters):
         executor = executor_settings(settings, index, address)
         cluster = build_cluster(executor, clock=clock)
         farm.clusters[executor.cluster_id] = cluster
         farm.tasks.append(
             asyncio.create_task(
-                run_executor(executor, cluster, clock=clock), name=f"executor-{executor.cluster_id}"
+                run_executor(executor, cluster, clock=clock, metrics=metrics),
+                name=f"executor-{executor.cluster_id}",
             )
         )
     if settings.clusters:

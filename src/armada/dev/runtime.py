@@ -24,6 +24,7 @@ from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
 from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.http import HttpListener, HttpParts, build_app, start_http
+from armada.http.grpc_metrics import GrpcMetrics
 from armada.security import Security, build_security
 from armada.security.grpc_auth import AuthInterceptor
 from armada.security.tls import server_credentials
@@ -55,6 +56,7 @@ class RunningSystem:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     farm: Farm | None = None
     http: HttpListener | None = None
+    parts: HttpParts | None = None  # what the HTTP side serves (metrics' registry...)
 
     async def stop(self, grace: float = 1.0) -> None:
         for closer in self.closers:
@@ -107,11 +109,15 @@ async def _serve(
     security = checked_security(auth)
     storage = await asyncio.to_thread(open_storage, storage_settings, catch_up=not views_later)
     gate = ViewsGate() if views_later else None
-    interceptors: list[grpc.aio.ServerInterceptor] = [AuthInterceptor(security)]
+    parts = HttpParts(component, security=security)
+    # Metrics first, so that refused calls are counted with their code.
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        GrpcMetrics(parts.registry),
+        AuthInterceptor(security),
+    ]
     if gate is not None:
         interceptors.append(gate)
     server = grpc_server(grpc_settings, interceptors)
-    parts = HttpParts(component, security=security)
     if gate is not None:
         parts.readiness.append(gate.not_ready_reason)
     runtime = add_services(server, storage, parts)
@@ -146,6 +152,7 @@ async def _serve(
         tasks=tasks,
         scheduler=runtime,
         http=http,
+        parts=parts,
     )
 
 
@@ -172,20 +179,25 @@ def _task(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]
 def add_scheduler(
     server: grpc.aio.Server,
     storage: Storage,
+    *,
     config: SchedulerConfig,
     clock: Clock,
     ids: IdSource,
-    *,
+    http: HttpParts,
     security: Security,
 ) -> SchedulerRuntime:
-    """Register the executor API and the scheduling reports, backed by a new scheduler."""
+    """Register the executor API and the scheduling reports, backed by a new scheduler whose
+    metrics go to ``http``'s registry."""
     from armada.rpc.gen import executorapi_pb2_grpc, scheduler_reporting_pb2_grpc
     from armada.schedulerservice.executor_api import ExecutorApiServicer
+    from armada.schedulerservice.metrics import SchedulerMetrics
     from armada.schedulerservice.reports_service import SchedulerReportingServicer
     from armada.schedulerservice.runtime import SchedulerRuntime
     from armada.schedulerservice.service import SchedulerService
 
-    runtime = SchedulerRuntime(SchedulerService(storage, config, clock, ids))
+    service = SchedulerService(storage, config, clock, ids)
+    SchedulerMetrics(http.registry, service)
+    runtime = SchedulerRuntime(service)
     executorapi_pb2_grpc.add_ExecutorApiServicer_to_server(
         ExecutorApiServicer(runtime, security), server
     )
@@ -246,9 +258,10 @@ async def start_scheduler(
         return add_scheduler(
             server,
             storage,
-            config,
-            clock or SystemClock(),
-            ids or RandomIds(),
+            config=config,
+            clock=clock or SystemClock(),
+            ids=ids or RandomIds(),
+            http=http,
             security=http.security,
         )
 
@@ -286,7 +299,9 @@ async def start_system(
             pod_locator(storage.store), clusters, may_read=api_log_gate(api)
         )
         logs.add_to_server(server)
-        return add_scheduler(server, storage, config, clock, ids, security=http.security)
+        return add_scheduler(
+            server, storage, config=config, clock=clock, ids=ids, http=http, security=http.security
+        )
 
     system = await _serve(
         "dev",
@@ -301,7 +316,8 @@ async def start_system(
     address = system.address
     if settings.grpc.host in ("0.0.0.0", "::", ""):
         address = f"127.0.0.1:{address.rsplit(':', 1)[1]}"
-    system.farm = start_farm(settings, address, clusters)
+    registry = system.parts.registry if system.parts is not None else None
+    system.farm = start_farm(settings, address, clusters, registry=registry)
     system.closers.append(system.farm.stop)
     return system
 

@@ -30,6 +30,7 @@ from armada.executor.instructions import (
     ReportEvent,
     SubmitError,
 )
+from armada.executor.metrics import ExecutorCollector
 from armada.executor.model import NodeView, PodPlan, RunResource
 from armada.executor.reporting import Backoff, EventReporter
 from armada.executor.run_stages import Stage
@@ -96,6 +97,11 @@ class ExecutorAgent:
             interval=settings.utilisation_reporting_interval.total_seconds(),
             executor=settings.cluster_id,
         )
+
+    @property
+    def nodes(self) -> list[NodeView]:
+        """The cluster's nodes, as last listed."""
+        return self._nodes
 
     def _backoff(self) -> Backoff:
         return Backoff(
@@ -422,10 +428,18 @@ async def run_executor(
     *,
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
+    metrics: ExecutorCollector | None = None,
 ) -> None:
-    """Run one executor for ``cluster`` until ``stop`` is set or the task is cancelled."""
+    """Run one executor for ``cluster`` until ``stop`` is set or the task is cancelled,
+    counted by ``metrics`` if given."""
     agent = ExecutorAgent(settings=settings, cluster=cluster, clock=clock)
-    await agent.run(stop)
+    if metrics is not None:
+        metrics.add(settings.cluster_id, lambda: agent.nodes, agent.tracker)
+    try:
+        await agent.run(stop)
+    finally:
+        if metrics is not None:
+            metrics.remove(settings.cluster_id)
 
 
 def _ids(plan: PodPlan) -> dict[str, str]:

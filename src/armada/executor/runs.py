@@ -72,6 +72,9 @@ class RunTracker:
     def __len__(self) -> int:
         return len(self._runs)
 
+    def runs(self) -> list[TrackedRun]:
+        return list(self._runs.values())
+
     def active_run_ids(self) -> list[str]:
         """Runs the scheduler should consider held by this executor."""
         return [r.run_id for r in self._runs.values() if not r.final_delivered]

@@ -19,6 +19,7 @@ from armada.domain.clock import Clock
 from armada.executor.agent import ExecutorAgent
 from armada.executor.cluster import Cluster
 from armada.executor.logs import BinocularsLogService, PodLocation
+from armada.executor.metrics import ExecutorCollector
 from armada.executor.runs import RunTracker
 from armada.http import HttpListener, HttpParts, build_app, start_http
 
@@ -91,7 +92,11 @@ async def serve_executor(
     http: HttpListener | None = None
     try:
         if settings.http.enabled:
-            http = await start_http(settings.http, build_app(HttpParts("executor")))
+            parts = HttpParts("executor")
+            metrics = ExecutorCollector()
+            metrics.add(settings.cluster_id, lambda: agent.nodes, agent.tracker)
+            parts.registry.register(metrics)
+            http = await start_http(settings.http, build_app(parts))
         if on_ready is not None:
             on_ready(ExecutorListeners(listener, http))
         await agent.run(stop)

@@ -30,6 +30,7 @@ import threading
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 from armada.domain import events as ev
 from armada.domain.clock import Clock, IdSource
@@ -39,11 +40,11 @@ from armada.schedulerservice.executors import ExecutorRegistry
 from armada.schedulerservice.state import SchedulerConfig, SchedulerState
 from armada.schedulerservice.submissions import check_submissions, pending_reason
 from armada.schedulerservice.worker import OwnerThread
-from armada.scheduling import JobDb, Node, SchedulingResult, gc_paused
+from armada.scheduling import JobDb, JobDbSnapshot, Node, SchedulingResult, gc_paused
 from armada.scheduling.reports import ReportHistory
 from armada.views.storage import Storage
 
-__all__ = ["INGEST_BATCH", "SchedulerConfig", "SchedulerService"]
+__all__ = ["INGEST_BATCH", "EntryListener", "RoundOutcome", "SchedulerConfig", "SchedulerService"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,20 @@ log = logging.getLogger(__name__)
 # memory small, and costs nothing else, since a replay applies all batches in one transaction.
 INGEST_BATCH = 20
 FREEZE_AFTER_ENTRIES = 1000
+
+# Told of log entries read after the start, with the job database as it was before them.
+EntryListener = Callable[[Sequence[ev.LogEntry], JobDbSnapshot], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RoundOutcome:
+    """A scheduling round as its listeners see it: what it decided, the nodes it had, the
+    job database it started from, and how long it took with its appends (seconds)."""
+
+    result: SchedulingResult
+    nodes: list[Node]
+    jobs: JobDbSnapshot
+    seconds: float
 
 
 class SchedulerService:
@@ -74,6 +89,8 @@ class SchedulerService:
         # Held while the log is read: validate() may be called from any thread.
         self._ingest_lock = threading.Lock()
         self._listeners: list[Callable[[], None]] = []
+        self._round_listeners: list[Callable[[RoundOutcome], None]] = []
+        self._entry_listeners: list[EntryListener] = []
 
     # --- views of the state ----------------------------------------------------------------
 
@@ -124,6 +141,16 @@ class SchedulerService:
         """Call ``listener`` (from the worker thread) after a round leased something."""
         self._listeners.append(listener)
 
+    def on_round(self, listener: Callable[[RoundOutcome], None]) -> None:
+        """Call ``listener`` (from the worker thread) after every scheduling round."""
+        self._round_listeners.append(listener)
+
+    def on_log_entries(self, listener: EntryListener) -> None:
+        """Call ``listener`` (from the worker thread) with the log entries read after the
+        start, and the job database as it was before them (the replay at the start is not
+        shown: it is history, not news)."""
+        self._entry_listeners.append(listener)
+
     # --- the log ---------------------------------------------------------------------------
 
     def ingest(self) -> int:
@@ -132,7 +159,10 @@ class SchedulerService:
         self.owner.check()
         with self._ingest_lock, gc_paused():
             state = self.state
-            read = state.apply_log(self._log_batches(state.offset))
+            batches = self._log_batches(state.offset)
+            if state.started_at is not None and self._entry_listeners:
+                batches = self._shown(batches, state.jobdb.read())
+            read = state.apply_log(batches)
             if read >= FREEZE_AFTER_ENTRIES:
                 # A big replay (a restart): what was just loaded lives long. Moving it out of
                 # the collector's generations keeps later collections from walking it again
@@ -155,6 +185,14 @@ class SchedulerService:
             offset = entries[-1].offset
             yield entries
             del entries  # let this batch go before the next one is decoded
+
+    def _shown(
+        self, batches: Iterator[Sequence[ev.LogEntry]], before: JobDbSnapshot
+    ) -> Iterator[Sequence[ev.LogEntry]]:
+        for entries in batches:
+            for listener in self._entry_listeners:
+                listener(entries, before)
+            yield entries
 
     def _carry_out(self, instructions: Iterable[Instruction]) -> int:
         """Do what a duty decided, in order; return how many events were appended."""
@@ -235,8 +273,12 @@ class SchedulerService:
             monotonic=self.monotonic,
             ids=self.ids,
         )
+        began, before = self.monotonic(), self.state.jobdb.read()
         result, instructions = duties.schedule_round(self.state, inputs, self.config.scheduling)
         self._carry_out(instructions)
+        outcome = RoundOutcome(result, inputs.nodes, before, self.monotonic() - began)
+        for listener in self._round_listeners:
+            listener(outcome)
         return result
 
     def handle_reports(self, executor_id: str, reports: Sequence[ev.RunEvent]) -> int:

@@ -41,6 +41,13 @@ def build_report(
     for job_id in placements.preempted:
         for i, v in enumerate(cycle.info(running.jobs[job_id]).request):
             preempted[i] += v
+    running_pc: dict[str, dict[str, int]] = {}
+    for (q, pc), n in running.by_class.items():
+        running_pc.setdefault(q, {})[pc] = n
+    allocated_pc: dict[str, dict[str, dict[str, int]]] = {}
+    for (q, pc), held in running.ledger.alloc_pc.items():
+        if any(held):
+            allocated_pc.setdefault(q, {})[pc] = space.as_dict(held)
     queues = []
     for q in shares.active:
         stats = stats_of.get(q, {})
@@ -61,6 +68,8 @@ def build_report(
                 preempted_jobs=stats.get("preempted", 0),
                 evicted_jobs=stats.get("evicted", 0),
                 reasons=_queue_reasons(ctx, q),
+                running_by_priority_class=running_pc.get(q, {}),
+                allocated_by_priority_class=allocated_pc.get(q, {}),
             )
         )
     return PoolReport(

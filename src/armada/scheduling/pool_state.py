@@ -106,6 +106,7 @@ class Running:
     jobs: dict[str, JobRecord]
     started: dict[str, float]  # job id -> when its run started (or was leased)
     ledger: Ledger
+    by_class: dict[tuple[str, str], int] = field(default_factory=dict)  # (queue, class) -> jobs
 
 
 def bind_running(ctx: PoolContext) -> Running:
@@ -139,7 +140,11 @@ def bind_running(ctx: PoolContext) -> Running:
     )
     ledger = Ledger(ctx.zero)
     ledger.add_counts(cycle, counts, 1, "running")
-    return Running(jobs=running, started=started, ledger=ledger)
+    by_class: dict[tuple[str, str], int] = {}
+    for (queue, key_id), n in counts.items():
+        pc_key = (queue, cycle.infos[key_id].key.priority_class)
+        by_class[pc_key] = by_class.get(pc_key, 0) + n
+    return Running(jobs=running, started=started, ledger=ledger, by_class=by_class)
 
 
 @dataclass(slots=True)

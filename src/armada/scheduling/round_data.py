@@ -85,6 +85,10 @@ class QueueRound(msgspec.Struct, frozen=True, kw_only=True):
     preempted_jobs: int
     evicted_jobs: int
     reasons: tuple[str, ...]
+    # By priority class: jobs running when the round began, and what the queue holds once
+    # it is over (milli-units), for the metrics.
+    running_by_priority_class: dict[str, int] = {}
+    allocated_by_priority_class: dict[str, dict[str, int]] = {}
 
 
 class PoolReport(msgspec.Struct, frozen=True, kw_only=True):
