@@ -17,12 +17,12 @@ from armada.domain.quoting import shown
 from armada.domain.states import JobState
 from armada.eventlog.base import Expect, PreconditionFailed
 from armada.eventlog.keys import client_id_key, queue_key
+from armada.scheduling import gc_paused
 from armada.server.context import ApiContext, ApiError, Principal, invalid, rpc
 from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.job_commands import cancel_jobs, preempt_jobs, reprioritise_jobs
 from armada.server.queue_service import QueueRpcs
 from armada.server.submission import SubmissionError, SubmissionPreparer
-from armada.scheduling import gc_paused
 from armada.server.submission.prepare import check_priority
 from armada.views.store import NON_TERMINAL_STATES
 
