@@ -37,6 +37,40 @@ def read_in_two(text: str, read_job: ReadJob) -> tuple[Any, list[Any]] | None:
         return None
     if threading.active_count() > 1:
         return None  # a forked child of a threaded process may find a lock held for ever
+    cut = _cut(text)
+    if cut is None:
+        return None
+    header, first_half, second_half = cut
+    try:
+        reader, writer = os.pipe()
+    except OSError:
+        return None
+    try:
+        child = os.fork()
+    except OSError:  # no process to be had: one core it is
+        os.close(reader)
+        os.close(writer)
+        return None
+    if child == 0:
+        os.close(reader)
+        _child(second_half, read_job, writer)
+    os.close(writer)
+    received = os.fdopen(reader, "rb")
+    try:
+        jobs = _jobs(first_half, read_job)
+        data = received.read()
+    finally:
+        received.close()  # a child still writing gets an error and leaves
+        _, status = os.waitpid(child, 0)
+    if jobs is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return None
+    rest = submit_pb2.JobSubmitRequest.FromString(data).job_request_items
+    return header, [*jobs, *rest]
+
+
+def _cut(text: str) -> tuple[Any, str, str] | None:
+    """The header's values, and two texts of half the jobs each, with blank lines before
+    them so that every line keeps its number."""
     jobs_line = _JOBS_LINE.search(text)
     if jobs_line is None or _JOBS_LINE.search(text, jobs_line.end()) is not None:
         return None
@@ -54,32 +88,22 @@ def read_in_two(text: str, read_job: ReadJob) -> tuple[Any, list[Any]] | None:
     lines_before_middle = text.count("\n", 0, middle.start())
     first_half = "\n" * lines_before_jobs + text[jobs_line.start() : middle.start()]
     second_half = "\n" * (lines_before_middle - 1) + "jobs:\n" + text[middle.start() :]
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # the child: read the second half, send it back, and leave at once
-        os.close(reader)
-        code = 1
-        try:
-            jobs = _jobs(second_half, read_job)
-            if jobs is not None:
-                data = submit_pb2.JobSubmitRequest(job_request_items=jobs).SerializeToString()
-                with os.fdopen(writer, "wb") as out:
-                    out.write(data)
-                code = 0
-        finally:
-            os._exit(code)
-    os.close(writer)
-    received = os.fdopen(reader, "rb")
+    return header, first_half, second_half
+
+
+def _child(text: str, read_job: ReadJob, writer: int) -> None:
+    """In the forked child: read ``text``'s jobs, send them back, and leave at once (no
+    clean-up of the parent's state: ``os._exit``); exit status 1 for anything but success."""
+    code = 1
     try:
-        jobs = _jobs(first_half, read_job)
-        data = received.read()
+        jobs = _jobs(text, read_job)
+        if jobs is not None:
+            data = submit_pb2.JobSubmitRequest(job_request_items=jobs).SerializeToString()
+            with os.fdopen(writer, "wb") as out:
+                out.write(data)
+            code = 0
     finally:
-        received.close()  # a child still writing gets an error and leaves
-        _, status = os.waitpid(child, 0)
-    if jobs is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
-        return None
-    rest = submit_pb2.JobSubmitRequest.FromString(data).job_request_items
-    return header, [*jobs, *rest]
+        os._exit(code)
 
 
 def _read(text: str, hook: tuple[str, ReadJob] | None) -> Any:

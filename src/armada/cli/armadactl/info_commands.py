@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from google.protobuf import json_format
-from rich.console import Console
 
 from armada.cli.armadactl.app import App, pass_app
 from armada.cli.armadactl.options import Duration, output_option
@@ -18,6 +17,9 @@ from armada.cli.armadactl.output import dump, emit, styled_state, table
 from armada.client import NotFound, PermissionDenied, job_state_name
 from armada.client.audit import AuditEntry, audit_by_job
 from armada.client.usage import RunUsage, usage_by_run
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _time(stamp: Any, present: bool) -> str:

@@ -11,19 +11,22 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+
+if TYPE_CHECKING:  # rich is imported when something is rendered: `submit` never needs it
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
 
 FORMATS = ("table", "json", "yaml")
 
 
 def make_console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
     stream = sys.stderr if stderr else sys.stdout
     terminal = stream.isatty()
     width = None if terminal or os.environ.get("COLUMNS") else 200
@@ -61,6 +64,10 @@ def done(data: Any, fmt: str, message: str) -> None:
 def table(
     columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
 ) -> Table:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
     result = Table(
         box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False, show_edge=False
     )
@@ -93,4 +100,6 @@ STATE_STYLES = {
 
 
 def styled_state(state: str) -> Text:
+    from rich.text import Text
+
     return Text(state, style=STATE_STYLES.get(state.upper(), ""))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from armada_client.armada import submit_pb2
-from rich.console import Console
 
 from armada.cli.armadactl.app import App, pass_app
 from armada.cli.armadactl.options import (
@@ -25,6 +24,9 @@ from armada.client import (
     load_resources,
     resource_document,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def queue_flags(*, creating: bool) -> Callable[[Any], Any]:

@@ -6,15 +6,17 @@ from __future__ import annotations
 import queue as queues
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from armada.cli.armadactl.app import App, pass_app
 from armada.cli.armadactl.options import output_option
 from armada.cli.armadactl.output import make_console
-from armada.cli.armadactl.watch_views import LiveView, RawLines, SummaryLines, WatchView
 from armada.client import ClientError, JobSetEvent, JobSetFollower, JobSetState
+
+if TYPE_CHECKING:
+    from armada.cli.armadactl.watch_views import WatchView
 
 REFRESH_SECONDS = 0.1
 """The live summary is redrawn at most this often (a backlog of events arrives much faster)."""
@@ -22,6 +24,8 @@ _END = object()
 
 
 def _choose_view(app: App, raw: bool) -> WatchView:
+    from armada.cli.armadactl.watch_views import LiveView, RawLines, SummaryLines
+
     if raw:
         return RawLines(json_lines=app.output() == "json")
     console = make_console()
