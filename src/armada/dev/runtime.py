@@ -19,6 +19,7 @@ import grpc
 
 from armada.config.http import HttpSettings
 from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
+from armada.dev.http_api import add_http_api
 from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.http import HttpListener, HttpParts, build_app, start_http
@@ -168,7 +169,9 @@ async def start_api_server(
     caught up with the log (event streams read the log and answer at once)."""
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> None:
-        add_public_api(server, make_api_context(storage, settings, clock, ids))
+        api = make_api_context(storage, settings, clock, ids)
+        add_public_api(server, api)
+        add_http_api(http, api)
 
     system = await _serve(
         "server",
@@ -229,7 +232,9 @@ async def start_system(
     clusters: dict[str, Cluster] = {}
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
-        add_public_api(server, make_api_context(storage, settings, clock, ids))
+        api = make_api_context(storage, settings, clock, ids)
+        add_public_api(server, api)
+        add_http_api(http, api)
         BinocularsLogService(pod_locator(storage.store), clusters).add_to_server(server)
         return add_scheduler(server, storage, config, clock, ids)
 

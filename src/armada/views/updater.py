@@ -119,6 +119,7 @@ class ViewUpdater:
         jobs.update(self._store.get_jobs(referenced - jobs.keys(), conn))
         changed: dict[str, JobRecord] = {}
         client_ids: list[tuple[str, str, str]] = []
+        annotations: list[tuple[str, str, str]] = []
         new_runs: list[tuple[str, str]] = []
         for entry in entries:
             seq = entry.sequence
@@ -135,8 +136,11 @@ class ViewUpdater:
                     log.debug("view: skipped event at offset %d: %s", entry.offset, exc)
                     continue
                 jobs[job_id] = changed[job_id] = updated
-                if isinstance(event, ev.SubmitJob) and event.spec.client_id:
-                    client_ids.append((event.spec.queue, event.spec.client_id, job_id))
+                if isinstance(event, ev.SubmitJob):
+                    spec = event.spec
+                    if spec.client_id:
+                        client_ids.append((spec.queue, spec.client_id, job_id))
+                    annotations.extend((job_id, k, v) for k, v in spec.annotations.items())
                 elif isinstance(event, ev.JobRunLeased):
                     new_runs.append((event.run_id, job_id))
         self._remember(changed.values())
@@ -147,6 +151,12 @@ class ViewUpdater:
                 "INSERT INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 client_ids,
+            )
+        if annotations:
+            conn.executemany(
+                "INSERT INTO job_annotations (job_id, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                annotations,
             )
         if new_runs:
             conn.executemany(

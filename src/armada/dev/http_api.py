@@ -1,0 +1,25 @@
+"""The HTTP APIs of ``armada server`` and ``armada dev``: the Lookout v2 API and the REST
+gateway, composed here from the views and the public API's servicers (``armada.lookout``
+imports neither the server nor its servicers: it is handed what it calls)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+
+from armada.domain.jobs import JobSpec
+from armada.http import HttpParts
+from armada.lookout.api import LookoutReader, lookout_routes
+from armada.server.context import ApiContext
+from armada.server.convert_jobs import api_job
+
+
+def _job_spec(spec: JobSpec) -> dict[str, Any]:
+    return MessageToDict(api_job(spec))
+
+
+def add_http_api(parts: HttpParts, api: ApiContext) -> None:
+    """Add the Lookout API's routes to ``parts``."""
+    reader = LookoutReader(api.storage.store, api.clock.now)
+    parts.routes.extend(lookout_routes(reader, _job_spec))
