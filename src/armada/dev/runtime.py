@@ -23,6 +23,7 @@ from armada.dev.http_api import add_http_api
 from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.http import HttpListener, HttpParts, build_app, start_http
+from armada.lookout.ui_files import ui_routes
 from armada.server.app import add_public_api, make_api_context
 from armada.server.views_gate import ViewsGate
 from armada.views.retention import keep_pruning
@@ -235,6 +236,7 @@ async def start_system(
         api = make_api_context(storage, settings, clock, ids)
         add_public_api(server, api)
         add_http_api(http, api)
+        http.routes.extend(ui_routes())  # last: the UI answers every path the APIs do not
         BinocularsLogService(pod_locator(storage.store), clusters).add_to_server(server)
         return add_scheduler(server, storage, config, clock, ids)
 

@@ -1,0 +1,160 @@
+// The queues: each queue's jobs by state and by pool, its share of the farm as the scheduler
+// saw it in its last rounds, and a chart of the recent past.
+
+import { useEffect, useState } from "react"
+
+import { getQueueSchedulingReport, getQueues, groupJobs, type ApiQueue } from "../api"
+import { StateChip } from "../components/StateChip"
+import { ShareChart, type Sample } from "../components/ShareChart"
+import type { JobGroup, LookoutFilter } from "../model"
+import { usePolled } from "../polling"
+import { Link } from "../router"
+import { stateCounts } from "../view"
+
+const REFRESH_MS = 3000
+const HISTORY_KEY = "lookout.queueHistory"
+const HISTORY_SECONDS = 15 * 60
+
+interface QueueRow {
+  name: string
+  queue?: ApiQueue
+  counts: Record<string, number>
+  pools: { pool: string; queued: number; running: number }[]
+}
+
+const ACTIVE_FILTER: LookoutFilter = { field: "state", value: ["QUEUED", "LEASED", "PENDING", "RUNNING"], match: "anyOf", isAnnotation: false }
+
+async function loadQueues(signal: AbortSignal): Promise<QueueRow[]> {
+  const [queues, byQueue] = await Promise.all([
+    getQueues(signal),
+    groupJobs([], { field: "queue", isAnnotation: false }, { field: "queue", direction: "ASC" }, 0, 500, signal),
+  ])
+  const counts = new Map<string, JobGroup>(byQueue.groups.map((g) => [g.name, g]))
+  const names = [...new Set([...queues.map((q) => q.name), ...counts.keys()])].sort()
+  const rows = await Promise.all(
+    names.map(async (name): Promise<QueueRow> => {
+      const group = counts.get(name)
+      const active = group ? Object.keys(stateCounts(group.aggregates)).some((s) => ["QUEUED", "LEASED", "PENDING", "RUNNING"].includes(s)) : false
+      let pools: QueueRow["pools"] = []
+      if (active) {
+        const queueFilter: LookoutFilter = { field: "queue", value: name, match: "exact", isAnnotation: false }
+        const byPool = await groupJobs([queueFilter, ACTIVE_FILTER], { field: "pool", isAnnotation: false }, { field: "pool", direction: "ASC" }, 0, 100, signal)
+        pools = byPool.groups.map((g) => {
+          const c = stateCounts(g.aggregates)
+          return { pool: g.name, queued: c.QUEUED ?? 0, running: (c.RUNNING ?? 0) + (c.PENDING ?? 0) + (c.LEASED ?? 0) }
+        })
+      }
+      return { name, queue: queues.find((q) => q.name === name), counts: group ? stateCounts(group.aggregates) : {}, pools }
+    }),
+  )
+  return rows
+}
+
+function readHistory(): Sample[] {
+  try {
+    const raw = window.sessionStorage.getItem(HISTORY_KEY)
+    return raw ? (JSON.parse(raw) as Sample[]) : []
+  } catch {
+    return []
+  }
+}
+
+export function QueuesPage() {
+  const polled = usePolled(loadQueues, "queues", REFRESH_MS)
+  const [history, setHistory] = useState<Sample[]>(readHistory)
+  const rows = polled.data ?? []
+
+  useEffect(() => {
+    document.title = "Queues · Lookout"
+  }, [])
+
+  useEffect(() => {
+    if (!polled.data) return
+    const now = Date.now()
+    const sample: Sample = { time: now, values: Object.fromEntries(polled.data.map((r) => [r.name, r.counts.RUNNING ?? 0])) }
+    setHistory((current) => {
+      const next = [...current.filter((s) => s.time > now - HISTORY_SECONDS * 1000), sample]
+      window.sessionStorage.setItem(HISTORY_KEY, JSON.stringify(next))
+      return next
+    })
+  }, [polled.data])
+
+  return (
+    <main className="page queues-page">
+      <div className="page-head">
+        <h1>Queues</h1>
+      </div>
+      {polled.error && (
+        <p className="error" role="alert">
+          Could not load the queues: {polled.error}
+        </p>
+      )}
+      <table className="queues" aria-label="Queues">
+        <thead>
+          <tr>
+            <th>Queue</th>
+            <th className="num">Priority factor</th>
+            <th className="num">Queued</th>
+            <th className="num">Running</th>
+            <th>Per pool (queued / running)</th>
+            <th>Jobs by state</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={row.name} data-queue={row.name}>
+              <td>
+                <Link href={`/jobs?queue=${encodeURIComponent(row.name)}&groupBy=jobSet`}>{row.name}</Link>
+                {row.queue?.cordoned && <span className="hint"> (cordoned)</span>}
+              </td>
+              <td className="num">{row.queue?.priorityFactor ?? "–"}</td>
+              <td className="num">{row.counts.QUEUED ?? 0}</td>
+              <td className="num">{row.counts.RUNNING ?? 0}</td>
+              <td>
+                {row.pools.length === 0
+                  ? "–"
+                  : row.pools.map((p) => (
+                      <span key={p.pool} className="pool">
+                        {p.pool || "(not leased)"}: {p.queued} / {p.running}
+                      </span>
+                    ))}
+              </td>
+              <td className="chips">
+                {Object.entries(row.counts).map(([state, count]) => (
+                  <StateChip key={state} state={state} count={count} />
+                ))}
+              </td>
+            </tr>
+          ))}
+          {polled.data && rows.length === 0 && (
+            <tr>
+              <td colSpan={6} className="empty">
+                No queue yet: create one with <code>armadactl create queue NAME</code>.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <section aria-labelledby="chart-title">
+        <h2 id="chart-title">Running jobs per queue, recent past</h2>
+        <ShareChart samples={history} unit="jobs" />
+      </section>
+      <section aria-labelledby="shares-title">
+        <h2 id="shares-title">Fair share in the last scheduling rounds</h2>
+        {rows.map((row) => (
+          <QueueReport key={row.name} queue={row.name} />
+        ))}
+      </section>
+    </main>
+  )
+}
+
+function QueueReport({ queue }: { queue: string }) {
+  const report = usePolled((signal) => getQueueSchedulingReport(queue, signal), queue, REFRESH_MS * 2)
+  return (
+    <details className="queue-report" open>
+      <summary>{queue}</summary>
+      {report.error ? <p className="hint">{report.error}</p> : <pre className="report">{report.data ?? "Loading…"}</pre>}
+    </details>
+  )
+}
