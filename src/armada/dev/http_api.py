@@ -4,6 +4,7 @@ imports neither the server nor its servicers: it is handed what it calls)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
@@ -11,6 +12,7 @@ from google.protobuf.json_format import MessageToDict
 from armada.domain.jobs import JobSpec
 from armada.http import HttpParts
 from armada.lookout.api import LookoutReader, lookout_routes
+from armada.lookout.gateway import Gateway, Handler, http_rules
 from armada.server.context import ApiContext
 from armada.server.convert_jobs import api_job
 
@@ -19,7 +21,15 @@ def _job_spec(spec: JobSpec) -> dict[str, Any]:
     return MessageToDict(api_job(spec))
 
 
-def add_http_api(parts: HttpParts, api: ApiContext) -> None:
-    """Add the Lookout API's routes to ``parts``."""
+def add_http_api(parts: HttpParts, api: ApiContext, servicers: Mapping[str, object]) -> None:
+    """Add the REST gateway's routes (calling ``servicers``, by service name) and the Lookout
+    API's to ``parts``."""
+    handlers: dict[str, Handler] = {}
+    for rule in http_rules():
+        servicer = servicers.get(rule.service)
+        if servicer is not None:
+            handlers[rule.key] = getattr(servicer, rule.method)
+    gateway = Gateway(handlers, api.settings.grpc.max_message_bytes, parts.views_ready)
+    parts.routes.extend(gateway.routes())
     reader = LookoutReader(api.storage.store, api.clock.now)
     parts.routes.extend(lookout_routes(reader, _job_spec))

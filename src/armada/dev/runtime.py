@@ -106,6 +106,7 @@ async def _serve(
     parts = HttpParts(component)
     if gate is not None:
         parts.readiness.append(gate.not_ready_reason)
+        parts.views_ready = gate.ready.wait
     runtime = add_services(server, storage, parts)
     try:
         port = server.add_insecure_port(grpc_settings.address)
@@ -171,8 +172,7 @@ async def start_api_server(
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> None:
         api = make_api_context(storage, settings, clock, ids)
-        add_public_api(server, api)
-        add_http_api(http, api)
+        add_http_api(http, api, add_public_api(server, api))
 
     system = await _serve(
         "server",
@@ -234,8 +234,7 @@ async def start_system(
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
         api = make_api_context(storage, settings, clock, ids)
-        add_public_api(server, api)
-        add_http_api(http, api)
+        add_http_api(http, api, add_public_api(server, api))
         http.routes.extend(ui_routes())  # last: the UI answers every path the APIs do not
         BinocularsLogService(pod_locator(storage.store), clusters).add_to_server(server)
         return add_scheduler(server, storage, config, clock, ids)

@@ -3,7 +3,7 @@ a component adds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -25,6 +25,9 @@ class HttpParts:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     readiness: list[ReadinessCheck] = field(default_factory=list)
     routes: list[BaseRoute] = field(default_factory=list)
+    # Awaited by routes that read the views before answering, while the views catch up with
+    # the log at start (``armada server``); None when they are up to date from the start.
+    views_ready: Callable[[], Awaitable[object]] | None = None
 
 
 def build_app(parts: HttpParts) -> Starlette:
