@@ -259,3 +259,35 @@ export async function getQueueSchedulingReport(queue: string, signal?: AbortSign
   const reply = await get<{ report?: string }>(`/v1/queue/${encodeURIComponent(queue)}/scheduler-report`, signal)
   return reply.report ?? ""
 }
+
+// ---- Which optional routes this server serves ----
+// Container logs and scheduling reports are served where the components behind them run
+// (armada dev has them all; a lone `armada lookout` may not). The UI asks the server's OpenAPI
+// document (/api/openapi.json) once, and offers only what it lists, so that it never calls a
+// route that is not there.
+
+let servedRoutes: Promise<Set<string>> | undefined
+
+/** "POST /v1/job/{}/scheduler-report": a route with its path parameters' names left out. */
+export function routeKey(verb: string, path: string): string {
+  return `${verb.toUpperCase()} ${path.replace(/\{[^}]*\}/g, "{}")}`
+}
+
+export function routesOf(document: { paths?: Record<string, Record<string, unknown>> }): Set<string> {
+  const routes = new Set<string>()
+  for (const [path, operations] of Object.entries(document.paths ?? {})) {
+    for (const verb of Object.keys(operations ?? {})) routes.add(routeKey(verb, path))
+  }
+  return routes
+}
+
+export function serves(verb: string, path: string): Promise<boolean> {
+  servedRoutes ??= get<{ paths?: Record<string, Record<string, unknown>> }>("/api/openapi.json")
+    .then(routesOf)
+    .catch(() => new Set<string>())
+  return servedRoutes.then((routes) => routes.has(routeKey(verb, path)))
+}
+
+export const LOG_ROUTE = ["POST", "/v1/binoculars/log"] as const
+export const JOB_REPORT_ROUTE = ["GET", "/v1/job/{jobId}/scheduler-report"] as const
+export const QUEUE_REPORT_ROUTE = ["GET", "/v1/queue/{queueName}/scheduler-report"] as const

@@ -34,6 +34,7 @@ from armada.views.updater import follow_log
 # by the functions that start them (a second less to start on an idle machine).
 if TYPE_CHECKING:
     from armada.config.dev import DevSettings
+    from armada.config.lookout import LookoutSettings
     from armada.config.scheduler import SchedulerSettings
     from armada.dev.farm import Farm
     from armada.schedulerservice.runtime import SchedulerRuntime
@@ -95,11 +96,13 @@ async def _serve(
     *,
     follow_interval: float,
     views_later: bool = False,
+    listen_grpc: bool = True,
 ) -> RunningSystem:
     """Open the store, register the services and listen (gRPC, then HTTP). With
     ``views_later`` the views are brought up to date after the server listens, and a gate
     holds the calls that read them until then: the start costs what is behind only to the
-    calls that need it."""
+    calls that need it. Without ``listen_grpc`` the gRPC server only holds the servicers the
+    HTTP routes call (``armada lookout``)."""
     storage = await asyncio.to_thread(open_storage, storage_settings, catch_up=not views_later)
     gate = ViewsGate() if views_later else None
     server = grpc_server(grpc_settings, [gate] if gate is not None else None)
@@ -108,14 +111,7 @@ async def _serve(
         parts.readiness.append(gate.not_ready_reason)
         parts.views_ready = gate.ready.wait
     runtime = add_services(server, storage, parts)
-    try:
-        port = server.add_insecure_port(grpc_settings.address)
-    except RuntimeError:  # grpc's way of saying it could not bind (the CLI checks first)
-        port = 0
-    if port == 0:
-        storage.close()
-        raise OSError(f"could not listen on {grpc_settings.address}")
-    await server.start()
+    port = await _listen_grpc(server, grpc_settings, storage) if listen_grpc else 0
     http: HttpListener | None = None
     if http_settings.enabled:
         try:
@@ -133,13 +129,25 @@ async def _serve(
     if runtime is not None:
         tasks.append(_task(runtime.run(), "scheduler"))
     return RunningSystem(
-        address=f"{grpc_settings.host}:{port}",
+        address=f"{grpc_settings.host}:{port}" if listen_grpc else "",
         storage=storage,
         server=server,
         tasks=tasks,
         scheduler=runtime,
         http=http,
     )
+
+
+async def _listen_grpc(server: grpc.aio.Server, settings: GrpcSettings, storage: Storage) -> int:
+    try:
+        port: int = server.add_insecure_port(settings.address)
+    except RuntimeError:  # grpc's way of saying it could not bind (the CLI checks first)
+        port = 0
+    if port == 0:
+        storage.close()
+        raise OSError(f"could not listen on {settings.address}")
+    await server.start()
+    return port
 
 
 def _task(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -165,25 +173,34 @@ def add_scheduler(
 
 
 async def start_api_server(
-    settings: ServerSettings, clock: Clock | None = None, ids: IdSource | None = None
+    settings: ServerSettings,
+    clock: Clock | None = None,
+    ids: IdSource | None = None,
+    *,
+    lookout: bool = False,
 ) -> RunningSystem:
     """``armada server``: the public API on its store. It listens before its views have
-    caught up with the log (event streams read the log and answer at once)."""
+    caught up with the log (event streams read the log and answer at once). With ``lookout``
+    it is ``armada lookout``: the same APIs over HTTP alone, plus the web UI."""
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> None:
         api = make_api_context(storage, settings, clock, ids)
         add_http_api(http, api, add_public_api(server, api))
+        if lookout:
+            http.routes.extend(ui_routes())  # last: the UI answers the app's own pages
 
     system = await _serve(
-        "server",
+        "lookout" if lookout else "server",
         settings.grpc,
         settings.http,
         settings.storage,
         add,
         follow_interval=settings.events.poll_interval.total_seconds(),
         views_later=True,
+        listen_grpc=not lookout,
     )
-    _start_retention(system, settings.storage, clock or SystemClock())
+    if not lookout:  # the API servers prune the store
+        _start_retention(system, settings.storage, clock or SystemClock())
     return system
 
 
@@ -200,6 +217,14 @@ def _start_retention(system: RunningSystem, settings: StorageSettings, clock: Cl
         now=clock.now,
     )
     system.tasks.append(_task(pruning, "retention"))
+
+
+async def start_lookout(
+    settings: LookoutSettings, clock: Clock | None = None, ids: IdSource | None = None
+) -> RunningSystem:
+    """``armada lookout``: the web UI, the Lookout API and the REST gateway on the store, over
+    HTTP only. Like ``armada server`` it answers before its views have caught up."""
+    return await start_api_server(settings, clock, ids, lookout=True)
 
 
 async def start_scheduler(

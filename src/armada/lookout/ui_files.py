@@ -1,14 +1,15 @@
 """The web UI's files, served by ``armada lookout`` and ``armada dev``.
 
 The UI is a single-page app built by ``make ui`` (Vite, from ``web/``) into ``ui_build`` beside
-this module; the build is never committed. Every path that is not one of its files answers
-``index.html``, so a link to ``/jobs/<id>`` or a reload on any page works: the app routes in
-the browser. Paths under the APIs (``/api/``, ``/v1/``) are never answered with the page: an
-unknown API route is a JSON 404.
+this module; the build is never committed. The app's own pages (``/``, ``/jobs``,
+``/jobs/<id>``, ``/queues``) answer ``index.html``, so a shared link or a reload on any page
+works: the app routes in the browser. Any other path is one of the build's files or a JSON 404
+(an unknown API route above all).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from starlette.datastructures import Headers
@@ -23,7 +24,8 @@ UI_BUILD = Path(__file__).parent / "ui_build"
 _IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
 # The page names the assets of the current build: it is asked for again each time.
 _REVALIDATE = {"Cache-Control": "no-cache"}
-_API_PREFIXES = ("/api/", "/v1/")
+# The paths the app routes in the browser (web/src/main.tsx).
+APP_PAGES = re.compile(r"^/(jobs(/[^/]+)?|queues)?/?$")
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Lookout</title>
 </head><body><h1>The web UI has not been built</h1><p>Run <code>make ui</code> (or
@@ -50,22 +52,23 @@ class UiFiles:
 
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> Response | None:
         path: str = scope["path"]
-        if scope["method"] not in ("GET", "HEAD") or path.startswith(_API_PREFIXES):
-            return JSONResponse({"error": f"no route {scope['method']} {path}"}, 404)
+        if scope["method"] not in ("GET", "HEAD"):
+            return _not_found(scope)
+        if not self.built:
+            if APP_PAGES.match(path):
+                return HTMLResponse(NOT_BUILT, status_code=503)
+            return _not_found(scope)
         if path.startswith("/assets/"):
             inner = dict(scope, path=path[len("/assets") :], root_path="")
             wrapped = _with_headers(send, _IMMUTABLE)
             await self._assets(inner, receive, wrapped)
             return None
-        if not self.built:
-            return HTMLResponse(NOT_BUILT, status_code=503)
+        if APP_PAGES.match(path):
+            return FileResponse(self.folder / "index.html", headers=_REVALIDATE)
         top_level = self._top_level_file(path)
         if top_level is not None:
             return FileResponse(top_level, headers=_REVALIDATE)
-        if "." in path.rsplit("/", 1)[-1]:
-            # A file name the build does not have: not one of the app's pages.
-            return JSONResponse({"error": f"no file {path}"}, 404)
-        return FileResponse(self.folder / "index.html", headers=_REVALIDATE)
+        return _not_found(scope)
 
     def _top_level_file(self, path: str) -> Path | None:
         name = path.lstrip("/")
@@ -73,6 +76,10 @@ class UiFiles:
             return None
         candidate = self.folder / name
         return candidate if candidate.is_file() else None
+
+
+def _not_found(scope: Scope) -> Response:
+    return JSONResponse({"error": f"no route {scope['method']} {scope['path']}"}, 404)
 
 
 def _with_headers(send: Send, headers: dict[str, str]) -> Send:

@@ -3,13 +3,14 @@
 
 import { useCallback, useEffect, useRef, useState } from "react"
 
-import { getJob, getJobError, groupJobs, getJobEvents, getJobRunError, getJobSchedulingReport, getJobSpec, getLog, type LogLine } from "../api"
+import { getJob, getJobError, getJobEvents, getJobRunError, getJobSchedulingReport, getJobSpec, getLog, groupJobs, JOB_REPORT_ROUTE, LOG_ROUTE, type LogLine } from "../api"
 import { ActionDialog, type Action } from "../components/ActionDialog"
 import { StateChip } from "../components/StateChip"
 import { formatBytes, formatCpu, formatDuration, formatTime, stateLabel } from "../format"
 import { ACTIVE_STATES, type Job, type Run } from "../model"
 import { usePolled } from "../polling"
 import { Link } from "../router"
+import { useServed } from "../served"
 
 const REFRESH_MS = 2000
 
@@ -152,13 +153,20 @@ function Details({ job }: { job: Job }) {
 }
 
 function SchedulingReport({ jobId }: { jobId: string }) {
-  const report = usePolled((signal) => getJobSchedulingReport(jobId, signal), jobId, 5000)
+  const served = useServed(JOB_REPORT_ROUTE)
   return (
     <section aria-labelledby="scheduling-title">
       <h2 id="scheduling-title">Why is it not running?</h2>
-      {report.error ? <p className="hint">No report yet: {report.error}</p> : <pre className="report">{report.data ?? "Loading…"}</pre>}
+      {served === false && <p className="hint">This server does not serve scheduling reports.</p>}
+      {served && <SchedulingReportText jobId={jobId} />}
     </section>
   )
+}
+
+function SchedulingReportText({ jobId }: { jobId: string }) {
+  const report = usePolled((signal) => getJobSchedulingReport(jobId, signal), jobId, 5000)
+  if (report.error) return <p className="hint">No report yet: {report.error}</p>
+  return <pre className="report">{report.data ?? "Loading…"}</pre>
 }
 
 function Runs({ job }: { job: Job }) {
@@ -257,8 +265,28 @@ function Timeline({ job }: { job: Job }) {
 }
 
 function Log({ job }: { job: Job }) {
-  const runs = job.runs
-  const hasRun = runs.some((run) => run.started)
+  const served = useServed(LOG_ROUTE)
+  const hasRun = job.runs.some((run) => run.started)
+  return (
+    <section aria-labelledby="log-title">
+      {served === false && (
+        <>
+          <h2 id="log-title">Log</h2>
+          <p className="hint">This server does not serve container logs.</p>
+        </>
+      )}
+      {served && !hasRun && (
+        <>
+          <h2 id="log-title">Log</h2>
+          <p className="hint">No log: the job has not started.</p>
+        </>
+      )}
+      {served && hasRun && <LogLines job={job} />}
+    </section>
+  )
+}
+
+function LogLines({ job }: { job: Job }) {
   const following = job.state === "RUNNING"
   const [lines, setLines] = useState<LogLine[]>([])
   const [error, setError] = useState<string | undefined>()
@@ -272,7 +300,6 @@ function Log({ job }: { job: Job }) {
   }, [job.jobId])
 
   useEffect(() => {
-    if (!hasRun) return
     let stopped = false
     const controller = new AbortController()
     const fetchMore = async () => {
@@ -297,14 +324,14 @@ function Log({ job }: { job: Job }) {
       controller.abort()
       if (timer !== undefined) window.clearInterval(timer)
     }
-  }, [job.jobId, job.namespace, hasRun, following])
+  }, [job.jobId, job.namespace, following])
 
   useEffect(() => {
     if (follow && box.current) box.current.scrollTop = box.current.scrollHeight
   }, [lines, follow])
 
   return (
-    <section aria-labelledby="log-title">
+    <>
       <div className="section-head">
         <h2 id="log-title">Log</h2>
         {following && (
@@ -313,14 +340,11 @@ function Log({ job }: { job: Job }) {
           </label>
         )}
       </div>
-      {!hasRun && <p className="hint">No log: the job has not started.</p>}
       {error && <p className="hint">The log could not be read: {error}</p>}
-      {hasRun && (
-        <pre className="log" ref={box} tabIndex={0} aria-label="Container log">
-          {lines.length === 0 ? "(empty)" : lines.map((line) => line.line).join("\n")}
-        </pre>
-      )}
-    </section>
+      <pre className="log" ref={box} tabIndex={0} aria-label="Container log">
+        {lines.length === 0 ? "(empty)" : lines.map((line) => line.line).join("\n")}
+      </pre>
+    </>
   )
 }
 

@@ -3,12 +3,13 @@
 
 import { useEffect, useState } from "react"
 
-import { getQueueSchedulingReport, getQueues, groupJobs, type ApiQueue } from "../api"
+import { getQueueSchedulingReport, getQueues, groupJobs, QUEUE_REPORT_ROUTE, type ApiQueue } from "../api"
 import { StateChip } from "../components/StateChip"
 import { ShareChart, type Sample } from "../components/ShareChart"
 import type { JobGroup, LookoutFilter } from "../model"
 import { usePolled } from "../polling"
 import { Link } from "../router"
+import { useServed } from "../served"
 import { stateCounts } from "../view"
 
 const REFRESH_MS = 3000
@@ -63,6 +64,7 @@ export function QueuesPage() {
   const polled = usePolled(loadQueues, "queues", REFRESH_MS)
   const [history, setHistory] = useState<Sample[]>(readHistory)
   const rows = polled.data ?? []
+  const reports = useServed(QUEUE_REPORT_ROUTE)
 
   useEffect(() => {
     document.title = "Queues · Lookout"
@@ -141,9 +143,8 @@ export function QueuesPage() {
       </section>
       <section aria-labelledby="shares-title">
         <h2 id="shares-title">Fair share in the last scheduling rounds</h2>
-        {rows.map((row) => (
-          <QueueReport key={row.name} queue={row.name} />
-        ))}
+        {reports === false && <p className="hint">This server does not serve scheduling reports.</p>}
+        {reports && rows.map((row) => <QueueReport key={row.name} queue={row.name} />)}
       </section>
     </main>
   )
