@@ -12,7 +12,9 @@ from google.protobuf.json_format import MessageToDict
 from armada.domain.jobs import JobSpec
 from armada.http import HttpParts
 from armada.lookout.api import LookoutReader, lookout_routes
+from armada.lookout.api.openapi_paths import LOOKOUT_PATHS
 from armada.lookout.gateway import Gateway, Handler, http_rules
+from armada.lookout.openapi import openapi_route
 from armada.server.context import ApiContext
 from armada.server.convert_jobs import api_job
 
@@ -33,3 +35,4 @@ def add_http_api(parts: HttpParts, api: ApiContext, servicers: Mapping[str, obje
     parts.routes.extend(gateway.routes())
     reader = LookoutReader(api.storage.store, api.clock.now)
     parts.routes.extend(lookout_routes(reader, _job_spec))
+    parts.routes.append(openapi_route(gateway.rules, LOOKOUT_PATHS))
