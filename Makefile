@@ -26,9 +26,9 @@ $(UI_BUILD)/index.html: web/node_modules/.installed $(WEB_SOURCES)
 
 ui: $(UI_BUILD)/index.html
 
-## The UI's type check and unit tests (Vitest).
+## The UI's format (Prettier), type check and unit tests (Vitest).
 ui-test: web/node_modules/.installed
-	cd web && npx tsc --noEmit -p . && npx vitest run
+	cd web && npx prettier --check --log-level warn src && npx tsc --noEmit -p . && npx vitest run
 
 ## Install, then start every component on the embedded store (ARGS="--clusters 2" etc.).
 dev: install
@@ -48,3 +48,4 @@ lint: install
 format: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+	cd web && npx prettier --write --log-level warn src

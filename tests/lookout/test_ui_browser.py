@@ -53,6 +53,7 @@ def page(browser: Browser, running: EmbeddedArmada) -> Iterator[Page]:
     )
     tab = context.new_page()
     tab.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
     errors = ConsoleErrors()
     tab.on("console", lambda m: errors.messages.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda exc: errors.messages.append(f"uncaught: {exc}"))
@@ -120,7 +121,7 @@ def test_jobs_move_through_states_filter_and_group(page: Page, client: ArmadaCli
     screenshot(page, "jobs-grouped")
 
 
-def test_job_page_shows_events_and_log_and_cancels_the_job(
+def test_job_page_shows_runs_and_events_and_cancels_the_job(
     page: Page, client: ArmadaClient
 ) -> None:
     create_queue(client, "ui-c")
@@ -140,7 +141,6 @@ def test_job_page_shows_events_and_log_and_cancels_the_job(
     timeline = page.locator("ol.timeline")
     expect(timeline.locator('li[data-event="submitted"]')).to_have_count(1)
     expect(timeline.locator('li[data-event="running"]')).to_have_count(1)
-    expect(page.get_by_label("Container log")).not_to_have_text("(empty)")
     screenshot(page, "job")
 
     page.get_by_role("button", name="Cancel job…").click()
@@ -186,8 +186,43 @@ def test_queues_page(page: Page, client: ArmadaClient) -> None:
     submit(client, "ui-e", "batch", "sleep", "600", count=2)
 
     page.goto("/queues")
-    queue = page.locator('tr[data-queue="ui-e"]')
+    queue = page.locator('table.queues tr[data-queue="ui-e"]')
     expect(queue).to_contain_text("Running 2")
-    expect(page.locator("details.queue-report", has_text="ui-e")).to_contain_text("fair share")
-    expect(page.locator("svg.chart")).to_be_visible()
+    # The chart draws from the figures the page has seen so far: two refreshes make a line.
+    expect(page.locator("svg.chart polyline")).to_have_count(1)
+    page.get_by_role("link", name="Jobs").click()
+    expect(page).to_have_url(re.compile(r"/jobs$"))
+    page.go_back()
+    expect(queue).to_be_visible()
     screenshot(page, "queues")
+
+
+# The routes below are served by the api branch's extras (not yet): the UI offers them only
+# where /api/openapi.json lists them, so until then it says it cannot; strict, so that this
+# test fails as soon as they are served and the marker must go.
+@pytest.mark.xfail(
+    strict=True,
+    reason="waits for POST /v1/binoculars/log, GET /v1/{job,queue}/{id}/scheduler-report and "
+    "GET /api/armada/queues/shares on the HTTP side",
+)
+def test_job_log_scheduling_reports_and_fair_share(page: Page, client: ArmadaClient) -> None:
+    create_queue(client, "ui-f")
+    [running] = submit(client, "ui-f", "logs", "sleep", "600")
+    huge = item(pod_spec(container(requests={"cpu": "1000", "memory": "1Gi"})))
+    reply = client.submit_jobs(queue="ui-f", job_set_id="huge", job_request_items=[huge])
+    queued = reply.job_response_items[0].job_id
+
+    page.goto(f"/jobs/{running}")
+    expect(page.locator(".page-head .chip")).to_have_text("Running")
+    expect(page.get_by_label("Container log")).not_to_have_text("(empty)")
+
+    page.goto(f"/jobs/{queued}")
+    report = page.locator("section", has=page.get_by_role("heading", name="Why is it not running?"))
+    expect(report.locator("pre.report")).to_contain_text("not scheduled")
+    screenshot(page, "job-queued")
+
+    page.goto("/queues")
+    shares = page.locator('table.shares tr[data-queue="ui-f"]')
+    expect(shares).to_contain_text("%")
+    expect(page.locator("details.queue-report", has_text="ui-f")).to_contain_text("fair share")
+    screenshot(page, "queues-shares")

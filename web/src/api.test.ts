@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest"
 
-import { byJobSet, parseEventStream, parseQueueStream, routeKey, routesOf } from "./api"
+import { byJobSet, latestRounds, parseEventStream, parseQueueStream, routeKey, routesOf } from "./api"
 
 describe("the optional routes a server serves", () => {
   it("are read from its OpenAPI document, whatever its path parameters are called", () => {
-    const routes = routesOf({ paths: { "/v1/job/{job_id}/scheduler-report": { get: {} }, "/v1/binoculars/log": { post: {} } } })
+    const routes = routesOf({
+      paths: { "/v1/job/{job_id}/scheduler-report": { get: {} }, "/v1/binoculars/log": { post: {} } },
+    })
     expect(routes.has(routeKey("GET", "/v1/job/{jobId}/scheduler-report"))).toBe(true)
     expect(routes.has(routeKey("post", "/v1/binoculars/log"))).toBe(true)
     expect(routes.has(routeKey("GET", "/v1/binoculars/log"))).toBe(false)
@@ -28,12 +30,18 @@ describe("the gateway's streams", () => {
   })
 
   it("raise the error a stream ends with", () => {
-    expect(() => parseEventStream(JSON.stringify({ error: "queue x does not exist" }), "a")).toThrow("queue x does not exist")
+    expect(() => parseEventStream(JSON.stringify({ error: "queue x does not exist" }), "a")).toThrow(
+      "queue x does not exist",
+    )
   })
 
   it("read the queues of /v1/batched/queues", () => {
-    const text = [JSON.stringify({ result: { Event: { queue: { name: "q1", priorityFactor: 2 } } } }), JSON.stringify({ result: { Event: { end: {} } } })].join("\n")
+    const text = [
+      JSON.stringify({ result: { Event: { queue: { name: "q1", priorityFactor: 2 } } } }),
+      JSON.stringify({ result: { Event: { end: {} } } }),
+    ].join("\n")
     expect(parseQueueStream(text)).toEqual([{ name: "q1", priorityFactor: 2 }])
+    expect(parseQueueStream(JSON.stringify({ result: { queue: { name: "q2" } } }))).toEqual([{ name: "q2" }])
   })
 })
 
@@ -47,6 +55,18 @@ describe("actions", () => {
     expect(calls).toEqual([
       { queue: "q", jobSetId: "s", jobIds: ["1", "3"] },
       { queue: "q", jobSetId: "t", jobIds: ["2"] },
+    ])
+  })
+})
+
+describe("fair-share rounds", () => {
+  it("keep the newest round of each pool", () => {
+    const round = (pool: string, cycle: number) => ({ pool, cycle, started: "", queues: [] })
+    expect(
+      latestRounds([round("b", 1), round("a", 2), round("a", 3), round("b", 0)]).map((r) => [r.pool, r.cycle]),
+    ).toEqual([
+      ["a", 3],
+      ["b", 1],
     ])
   })
 })

@@ -171,7 +171,8 @@ export interface ApiQueue {
   labels?: Record<string, string>
 }
 
-/** GET /v1/batched/queues: one JSON object a line, each {"result": {"Event": {"queue": ...}}}. */
+/** GET /v1/batched/queues: one JSON object a line, each {"result": {"Event": {"queue": ...}}}
+ * as Armada's gateway writes it, or {"result": {"queue": ...}} (the oneof without its name). */
 export async function getQueues(signal?: AbortSignal): Promise<ApiQueue[]> {
   const response = await fetch("/v1/batched/queues", { signal })
   const text = await response.text()
@@ -183,9 +184,10 @@ export function parseQueueStream(text: string): ApiQueue[] {
   const queues: ApiQueue[] = []
   for (const line of text.split("\n")) {
     if (!line.trim()) continue
-    const message = JSON.parse(line) as { result?: { Event?: { queue?: ApiQueue } }; error?: unknown }
-    if (message.error) throw new Error(typeof message.error === "string" ? message.error : JSON.stringify(message.error))
-    const queue = message.result?.Event?.queue
+    const message = JSON.parse(line) as { result?: { Event?: { queue?: ApiQueue }; queue?: ApiQueue }; error?: unknown }
+    if (message.error)
+      throw new Error(typeof message.error === "string" ? message.error : JSON.stringify(message.error))
+    const queue = message.result?.Event?.queue ?? message.result?.queue
     if (queue) queues.push(queue)
   }
   return queues
@@ -200,7 +202,12 @@ export interface JobSetEvent {
 
 /** The events of one job, read from its job set's stream (POST /v1/job-set/{queue}/{id}, not
  * watching: it ends at the last event stored). One JSON object a line, {"result": message}. */
-export async function getJobEvents(queue: string, jobSetId: string, jobId: string, signal?: AbortSignal): Promise<JobSetEvent[]> {
+export async function getJobEvents(
+  queue: string,
+  jobSetId: string,
+  jobId: string,
+  signal?: AbortSignal,
+): Promise<JobSetEvent[]> {
   const path = `/v1/job-set/${encodeURIComponent(queue)}/${encodeURIComponent(jobSetId)}`
   const response = await fetch(path, {
     method: "POST",
@@ -217,7 +224,10 @@ export function parseEventStream(text: string, jobId: string): JobSetEvent[] {
   const events: JobSetEvent[] = []
   for (const line of text.split("\n")) {
     if (!line.trim()) continue
-    const parsed = JSON.parse(line) as { result?: { id?: string; message?: Record<string, Record<string, unknown>> }; error?: unknown }
+    const parsed = JSON.parse(line) as {
+      result?: { id?: string; message?: Record<string, Record<string, unknown>> }
+      error?: unknown
+    }
     if (parsed.error) throw new Error(typeof parsed.error === "string" ? parsed.error : JSON.stringify(parsed.error))
     const message = parsed.result?.message ?? {}
     for (const [kind, detail] of Object.entries(message)) {
@@ -239,7 +249,12 @@ export interface LogLine {
 }
 
 /** POST /v1/binoculars/log: the job's container log since ``sinceTime`` (all of it when empty). */
-export async function getLog(jobId: string, namespace: string, sinceTime: string, signal?: AbortSignal): Promise<LogLine[]> {
+export async function getLog(
+  jobId: string,
+  namespace: string,
+  sinceTime: string,
+  signal?: AbortSignal,
+): Promise<LogLine[]> {
   const reply = await post<{ log?: { timestamp?: string; line?: string }[] }>(
     "/v1/binoculars/log",
     { jobId, podNumber: 0, podNamespace: namespace, sinceTime, logOptions: {} },
@@ -291,3 +306,43 @@ export function serves(verb: string, path: string): Promise<boolean> {
 export const LOG_ROUTE = ["POST", "/v1/binoculars/log"] as const
 export const JOB_REPORT_ROUTE = ["GET", "/v1/job/{jobId}/scheduler-report"] as const
 export const QUEUE_REPORT_ROUTE = ["GET", "/v1/queue/{queueName}/scheduler-report"] as const
+
+/** One queue in one pool's scheduling round, as the scheduler saw it (shares are fractions of
+ * the pool). */
+export interface QueueShare {
+  queue: string
+  weight?: number
+  fairShare: number
+  adjustedFairShare: number
+  actualShare: number
+  demandShare: number
+  cordoned?: boolean
+  queuedJobs: number
+  runningJobs: number
+}
+
+export interface PoolRound {
+  pool: string
+  cycle: number
+  started: string // ISO 8601
+  queues: QueueShare[]
+}
+
+/** The queues' fair-share figures of the rounds the scheduler keeps, oldest first (an extra
+ * route of this project; offered only where /api/openapi.json lists it). */
+export const SHARES_ROUTE = ["GET", "/api/armada/queues/shares"] as const
+
+export async function getQueueShares(signal?: AbortSignal): Promise<PoolRound[]> {
+  const reply = await get<{ rounds?: PoolRound[] }>(SHARES_ROUTE[1], signal)
+  return reply.rounds ?? []
+}
+
+/** The newest round of each pool. */
+export function latestRounds(rounds: PoolRound[]): PoolRound[] {
+  const latest = new Map<string, PoolRound>()
+  for (const round of rounds) {
+    const seen = latest.get(round.pool)
+    if (!seen || round.cycle >= seen.cycle) latest.set(round.pool, round)
+  }
+  return [...latest.values()].sort((a, b) => a.pool.localeCompare(b.pool))
+}

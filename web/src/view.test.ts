@@ -33,7 +33,9 @@ describe("the view in the URL", () => {
   })
 
   it("leaves out what it does not understand", () => {
-    const view = viewFromSearch("?state=QUEUED,BOGUS&sort=nonsense:asc&groupBy=node&cols=nope&page=-2&submittedFrom=yesterday")
+    const view = viewFromSearch(
+      "?state=QUEUED,BOGUS&sort=nonsense:asc&groupBy=node&cols=nope&page=-2&submittedFrom=yesterday",
+    )
     expect(view.states).toEqual(["QUEUED"])
     expect(view.order).toEqual({ field: "submitted", direction: "DESC" })
     expect(view.groupBy).toEqual({ kind: "none" })

@@ -7,9 +7,7 @@ export const TEXT_FILTERS = ["queue", "jobSet", "jobId", "owner", "priorityClass
 export type TextFilter = (typeof TEXT_FILTERS)[number]
 
 export type GroupBy =
-  | { kind: "none" }
-  | { kind: "field"; field: "queue" | "jobSet" | "state" }
-  | { kind: "annotation"; key: string }
+  { kind: "none" } | { kind: "field"; field: "queue" | "jobSet" | "state" } | { kind: "annotation"; key: string }
 
 export interface JobsView {
   text: Partial<Record<TextFilter, string>>
@@ -46,7 +44,15 @@ export const ALL_COLUMNS = [
 
 export const DEFAULT_COLUMNS = ["jobId", "queue", "jobSet", "state", "priority", "owner", "submitted", "cluster"]
 export const DEFAULT_ORDER: LookoutOrder = { field: "submitted", direction: "DESC" }
-export const SORTABLE_FIELDS = new Set(["jobId", "jobSet", "submitted", "lastTransitionTime", "queue", "state", "priority"])
+export const SORTABLE_FIELDS = new Set([
+  "jobId",
+  "jobSet",
+  "submitted",
+  "lastTransitionTime",
+  "queue",
+  "state",
+  "priority",
+])
 export const PAGE_SIZE = 50
 
 export function defaultView(): JobsView {
@@ -74,7 +80,10 @@ export function viewFromSearch(search: string): JobsView {
   const states = params.get("state")
   if (states) {
     const known = new Set<string>(JOB_STATES)
-    view.states = states.split(",").map((s) => s.trim().toUpperCase()).filter((s) => known.has(s))
+    view.states = states
+      .split(",")
+      .map((s) => s.trim().toUpperCase())
+      .filter((s) => known.has(s))
   }
   for (const [name, value] of params) {
     if (name.startsWith(ANNOTATION_PREFIX) && name.length > ANNOTATION_PREFIX.length) {

@@ -20,7 +20,8 @@ export function describe(action: Action): string {
     return `Cancel job set ${action.jobSet} of queue ${action.queue}: ${plural(action.active, "active job")} will be cancelled.`
   }
   const touched = `${VERBS[action.kind]} ${plural(action.jobs.length, "job")}`
-  const skipped = action.skipped > 0 ? ` (${action.skipped} of the selection already finished and will be left alone)` : ""
+  const skipped =
+    action.skipped > 0 ? ` (${action.skipped} of the selection already finished and will be left alone)` : ""
   return `${touched}${skipped}?`
 }
 
@@ -78,7 +79,9 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
     <div className="backdrop" role="presentation">
       <form className="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title" onSubmit={submit}>
         <h2 id="dialog-title">{title}</h2>
-        <p className="confirm-text">{nothingToDo ? "None of the selected jobs can be changed: they have finished." : describe(action)}</p>
+        <p className="confirm-text">
+          {nothingToDo ? "None of the selected jobs can be changed: they have finished." : describe(action)}
+        </p>
         {!outcome && !nothingToDo && action.kind === "reprioritize" && (
           <label>
             New priority
@@ -91,7 +94,11 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
             <input ref={first} value={reason} onChange={(e) => setReason(e.target.value)} />
           </label>
         )}
-        {error && <p className="error" role="alert">{error}</p>}
+        {error && (
+          <p className="error" role="alert">
+            {error}
+          </p>
+        )}
         {outcome && (
           <div role="status" className="outcome">
             <p>Done: {plural(outcome.done, "job")}.</p>

@@ -1,3 +1,5 @@
+import { formatDuration } from "../format"
+
 // A line chart of one number per series over time, drawn as SVG (no chart library).
 
 export interface Sample {
@@ -10,7 +12,7 @@ const HEIGHT = 200
 const PAD = { left: 48, right: 120, top: 10, bottom: 24 }
 const COLOURS = ["#2f6fdf", "#d9480f", "#2b8a3e", "#ae3ec9", "#f59f00", "#0c8599", "#e03131", "#5c7cfa"]
 
-export function ShareChart({ samples, unit }: { samples: Sample[]; unit: string }) {
+export function ShareChart({ samples, label }: { samples: Sample[]; label: string }) {
   if (samples.length < 2) return <p className="hint">The chart fills in as the page refreshes.</p>
   const series = [...new Set(samples.flatMap((s) => Object.keys(s.values)))].sort().slice(0, COLOURS.length)
   const t0 = samples[0].time
@@ -18,9 +20,9 @@ export function ShareChart({ samples, unit }: { samples: Sample[]; unit: string 
   const top = Math.max(1, ...samples.flatMap((s) => Object.values(s.values)))
   const x = (t: number) => PAD.left + ((t - t0) / Math.max(1, t1 - t0)) * (WIDTH - PAD.left - PAD.right)
   const y = (v: number) => HEIGHT - PAD.bottom - (v / top) * (HEIGHT - PAD.top - PAD.bottom)
-  const minutes = Math.max(1, Math.round((t1 - t0) / 60_000))
+  const span = formatDuration((t1 - t0) / 1000)
   return (
-    <svg className="chart" viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`Running ${unit} per queue over the last ${minutes} minutes`}>
+    <svg className="chart" viewBox={`0 0 ${WIDTH} ${HEIGHT}`} role="img" aria-label={`${label} over the last ${span}`}>
       <line x1={PAD.left} y1={y(0)} x2={WIDTH - PAD.right} y2={y(0)} className="axis" />
       <line x1={PAD.left} y1={y(0)} x2={PAD.left} y2={y(top)} className="axis" />
       <text x={PAD.left - 6} y={y(top) + 4} textAnchor="end">
@@ -30,7 +32,7 @@ export function ShareChart({ samples, unit }: { samples: Sample[]; unit: string 
         0
       </text>
       <text x={PAD.left} y={HEIGHT - 6}>
-        {minutes} min ago
+        {span} ago
       </text>
       <text x={WIDTH - PAD.right} y={HEIGHT - 6} textAnchor="end">
         now

@@ -26,12 +26,29 @@ interface Props {
 
 const GROUP_PAGE = 200
 
-export function JobGroups({ filters, groupBy, order, columns, refreshMs, selection, onSelect, onAction, refreshToken }: Props) {
+export function JobGroups({
+  filters,
+  groupBy,
+  order,
+  columns,
+  refreshMs,
+  selection,
+  onSelect,
+  onAction,
+  refreshToken,
+}: Props) {
   const [open, setOpen] = useState<Set<string>>(new Set())
-  const groupedField = groupBy.kind === "field" ? { field: groupBy.field, isAnnotation: false } : { field: groupBy.key, isAnnotation: true }
+  const groupedField =
+    groupBy.kind === "field"
+      ? { field: groupBy.field, isAnnotation: false }
+      : { field: groupBy.key, isAnnotation: true }
   const groupOrder: LookoutOrder = { field: "count", direction: "DESC" }
   const key = JSON.stringify([filters, groupedField, refreshToken])
-  const polled = usePolled((signal) => groupJobs(filters, groupedField, groupOrder, 0, GROUP_PAGE, signal), key, refreshMs)
+  const polled = usePolled(
+    (signal) => groupJobs(filters, groupedField, groupOrder, 0, GROUP_PAGE, signal),
+    key,
+    refreshMs,
+  )
   const groups = polled.data?.groups ?? []
   const toggle = (name: string) =>
     setOpen((current) => {
@@ -40,7 +57,10 @@ export function JobGroups({ filters, groupBy, order, columns, refreshMs, selecti
       else next.add(name)
       return next
     })
-  const label = groupBy.kind === "field" ? { queue: "Queue", jobSet: "Job set", state: "State" }[groupBy.field] : `Annotation ${groupBy.key}`
+  const label =
+    groupBy.kind === "field"
+      ? { queue: "Queue", jobSet: "Job set", state: "State" }[groupBy.field]
+      : `Annotation ${groupBy.key}`
 
   return (
     <div className="table-block">
@@ -67,7 +87,12 @@ export function JobGroups({ filters, groupBy, order, columns, refreshMs, selecti
               <Fragment key={group.name}>
                 <tr className="group-row" data-group={group.name}>
                   <td>
-                    <button type="button" className="expander" aria-expanded={isOpen} onClick={() => toggle(group.name)}>
+                    <button
+                      type="button"
+                      className="expander"
+                      aria-expanded={isOpen}
+                      onClick={() => toggle(group.name)}
+                    >
                       <span aria-hidden="true">{isOpen ? "▾" : "▸"}</span> {group.name || "(none)"}
                     </button>
                   </td>
@@ -117,14 +142,28 @@ export function JobGroups({ filters, groupBy, order, columns, refreshMs, selecti
 }
 
 /** A job set's queue is known when the filters name one queue exactly or the group's jobs share one. */
-function JobSetCancelButton({ name, filters, counts, onAction }: { name: string; filters: LookoutFilter[]; counts: Record<string, number>; onAction: (action: Action) => void }) {
+function JobSetCancelButton({
+  name,
+  filters,
+  counts,
+  onAction,
+}: {
+  name: string
+  filters: LookoutFilter[]
+  counts: Record<string, number>
+  onAction: (action: Action) => void
+}) {
   const active = Object.entries(counts).reduce((sum, [state, count]) => sum + (ACTIVE_STATES.has(state) ? count : 0), 0)
   const queueFilter = filters.find((f) => f.field === "queue" && !f.isAnnotation)
   const queue = typeof queueFilter?.value === "string" ? queueFilter.value : undefined
   if (active === 0) return null
   if (!queue) return <span className="hint">filter by queue to cancel</span>
   return (
-    <button type="button" className="danger" onClick={() => onAction({ kind: "cancelJobSet", queue, jobSet: name, active })}>
+    <button
+      type="button"
+      className="danger"
+      onClick={() => onAction({ kind: "cancelJobSet", queue, jobSet: name, active })}
+    >
       Cancel job set
     </button>
   )

@@ -3,7 +3,19 @@
 
 import { useCallback, useEffect, useRef, useState } from "react"
 
-import { getJob, getJobError, getJobEvents, getJobRunError, getJobSchedulingReport, getJobSpec, getLog, groupJobs, JOB_REPORT_ROUTE, LOG_ROUTE, type LogLine } from "../api"
+import {
+  getJob,
+  getJobError,
+  getJobEvents,
+  getJobRunError,
+  getJobSchedulingReport,
+  getJobSpec,
+  getLog,
+  groupJobs,
+  JOB_REPORT_ROUTE,
+  LOG_ROUTE,
+  type LogLine,
+} from "../api"
 import { ActionDialog, type Action } from "../components/ActionDialog"
 import { StateChip } from "../components/StateChip"
 import { formatBytes, formatCpu, formatDuration, formatTime, stateLabel } from "../format"
@@ -51,8 +63,11 @@ export function JobPage({ jobId }: { jobId: string }) {
   return (
     <main className="page job-page">
       <nav className="crumbs" aria-label="Breadcrumbs">
-        <Link href="/jobs">Jobs</Link> › <Link href={`/jobs?queue=${encodeURIComponent(data.queue)}`}>{data.queue}</Link> ›{" "}
-        <Link href={`/jobs?queue=${encodeURIComponent(data.queue)}&jobSet=${encodeURIComponent(data.jobSet)}`}>{data.jobSet}</Link>
+        <Link href="/jobs">Jobs</Link> ›{" "}
+        <Link href={`/jobs?queue=${encodeURIComponent(data.queue)}`}>{data.queue}</Link> ›{" "}
+        <Link href={`/jobs?queue=${encodeURIComponent(data.queue)}&jobSet=${encodeURIComponent(data.jobSet)}`}>
+          {data.jobSet}
+        </Link>
       </nav>
       <div className="page-head">
         <h1>
@@ -60,13 +75,25 @@ export function JobPage({ jobId }: { jobId: string }) {
         </h1>
         <StateChip state={data.state} />
         <div className="actions" role="toolbar" aria-label="Actions on this job">
-          <button type="button" disabled={!active} onClick={() => setAction({ kind: "cancel", jobs: [ref], skipped: 0 })}>
+          <button
+            type="button"
+            disabled={!active}
+            onClick={() => setAction({ kind: "cancel", jobs: [ref], skipped: 0 })}
+          >
             Cancel job…
           </button>
-          <button type="button" disabled={!active} onClick={() => setAction({ kind: "reprioritize", jobs: [ref], skipped: 0 })}>
+          <button
+            type="button"
+            disabled={!active}
+            onClick={() => setAction({ kind: "reprioritize", jobs: [ref], skipped: 0 })}
+          >
             Reprioritise…
           </button>
-          <button type="button" disabled={!running} onClick={() => setAction({ kind: "preempt", jobs: [ref], skipped: 0 })}>
+          <button
+            type="button"
+            disabled={!running}
+            onClick={() => setAction({ kind: "preempt", jobs: [ref], skipped: 0 })}
+          >
             Preempt…
           </button>
           <JobSetCancel queue={data.queue} jobSet={data.jobSet} onAction={setAction} />
@@ -84,7 +111,15 @@ export function JobPage({ jobId }: { jobId: string }) {
   )
 }
 
-function JobSetCancel({ queue, jobSet, onAction }: { queue: string; jobSet: string; onAction: (action: Action) => void }) {
+function JobSetCancel({
+  queue,
+  jobSet,
+  onAction,
+}: {
+  queue: string
+  jobSet: string
+  onAction: (action: Action) => void
+}) {
   const [busy, setBusy] = useState(false)
   const open = async () => {
     setBusy(true)
@@ -94,7 +129,13 @@ function JobSetCancel({ queue, jobSet, onAction }: { queue: string; jobSet: stri
         { field: "jobSet", value: jobSet, match: "exact" as const, isAnnotation: false },
         { field: "state", value: [...ACTIVE_STATES], match: "anyOf" as const, isAnnotation: false },
       ]
-      const { groups } = await groupJobs(filters, { field: "jobSet", isAnnotation: false }, { field: "count", direction: "DESC" }, 0, 1)
+      const { groups } = await groupJobs(
+        filters,
+        { field: "jobSet", isAnnotation: false },
+        { field: "count", direction: "DESC" },
+        0,
+        1,
+      )
       onAction({ kind: "cancelJobSet", queue, jobSet, active: groups[0]?.count ?? 0 })
     } finally {
       setBusy(false)
@@ -135,7 +176,9 @@ function Details({ job }: { job: Job }) {
         <Field label="Submitted">{formatTime(job.submitted)}</Field>
         <Field label="Last change">{formatTime(job.lastTransitionTime)}</Field>
         <Field label="Runtime">{job.runtimeSeconds ? formatDuration(job.runtimeSeconds) : ""}</Field>
-        {job.cancelled && <Field label="Cancelled">{`${formatTime(job.cancelled)}${job.cancelUser ? ` by ${job.cancelUser}` : ""}${job.cancelReason ? `: ${job.cancelReason}` : ""}`}</Field>}
+        {job.cancelled && (
+          <Field label="Cancelled">{`${formatTime(job.cancelled)}${job.cancelUser ? ` by ${job.cancelUser}` : ""}${job.cancelReason ? `: ${job.cancelReason}` : ""}`}</Field>
+        )}
         {annotations.length > 0 && (
           <Field label="Annotations">
             <ul className="plain">
@@ -204,7 +247,11 @@ function Runs({ job }: { job: Job }) {
 
 function RunRow({ run }: { run: Run }) {
   const failed = run.jobRunState === "RUN_FAILED"
-  const error = usePolled((signal) => (failed ? getJobRunError(run.runId, signal) : Promise.resolve({ errorString: "" })), `${run.runId}/${failed}`, null)
+  const error = usePolled(
+    (signal) => (failed ? getJobRunError(run.runId, signal) : Promise.resolve({ errorString: "" })),
+    `${run.runId}/${failed}`,
+    null,
+  )
   const category = [run.failureCategory, run.failureSubcategory].filter(Boolean).join(" / ")
   return (
     <tr>
@@ -227,7 +274,11 @@ function RunRow({ run }: { run: Run }) {
 
 function ErrorText({ jobId, state }: { jobId: string; state: string }) {
   const ended = state === "FAILED" || state === "REJECTED"
-  const error = usePolled((signal) => (ended ? getJobError(jobId, signal) : Promise.resolve({ errorString: "" })), `${jobId}/${ended}`, null)
+  const error = usePolled(
+    (signal) => (ended ? getJobError(jobId, signal) : Promise.resolve({ errorString: "" })),
+    `${jobId}/${ended}`,
+    null,
+  )
   if (!error.data?.errorString) return null
   return (
     <section aria-labelledby="error-title">
@@ -239,7 +290,16 @@ function ErrorText({ jobId, state }: { jobId: string; state: string }) {
 
 function describeEvent(detail: Record<string, unknown>): string {
   const parts: string[] = []
-  for (const key of ["clusterId", "nodeName", "podName", "reason", "newPriority", "exitCodes", "requestor", "preemptiveJobId"]) {
+  for (const key of [
+    "clusterId",
+    "nodeName",
+    "podName",
+    "reason",
+    "newPriority",
+    "exitCodes",
+    "requestor",
+    "preemptiveJobId",
+  ]) {
     const value = detail[key]
     if (value === undefined || value === "" || value === null) continue
     parts.push(`${key}: ${typeof value === "object" ? JSON.stringify(value) : String(value)}`)
@@ -248,7 +308,11 @@ function describeEvent(detail: Record<string, unknown>): string {
 }
 
 function Timeline({ job }: { job: Job }) {
-  const events = usePolled((signal) => getJobEvents(job.queue, job.jobSet, job.jobId, signal), `${job.jobId}/${job.state}`, ACTIVE_STATES.has(job.state) ? REFRESH_MS : null)
+  const events = usePolled(
+    (signal) => getJobEvents(job.queue, job.jobSet, job.jobId, signal),
+    `${job.jobId}/${job.state}`,
+    ACTIVE_STATES.has(job.state) ? REFRESH_MS : null,
+  )
   return (
     <section aria-labelledby="events-title">
       <h2 id="events-title">Events</h2>
@@ -256,7 +320,8 @@ function Timeline({ job }: { job: Job }) {
       <ol className="timeline">
         {(events.data ?? []).map((event, index) => (
           <li key={`${event.id}/${event.kind}/${index}`} data-event={event.kind}>
-            <time>{formatTime(event.created)}</time> <b>{event.kind}</b> <span className="hint">{describeEvent(event.detail)}</span>
+            <time>{formatTime(event.created)}</time> <b>{event.kind}</b>{" "}
+            <span className="hint">{describeEvent(event.detail)}</span>
           </li>
         ))}
       </ol>
@@ -350,7 +415,11 @@ function LogLines({ job }: { job: Job }) {
 
 function Spec({ jobId }: { jobId: string }) {
   const [open, setOpen] = useState(false)
-  const spec = usePolled((signal) => (open ? getJobSpec(jobId, signal) : Promise.resolve({ job: undefined })), `${jobId}/${open}`, null)
+  const spec = usePolled(
+    (signal) => (open ? getJobSpec(jobId, signal) : Promise.resolve({ job: undefined })),
+    `${jobId}/${open}`,
+    null,
+  )
   return (
     <section aria-labelledby="spec-title">
       <div className="section-head">
@@ -359,7 +428,12 @@ function Spec({ jobId }: { jobId: string }) {
           {open ? "Hide" : "Show"}
         </button>
       </div>
-      {open && (spec.error ? <p className="error">{spec.error}</p> : <pre className="report spec">{JSON.stringify(spec.data?.job ?? {}, null, 2)}</pre>)}
+      {open &&
+        (spec.error ? (
+          <p className="error">{spec.error}</p>
+        ) : (
+          <pre className="report spec">{JSON.stringify(spec.data?.job ?? {}, null, 2)}</pre>
+        ))}
     </section>
   )
 }

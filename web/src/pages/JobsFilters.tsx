@@ -3,7 +3,14 @@
 
 import { useEffect, useState } from "react"
 
-import { formatAnnotationFilter, groupByParam, parseAnnotationFilter, type GroupBy, type JobsView, type TextFilter } from "../view"
+import {
+  formatAnnotationFilter,
+  groupByParam,
+  parseAnnotationFilter,
+  type GroupBy,
+  type JobsView,
+  type TextFilter,
+} from "../view"
 import { ALL_COLUMNS } from "../view"
 import { JOB_STATES } from "../model"
 import { column } from "../columns"
@@ -18,7 +25,14 @@ const TEXT_LABELS: [TextFilter, string][] = [
 ]
 
 /** A text box that reports its value a moment after the typing stops, or at once on Enter. */
-function DebouncedInput({ value, onCommit, ...rest }: { value: string; onCommit: (value: string) => void } & Omit<React.InputHTMLAttributes<HTMLInputElement>, "value" | "onChange">) {
+function DebouncedInput({
+  value,
+  onCommit,
+  ...rest
+}: { value: string; onCommit: (value: string) => void } & Omit<
+  React.InputHTMLAttributes<HTMLInputElement>,
+  "value" | "onChange"
+>) {
   const [draft, setDraft] = useState(value)
   useEffect(() => setDraft(value), [value])
   useEffect(() => {
@@ -52,11 +66,26 @@ function fromLocalInput(value: string): string | undefined {
 }
 
 /** A date and time typed in the browser's time zone, held as ISO 8601 (UTC). */
-function TimeInput({ label, name, value, onChange }: { label: string; name: string; value: string | undefined; onChange: (iso: string | undefined) => void }) {
+function TimeInput({
+  label,
+  name,
+  value,
+  onChange,
+}: {
+  label: string
+  name: string
+  value: string | undefined
+  onChange: (iso: string | undefined) => void
+}) {
   return (
     <label>
       {label}
-      <input type="datetime-local" name={name} value={toLocalInput(value)} onChange={(e) => onChange(fromLocalInput(e.target.value))} />
+      <input
+        type="datetime-local"
+        name={name}
+        value={toLocalInput(value)}
+        onChange={(e) => onChange(fromLocalInput(e.target.value))}
+      />
     </label>
   )
 }
@@ -88,7 +117,10 @@ export function JobsFilters({ view, onChange }: { view: JobsView; onChange: (vie
 
   const groupValue = view.groupBy.kind === "annotation" ? "annotation" : (groupByParam(view.groupBy) ?? "")
   const annotationColumns = Object.keys(view.annotations).map((key) => `ann.${key}`)
-  const columnChoices = [...ALL_COLUMNS, ...annotationColumns.filter((c) => !(ALL_COLUMNS as readonly string[]).includes(c))]
+  const columnChoices = [
+    ...ALL_COLUMNS,
+    ...annotationColumns.filter((c) => !(ALL_COLUMNS as readonly string[]).includes(c)),
+  ]
 
   return (
     <section className="filters" aria-label="Filters">
@@ -113,8 +145,18 @@ export function JobsFilters({ view, onChange }: { view: JobsView; onChange: (vie
             placeholder="key=value, key"
           />
         </label>
-        <TimeInput label="Submitted from" name="submittedFrom" value={view.submittedFrom} onChange={(submittedFrom) => change({ submittedFrom })} />
-        <TimeInput label="to" name="submittedTo" value={view.submittedTo} onChange={(submittedTo) => change({ submittedTo })} />
+        <TimeInput
+          label="Submitted from"
+          name="submittedFrom"
+          value={view.submittedFrom}
+          onChange={(submittedFrom) => change({ submittedFrom })}
+        />
+        <TimeInput
+          label="to"
+          name="submittedTo"
+          value={view.submittedTo}
+          onChange={(submittedTo) => change({ submittedTo })}
+        />
       </div>
       <div className="filter-row">
         <fieldset className="states">
@@ -133,7 +175,9 @@ export function JobsFilters({ view, onChange }: { view: JobsView; onChange: (vie
             <option value="queue">queue</option>
             <option value="jobSet">job set</option>
             <option value="state">state</option>
-            <option value="annotation">{view.groupBy.kind === "annotation" ? `annotation ${view.groupBy.key}` : "annotation…"}</option>
+            <option value="annotation">
+              {view.groupBy.kind === "annotation" ? `annotation ${view.groupBy.key}` : "annotation…"}
+            </option>
           </select>
         </label>
         <div className="columns-chooser">
@@ -152,7 +196,20 @@ export function JobsFilters({ view, onChange }: { view: JobsView; onChange: (vie
             </div>
           )}
         </div>
-        <button type="button" onClick={() => onChange({ ...view, text: {}, states: [], annotations: {}, submittedFrom: undefined, submittedTo: undefined, page: 0 })}>
+        <button
+          type="button"
+          onClick={() =>
+            onChange({
+              ...view,
+              text: {},
+              states: [],
+              annotations: {},
+              submittedFrom: undefined,
+              submittedTo: undefined,
+              page: 0,
+            })
+          }
+        >
           Clear filters
         </button>
       </div>
@@ -164,7 +221,12 @@ function AnnotationColumnAdder({ onAdd }: { onAdd: (key: string) => void }) {
   const [key, setKey] = useState("")
   return (
     <span className="adder">
-      <input aria-label="Annotation key to show" placeholder="annotation key" value={key} onChange={(e) => setKey(e.target.value)} />
+      <input
+        aria-label="Annotation key to show"
+        placeholder="annotation key"
+        value={key}
+        onChange={(e) => setKey(e.target.value)}
+      />
       <button
         type="button"
         onClick={() => {

@@ -41,7 +41,8 @@ export function JobsPage({ search }: { search: string }) {
   const startAction = (kind: "cancel" | "preempt" | "reprioritize") => {
     const chosen = [...selection.values()]
     // Preempting applies to running jobs only; cancelling and reprioritising to unfinished ones.
-    const applies = (state: string) => (kind === "preempt" ? state === "RUNNING" || state === "LEASED" || state === "PENDING" : ACTIVE_STATES.has(state))
+    const applies = (state: string) =>
+      kind === "preempt" ? state === "RUNNING" || state === "LEASED" || state === "PENDING" : ACTIVE_STATES.has(state)
     const jobs = chosen.filter((job) => applies(job.state))
     setAction({ kind, jobs, skipped: chosen.length - jobs.length })
   }

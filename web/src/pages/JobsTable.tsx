@@ -23,7 +23,19 @@ interface Props {
   label: string
 }
 
-export function JobsTable({ filters, order, columns, page, refreshMs, selection, onSelect, onOrder, onPage, refreshToken, label }: Props) {
+export function JobsTable({
+  filters,
+  order,
+  columns,
+  page,
+  refreshMs,
+  selection,
+  onSelect,
+  onOrder,
+  onPage,
+  refreshToken,
+  label,
+}: Props) {
   const key = JSON.stringify([filters, order, page, refreshToken])
   // One more than a page is asked for, to know whether there is a next page.
   const polled = usePolled((signal) => getJobs(filters, order, page * PAGE_SIZE, PAGE_SIZE + 1, signal), key, refreshMs)
@@ -50,13 +62,22 @@ export function JobsTable({ filters, order, columns, page, refreshMs, selection,
         <thead>
           <tr>
             <th className="select">
-              <input type="checkbox" aria-label="Select every job on this page" checked={allSelected} onChange={(e) => onSelect(jobs, e.target.checked)} />
+              <input
+                type="checkbox"
+                aria-label="Select every job on this page"
+                checked={allSelected}
+                onChange={(e) => onSelect(jobs, e.target.checked)}
+              />
             </th>
             {shown.map((col) => {
               const sorted = order.field === col.id
               const sortable = onOrder && SORTABLE_FIELDS.has(col.id)
               return (
-                <th key={col.id} className={col.numeric ? "num" : undefined} aria-sort={sorted ? (order.direction === "ASC" ? "ascending" : "descending") : undefined}>
+                <th
+                  key={col.id}
+                  className={col.numeric ? "num" : undefined}
+                  aria-sort={sorted ? (order.direction === "ASC" ? "ascending" : "descending") : undefined}
+                >
                   {sortable ? (
                     <button type="button" className="sort" onClick={() => sortBy(col.id)}>
                       {col.label}
@@ -72,9 +93,19 @@ export function JobsTable({ filters, order, columns, page, refreshMs, selection,
         </thead>
         <tbody>
           {jobs.map((job) => (
-            <tr key={job.jobId} data-job-id={job.jobId} data-state={job.state} className={selection.has(job.jobId) ? "selected" : undefined}>
+            <tr
+              key={job.jobId}
+              data-job-id={job.jobId}
+              data-state={job.state}
+              className={selection.has(job.jobId) ? "selected" : undefined}
+            >
               <td className="select">
-                <input type="checkbox" aria-label={`Select job ${job.jobId}`} checked={selection.has(job.jobId)} onChange={(e) => onSelect([job], e.target.checked)} />
+                <input
+                  type="checkbox"
+                  aria-label={`Select job ${job.jobId}`}
+                  checked={selection.has(job.jobId)}
+                  onChange={(e) => onSelect([job], e.target.checked)}
+                />
               </td>
               {shown.map((col) => (
                 <td key={col.id} className={col.numeric ? "num" : undefined}>
