@@ -120,6 +120,14 @@ def test_jobs_move_through_states_filter_and_group(page: Page, client: ArmadaCli
     expect(page.locator("tr.group-jobs table.jobs tbody tr")).to_have_count(2)
     screenshot(page, "jobs-grouped")
 
+    # Group by an annotation, named in a field beside the choice.
+    page.get_by_label("Group by").select_option("annotation")
+    page.get_by_label("Annotation key").fill("team")
+    page.get_by_label("Annotation key").press("Enter")
+    expect(page).to_have_url(re.compile(r"groupBy=ann.team"))
+    expect(page.locator('tr[data-group="vision"]')).to_contain_text("Succeeded 1")
+    expect(page.locator('tr[data-group="speech"]')).to_contain_text("Running 2")
+
 
 def test_job_page_shows_runs_and_events_and_cancels_the_job(
     page: Page, client: ArmadaClient
@@ -143,8 +151,14 @@ def test_job_page_shows_runs_and_events_and_cancels_the_job(
     expect(timeline.locator('li[data-event="running"]')).to_have_count(1)
     screenshot(page, "job")
 
-    page.get_by_role("button", name="Cancel job…").click()
+    # An action on the whole job set first counts what it will touch; Back leaves it.
+    page.get_by_role("button", name="Preempt job set…").click()
     dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Preempt 1 running job of job set interactive?")
+    dialog.get_by_role("button", name="Back").click()
+    expect(dialog).to_have_count(0)
+
+    page.get_by_role("button", name="Cancel job…").click()
     expect(dialog).to_contain_text("Cancel 1 job?")
     dialog.get_by_label("Reason (optional)").fill("not needed")
     dialog.get_by_role("button", name="Cancel", exact=True).click()
@@ -179,6 +193,19 @@ def test_cancel_a_selection_from_the_jobs_table(page: Page, client: ArmadaClient
     for job_id in jobs[:2]:
         expect(row(page, job_id)).to_have_attribute("data-state", "CANCELLED")
     expect(row(page, jobs[2])).not_to_have_attribute("data-state", "CANCELLED")
+
+    # Reprioritise the one left, from the keyboard once the dialog is open.
+    page.get_by_label(f"Select job {jobs[2]}").check()
+    page.get_by_role("button", name="Reprioritise…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Reprioritise 1 job?")
+    expect(dialog.get_by_label("New priority")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("7")
+    page.keyboard.press("Enter")
+    expect(dialog).to_contain_text("Done: 1 job.")
+    page.keyboard.press("Escape")
+    expect(row(page, jobs[2]).locator("td.num").first).to_have_text("7")
 
 
 def test_queues_page(page: Page, client: ArmadaClient) -> None:

@@ -346,3 +346,14 @@ export function latestRounds(rounds: PoolRound[]): PoolRound[] {
   }
   return [...latest.values()].sort((a, b) => a.pool.localeCompare(b.pool))
 }
+
+/** The jobs of one job set in some states (at most ``limit``), for an action on all of them. */
+export async function jobsOfJobSet(queue: string, jobSet: string, states: string[], limit = 10_000): Promise<JobRef[]> {
+  const filters: LookoutFilter[] = [
+    { field: "queue", value: queue, match: "exact", isAnnotation: false },
+    { field: "jobSet", value: jobSet, match: "exact", isAnnotation: false },
+    { field: "state", value: states, match: "anyOf", isAnnotation: false },
+  ]
+  const { jobs } = await getJobs(filters, { field: "jobId", direction: "ASC" }, 0, limit)
+  return jobs.map((job) => ({ jobId: job.jobId, queue: job.queue, jobSet: job.jobSet }))
+}

@@ -6,7 +6,7 @@ import { useEffect, useRef, useState, type FormEvent } from "react"
 import { cancelJobSet, cancelJobs, preemptJobs, reprioritizeJobs, type ActionOutcome, type JobRef } from "../api"
 
 export type Action =
-  | { kind: "cancel" | "preempt" | "reprioritize"; jobs: JobRef[]; skipped: number }
+  | { kind: "cancel" | "preempt" | "reprioritize"; jobs: JobRef[]; skipped: number; jobSet?: string }
   | { kind: "cancelJobSet"; queue: string; jobSet: string; active: number }
 
 const VERBS = { cancel: "Cancel", preempt: "Preempt", reprioritize: "Reprioritise", cancelJobSet: "Cancel" }
@@ -19,7 +19,8 @@ export function describe(action: Action): string {
   if (action.kind === "cancelJobSet") {
     return `Cancel job set ${action.jobSet} of queue ${action.queue}: ${plural(action.active, "active job")} will be cancelled.`
   }
-  const touched = `${VERBS[action.kind]} ${plural(action.jobs.length, "job")}`
+  const whose = action.jobSet === undefined ? "" : ` of job set ${action.jobSet}`
+  const touched = `${VERBS[action.kind]} ${plural(action.jobs.length, action.kind === "preempt" ? "running job" : "job")}${whose}`
   const skipped =
     action.skipped > 0 ? ` (${action.skipped} of the selection already finished and will be left alone)` : ""
   return `${touched}${skipped}?`

@@ -11,7 +11,7 @@ import {
   getJobSchedulingReport,
   getJobSpec,
   getLog,
-  groupJobs,
+  jobsOfJobSet,
   JOB_REPORT_ROUTE,
   LOG_ROUTE,
   type LogLine,
@@ -96,9 +96,9 @@ export function JobPage({ jobId }: { jobId: string }) {
           >
             Preempt…
           </button>
-          <JobSetCancel queue={data.queue} jobSet={data.jobSet} onAction={setAction} />
         </div>
       </div>
+      <JobSetActions queue={data.queue} jobSet={data.jobSet} onAction={setAction} />
       <Details job={data} />
       {data.state === "QUEUED" && <SchedulingReport jobId={data.jobId} />}
       <Runs job={data} />
@@ -111,7 +111,10 @@ export function JobPage({ jobId }: { jobId: string }) {
   )
 }
 
-function JobSetCancel({
+const RUNNING_STATES = ["LEASED", "PENDING", "RUNNING"]
+
+/** Actions on the job's whole job set: each counts the jobs it will touch before it asks. */
+function JobSetActions({
   queue,
   jobSet,
   onAction,
@@ -121,30 +124,35 @@ function JobSetCancel({
   onAction: (action: Action) => void
 }) {
   const [busy, setBusy] = useState(false)
-  const open = async () => {
+  const [error, setError] = useState<string | undefined>()
+  const open = async (kind: "cancelJobSet" | "reprioritize" | "preempt") => {
     setBusy(true)
+    setError(undefined)
     try {
-      const filters = [
-        { field: "queue", value: queue, match: "exact" as const, isAnnotation: false },
-        { field: "jobSet", value: jobSet, match: "exact" as const, isAnnotation: false },
-        { field: "state", value: [...ACTIVE_STATES], match: "anyOf" as const, isAnnotation: false },
-      ]
-      const { groups } = await groupJobs(
-        filters,
-        { field: "jobSet", isAnnotation: false },
-        { field: "count", direction: "DESC" },
-        0,
-        1,
-      )
-      onAction({ kind: "cancelJobSet", queue, jobSet, active: groups[0]?.count ?? 0 })
+      const states = kind === "preempt" ? RUNNING_STATES : [...ACTIVE_STATES]
+      const jobs = await jobsOfJobSet(queue, jobSet, states)
+      if (kind === "cancelJobSet") onAction({ kind, queue, jobSet, active: jobs.length })
+      else onAction({ kind, jobs, skipped: 0, jobSet })
+    } catch (reason) {
+      setError((reason as Error).message)
     } finally {
       setBusy(false)
     }
   }
   return (
-    <button type="button" disabled={busy} onClick={open}>
-      Cancel job set…
-    </button>
+    <div className="actions" role="toolbar" aria-label="Actions on the job set">
+      <span className="hint">Job set:</span>
+      <button type="button" disabled={busy} onClick={() => open("cancelJobSet")}>
+        Cancel job set…
+      </button>
+      <button type="button" disabled={busy} onClick={() => open("reprioritize")}>
+        Reprioritise job set…
+      </button>
+      <button type="button" disabled={busy} onClick={() => open("preempt")}>
+        Preempt job set…
+      </button>
+      {error && <span className="error">{error}</span>}
+    </div>
   )
 }
 

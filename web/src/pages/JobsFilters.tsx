@@ -99,15 +99,18 @@ export function JobsFilters({ view, onChange }: { view: JobsView; onChange: (vie
     change({ states })
   }
 
+  // Grouping by an annotation asks for its key in a field beside the choice.
+  const [askingKey, setAskingKey] = useState(false)
   const setGroupBy = (value: string) => {
     let groupBy: GroupBy = { kind: "none" }
     if (value === "queue" || value === "jobSet" || value === "state") groupBy = { kind: "field", field: value }
-    else if (value === "annotation") {
-      const key = window.prompt("Group by which annotation key?")?.trim()
-      if (!key) return
-      groupBy = { kind: "annotation", key }
-    }
-    change({ groupBy })
+    setAskingKey(value === "annotation")
+    if (value !== "annotation") change({ groupBy })
+  }
+  const groupByAnnotation = (key: string) => {
+    if (!key.trim()) return
+    setAskingKey(false)
+    change({ groupBy: { kind: "annotation", key: key.trim() } })
   }
 
   const toggleColumn = (id: string) => {
@@ -115,7 +118,7 @@ export function JobsFilters({ view, onChange }: { view: JobsView; onChange: (vie
     if (columns.length > 0) onChange({ ...view, columns })
   }
 
-  const groupValue = view.groupBy.kind === "annotation" ? "annotation" : (groupByParam(view.groupBy) ?? "")
+  const groupValue = askingKey || view.groupBy.kind === "annotation" ? "annotation" : (groupByParam(view.groupBy) ?? "")
   const annotationColumns = Object.keys(view.annotations).map((key) => `ann.${key}`)
   const columnChoices = [
     ...ALL_COLUMNS,
@@ -175,11 +178,21 @@ export function JobsFilters({ view, onChange }: { view: JobsView; onChange: (vie
             <option value="queue">queue</option>
             <option value="jobSet">job set</option>
             <option value="state">state</option>
-            <option value="annotation">
-              {view.groupBy.kind === "annotation" ? `annotation ${view.groupBy.key}` : "annotation…"}
-            </option>
+            <option value="annotation">annotation</option>
           </select>
         </label>
+        {(askingKey || view.groupBy.kind === "annotation") && (
+          <label>
+            Annotation key
+            <DebouncedInput
+              name="groupByKey"
+              value={view.groupBy.kind === "annotation" ? view.groupBy.key : ""}
+              onCommit={groupByAnnotation}
+              autoFocus={askingKey}
+              placeholder="e.g. team"
+            />
+          </label>
+        )}
         <div className="columns-chooser">
           <button type="button" aria-expanded={showColumns} onClick={() => setShowColumns((v) => !v)}>
             Columns
