@@ -253,3 +253,30 @@ def test_job_log_scheduling_reports_and_fair_share(page: Page, client: ArmadaCli
     expect(shares).to_contain_text("%")
     expect(page.locator("details.queue-report", has_text="ui-f")).to_contain_text("fair share")
     screenshot(page, "queues-shares")
+
+
+def test_live_refresh_keeps_the_scroll_position_and_pages_go_on(
+    page: Page, client: ArmadaClient
+) -> None:
+    create_queue(client, "ui-g")
+    jobs = submit(client, "ui-g", "many", "sleep", "600", count=60)
+
+    page.goto("/jobs?queue=ui-g")
+    expect(page.locator("table.jobs tbody tr")).to_have_count(50)
+    page.mouse.wheel(0, 600)
+    page.wait_for_function("window.scrollY > 0")
+    scrolled = page.evaluate("window.scrollY")
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/jobs")):
+        pass  # the next live refresh
+    expect(page.locator("table.jobs tbody tr")).to_have_count(50)
+    assert page.evaluate("window.scrollY") == scrolled
+
+    page.get_by_role("button", name="Next →").click()
+    expect(page).to_have_url(re.compile(r"page=1"))
+    expect(page.locator("table.jobs tbody tr")).to_have_count(10)
+
+    # One job by its id.
+    page.get_by_label("Job ID").fill(jobs[0])
+    page.get_by_label("Job ID").press("Enter")
+    expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+    expect(row(page, jobs[0])).to_be_visible()
