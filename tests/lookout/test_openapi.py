@@ -40,7 +40,7 @@ def test_the_document_describes_every_route(armada: EmbeddedArmada, http: httpx2
     }
     described = {(path, verb) for path, ops in document["paths"].items() for verb in ops}
     assert served == described
-    assert len(served) == len(http_rules()) + 9  # the gateway's and the Lookout API's
+    assert len(served) == len(http_rules()) + 11  # the gateway's and the Lookout API's
     schemas = document["components"]["schemas"]
     assert {ref.rsplit("/", 1)[1] for ref in refs(document)} <= set(schemas)
     submit = document["paths"]["/v1/job/submit"]["post"]["requestBody"]["content"]
