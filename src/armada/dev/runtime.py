@@ -23,6 +23,7 @@ from armada.dev.http_api import add_http_api
 from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.http import HttpListener, HttpParts, build_app, start_http
+from armada.lookout.gateway.rules import REPORTING
 from armada.lookout.ui_files import ui_routes
 from armada.server.app import add_public_api, make_api_context
 from armada.server.views_gate import ViewsGate
@@ -258,11 +259,18 @@ async def start_system(
     clusters: dict[str, Cluster] = {}
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
+        from armada.schedulerservice.reports_service import SchedulerReportingServicer
+
         api = make_api_context(storage, settings, clock, ids)
-        add_http_api(http, api, add_public_api(server, api))
-        http.routes.extend(ui_routes())  # last: the UI answers every path the APIs do not
-        BinocularsLogService(pod_locator(storage.store), clusters).add_to_server(server)
-        return add_scheduler(server, storage, config, clock, ids)
+        servicers = add_public_api(server, api)
+        logs = BinocularsLogService(pod_locator(storage.store), clusters)
+        logs.add_to_server(server)
+        runtime = add_scheduler(server, storage, config, clock, ids)
+        servicers["binoculars.Binoculars"] = logs
+        servicers[REPORTING] = SchedulerReportingServicer(runtime)
+        add_http_api(http, api, servicers, lambda: runtime.service.history.rounds)
+        http.routes.extend(ui_routes())  # last: the UI answers the app's own pages
+        return runtime
 
     system = await _serve(
         "dev",

@@ -136,6 +136,13 @@ CREATE TABLE IF NOT EXISTS job_annotations (
     PRIMARY KEY (job_id, key)
 );
 CREATE INDEX IF NOT EXISTS job_annotations_by_key ON job_annotations (key, value);
+CREATE TABLE IF NOT EXISTS job_set_counts (
+    queue    TEXT NOT NULL,
+    job_set  TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    n        {bigint} NOT NULL,
+    PRIMARY KEY (queue, job_set, state)
+);
 CREATE TABLE IF NOT EXISTS client_ids (
     queue      TEXT NOT NULL,
     client_id  TEXT NOT NULL,

@@ -30,6 +30,7 @@ VIEW_TABLES = (
     "view_checkpoint",
     "jobs",
     "job_annotations",
+    "job_set_counts",
     "runs",
     "client_ids",
     "queues",

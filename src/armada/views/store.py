@@ -24,6 +24,7 @@ import msgspec
 from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import ExecutorSettings, Queue, RetryPolicy
 from armada.domain.states import JobState
+from armada.views.counts import count_changes, forgotten
 from armada.views.sql import Sql, ViewsBackend
 from armada.views.sqlite_views import SqliteViews
 
@@ -304,6 +305,7 @@ class QueryStore:
                 "DELETE FROM client_ids WHERE queue = ? AND client_id = ?",
                 [(queue, client_id) for client_id in client_ids],
             )
+            count_changes(conn, forgotten(jobs))
         return jobs
 
     # --- control plane ----------------------------------------------------------------------

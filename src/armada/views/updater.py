@@ -21,6 +21,7 @@ from armada.domain.events import LogEntry
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
 from armada.eventlog.base import EventLog, StoreBusy, StoreFull, StoreUnavailable
+from armada.views.counts import count_changes, state_moves
 from armada.views.sql import Sql
 from armada.views.store import CHECKPOINT, JOB_COLUMNS, QueryStore, encode, job_row
 
@@ -117,6 +118,7 @@ class ViewUpdater:
             j: self._cache[j] for j in referenced if j in self._cache
         }
         jobs.update(self._store.get_jobs(referenced - jobs.keys(), conn))
+        before = {job_id: job.state for job_id, job in jobs.items() if job is not None}
         changed: dict[str, JobRecord] = {}
         client_ids: list[tuple[str, str, str]] = []
         annotations: list[tuple[str, str, str]] = []
@@ -146,6 +148,7 @@ class ViewUpdater:
         self._remember(changed.values())
         if changed:
             conn.executemany(_UPSERT_JOB, [job_row(job) for job in changed.values()])
+            count_changes(conn, state_moves(changed.values(), before))
         if client_ids:
             conn.executemany(
                 "INSERT INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)"

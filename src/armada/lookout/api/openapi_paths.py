@@ -104,6 +104,10 @@ LOOKOUT_PATHS: dict[str, Any] = {
     "/api/v1/jobError": _post("getJobError", _JOB_ID, _text("errorString")),
     "/api/v1/jobRunError": _post("getJobRunError", _RUN_ID, _text("errorString")),
     "/api/v1/jobRunDebugMessage": _post("getJobRunDebugMessage", _RUN_ID, _text("errorString")),
+    "/api/armada/jobEvents": _post(
+        "armadaJobEvents", _JOB_ID, {"type": "object", "properties": {"events": _LIST}}
+    ),
+    "/api/armada/queues": _get("armadaQueues", "application/json"),
     "/api/v1/jobRunSchedulerTerminationReason": _post(
         "getJobRunSchedulerTerminationReason", _RUN_ID, _text("schedulerTerminationReason")
     ),

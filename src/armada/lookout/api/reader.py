@@ -101,16 +101,18 @@ class LookoutReader:
             if not column.groupable:
                 raise BadRequest(f"cannot group by field {grouped.field}")
             name, join = f"j.{column.column}", ""
-        times = ", NULL, NULL, NULL, NULL"
+        times, table, count = ", NULL, NULL, NULL, NULL", "jobs", "COUNT(*)"
         if aggregates & {"submitted", "lastTransitionTime"}:
             times = (
                 ", MIN(j.submitted), MAX(j.last_transition), MIN(j.last_transition),"
                 " SUM(j.last_transition)"
             )
+        elif _counted(request):
+            table, count = "job_set_counts", "SUM(j.n)"
         with self.store.read() as conn:
             clauses = where(request.filters, request.active_job_sets, _is_sqlite(conn))
             rows = conn.execute(
-                f"SELECT {name}, j.state, COUNT(*){times} FROM jobs j{join}{clauses.sql()}"
+                f"SELECT {name}, j.state, {count}{times} FROM {table} j{join}{clauses.sql()}"
                 f" GROUP BY {name}, j.state",
                 [*args, *clauses.args],
             ).fetchall()
@@ -137,6 +139,21 @@ class LookoutReader:
 
 class NotFound(Exception):
     """A job or run that does not exist: a 404."""
+
+
+# Fields the job set counts have (``job_set_counts``): a grouping by them, filtered by them,
+# with no time aggregate, is answered from the counts instead of every job's row.
+_COUNTED = frozenset({"queue", "jobSet", "state"})
+
+
+def _counted(request: GroupJobsRequest) -> bool:
+    grouped = request.grouped_field
+    return (
+        not grouped.is_annotation
+        and grouped.field in _COUNTED
+        and not request.active_job_sets
+        and all(f.field in _COUNTED and not f.is_annotation for f in request.filters or ())
+    )
 
 
 def _is_sqlite(conn: object) -> bool:

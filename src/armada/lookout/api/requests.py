@@ -64,8 +64,10 @@ T = TypeVar("T")
 
 
 def decode(body: bytes, kind: type[T]) -> T:
-    """``body`` as a ``kind``, or :class:`BadRequest` saying what is wrong with it."""
+    """``body`` as a ``kind``, or :class:`BadRequest` saying what is wrong with it. The whole
+    body must be UTF-8 (msgspec does not look inside what it skips, such as unknown keys)."""
     try:
+        body.decode("utf-8")
         return msgspec.json.decode(body, type=kind)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"invalid request: {exc}") from None

@@ -17,7 +17,8 @@ from starlette.routing import BaseRoute, Route
 
 from armada import __version__
 from armada.domain.jobs import JobSpec
-from armada.eventlog.base import EventLogError, StoreBusy
+from armada.eventlog.base import EventLog, EventLogError, StoreBusy
+from armada.lookout.api.extras import QueueFigures, Rounds, job_events
 from armada.lookout.api.reader import LookoutReader, NotFound
 from armada.lookout.api.requests import (
     BadRequest,
@@ -40,37 +41,55 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
+async def _respond(request: Request, work: Callable[[], dict[str, Any]]) -> Response:
+    """``work`` run on a thread, its result as JSON; every failure a JSON error with the
+    status that says whose fault it is."""
+    try:
+        return JSONResponse(await asyncio.to_thread(work))
+    except BadRequest as exc:
+        return error(400, str(exc))
+    except NotFound as exc:
+        return error(404, str(exc))
+    except StoreBusy as exc:
+        return error(429, str(exc))
+    except EventLogError as exc:
+        log.error("lookout: %s failed: %s", request.url.path, exc)
+        return error(503, str(exc))
+    except Exception as exc:
+        log.exception("lookout: %s failed", request.url.path)
+        return error(500, f"internal error: {exc}")
+
+
 def _answer(kind: type[T], answer: Callable[[T], dict[str, Any]]) -> Handler:
-    """A POST route: the body decoded as ``kind``, ``answer`` run on a thread, its result as
-    JSON; every failure a JSON error with the status that says whose fault it is."""
+    """A POST route: the body decoded as ``kind``, then ``answer`` (see :func:`_respond`)."""
 
     async def handle(request: Request) -> Response:
         try:
-            body = await read_body(request, MAX_BODY_BYTES)
-            parsed = decode(body, kind)
-            return JSONResponse(await asyncio.to_thread(answer, parsed))
+            parsed = decode(await read_body(request, MAX_BODY_BYTES), kind)
         except BodyTooLarge as exc:
             return error(413, str(exc))
         except BadRequest as exc:
             return error(400, str(exc))
-        except NotFound as exc:
-            return error(404, str(exc))
-        except StoreBusy as exc:
-            return error(429, str(exc))
-        except EventLogError as exc:
-            log.error("lookout: %s failed: %s", request.url.path, exc)
-            return error(503, str(exc))
-        except Exception as exc:
-            log.exception("lookout: %s failed", request.url.path)
-            return error(500, f"internal error: {exc}")
+        return await _respond(request, lambda: answer(parsed))
 
     return handle
 
 
 def lookout_routes(
-    reader: LookoutReader, job_spec: Callable[[JobSpec], dict[str, Any]]
+    reader: LookoutReader,
+    job_spec: Callable[[JobSpec], dict[str, Any]],
+    event_log: EventLog,
+    rounds: Rounds | None = None,
 ) -> list[BaseRoute]:
-    """The routes; ``job_spec`` gives a job's spec as Armada's ``api.Job`` in JSON."""
+    """The routes; ``job_spec`` gives a job's spec as Armada's ``api.Job`` in JSON;
+    ``rounds`` the scheduler's recent rounds (None where it runs in another process)."""
+    figures = QueueFigures(reader, rounds)
+
+    async def queues(request: Request) -> Response:
+        return await _respond(request, figures.answer)
+
+    def events(request: JobIdRequest) -> dict[str, Any]:
+        return job_events(reader, event_log, request.job_id)
 
     def spec(request: JobIdRequest) -> dict[str, Any]:
         return {"job": job_spec(reader.job(request.job_id).spec)}
@@ -112,4 +131,6 @@ def lookout_routes(
             _answer(RunIdRequest, termination),
             methods=post,
         ),
+        Route("/api/armada/jobEvents", _answer(JobIdRequest, events), methods=post),
+        Route("/api/armada/queues", queues, methods=["GET"]),
     ]

@@ -44,3 +44,10 @@ class HttpServicerContext:
 
     async def abort(self, code: grpc.StatusCode, details: str = "") -> None:
         raise Aborted(code, details)
+
+    def set_code(self, code: grpc.StatusCode) -> None:
+        """Used only by generated servicers' unimplemented methods, which then raise
+        NotImplementedError (answered 501)."""
+
+    def set_details(self, details: str) -> None:
+        """See :meth:`set_code`."""

@@ -112,6 +112,8 @@ class Gateway:
                 return JSONResponse(_to_json(await handler(message, context)))
             except Aborted as exc:
                 return error_response(exc.code, exc.details)
+            except NotImplementedError:
+                return error_response(grpc.StatusCode.UNIMPLEMENTED, f"{rule.key} is not offered")
 
         return endpoint
 

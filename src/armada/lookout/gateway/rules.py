@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from armada_client.armada import event_pb2, job_pb2, submit_pb2
+from armada_client.armada import binoculars_pb2, event_pb2, job_pb2, submit_pb2
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
+from armada.rpc.gen import scheduler_reporting_pb2 as reporting
+
 HTTP_EXTENSION = 72295728
-# The services Armada's server registers on its gateway (cmd/server/main.go): api.Executor
-# and api.Node carry options too, but are not served over REST.
-SERVED = ("api.Submit", "api.RetryPolicyService", "api.Event", "api.Jobs")
+# The services Armada serves over REST: its server's gateway (cmd/server/main.go; api.Executor
+# and api.Node carry options too, but are not served) and Binoculars' own gateway (logs).
+SERVED = ("api.Submit", "api.RetryPolicyService", "api.Event", "api.Jobs", "binoculars.Binoculars")
+REPORTING = "schedulerobjects.SchedulerReporting"
 VERBS = ("get", "put", "post", "delete", "patch")
 
 
@@ -86,10 +89,40 @@ def _rule_of(method: MethodDescriptor) -> Rule | None:
     )
 
 
+def _reporting_rule(
+    method: str, path: str, request: type[Message], response: type[Message]
+) -> Rule:
+    return Rule(REPORTING, method, "GET", path, "", False, request, response)
+
+
+# Armada's scheduler reports over REST (the google.api.http options of its
+# schedulerobjects/scheduler_reporting.proto; our copy of that proto is compiled without them).
+REPORTING_RULES = (
+    _reporting_rule(
+        "GetSchedulingReport",
+        "/v1/scheduling-report",
+        reporting.SchedulingReportRequest,
+        reporting.SchedulingReport,
+    ),
+    _reporting_rule(
+        "GetQueueReport",
+        "/v1/queue/{queue_name}/scheduler-report",
+        reporting.QueueReportRequest,
+        reporting.QueueReport,
+    ),
+    _reporting_rule(
+        "GetJobReport",
+        "/v1/job/{job_id}/scheduler-report",
+        reporting.JobReportRequest,
+        reporting.JobReport,
+    ),
+)
+
+
 def http_rules() -> list[Rule]:
     """Every REST route of the services Armada serves over REST."""
-    rules: list[Rule] = []
-    for module in (submit_pb2, event_pb2, job_pb2):
+    rules: list[Rule] = list(REPORTING_RULES)
+    for module in (submit_pb2, event_pb2, job_pb2, binoculars_pb2):
         for service in module.DESCRIPTOR.services_by_name.values():
             if service.full_name not in SERVED:
                 continue
