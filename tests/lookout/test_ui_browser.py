@@ -57,6 +57,15 @@ def page(browser: Browser, running: EmbeddedArmada) -> Iterator[Page]:
     errors = ConsoleErrors()
     tab.on("console", lambda m: errors.messages.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda exc: errors.messages.append(f"uncaught: {exc}"))
+    # Chromium logs a failed request without its address: the address goes beside it.
+    tab.on(
+        "response",
+        lambda r: (
+            errors.messages.append(f"{r.status} {r.request.method} {r.url}")
+            if r.status >= 400
+            else None
+        ),
+    )
     yield tab
     context.close()
     errors.check()
@@ -129,7 +138,7 @@ def test_jobs_move_through_states_filter_and_group(page: Page, client: ArmadaCli
     expect(page.locator('tr[data-group="speech"]')).to_contain_text("Running 2")
 
 
-def test_job_page_shows_runs_and_events_and_cancels_the_job(
+def test_job_page_shows_runs_events_and_log_and_cancels_the_job(
     page: Page, client: ArmadaClient
 ) -> None:
     create_queue(client, "ui-c")
@@ -147,8 +156,10 @@ def test_job_page_shows_runs_and_events_and_cancels_the_job(
     expect(runs).to_have_count(1)
     expect(runs).to_contain_text("Running")
     timeline = page.locator("ol.timeline")
-    expect(timeline.locator('li[data-event="submitted"]')).to_have_count(1)
-    expect(timeline.locator('li[data-event="running"]')).to_have_count(1)
+    # The job's history as the log tells it: what happened, who did it and why.
+    expect(timeline.locator('li[data-event="SubmitJob"]')).to_contain_text("by anonymous")
+    expect(timeline.locator('li[data-event="JobRunRunning"]')).to_contain_text("cluster-1")
+    expect(page.get_by_label("Container log")).not_to_have_text("(empty)")
     screenshot(page, "job")
 
     # An action on the whole job set first counts what it will touch; Back leaves it.
@@ -165,7 +176,8 @@ def test_job_page_shows_runs_and_events_and_cancels_the_job(
     expect(dialog).to_contain_text("Done: 1 job.")
     dialog.get_by_role("button", name="Close").click()
     expect(page.locator(".page-head .chip")).to_have_text("Cancelled")
-    expect(timeline.locator('li[data-event="cancelled"]')).to_have_count(1)
+    expect(timeline.locator('li[data-event="CancelJob"]')).to_contain_text("not needed")
+    expect(timeline.locator('li[data-event="CancelledJob"]')).to_have_count(1)
     screenshot(page, "job-cancelled")
 
 
@@ -208,51 +220,34 @@ def test_cancel_a_selection_from_the_jobs_table(page: Page, client: ArmadaClient
     expect(row(page, jobs[2]).locator("td.num").first).to_have_text("7")
 
 
-def test_queues_page(page: Page, client: ArmadaClient) -> None:
+def test_queues_page_and_a_queued_jobs_scheduling_report(page: Page, client: ArmadaClient) -> None:
     create_queue(client, "ui-e")
     submit(client, "ui-e", "batch", "sleep", "600", count=2)
+    # Four nodes of 32 CPUs hold four 31-CPU jobs: the fifth waits, and its page says why.
+    big = item(pod_spec(container(args=("sleep", "600"), requests={"cpu": "31", "memory": "1Gi"})))
+    client.submit_jobs(queue="ui-e", job_set_id="big", job_request_items=[big] * 5)
 
     page.goto("/queues")
     queue = page.locator('table.queues tr[data-queue="ui-e"]')
-    expect(queue).to_contain_text("Running 2")
-    # The chart draws from the figures the page has seen so far: two refreshes make a line.
+    expect(queue).to_contain_text("Running 6")
+    expect(queue).to_contain_text("Queued 1")
+    expect(queue).to_contain_text("default")  # the pool, with its figures
+    expect(queue.locator("td.num").nth(1)).to_have_text(re.compile(r"%$"))
     expect(page.locator("svg.chart polyline")).to_have_count(1)
-    page.get_by_role("link", name="Jobs").click()
-    expect(page).to_have_url(re.compile(r"/jobs$"))
-    page.go_back()
-    expect(queue).to_be_visible()
+    expect(page.locator("details.queue-report", has_text="ui-e")).to_contain_text("fair share")
     screenshot(page, "queues")
 
+    page.get_by_role("link", name="ui-e").click()
+    expect(page).to_have_url(re.compile(r"/jobs\?queue=ui-e&groupBy=jobSet"))
+    expect(page.locator('tr[data-group="big"]')).to_contain_text("Queued 1")
 
-# The routes below are served by the api branch's extras (not yet): the UI offers them only
-# where /api/openapi.json lists them, so until then it says it cannot; strict, so that this
-# test fails as soon as they are served and the marker must go.
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits for POST /v1/binoculars/log, GET /v1/{job,queue}/{id}/scheduler-report and "
-    "GET /api/armada/queues/shares on the HTTP side",
-)
-def test_job_log_scheduling_reports_and_fair_share(page: Page, client: ArmadaClient) -> None:
-    create_queue(client, "ui-f")
-    [running] = submit(client, "ui-f", "logs", "sleep", "600")
-    huge = item(pod_spec(container(requests={"cpu": "1000", "memory": "1Gi"})))
-    reply = client.submit_jobs(queue="ui-f", job_set_id="huge", job_request_items=[huge])
-    queued = reply.job_response_items[0].job_id
-
-    page.goto(f"/jobs/{running}")
-    expect(page.locator(".page-head .chip")).to_have_text("Running")
-    expect(page.get_by_label("Container log")).not_to_have_text("(empty)")
-
+    page.goto("/jobs?queue=ui-e&jobSet=big&state=QUEUED")
+    expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+    queued = page.locator("table.jobs tbody tr").get_attribute("data-job-id") or ""
     page.goto(f"/jobs/{queued}")
     report = page.locator("section", has=page.get_by_role("heading", name="Why is it not running?"))
     expect(report.locator("pre.report")).to_contain_text("not scheduled")
     screenshot(page, "job-queued")
-
-    page.goto("/queues")
-    shares = page.locator('table.shares tr[data-queue="ui-f"]')
-    expect(shares).to_contain_text("%")
-    expect(page.locator("details.queue-report", has_text="ui-f")).to_contain_text("fair share")
-    screenshot(page, "queues-shares")
 
 
 def test_live_refresh_keeps_the_scroll_position_and_pages_go_on(

@@ -164,83 +164,20 @@ export async function cancelJobSet(queue: string, jobSetId: string, reason: stri
   await post("/v1/jobset/cancel", { queue, jobSetId, reason })
 }
 
-export interface ApiQueue {
-  name: string
-  priorityFactor?: number
-  cordoned?: boolean
-  labels?: Record<string, string>
-}
-
-/** GET /v1/batched/queues: one JSON object a line, each {"result": {"Event": {"queue": ...}}}
- * as Armada's gateway writes it, or {"result": {"queue": ...}} (the oneof without its name). */
-export async function getQueues(signal?: AbortSignal): Promise<ApiQueue[]> {
-  const response = await fetch("/v1/batched/queues", { signal })
-  const text = await response.text()
-  if (!response.ok) throw new ApiError(response.status, errorText(text) || response.statusText)
-  return parseQueueStream(text)
-}
-
-export function parseQueueStream(text: string): ApiQueue[] {
-  const queues: ApiQueue[] = []
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue
-    const message = JSON.parse(line) as { result?: { Event?: { queue?: ApiQueue }; queue?: ApiQueue }; error?: unknown }
-    if (message.error)
-      throw new Error(typeof message.error === "string" ? message.error : JSON.stringify(message.error))
-    const queue = message.result?.Event?.queue ?? message.result?.queue
-    if (queue) queues.push(queue)
-  }
-  return queues
-}
-
-export interface JobSetEvent {
+/** One event of a job, as the log tells it: when, who, what caused it, and its fields. */
+export interface JobEvent {
   id: string
-  kind: string
-  created?: string
-  detail: Record<string, unknown>
+  type: string
+  created: string
+  user: string
+  cause: string
+  details: Record<string, unknown>
 }
 
-/** The events of one job, read from its job set's stream (POST /v1/job-set/{queue}/{id}, not
- * watching: it ends at the last event stored). One JSON object a line, {"result": message}. */
-export async function getJobEvents(
-  queue: string,
-  jobSetId: string,
-  jobId: string,
-  signal?: AbortSignal,
-): Promise<JobSetEvent[]> {
-  const path = `/v1/job-set/${encodeURIComponent(queue)}/${encodeURIComponent(jobSetId)}`
-  const response = await fetch(path, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ queue, id: jobSetId, watch: false }),
-    signal,
-  })
-  const text = await response.text()
-  if (!response.ok) throw new ApiError(response.status, errorText(text) || response.statusText)
-  return parseEventStream(text, jobId)
-}
-
-export function parseEventStream(text: string, jobId: string): JobSetEvent[] {
-  const events: JobSetEvent[] = []
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue
-    const parsed = JSON.parse(line) as {
-      result?: { id?: string; message?: Record<string, Record<string, unknown>> }
-      error?: unknown
-    }
-    if (parsed.error) throw new Error(typeof parsed.error === "string" ? parsed.error : JSON.stringify(parsed.error))
-    const message = parsed.result?.message ?? {}
-    for (const [kind, detail] of Object.entries(message)) {
-      if (!detail || typeof detail !== "object" || detail.jobId !== jobId) continue
-      events.push({
-        id: parsed.result?.id ?? "",
-        kind,
-        created: typeof detail.created === "string" ? detail.created : undefined,
-        detail,
-      })
-    }
-  }
-  return events
+/** POST /api/armada/jobEvents: the job's history, oldest first. */
+export async function getJobEvents(jobId: string, signal?: AbortSignal): Promise<JobEvent[]> {
+  const reply = await post<{ events?: JobEvent[] }>("/api/armada/jobEvents", { jobId }, signal)
+  return reply.events ?? []
 }
 
 export interface LogLine {
@@ -307,44 +244,71 @@ export const LOG_ROUTE = ["POST", "/v1/binoculars/log"] as const
 export const JOB_REPORT_ROUTE = ["GET", "/v1/job/{jobId}/scheduler-report"] as const
 export const QUEUE_REPORT_ROUTE = ["GET", "/v1/queue/{queueName}/scheduler-report"] as const
 
-/** One queue in one pool's scheduling round, as the scheduler saw it (shares are fractions of
- * the pool). */
-export interface QueueShare {
-  queue: string
-  weight?: number
+/** A queue's figures in one pool in one scheduling round (shares are fractions of the pool). */
+export interface PoolFigures {
+  pool: string
+  time: string
   fairShare: number
   adjustedFairShare: number
   actualShare: number
-  demandShare: number
-  cordoned?: boolean
+  demand: number
   queuedJobs: number
   runningJobs: number
 }
 
-export interface PoolRound {
-  pool: string
-  cycle: number
-  started: string // ISO 8601
-  queues: QueueShare[]
+export interface QueueFigures {
+  name: string
+  priorityFactor: number
+  cordoned: boolean
+  labels: Record<string, string>
+  jobCounts: Record<string, number> // the active states only
+  pools: PoolFigures[] // in each pool's newest round
 }
 
-/** The queues' fair-share figures of the rounds the scheduler keeps, oldest first (an extra
- * route of this project; offered only where /api/openapi.json lists it). */
-export const SHARES_ROUTE = ["GET", "/api/armada/queues/shares"] as const
-
-export async function getQueueShares(signal?: AbortSignal): Promise<PoolRound[]> {
-  const reply = await get<{ rounds?: PoolRound[] }>(SHARES_ROUTE[1], signal)
-  return reply.rounds ?? []
+export interface QueuesReply {
+  schedulerInProcess: boolean
+  queues: QueueFigures[]
+  history: (PoolFigures & { queue: string; cycle: number })[]
 }
 
-/** The newest round of each pool. */
-export function latestRounds(rounds: PoolRound[]): PoolRound[] {
-  const latest = new Map<string, PoolRound>()
-  for (const round of rounds) {
-    const seen = latest.get(round.pool)
-    if (!seen || round.cycle >= seen.cycle) latest.set(round.pool, round)
+/** GET /api/armada/queues: every queue, its active jobs, and its shares in the scheduler's
+ * recent rounds (where the scheduler runs in the serving process). */
+export async function getQueueFigures(signal?: AbortSignal): Promise<QueuesReply> {
+  const reply = await get<Partial<QueuesReply>>("/api/armada/queues", signal)
+  return {
+    schedulerInProcess: reply.schedulerInProcess ?? false,
+    queues: reply.queues ?? [],
+    history: reply.history ?? [],
   }
-  return [...latest.values()].sort((a, b) => a.pool.localeCompare(b.pool))
+}
+
+/** One chart's samples per pool: a queue's ``figure`` (as a percentage) in each round. */
+export function shareSeries(
+  history: QueuesReply["history"],
+  figure: "actualShare" | "fairShare" | "adjustedFairShare" | "demand",
+): Map<string, { time: number; values: Record<string, number> }[]> {
+  const byPool = new Map<string, Map<number, { time: number; values: Record<string, number> }>>()
+  for (const point of history) {
+    let rounds = byPool.get(point.pool)
+    if (!rounds) {
+      rounds = new Map()
+      byPool.set(point.pool, rounds)
+    }
+    let round = rounds.get(point.cycle)
+    if (!round) {
+      round = { time: Date.parse(point.time), values: {} }
+      rounds.set(point.cycle, round)
+    }
+    round.values[point.queue] = Math.round(point[figure] * 1000) / 10
+  }
+  const series = new Map<string, { time: number; values: Record<string, number> }[]>()
+  for (const [pool, rounds] of [...byPool].sort(([a], [b]) => a.localeCompare(b))) {
+    series.set(
+      pool,
+      [...rounds.values()].sort((a, b) => a.time - b.time),
+    )
+  }
+  return series
 }
 
 /** The jobs of one job set in some states (at most ``limit``), for an action on all of them. */

@@ -296,40 +296,35 @@ function ErrorText({ jobId, state }: { jobId: string; state: string }) {
   )
 }
 
-function describeEvent(detail: Record<string, unknown>): string {
-  const parts: string[] = []
-  for (const key of [
-    "clusterId",
-    "nodeName",
-    "podName",
-    "reason",
-    "newPriority",
-    "exitCodes",
-    "requestor",
-    "preemptiveJobId",
-  ]) {
-    const value = detail[key]
-    if (value === undefined || value === "" || value === null) continue
-    parts.push(`${key}: ${typeof value === "object" ? JSON.stringify(value) : String(value)}`)
-  }
-  return parts.join(" · ")
+const SHOWN_ELSEWHERE = new Set(["type", "job_id"])
+
+/** The event's fields in one line (the job id and the type are shown already). */
+function describeEvent(details: Record<string, unknown>): string {
+  return Object.entries(details)
+    .filter(([key, value]) => !SHOWN_ELSEWHERE.has(key) && value !== null && value !== "" && value !== undefined)
+    .map(([key, value]) => `${key}: ${typeof value === "object" ? JSON.stringify(value) : String(value)}`)
+    .join(" · ")
 }
 
 function Timeline({ job }: { job: Job }) {
+  const active = ACTIVE_STATES.has(job.state)
   const events = usePolled(
-    (signal) => getJobEvents(job.queue, job.jobSet, job.jobId, signal),
+    (signal) => getJobEvents(job.jobId, signal),
     `${job.jobId}/${job.state}`,
-    ACTIVE_STATES.has(job.state) ? REFRESH_MS : null,
+    active ? REFRESH_MS : null,
   )
   return (
     <section aria-labelledby="events-title">
       <h2 id="events-title">Events</h2>
       {events.error && <p className="error">Could not load the events: {events.error}</p>}
       <ol className="timeline">
-        {(events.data ?? []).map((event, index) => (
-          <li key={`${event.id}/${event.kind}/${index}`} data-event={event.kind}>
-            <time>{formatTime(event.created)}</time> <b>{event.kind}</b>{" "}
-            <span className="hint">{describeEvent(event.detail)}</span>
+        {(events.data ?? []).map((event) => (
+          <li key={event.id} data-event={event.type}>
+            <time>{formatTime(event.created)}</time> <b>{event.type}</b>{" "}
+            <span className="who">
+              by {event.user} ({event.cause})
+            </span>{" "}
+            <span className="hint">{describeEvent(event.details)}</span>
           </li>
         ))}
       </ol>
