@@ -16,7 +16,7 @@ from typing import Any
 
 from armada.domain.lifecycle import JobRecord, RunRecord
 from armada.lookout.api.fields import AGGREGATES, LAST_TRANSITION_AGGREGATES, STATE_ORDER
-from armada.lookout.api.query import direction, lookup, order_by, page, where
+from armada.lookout.api.query import by_state, direction, lookup, order_by, page, where
 from armada.lookout.api.requests import BadRequest, GetJobsRequest, GroupJobsRequest
 from armada.lookout.api.shapes import job_json, rfc3339
 from armada.views.store import QueryStore, decode_job
@@ -69,10 +69,15 @@ class LookoutReader:
         order = order_by(request.order)
         with self.store.read() as conn:
             clauses = where(request.filters, request.active_job_sets, _is_sqlite(conn))
-            rows = conn.execute(
-                f"SELECT j.record FROM jobs j{clauses.sql()}{order} LIMIT ? OFFSET ?",
-                [*clauses.args, take, skip],
-            ).fetchall()
+            split = by_state(request, _is_sqlite(conn))
+            if split is not None:
+                sql, args = split.sql(order, skip + take)
+                rows = conn.execute(f"{sql} LIMIT ? OFFSET ?", [*args, take, skip]).fetchall()
+            else:
+                rows = conn.execute(
+                    f"SELECT j.record FROM jobs j{clauses.sql()}{order} LIMIT ? OFFSET ?",
+                    [*clauses.args, take, skip],
+                ).fetchall()
         now = self.now()
         return {"jobs": [job_json(decode_job(row[0]), now) for row in rows]}
 
