@@ -13,7 +13,7 @@ import pytest
 
 from armada.domain import events as ev
 from armada.lookout.api import LookoutReader
-from armada.lookout.api.requests import GetJobsRequest, GroupJobsRequest, decode
+from armada.lookout.api.requests import BadRequest, GetJobsRequest, GroupJobsRequest, decode
 from armada.views.storage import Storage, open_storage
 from tests.builders import sequence, submit
 from tests.views.test_store_contract import settings_for
@@ -92,3 +92,17 @@ def test_groups_from_the_counts_and_from_the_rows_agree(reader: LookoutReader) -
         ("LEASED", 1, {"LEASED": 1}),
         ("CANCELLED", 1, {"CANCELLED": 1}),
     ]
+
+
+def test_counted_groups_page_in_sql_and_refuse_other_orders(reader: LookoutReader) -> None:
+    def names(**body: Any) -> list[str]:
+        request = decode(
+            json.dumps({"groupedField": {"field": "jobSet"}, **body}).encode(), GroupJobsRequest
+        )
+        return [g["name"] for g in reader.groups(request)["groups"]]
+
+    by_name = {"field": "jobSet", "direction": "DESC"}
+    assert names(order=by_name, aggregates=["state"]) == ["b[1", "b*1", "a_1", "a%1", "A_2"]
+    assert names(order=by_name, aggregates=["state"], skip=1, take=2) == ["b*1", "a_1"]
+    with pytest.raises(BadRequest, match="cannot order groups by 'priority'"):
+        names(order={"field": "priority", "direction": "ASC"}, aggregates=["state"])
