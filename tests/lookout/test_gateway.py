@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx2
 import pytest
 
 from armada.dev.embedded import EmbeddedArmada
+from tests.conftest import dev_settings
 from tests.lookout.conftest import basic, create_queue, job_item, submit
 from tests.server.test_jobs_and_commands import run, scheduler_says
 
@@ -195,3 +197,20 @@ def test_retry_policies(http: httpx2.Client) -> None:
     assert [p["name"] for p in listed["retryPolicies"]] == ["p1"]
     assert http.delete("/v1/retry-policy/p1").status_code == 200
     assert http.get("/v1/retry-policy/p1").status_code == 404
+
+
+def test_armada_server_serves_the_gateway_and_lookout(tmp_path: Path) -> None:
+    """``armada server`` alone (no scheduler): the gateway without reports or logs."""
+    settings = dev_settings(tmp_path / "data")
+    with (
+        EmbeddedArmada(settings, api_only=True) as server,
+        httpx2.Client(base_url=server.http_url, timeout=30) as http,
+    ):
+        create_queue(http)
+        (job,) = submit(http, count=1)
+        assert states(http, [job]) == ["QUEUED"]
+        found = http.post("/api/v1/jobs", json={"filters": [], "order": None}).json()["jobs"]
+        assert [j["jobId"] for j in found] == [job]
+        assert http.get("/v1/scheduling-report").status_code == 404, "not served here"
+        queues = http.get("/api/armada/queues").json()
+        assert queues["schedulerInProcess"] is False

@@ -178,6 +178,45 @@ def order_by(order: Order | None) -> str:
     return f" ORDER BY j.{column.column} {way}, j.job_id {way}"
 
 
+@dataclass
+class StateBranches:
+    """A page filtered by ``state anyOf [...]`` and ordered by a time, as one ordered, limited
+    query per state merged by ``UNION ALL``: each follows the ``(queue, state, time)`` or
+    ``(state, time)`` index and stops at the page's end, where one query over all the states
+    would read every match (or walk the time index past the other states' jobs)."""
+
+    rest: Where
+    states: list[object]
+    column: str
+
+    def sql(self, order: str, limit: int) -> tuple[str, list[object]]:
+        branch = "SELECT record, k FROM (SELECT j.record, j.{col} AS k FROM jobs j{where}{order}"
+        branch += " LIMIT ?) b{n}"
+        parts, args = [], []
+        for n, state in enumerate(self.states):
+            conditions = Where([*self.rest.conditions, "j.state = ?"], [*self.rest.args, state])
+            parts.append(branch.format(col=self.column, where=conditions.sql(), order=order, n=n))
+            args.extend([*conditions.args, limit])
+        way = order.rsplit(" ", 1)[-1]
+        return " UNION ALL ".join(parts) + f" ORDER BY 2 {way}", args
+
+
+def by_state(request: Any, sqlite: bool) -> StateBranches | None:
+    """:class:`StateBranches` for ``request`` when it is such a page, else None."""
+    order, filters = request.order, request.filters or []
+    if order is None or not order.field or FIELDS.get(order.field, _NONE).kind is not Kind.TIME:
+        return None
+    anys = [f for f in filters if f.field == "state" and not f.is_annotation]
+    if len(anys) != 1 or anys[0].match != Match.ANY_OF.value:
+        return None
+    states = [_scalar(FIELDS["state"], v) for v in _list(anys[0].value)]
+    rest = where([f for f in filters if f is not anys[0]], request.active_job_sets, sqlite)
+    return StateBranches(rest, list(dict.fromkeys(states)), FIELDS[order.field].column)
+
+
+_NONE = Field("", Kind.TEXT, frozenset())
+
+
 def page(skip: int, take: int, limit: int) -> tuple[int, int]:
     """``skip`` and ``take`` checked; ``take`` 0 means as many as ``limit`` (Armada: all)."""
     if skip < 0 or take < 0:

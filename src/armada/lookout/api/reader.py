@@ -16,7 +16,7 @@ from typing import Any
 
 from armada.domain.lifecycle import JobRecord, RunRecord
 from armada.lookout.api.fields import AGGREGATES, LAST_TRANSITION_AGGREGATES, STATE_ORDER
-from armada.lookout.api.query import direction, lookup, order_by, page, where
+from armada.lookout.api.query import Where, by_state, direction, lookup, order_by, page, where
 from armada.lookout.api.requests import BadRequest, GetJobsRequest, GroupJobsRequest
 from armada.lookout.api.shapes import job_json, rfc3339
 from armada.views.store import QueryStore, decode_job
@@ -69,10 +69,15 @@ class LookoutReader:
         order = order_by(request.order)
         with self.store.read() as conn:
             clauses = where(request.filters, request.active_job_sets, _is_sqlite(conn))
-            rows = conn.execute(
-                f"SELECT j.record FROM jobs j{clauses.sql()}{order} LIMIT ? OFFSET ?",
-                [*clauses.args, take, skip],
-            ).fetchall()
+            split = by_state(request, _is_sqlite(conn))
+            if split is not None:
+                sql, args = split.sql(order, skip + take)
+                rows = conn.execute(f"{sql} LIMIT ? OFFSET ?", [*args, take, skip]).fetchall()
+            else:
+                rows = conn.execute(
+                    f"SELECT j.record FROM jobs j{clauses.sql()}{order} LIMIT ? OFFSET ?",
+                    [*clauses.args, take, skip],
+                ).fetchall()
         now = self.now()
         return {"jobs": [job_json(decode_job(row[0]), now) for row in rows]}
 
@@ -101,18 +106,18 @@ class LookoutReader:
             if not column.groupable:
                 raise BadRequest(f"cannot group by field {grouped.field}")
             name, join = f"j.{column.column}", ""
-        times, table, count = ", NULL, NULL, NULL, NULL", "jobs", "COUNT(*)"
+        times = ", NULL, NULL, NULL, NULL"
         if aggregates & {"submitted", "lastTransitionTime"}:
             times = (
                 ", MIN(j.submitted), MAX(j.last_transition), MIN(j.last_transition),"
                 " SUM(j.last_transition)"
             )
         elif _counted(request):
-            table, count = "job_set_counts", "SUM(j.n)"
+            return self._counted_groups(request, name, skip, take)
         with self.store.read() as conn:
             clauses = where(request.filters, request.active_job_sets, _is_sqlite(conn))
             rows = conn.execute(
-                f"SELECT {name}, j.state, {count}{times} FROM {table} j{join}{clauses.sql()}"
+                f"SELECT {name}, j.state, COUNT(*){times} FROM jobs j{join}{clauses.sql()}"
                 f" GROUP BY {name}, j.state",
                 [*args, *clauses.args],
             ).fetchall()
@@ -121,6 +126,50 @@ class LookoutReader:
         return {
             "groups": [_group_json(group, aggregates, how) for group in groups[skip : skip + take]]
         }
+
+    def _counted_groups(
+        self, request: GroupJobsRequest, name: str, skip: int, take: int
+    ) -> dict[str, Any]:
+        """Groups by queue, job set or state from ``job_set_counts``: the page of groups is
+        ordered and cut in SQL, then only its groups' state counts are read."""
+        order = request.order
+        key, way = "", ""
+        if order is not None and (order.field or order.direction):
+            way = direction(order)
+            if order.field == "count":
+                key = f" ORDER BY SUM(j.n) {way}, {name} {way}"
+            elif order.field == request.grouped_field.field:
+                key = f" ORDER BY {name} {way}"
+            else:
+                raise BadRequest(
+                    f"cannot order groups by {order.field!r}: order by count, the grouped field"
+                    " or an aggregate the request asks for"
+                )
+        with self.store.read() as conn:
+            clauses = where(request.filters, False, _is_sqlite(conn))
+            names = [
+                row[0]
+                for row in conn.execute(
+                    f"SELECT {name} FROM job_set_counts j{clauses.sql()} GROUP BY {name}"
+                    f"{key} LIMIT ? OFFSET ?",
+                    [*clauses.args, take, skip],
+                )
+            ]
+            rows: list[Any] = []
+            for start in range(0, len(names), 500):
+                chunk = names[start : start + 500]
+                within = Where(
+                    [*clauses.conditions, f"{name} IN ({', '.join('?' * len(chunk))})"],
+                    [*clauses.args, *chunk],
+                )
+                rows += conn.execute(
+                    f"SELECT {name}, j.state, SUM(j.n), NULL, NULL, NULL, NULL"
+                    f" FROM job_set_counts j{within.sql()} GROUP BY {name}, j.state",
+                    within.args,
+                ).fetchall()
+        folded = {group.name: group for group in _fold(rows)}
+        aggregates = set(request.aggregates or ())
+        return {"groups": [_group_json(folded[n], aggregates, "AVG") for n in names]}
 
     def job(self, job_id: str) -> JobRecord:
         job = self.store.get_job(job_id)
