@@ -1,21 +1,26 @@
 """1,000 watchers of one job set while about 1,000 jobs/s are submitted to `armada server`.
 
 Usage: python -m bench.watchers [--watchers 1000] [--rate 1000] [--seconds 30]
-                                [--clients 4] [--single 0]
+                                [--clients 4] [--single 0] [--interval S] [--ceiling]
 
 Starts `armada server` in its own process, creates a queue, and measures its RSS idle. Then
 --clients child processes (so that the watchers' memory is not the server's) open --watchers
 watch streams of one job set between them (EventBatches, as armada.client and armadactl
 watch; --single of them on Armada's api.Event instead, one gRPC message per event), from
 the start of the still empty job set. The parent then submits --rate jobs a second for
---seconds seconds (100-job submissions, paced), sampling the server's RSS.
+--seconds seconds (100-job submissions, paced, from 32 threads), sampling the server's RSS.
+--ceiling runs the same clients and submissions against `bench.watch_ceiling` instead, a
+gRPC server that only turns submissions into pre-built events and streams them: what this
+machine allows before Armada does anything.
 
 Each watcher counts what it receives and must receive every event (2 per job: Submitted and
 Queued). The delivery latency of a batch is its receipt time minus the creation time of its
 first (oldest) event, which the server stamps just before the append; every event of the
 batch is counted with that latency (an upper bound). Reported: the server's RSS idle, with
 the watchers connected, at its peak and after they left (each also as growth over idle), and
-the p50/p99/max latency over every event of every watcher.
+the p50/p99/max latency over every event of every watcher; the CPU time of the server and
+of the watcher processes while watched, and the load average (the clients share the
+machine with the server: on 2 cores their CPU is the server's too).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -42,8 +49,11 @@ from bench.harness import free_port, sleep_job_pod
 MiB = 2**20
 STREAMS_PER_CONNECTION = 100
 PER_SUBMISSION = 100
+# Threads submitting: enough that slow answers (up to 3 s each) do not lower the offered rate.
+SUBMITTERS = 32
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
 CLIENT = [sys.executable, "-m", "bench.watchers", "--client"]
+CEILING = [sys.executable, "-m", "bench.watch_ceiling"]
 
 
 def rss(pid: int) -> int:
@@ -108,7 +118,13 @@ async def client_main(address: str, watchers: int, single: int, total: int, out:
         task.cancel()
     results = [t.result() for t in done if t.exception() is None]
     failures = [repr(t.exception()) for t in done if t.exception() is not None]
-    summary = {"results": results, "failures": failures, "timed_out": len(pending)}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    summary = {
+        "results": results,
+        "failures": failures,
+        "timed_out": len(pending),
+        "cpu": usage.ru_utime + usage.ru_stime,
+    }
     out.write_text(json.dumps(summary))
     for channel in channels:
         await channel.close()
@@ -130,7 +146,7 @@ def submit(address: str, jobs: int, rate: float) -> float:
     """Submit ``jobs`` at ``rate``: submission i leaves at i / rate s, from a pool of threads
     (one slow answer must not hold the next submission back)."""
     pod = sleep_job_pod()
-    with grpc.insecure_channel(address) as channel, ThreadPoolExecutor(8) as pool:
+    with grpc.insecure_channel(address) as channel, ThreadPoolExecutor(SUBMITTERS) as pool:
         client = ArmadaClient(channel)
 
         def one() -> None:
@@ -167,14 +183,29 @@ class Sampler:
         self._thread.join()
 
 
-def start_server(data: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`armada server` on ``data``, with the queue ``bench``; the process and its address."""
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a live process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(
+    data: str, ceiling: bool = False, interval: float | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`armada server` on ``data``, with the queue ``bench``; the process and its address.
+    With ``ceiling``, `bench.watch_ceiling` instead: the same calls, nothing behind them."""
     port = free_port()
-    proc = subprocess.Popen(
-        [*ARMADA, "server", "--host", "127.0.0.1", "--port", str(port), "--data-dir", data],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
+    env = dict(os.environ)
+    if ceiling:
+        command = [*CEILING, "--port", str(port)]
+        if interval is not None:
+            command += ["--interval", str(interval)]
+    else:
+        command = [*ARMADA, "server", "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--data-dir", data]
+        if interval is not None:
+            env["ARMADA_EVENTS__TAIL_INTERVAL"] = f"{interval * 1000:.0f}ms"
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline().decode()
     assert "is serving on" in line, line
@@ -189,11 +220,11 @@ def run(args: argparse.Namespace) -> None:
     jobs = int(args.rate * args.seconds) // PER_SUBMISSION * PER_SUBMISSION
     total = 2 * jobs
     with tempfile.TemporaryDirectory(prefix="armada-watchers-") as tmp:
-        server, address = start_server(str(Path(tmp) / "data"))
+        server, address = start_server(str(Path(tmp) / "data"), args.ceiling, args.interval)
+        clients: list[tuple[subprocess.Popen[bytes], Path]] = []
         try:
             time.sleep(2)
             idle = rss(server.pid)
-            clients = []
             per_client = -(-args.watchers // args.clients)
             for c in range(args.clients):
                 n = min(per_client, args.watchers - c * per_client)
@@ -213,17 +244,26 @@ def run(args: argparse.Namespace) -> None:
                 assert proc.stdout.readline().decode().strip() == "opened"
             time.sleep(5)  # the streams reach the server
             connected = rss(server.pid)
+            cpu_before = cpu_seconds(server.pid)
+            load = os.getloadavg()[0]
             sampler = Sampler(server.pid)
             took = submit(address, jobs, args.rate)
             print(f"  submitted {jobs:,} jobs in {took:.1f}s ({jobs / took:,.0f} jobs/s)")
             for proc, _ in clients:
                 proc.wait(900)
             sampler.stop()
+            server_cpu = cpu_seconds(server.pid) - cpu_before
+            load = max(load, os.getloadavg()[0])
             time.sleep(3)  # the server lets the tail go and trims its heap
             left = rss(server.pid)
         finally:
+            for proc, _ in clients:  # still running only if something failed
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
             server.terminate()
             server.wait(30)
+        print(f"  server CPU while watched: {server_cpu:.1f} s; load average up to {load:.1f}")
         report(clients, total, idle, connected, sampler.peak, left, args)
 
 
@@ -239,8 +279,10 @@ def report(
     samples: list[tuple[float, int]] = []
     complete = 0
     problems: list[str] = []
+    cpu = 0.0
     for _, out in clients:
         data = json.loads(out.read_text())
+        cpu += data["cpu"]
         problems += data["failures"]
         if data["timed_out"]:
             problems.append(f"{data['timed_out']} watchers timed out")
@@ -248,6 +290,7 @@ def report(
             complete += result["count"] >= total
             samples += [tuple(s) for s in result["samples"]]  # type: ignore[misc]
     print(f"  watchers that received all {total:,} events: {complete:,} of {args.watchers:,}")
+    print(f"  the {len(clients)} watcher processes' CPU: {cpu:.1f} s")
     for problem in problems[:5]:
         print(f"  problem: {problem}")
 
@@ -272,6 +315,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--single", type=int, default=0, help="watchers on api.Event")
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="against bench.watch_ceiling (a server that only streams) instead of armada",
+    )
+    parser.add_argument(
+        "--interval", type=float, help="the tail interval, in seconds (default: the server's)"
+    )
     parser.add_argument("--client", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:

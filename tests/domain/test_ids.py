@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from armada.domain.clock import RandomIds, SequentialIds, ulids
+import pytest
+
+from armada.domain.clock import RandomIds, SequentialIds, encode_ulid, encode_ulids, ulids
 
 ULID = re.compile(r"^[0-7][0-9abcdefghjkmnpqrstvwxyz]{25}$")
 
@@ -34,3 +36,11 @@ def test_random_ids_are_monotonic_within_a_process() -> None:
     ids = RandomIds()
     made = [i for _ in range(50) for i in ids.job_ids(20)] + [ids.job_id() for _ in range(100)]
     assert made == sorted(made) and len(set(made)) == len(made)
+
+
+@pytest.mark.parametrize(
+    "first", [0, 1020, 1023, 2**128 - 3000, 0x0123_4567_89AB_CDEF_0123_4567_89AB_CDEF]
+)
+@pytest.mark.parametrize("count", [1, 5, 1000, 2500])
+def test_ulids_made_in_bulk_are_those_made_one_by_one(first: int, count: int) -> None:
+    assert encode_ulids(first, count) == [encode_ulid(first + i) for i in range(count)]

@@ -11,7 +11,7 @@ import pytest
 
 from armada.executor.cluster import ClusterError
 from armada.executor.process import ProcessCluster
-from tests.executor.test_process_backend import cluster_in, final, plan
+from tests.executor.test_process_backend import cluster_in, final, plan, until_running
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -92,3 +92,24 @@ async def test_every_line_of_output_has_the_time_it_was_written(tmp_path: Path) 
     assert [line.line for line in lines] == ["one", "two"]
     assert all(RFC3339.match(line.timestamp) for line in lines), lines
     await cluster.close()
+
+
+async def test_two_backends_of_one_name_keep_their_cgroups_apart(tmp_path: Path) -> None:
+    """Two test runs (or two `armada dev`) under one cgroup, same cluster name, same run ids:
+    each has its own cgroups, and its own go when it stops."""
+    go = tmp_path / "go"
+    wait = ["sh", "-c", f"while [ ! -e {go} ]; do sleep 0.01; done"]
+    first, second = cgroups_in(tmp_path / "a"), cgroups_in(tmp_path / "b")
+    assert not set(first._limits.roots) & set(second._limits.roots)
+    for cluster in (first, second):
+        await cluster.create_run(plan("j1", wait, memory="64Mi"))
+        await until_running(cluster, "j1")
+    go.touch()
+    for cluster in (first, second):
+        main = (await final(cluster, "j1")).containers[0]
+        assert (main.reason, main.exit_code) == ("Completed", 0)
+    await first.close()
+    assert not any(root.exists() for root in first._limits.roots)
+    assert all(root.exists() for root in second._limits.roots), "the other's are left"
+    await second.close()
+    assert not any(root.exists() for root in second._limits.roots)

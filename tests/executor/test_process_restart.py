@@ -29,6 +29,8 @@ async def crash(cluster: ProcessCluster) -> None:
         while not all(read_pid(ContainerFiles.at(stem)) for stem in stems):
             await asyncio.sleep(0.01)
     tasks = [pod.task for pod in cluster._pods.values() if pod.task is not None]
+    if cluster._stamper is not None:
+        tasks.append(cluster._stamper)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

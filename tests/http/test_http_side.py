@@ -82,8 +82,8 @@ def test_armada_server_prints_its_http_address_and_serves_health(tmp_path: Path)
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as server:
         try:
             assert server.stdout is not None
-            lines = [server.stdout.readline() for _ in range(2)]
-            found = re.search(r"http: (http://127\.0\.0\.1:\d+) \(/metrics", lines[1])
+            lines = [server.stdout.readline() for _ in range(3)]
+            found = re.search(r"http: (http://127\.0\.0\.1:\d+) \(/metrics", lines[2])
             assert found is not None, lines
             url = found.group(1)
             assert get(f"{url}/healthz") == (200, "ok\n")

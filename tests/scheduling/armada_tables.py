@@ -249,9 +249,8 @@ def _start_running(w: World, case: Case) -> dict[str, tuple[str, int, int]]:
     return where
 
 
-def replay(case: Case, *, which_preempted: bool = True) -> list[SchedulingResult]:
-    """Run every round; assert what each scheduled and preempted, as Armada's tables state
-    (with ``which_preempted=False``, only how many of each queue's jobs were preempted)."""
+def replay(case: Case) -> list[SchedulingResult]:
+    """Run every round; assert what each scheduled and preempted, as Armada's tables state."""
     w = world_for(case)
     where = _start_running(w, case)  # job id -> (queue, round, index)
     cordoned: set[int] = set()
@@ -287,16 +286,9 @@ def replay(case: Case, *, which_preempted: bool = True) -> list[SchedulingResult
         }
         got_preempted = {q: {r: sorted(v) for r, v in d.items()} for q, d in preempted.items()}
         want_preempted = {q: d for q, d in want_preempted.items() if d}
-        if not which_preempted:
-            got_preempted, want_preempted = _counts(got_preempted), _counts(want_preempted)
         assert got_preempted == want_preempted, f"round {number} preempted {got_preempted}"
         _withdraw_queued(w, submitted)
     return results
-
-
-def _counts(preempted: dict[str, dict[int, list[int]]]) -> dict[str, dict[int, list[int]]]:
-    """Preempted indices replaced by how many there were (as a one-element list)."""
-    return {q: {r: [len(v)] for r, v in d.items()} for q, d in preempted.items()}
 
 
 def _cordoned(n: Node) -> Node:

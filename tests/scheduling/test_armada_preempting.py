@@ -330,27 +330,6 @@ CASES: dict[str, Case] = {
 }
 
 
-# Same numbers as Armada (C 21, A 10 and B 11 preempted), other jobs: a new job that must
-# take the place of evicted jobs goes, in Armada, to the node holding the evicted jobs last in
-# its fair order; ours goes to the best fit. Listed in docs/scheduling.md, "Differences".
-WHICH_JOBS_DIFFER = {"SchedulingKey incorrect re-use"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(strict=True, reason="best fit, not Armada's evicted order")
-            if name in WHICH_JOBS_DIFFER
-            else (),
-        )
-        for name in sorted(CASES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_armada_preempting_scheduler_case(name: str) -> None:
     replay(CASES[name])
-
-
-def test_scheduling_key_re_use_preempts_as_many_as_armada() -> None:
-    replay(CASES["SchedulingKey incorrect re-use"], which_preempted=False)

@@ -102,6 +102,11 @@ def one_at_a_time(log: list[ev.EventSequence]) -> tuple[JobDb, ApplyReport]:
     return db, report
 
 
+def _group_value(snap: JobDbSnapshot, group_id: int) -> tuple[object, ...]:
+    group = snap.groups[group_id]
+    return (group.key.requirements.key(), group.pools)
+
+
 def contents(snap: JobDbSnapshot) -> dict[str, Any]:
     """Everything the database holds, comparable with ==: jobs, every index, the keys."""
     s = snap._s
@@ -109,11 +114,13 @@ def contents(snap: JobDbSnapshot) -> dict[str, Any]:
         "jobs": {job.job_id: job for job in snap.jobs()},
         "size": len(snap),
         "queued": {
-            queue: {group_id: list(members) for group_id, members in groups.items()}
+            queue: {
+                _group_value(snap, group_id): list(members) for group_id, members in groups.items()
+            }
             for queue, groups in s.queued.items()
         },
-        "groups": [(g.key.id, g.pools) for g in snap.groups._by_id],
-        "keys": [k.requirements for k in snap.keys._by_id],
+        # Keys in use, by value: ids and unused keys depend on when snapshots were let go.
+        "keys": {snap.keys[i].requirements.key(): n for i, n in snap.keys.use_counts().items()},
         "indexes": (s.by_node, s.nodes_of, s.by_pool, s.by_queue, s.gangs),
     }
 

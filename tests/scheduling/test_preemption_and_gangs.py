@@ -133,8 +133,9 @@ def test_among_equal_victims_the_queue_furthest_above_its_share_gives_way(
 
 
 def test_fair_share_preempts_a_gang_as_a_unit(make_world: MakeWorld) -> None:
-    # a's gang of two holds both nodes. b's one job takes n0 back from it; the member on n1
-    # could stay, but a gang runs whole or not at all: both members are preempted.
+    # a's gang of two holds both nodes. b's one job takes the place of the member last in the
+    # evicted order (on n1, as in Armada); the member on n0 could stay, but a gang runs whole
+    # or not at all: both members are preempted.
     w = make_world([node("n0", cpu=2), node("n1", cpu=2)], [Queue(name="a"), Queue(name="b")])
     gang = w.submit(
         "a", 2, cpu=2, priority_class="armada-preemptible", gang=Gang(id="g", cardinality=2)
@@ -145,7 +146,7 @@ def test_fair_share_preempts_a_gang_as_a_unit(make_world: MakeWorld) -> None:
     result = w.round()
     assert sorted(p.job_id for p in result.preemptions) == sorted(gang)
     assert {p.kind for p in result.preemptions} == {"fair-share"}
-    assert w.running_on() == {newcomer: "n0"}
+    assert w.running_on() == {newcomer: "n1"}
 
 
 def test_an_evicted_job_gets_its_node_back_when_the_lease_that_took_it_is_undone(

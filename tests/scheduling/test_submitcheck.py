@@ -99,3 +99,14 @@ def test_a_gang_no_uniformity_value_could_hold_is_rejected() -> None:
         req, Gang(id="g", cardinality=2, node_uniformity_label="zone")
     )
     assert not uniform.ok and "gang of 2" in uniform.reason
+
+
+def test_a_job_of_every_shape_does_not_grow_the_checker_for_ever() -> None:
+    nodes = [node("small", cpu=8, memory_gi=32, pool="cpu")]
+    check = SubmitChecker(nodes, settings(), max_cached_shapes=10)
+    for i in range(100):
+        result = check.check_submittable(requirements(resources={"cpu": CPU, "memory": GI + i}))
+        assert result.ok
+        assert len(check.keys) <= 10 and len(check.pools["cpu"]._static) <= 10
+    too_big = check.check_submittable(requirements(resources={"cpu": 64 * CPU}))
+    assert not too_big.ok and "cpu" in too_big.reason  # answers stay right after a restart

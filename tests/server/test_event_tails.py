@@ -3,6 +3,8 @@ that falls behind its ring reads the log by itself and rejoins it, and batches s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +16,13 @@ from armada_client.client import ArmadaClient
 
 from armada.dev.embedded import EmbeddedArmada
 from armada.domain.events import LogEntry
+from armada.eventlog.memory import MemoryEventLog
 from armada.rpc.gen import event_batches_pb2 as batch_pb
 from armada.rpc.gen import event_batches_pb2_grpc as batch_grpc
-from armada.server.event_pages import COMPLETE, batches, convert, unframe
+from armada.server.event_pages import COMPLETE, START, batches, convert, unframe
+from armada.server.event_tail import StreamRequest, Tails, TailSettings
+from armada.server.event_tail import watch as watch_stream
+from armada.waiting import wait_until_async
 from tests.api_builders import create_queue, events, item
 from tests.builders import sequence, submit
 from tests.conftest import dev_settings
@@ -106,3 +112,38 @@ def test_batches_are_bounded_in_bytes_and_split_an_entry_where_needed() -> None:
     resumed = [(b.messages, pos) for b, pos in batches([entry], (7, 4), 100, 10**6)]
     assert resumed == [(entry.messages[5:], (7, COMPLETE))]
     assert event_pb2.EventStreamMessage.FromString(unframe(entry.messages[5])).id == "7:5"
+
+
+async def test_a_tail_behind_the_log_reads_on_without_waiting_its_interval() -> None:
+    """The tail interval gathers what comes next into one batch once the tail has caught up;
+    it must not pause between the pages of a backlog, or the tail reads at most a page an
+    interval and falls further behind whenever the job set grows faster than that (1,000
+    jobs/s of 100-job submissions did). Here 20 submissions of 100 jobs land at once; with a
+    60 s interval a watcher still gets all 4,000 events long before a second interval."""
+    log = MemoryEventLog()
+    settings = TailSettings(ring_bytes=2**26, read_batch=500, poll_interval=60, interval=60)
+    tails = Tails(log, settings)
+    stream = watch_stream(tails, StreamRequest("queue-a", "set-1", START, 10_000, 2**30))
+    got = 0
+
+    async def receive() -> None:
+        nonlocal got
+        async for batch in stream:
+            got += len(batch.messages)
+
+    receiving = asyncio.create_task(receive())
+
+    def started() -> bool:
+        tail = tails.get("queue-a", "set-1")
+        return tail is not None and tail.base is not None
+
+    await wait_until_async(started, 10, "the tail has read the log's head")
+    jobs = [[submit(f"job-{n}-{i}") for i in range(100)] for n in range(20)]
+    log.append([sequence(*batch) for batch in jobs])
+    try:
+        await wait_until_async(lambda: got == 4000, 30, "every event, within one interval")
+    finally:
+        receiving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiving
+        await stream.aclose()

@@ -235,3 +235,39 @@ def test_a_late_command_on_a_finished_job_changes_nothing(
     scheduler_says(armada, ev.CancelledJob(job_id=ids[0]))
     assert client.get_job_status([ids[0]]).job_states[ids[0]] == JobState.SUCCEEDED.value
     assert armada.system.storage.updater.skipped == 1
+
+
+def test_job_details_too_large_for_a_default_client_are_refused_saying_how_many_fit(
+    client: ArmadaClient,
+) -> None:
+    """20 jobs with 200 KB of annotations each: their details with the job spec come to about
+    4 MB, more than a default client accepts (it would fail with `Received message larger
+    than max`). The server refuses with the limit and how many would fit, and those do."""
+    create_queue(client)
+    big = item(annotations={"example.com/notes": "x" * 220_000})
+    response = client.submit_jobs("queue-a", "big", [big] * 20)
+    ids = [r.job_id for r in response.job_response_items]
+    request = job_pb2.JobDetailsRequest(job_ids=ids, expand_job_spec=True)
+    with pytest.raises(grpc.RpcError) as err:
+        client.job_stub.GetJobDetails(request)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    message = err.value.details()
+    assert "4,194,304 (4 MiB)" in message and "the first 19 would fit" in message
+    assert "without expand_job_spec" in message
+    fits = client.job_stub.GetJobDetails(
+        job_pb2.JobDetailsRequest(job_ids=ids[:19], expand_job_spec=True)
+    )
+    assert len(fits.job_details) == 19
+    assert len(client.job_stub.GetJobDetails(job_pb2.JobDetailsRequest(job_ids=ids)).job_details)
+
+
+def test_job_status_echoing_long_unknown_ids_stays_within_a_default_client(
+    client: ArmadaClient,
+) -> None:
+    """GetJobStatus answers UNKNOWN under each id asked for, so 500 ids of 10 KB would make
+    a 5 MB reply: refused with the limit rather than sent."""
+    ids = [f"{n:03d}" + "j" * 10_000 for n in range(500)]
+    with pytest.raises(grpc.RpcError) as err:
+        client.job_stub.GetJobStatus(job_pb2.JobStatusRequest(job_ids=ids))
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "GetJobStatus" in err.value.details() and "4 MiB" in err.value.details()

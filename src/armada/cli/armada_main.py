@@ -100,11 +100,11 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
                 _lookout_ready(system, settings)
                 return
             click.echo(f"Armada {__version__} ({component}) is serving on {system.address}")
+            click.echo(f"  data: {settings.storage.shown}")
             if system.http is not None:
                 click.echo(f"  http: {system.http.url} (/metrics, /healthz, /readyz)")
                 if component == "dev":
                     click.echo(f"  lookout: {system.http.url}/ (the web UI)")
-            click.echo(f"  data: {settings.storage.shown}")
             if component != "scheduler":
                 click.echo(f"  try:  armadactl --armadaUrl {system.address} create queue test")
             click.echo("  stop: Ctrl-C")

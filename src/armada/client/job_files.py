@@ -24,6 +24,7 @@ from typing import Any
 
 from armada_client.armada import submit_pb2
 
+from armada.client.job_files_parallel import read_in_two
 from armada.client.yaml_documents import FileError, key_line, load_yaml_documents
 from armada.client.yaml_messages import describe, message_to_document, read_message
 
@@ -69,12 +70,24 @@ def load_job_file(path: str | Path, *, require_target: bool = True) -> JobFile:
 def parse_job_file(text: str, *, path: str | None = None, require_target: bool = True) -> JobFile:
     # Each job becomes its message as soon as it is read: a 10,000-job file is never held as
     # YAML values all at once (bench/submit_armadactl.py).
-    documents = load_yaml_documents(
-        text, path, item_hook=("jobs", lambda job, index, line: _job(job, index, line, path))
-    )
+    def read_job(job: Any, index: int, line: int) -> Any:
+        return _job(job, index, line, path)
+
+    halves = read_in_two(text, read_job)
+    if halves is not None:  # a large good file, read on two cores
+        header, jobs = halves
+        header["jobs"] = jobs
+        try:
+            return _job_file(header, path, require_target)
+        except FileError:
+            pass  # said by the sequential reader below, in its words
+    documents = load_yaml_documents(text, path, item_hook=("jobs", read_job))
     if len(documents) != 1:
         raise FileError(f"expected one YAML document, found {len(documents)}", path=path)
-    document = documents[0]
+    return _job_file(documents[0], path, require_target)
+
+
+def _job_file(document: Any, path: str | None, require_target: bool) -> JobFile:
     if not isinstance(document, dict):
         raise FileError(
             f"expected a mapping with queue, jobSetId and jobs, got {describe(document)}",

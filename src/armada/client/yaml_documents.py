@@ -29,52 +29,17 @@ from yaml.events import (
 )
 from yaml.nodes import ScalarNode
 
+from armada.client.yaml_blocks import BlockReader, NotSimple
+from armada.client.yaml_located import FileError, LocatedDict, LocatedList, key_line
 
-class FileError(Exception):
-    """A file that cannot be used, with where (file and line) and what is wrong."""
-
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.path = path
-        self.line = line
-
-    def __str__(self) -> str:
-        where = self.path or "<input>"
-        if self.line is not None:
-            where += f":{self.line}"
-        return f"{where}: {self.message}"
-
-
-class LocatedDict(dict[Any, Any]):
-    """A YAML mapping that remembers the line of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict[Any, int]
-
-    @classmethod
-    def at(cls, line: int) -> LocatedDict:
-        located = cls()
-        located.line, located.key_lines = line, {}
-        return located
-
-
-class LocatedList(list[Any]):
-    """A YAML sequence that remembers the line of each item (1-based)."""
-
-    line: int = 0
-    item_lines: list[int]
-
-    @classmethod
-    def at(cls, line: int) -> LocatedList:
-        located = cls()
-        located.line, located.item_lines = line, []
-        return located
-
-
-def key_line(container: Any, key: Any, default: int | None) -> int | None:
-    lines = getattr(container, "key_lines", None)
-    return lines.get(key, default) if lines else default
+__all__ = [
+    "FileError",
+    "LocatedDict",
+    "LocatedList",
+    "key_line",
+    "load_simple_document",
+    "load_yaml_documents",
+]
 
 
 # libyaml's parser (PyYAML's C loader) when PyYAML was built with it: it parses a 10,000-job
@@ -83,6 +48,7 @@ _SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
 _MERGE = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = (None, "!", yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG)
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
 _PLAIN_LIST_TAGS = (None, "!", yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG)
 
 ItemHook = tuple[str, Callable[[Any, int, int], Any]]
@@ -136,7 +102,7 @@ class _EventReader:
     def __init__(self, loader: Any, hook: ItemHook | None) -> None:
         self.loader = loader
         self.hook = hook
-        self.plain_tags: dict[str, str] = {}
+        self.plain_values: dict[str, Any] = {}  # immutable: None, bool, int, float, str, date
 
     def documents(self) -> list[Any]:
         loader = self.loader
@@ -166,16 +132,26 @@ class _EventReader:
         if tag is None or tag == "!":
             if not event.implicit[0]:
                 return value  # quoted: a string
-            tag = self.plain_tags.get(value)
-            if tag is None:  # a plain scalar's tag depends on its text alone: resolve each once
-                tag = self.plain_tags[value] = self.loader.resolve(ScalarNode, value, (True, False))
+            return self.plain(value)
+        return self.tagged(tag, value, event)
+
+    def plain(self, value: str) -> Any:
+        """A plain scalar's value: it depends on its text alone, so each is made once."""
+        try:
+            return self.plain_values[value]
+        except KeyError:
+            tag = self.loader.resolve(ScalarNode, value, (True, False))
+            made = self.plain_values[value] = self.tagged(tag, value)
+            return made
+
+    def tagged(self, tag: str, value: str, event: Any = None) -> Any:
         if tag == _STR:
             return value
         construct = self.loader.yaml_constructors.get(tag)
         if construct is None or tag == _MERGE:
             raise _LeftToPyYAML  # a merge key, or an unknown tag (PyYAML names the error)
-        node = ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
-        return construct(self.loader, node)
+        marks = (event.start_mark, event.end_mark, event.style) if event else (None, None, None)
+        return construct(self.loader, ScalarNode(tag, value, *marks))
 
     def events_until(self, end: type) -> Iterator[tuple[Any, int]]:
         """The events inside a collection, each with its line, up to its ``end`` event."""
@@ -218,6 +194,10 @@ class _EventReader:
 
 
 def _read(text: str, hook: ItemHook | None) -> list[Any]:
+    try:
+        return [load_simple_document(text, hook)]
+    except (NotSimple, _LeftToPyYAML, FileError, yaml.YAMLError):
+        pass  # read again by libyaml: the values, or the error with its line, are its own
     loader = _SafeLoader(text)
     try:
         return _EventReader(loader, hook).documents()
@@ -234,6 +214,18 @@ def _read(text: str, hook: ItemHook | None) -> list[Any]:
         if isinstance(items, LocatedList):
             items[:] = [convert(item, i, items.item_lines[i]) for i, item in enumerate(items)]
     return documents
+
+
+def load_simple_document(text: str, hook: ItemHook | None = None) -> Any:
+    """The one document of a text in the common block shape (``yaml_blocks``); NotSimple
+    (or the hook's error) otherwise."""
+    if _NON_PRINTABLE.search(text):
+        raise NotSimple
+    loader = _SafeLoader("")
+    try:
+        return BlockReader(text, _EventReader(loader, None).plain, hook).document()
+    finally:
+        loader.dispose()
 
 
 def load_yaml_documents(

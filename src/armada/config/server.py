@@ -115,9 +115,10 @@ class EventApiSettings(Settings):
     )
     tail_interval: Duration = Field(
         timedelta(milliseconds=250),
-        description="Least time between two reads of a watched job set's new events: each of "
-        "its watchers then gets what came in that time in one batch (fewer, larger gRPC "
-        "messages when many watch; events wait up to this long).",
+        description="Once a watched job set's tail has caught up with the log, the least time "
+        "before it reads the new events: each of its watchers then gets what came in that "
+        "time in one batch (fewer, larger gRPC messages when many watch; events wait up to "
+        "this long). A tail behind the log reads on without waiting.",
     )
     tail_bytes: int = Field(
         16 * 2**20,

@@ -17,6 +17,7 @@ from typing import Protocol
 _RFC4648 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _CROCKFORD = b"0123456789abcdefghjkmnpqrstvwxyz"
 _TO_CROCKFORD = bytes.maketrans(_RFC4648, _CROCKFORD)
+_LOW_TEN_BITS = [chr(_CROCKFORD[n >> 5]) + chr(_CROCKFORD[n & 31]) for n in range(1024)]
 
 
 class Clock(Protocol):
@@ -69,6 +70,20 @@ def encode_ulid(value: int) -> str:
     return base64.b32encode((value << 6).to_bytes(17, "big"))[:26].translate(_TO_CROCKFORD).decode()
 
 
+def encode_ulids(first: int, count: int) -> list[str]:
+    """``count`` consecutive ULIDs from ``first``, as :func:`encode_ulid` makes each: the last
+    two characters are the value's low 10 bits, so each run of values sharing the rest shares
+    its first 24 characters, encoded once."""
+    ids: list[str] = []
+    value, end = first, first + count
+    while value < end:
+        run_end = min(end, (value | 1023) + 1)
+        prefix = encode_ulid(value)[:24]
+        ids.extend([prefix + _LOW_TEN_BITS[v & 1023] for v in range(value, run_end)])
+        value = run_end
+    return ids
+
+
 def ulids(milliseconds: int, randomness: bytes) -> list[str]:
     """One ULID (48-bit time, 80 random bits) for each 10 bytes of ``randomness``."""
     stamp = milliseconds << 80
@@ -101,7 +116,7 @@ class RandomIds:
             else:
                 first = self._last + 1
             self._last = first + count - 1
-        return [encode_ulid(first + i) for i in range(count)]
+        return encode_ulids(first, count)
 
     def run_id(self) -> str:
         return str(uuid.uuid4())

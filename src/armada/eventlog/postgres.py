@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -47,6 +49,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "armada_log"
 LISTEN_POLL = 0.5  # how often the listener thread looks at whether it should stop
 MAX_BACKOFF = 5.0
+IDLE_BEFORE_CHECK = 1.0  # seconds a pooled connection may rest and still be used unchecked
 
 
 @contextmanager
@@ -73,16 +76,40 @@ def _all_in_use(pool: ConnectionPool) -> bool:
     return stats.get("pool_size", 0) >= pool.max_size and stats.get("pool_available", 0) == 0
 
 
+class _IdleCheck:
+    """Checks a connection before it is handed out only when it has been idle for a while:
+    one that was used a moment ago is as good as a check (a round trip each time costs a busy
+    server more than its queries), while one left idle may have been broken by a database
+    restart meanwhile and is replaced rather than failing a request. A connection that breaks
+    in use fails that request (UNAVAILABLE) and is discarded by the pool when returned."""
+
+    def __init__(self, idle: float = IDLE_BEFORE_CHECK) -> None:
+        self.idle = idle
+        self.returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def check(self, conn: psycopg.Connection[Any]) -> None:
+        if time.monotonic() - self.returned.get(conn, 0.0) > self.idle:
+            ConnectionPool.check_connection(conn)
+
+    def reset(self, conn: psycopg.Connection[Any]) -> None:
+        self.returned[conn] = time.monotonic()
+
+
 def open_pool(url: str, size: int, timeout: float) -> ConnectionPool:
-    """A pool of autocommit connections; each is checked before it is handed out, so that
-    connections broken by a database restart are replaced rather than failing a request."""
+    """A pool of autocommit connections; one idle for a while is checked before it is handed
+    out (:class:`_IdleCheck`), so that connections broken by a database restart are replaced
+    rather than failing a request."""
+    idle = _IdleCheck()
     return ConnectionPool(
         url,
         min_size=1,
         max_size=size,
         timeout=timeout,
         kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
-        check=ConnectionPool.check_connection,
+        check=idle.check,
+        reset=idle.reset,
         reconnect_timeout=24 * 3600,  # keep trying (with the pool's back-off) while down
         open=True,
         name="armada",
@@ -121,7 +148,7 @@ class PostgresEventLog:
     ) -> list[LogEntry]:
         if not sequences:
             return []
-        encoded = [encode_sequence(s) for s in sequences]
+        encoded = [encode_sequence(s, compress=True) for s in sequences]
         with self._conn() as conn, conn.transaction():
             (head,) = _one(conn, "SELECT head FROM log_head WHERE id = 1 FOR UPDATE")
             _check(conn, expect)

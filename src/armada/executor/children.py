@@ -3,8 +3,9 @@
 ``asyncio.create_subprocess_exec`` is slow on the default loop (a thread per child) and, on
 uvloop, forks with ``fork()``, which runs gRPC's fork handlers in a process that also serves
 gRPC: that can abort the process. Here a child is started by ``subprocess.Popen`` (CPython
-uses ``vfork``, which runs no fork handlers) and awaited through a pidfd the loop watches
-(Linux ≥ 5.3), falling back to a thread where pidfds are missing.
+uses ``vfork``, which runs no fork handlers; ``os.posix_spawn`` would hold the GIL throughout)
+and awaited through a pidfd the loop watches (Linux ≥ 5.3), falling back to a thread where
+pidfds are missing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import asyncio
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 
 class Child:
@@ -52,30 +52,15 @@ class Child:
         return await asyncio.shield(self._done)
 
 
-def spawn(
-    argv: Sequence[str],
-    *,
-    env: Mapping[str, str],
-    cwd: str,
-    output: Path | int,
-    stdin: int = subprocess.DEVNULL,
-) -> Child:
-    """Start ``argv`` in a new session, stdout and stderr appended to ``output`` (a path, or an
-    open descriptor such as a pipe's write end)."""
-    if isinstance(output, int):
-        return Child(_popen(argv, env, cwd, output, stdin))
-    with open(output, "ab") as out:
-        return Child(_popen(argv, env, cwd, out.fileno(), stdin))
-
-
-def _popen(
-    argv: Sequence[str], env: Mapping[str, str], cwd: str, out: int, stdin: int
-) -> subprocess.Popen[bytes]:
+def start(argv: Sequence[str], *, env: Mapping[str, str], cwd: str) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a new session, its input and output nowhere. Safe in any thread: the
+    process backend starts containers off the event loop (CPython releases the GIL while it
+    forks and the child execs), and wraps what it started in a :class:`Child` on the loop."""
     return subprocess.Popen(
         list(argv),
-        stdin=stdin,
-        stdout=out,
-        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env=dict(env),
         cwd=cwd,
         start_new_session=True,

@@ -10,6 +10,8 @@ kubelet writes them (exit codes, ``OOMKilled``, pod reasons ``Evicted`` and
 ``activeDeadlineSeconds`` itself. Deleting a running pod is graceful (it terminates, then goes).
 A pod in a namespace not in ``namespaces`` is refused (``namespaces "x" not found``). Nothing
 survives a restart: the scheduler sees the started runs go missing and gives them back.
+The nodes and where a pod binds are :mod:`armada.executor.fake_nodes`'s; what the kubelet
+reports of a pod (statuses, reasons, events, output), :mod:`armada.executor.fake_kubelet`'s.
 
 Time only moves through ``clock.now()``. With ``auto_advance`` (the default) a driver task
 wakes when the next pod is due; with a manual clock, tests call :meth:`FakeCluster.step`. The
@@ -25,18 +27,16 @@ import heapq
 import itertools
 import random
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from armada.config.executor import FakeClusterSettings
 from armada.domain.clock import Clock, SystemClock
-from armada.domain.resources import parse_resource_list
 from armada.executor.cluster import ClusterError, PodKey, PodNotFound, WatchItem
-from armada.executor.fake_scenario import InvalidScenario, Scenario, scenario_of
-from armada.executor.logtext import filter_lines, rfc3339
+from armada.executor.fake_kubelet import DEADLINE_MESSAGE, Ending, SimulatedPod, pod_event
+from armada.executor.fake_nodes import build_nodes, choose_node, why_unschedulable
+from armada.executor.fake_scenario import InvalidScenario, scenario_of
+from armada.executor.logtext import filter_lines
 from armada.executor.model import (
     ContainerView,
-    NodeTaint,
     NodeView,
     PodEvent,
     PodLogLine,
@@ -53,54 +53,6 @@ from armada.executor.podspec import (
 )
 from armada.executor.podstore import PodStore
 from armada.executor.usage import PodUsage, as_requested
-
-
-@dataclass(slots=True)
-class _Node:
-    view: NodeView
-    allocatable: dict[str, int]
-    reserved: dict[str, int]
-    used: dict[str, int] = field(default_factory=dict)
-
-    def fits(self, requests: dict[str, int]) -> bool:
-        return all(
-            amount
-            <= self.allocatable.get(name, 0) - self.reserved.get(name, 0) - self.used.get(name, 0)
-            for name, amount in requests.items()
-            if amount > 0
-        )
-
-    def take(self, requests: dict[str, int], sign: int) -> None:
-        for name, amount in requests.items():
-            self.used[name] = self.used.get(name, 0) + sign * amount
-
-
-@dataclass(slots=True)
-class _Pod:
-    plan: PodPlan
-    scenario: Scenario
-    requests: dict[str, int]
-    pinned: str
-    tolerations: list[dict[str, Any]]
-    deadline: float | None
-    generation: int = 0
-    node: str = ""
-    started: float | None = None
-    logs: dict[str, list[PodLogLine]] = field(default_factory=dict)
-    events: list[PodEvent] = field(default_factory=list)
-
-
-def _tolerates(tolerations: list[dict[str, Any]], taint: NodeTaint) -> bool:
-    if taint.effect == "PreferNoSchedule":
-        return True
-    for t in tolerations:
-        if t.get("effect") and t.get("effect") != taint.effect:
-            continue
-        if t.get("operator") == "Exists" and t.get("key", "") in ("", taint.key):
-            return True
-        if t.get("key") == taint.key and t.get("value", "") == taint.value:
-            return True
-    return False
 
 
 class FakeCluster:
@@ -123,36 +75,16 @@ class FakeCluster:
         self._rng = random.Random(seed)
         self._auto = auto_advance
         self._store = PodStore()
-        self._pods: dict[PodKey, _Pod] = {}
+        self._pods: dict[PodKey, SimulatedPod] = {}
         self._unbound: set[PodKey] = set()
         self._resources: dict[tuple[str, str, str], RunResource] = {}
         self._timers: list[tuple[float, int, str, PodKey, int]] = []
         self._seq = itertools.count()
         self._ips = itertools.count(1)
-        self._nodes = self._build_nodes(settings)
+        self._nodes = build_nodes(settings, node_id_label)
         self._namespaces = frozenset(settings.namespaces)
         self._wake: asyncio.Event | None = None
         self._driver: asyncio.Task[None] | None = None
-
-    def _build_nodes(self, settings: FakeClusterSettings) -> dict[str, _Node]:
-        nodes: dict[str, _Node] = {}
-        for group in settings.node_groups:
-            allocatable = parse_resource_list(group.resources)
-            reserved = parse_resource_list(group.non_armada_allocated)
-            for index in range(group.count):
-                node_name = f"{group.name}-{index}"
-                view = NodeView(
-                    name=node_name,
-                    labels={**group.labels, self._node_id_label: node_name},
-                    taints=tuple(
-                        NodeTaint(key=t.key, value=t.value, effect=t.effect) for t in group.taints
-                    ),
-                    allocatable=dict(group.resources),
-                    non_armada_allocated=dict(group.non_armada_allocated),
-                    unschedulable=group.unschedulable,
-                )
-                nodes[node_name] = _Node(view, allocatable, reserved)
-        return nodes
 
     # --- Cluster ------------------------------------------------------------------------------
 
@@ -194,7 +126,7 @@ class FakeCluster:
         )
         self._try_bind(key, now)
 
-    def _admit(self, plan: PodPlan) -> _Pod:
+    def _admit(self, plan: PodPlan) -> SimulatedPod:
         try:
             argv = [(c.get("name", "main"), command_line(c)) for c in containers(plan.pod)]
             scenario = scenario_of(
@@ -208,7 +140,7 @@ class FakeCluster:
             raise ClusterError(f"pod {plan.pod_name} refused: {exc}", fatal=True) from None
         spec = plan.pod["spec"]
         pinned = spec.get("nodeName") or spec.get("nodeSelector", {}).get(self._node_id_label, "")
-        return _Pod(
+        return SimulatedPod(
             plan=plan,
             scenario=scenario,
             requests=requests,
@@ -311,13 +243,7 @@ class FakeCluster:
             elif action == "finish":
                 self._finish(key, pod, due)
             elif action == "deadline":
-                self._fail(
-                    key,
-                    pod,
-                    due,
-                    "DeadlineExceeded",
-                    "Pod was active on the node longer than the specified deadline",
-                )
+                self._fail(key, pod, due, "DeadlineExceeded", DEADLINE_MESSAGE)
             elif action == "remove":
                 self._remove(key)
         return done
@@ -353,21 +279,21 @@ class FakeCluster:
         pod = self._pods[key]
         view = self._store.get(*key)
         assert view is not None
-        node = self._choose_node(pod)
+        refused = pod.scenario.failure == "unschedulable"
+        node = (
+            None if refused else choose_node(self._nodes, pod.requests, pod.pinned, pod.tolerations)
+        )
         if node is None:
             if key not in self._unbound:
                 self._unbound.add(key)
-                pod.events.append(
-                    self._event(
-                        key, "Warning", "FailedScheduling", self._why_unschedulable(pod), now
-                    )
-                )
+                why = why_unschedulable(self._nodes, pod.pinned, refused)
+                pod.events.append(pod_event(key, "Warning", "FailedScheduling", why, now))
             return
         self._unbound.discard(key)
         node.take(pod.requests, +1)
         pod.node = node.view.name
         pod.events.append(
-            self._event(
+            pod_event(
                 key,
                 "Normal",
                 "Scheduled",
@@ -380,33 +306,7 @@ class FakeCluster:
         )
         self._schedule(now + self._settings.startup_delay.total_seconds(), "start", key)
 
-    def _choose_node(self, pod: _Pod) -> _Node | None:
-        if pod.scenario.failure == "unschedulable":
-            return None
-        candidates = [self._nodes[pod.pinned]] if pod.pinned in self._nodes else []
-        if not pod.pinned:
-            candidates = list(self._nodes.values())
-        for node in candidates:
-            if node.view.unschedulable or not node.fits(pod.requests):
-                continue
-            if all(
-                _tolerates(pod.tolerations, t)
-                for t in node.view.taints
-                if t.effect != "PreferNoSchedule"
-            ):
-                return node
-        return None
-
-    def _why_unschedulable(self, pod: _Pod) -> str:
-        total = len(self._nodes)
-        prefix = f"0/{total} nodes are available:"
-        if pod.scenario.failure == "unschedulable" or (
-            pod.pinned and pod.pinned not in self._nodes
-        ):
-            return f"{prefix} {total} node(s) didn't match Pod's node affinity/selector."
-        return f"{prefix} 1 Insufficient resources or node unschedulable."
-
-    def _start(self, key: PodKey, pod: _Pod, now: float) -> None:
+    def _start(self, key: PodKey, pod: SimulatedPod, now: float) -> None:
         view = self._store.get(*key)
         assert view is not None
         if view.deleting_since is not None:
@@ -415,16 +315,8 @@ class FakeCluster:
         if failure in ("image-pull", "invalid-image", "stuck-pending"):
             self._stay_pending(key, pod, view, now)
             return
-        pod.started = now
-        for name, argv in self._argv(pod):
-            pod.logs[name] = [
-                PodLogLine(rfc3339(now), f"fake: container {name} started: {' '.join(argv)}")
-            ]
-        first = next(iter(pod.logs), "")
-        pod.logs.setdefault(first, []).extend(
-            PodLogLine(rfc3339(now), line) for line in pod.scenario.output
-        )
-        pod.events.append(self._event(key, "Normal", "Started", "Started container", now))
+        pod.start(now)
+        pod.events.append(pod_event(key, "Normal", "Started", "Started container", now))
         running = tuple(
             ContainerView(name=n, state="running", started_at=now) for n in pod.scenario.runtimes
         )
@@ -444,92 +336,22 @@ class FakeCluster:
         else:
             self._schedule(now + runtime, "finish", key)
 
-    def _stay_pending(self, key: PodKey, pod: _Pod, view: PodView, now: float) -> None:
-        image = pod.plan.pod["spec"]["containers"][0].get("image", "")
-        failure = pod.scenario.failure
-        if failure == "image-pull":
-            reason = "ErrImagePull"
-            message = (
-                "rpc error: code = NotFound desc = "
-                f'failed to pull and unpack image "{image}": not found'
-            )
-            pod.events.append(
-                self._event(
-                    key, "Warning", "Failed", f'Failed to pull image "{image}": {message}', now
-                )
-            )
-        elif failure == "invalid-image":
-            reason, message = (
-                "InvalidImageName",
-                f'Failed to apply default image tag "{image}": couldn\'t parse image name',
-            )
-            pod.events.append(self._event(key, "Warning", "InspectFailed", message, now))
-        else:
-            reason, message = "ContainerCreating", ""
-        waiting = tuple(
-            ContainerView(name=n, reason=reason, message=message) for n in pod.scenario.runtimes
-        )
+    def _stay_pending(self, key: PodKey, pod: SimulatedPod, view: PodView, now: float) -> None:
+        waiting = pod.waiting(key, now)
         self._store.put(
             dataclasses.replace(
                 view, containers=waiting, resource_version=self._store.next_version()
             )
         )
 
-    def _finish(self, key: PodKey, pod: _Pod, now: float) -> None:
-        failure = pod.scenario.failure
-        if failure == "evicted":
-            self._fail(key, pod, now, "Evicted", "The node was low on resource: memory.")
-            return
-        if failure == "deadline":
-            self._fail(
-                key,
-                pod,
-                now,
-                "DeadlineExceeded",
-                "Pod was active on the node longer than the specified deadline",
-            )
-            return
-        statuses = []
-        for index, (name, runtime) in enumerate(pod.scenario.runtimes.items()):
-            code = pod.scenario.exit_codes.get(name, 0)
-            reason = "Completed" if code == 0 else "Error"
-            if failure == "oom" and index == 0:
-                code, reason = 137, "OOMKilled"
-            statuses.append(
-                self._terminated(pod, name, code, reason, min(now, (pod.started or now) + runtime))
-            )
-        phase = "Succeeded" if all(c.exit_code == 0 for c in statuses) else "Failed"
-        self._end(key, pod, phase, tuple(statuses))
+    def _finish(self, key: PodKey, pod: SimulatedPod, now: float) -> None:
+        self._end(key, pod, pod.ended(now))
 
-    def _fail(self, key: PodKey, pod: _Pod, now: float, reason: str, message: str) -> None:
-        statuses = tuple(
-            self._terminated(pod, name, 137, "Error", now) for name in pod.scenario.runtimes
-        )
-        self._end(key, pod, "Failed", statuses, reason=reason, message=message)
+    def _fail(self, key: PodKey, pod: SimulatedPod, now: float, reason: str, message: str) -> None:
+        self._end(key, pod, pod.failed(now, reason, message))
 
-    def _terminated(self, pod: _Pod, name: str, code: int, reason: str, at: float) -> ContainerView:
-        pod.logs.setdefault(name, []).append(
-            PodLogLine(rfc3339(at), f"fake: container {name} exited with code {code}")
-        )
-        return ContainerView(
-            name=name,
-            state="terminated",
-            reason=reason,
-            exit_code=code,
-            started_at=pod.started,
-            finished_at=at,
-        )
-
-    def _end(
-        self,
-        key: PodKey,
-        pod: _Pod,
-        phase: str,
-        statuses: tuple[ContainerView, ...],
-        *,
-        reason: str = "",
-        message: str = "",
-    ) -> None:
+    def _end(self, key: PodKey, pod: SimulatedPod, ending: Ending) -> None:
+        phase, statuses, reason, message = ending
         view = self._store.get(*key)
         assert view is not None
         pod.generation += 1
@@ -553,24 +375,10 @@ class FakeCluster:
         self._unbound.discard(key)
         self._store.remove(*key)
 
-    def _release(self, pod: _Pod) -> None:
+    def _release(self, pod: SimulatedPod) -> None:
         if pod.node:
             self._nodes[pod.node].take(pod.requests, -1)
             pod.node = ""
-
-    def _argv(self, pod: _Pod) -> list[tuple[str, list[str]]]:
-        return [(c.get("name", "main"), command_line(c)) for c in containers(pod.plan.pod)]
-
-    def _event(self, key: PodKey, kind: str, reason: str, message: str, now: float) -> PodEvent:
-        return PodEvent(
-            namespace=key[0],
-            pod_name=key[1],
-            type=kind,
-            reason=reason,
-            message=message,
-            first_seen=now,
-            last_seen=now,
-        )
 
     def _pod_ip(self) -> str:
         number = next(self._ips)

@@ -3,8 +3,9 @@
 For a single machine without Kubernetes: one node (this host, with the resources the settings
 give it); a container is its command and args (the image is ignored), with its environment plus
 a few variables of the executor's, in a process group of its own, under a wrapper
-(:mod:`.proclaunch`) that stamps each output line, records the exit status and applies the
-memory and CPU limits (:mod:`.proclimits`). Pods go in the configured ``namespaces`` only. The
+(:mod:`.proclaunch`) that sends its output to a file, records the exit status and applies the
+memory and CPU limits (:mod:`.proclimits`); each line of output is stamped with the time it was
+written (:mod:`.procstamps`). Pods go in the configured ``namespaces`` only. The
 backend enforces ``activeDeadlineSeconds``; deleting a pod sends SIGTERM, then SIGKILL after
 the grace period. What it started is kept in ``logDir``: a restarted executor takes back the
 pods whose processes still run or recorded how they ended, and drops those that vanished (the
@@ -21,15 +22,13 @@ import signal
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from armada.config.executor import ProcessClusterSettings
 from armada.domain.clock import Clock, SystemClock
-from armada.executor.children import Child
 from armada.executor.cluster import ClusterError, PodKey, PodNotFound, WatchItem
-from armada.executor.logtext import filter_lines, split_timestamped
+from armada.executor.logtext import filter_lines
 from armada.executor.machine import node_resources
 from armada.executor.model import (
     ContainerView,
@@ -42,48 +41,19 @@ from armada.executor.model import (
 )
 from armada.executor.podspec import active_deadline, command_line, containers, init_containers
 from armada.executor.podstore import PodStore
+from armada.executor.proccontainers import ContainerProcess, ContainerProcesses, LocalPod
 from armada.executor.proclaunch import (
     ContainerFiles,
     PodLayout,
-    container_env,
-    ended,
     find_containers,
-    kill_group,
-    launch,
     load_plan,
     missing_tools,
-    output_tail,
-    save_plan,
 )
-from armada.executor.proclimits import Confinement, container_limits
+from armada.executor.proclimits import Confinement, scope_name
+from armada.executor.procstamps import stamped_lines
 from armada.executor.usage import PodUsage, sample_process_groups
 
 _DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
-_OOM_EXIT_CODE = 137
-
-
-@dataclass(slots=True)
-class _Proc:
-    """A started container: the wrapper's pid (its process group), files, and children (the
-    wrapper and its awk; None for a process taken back after a restart: not ours)."""
-
-    name: str
-    files: ContainerFiles
-    pid: int
-    start_ticks: int | None
-    child: Child | None
-    stamper: Child | None = None
-    code: int | None = None
-    done: bool = False
-
-
-@dataclass(slots=True)
-class _Pod:
-    plan: PodPlan
-    processes: list[_Proc] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
-    deleting: bool = False
-    killer: asyncio.TimerHandle | None = None
 
 
 class ProcessCluster:
@@ -112,23 +82,31 @@ class ProcessCluster:
             allocatable=node_resources(settings.resources, self.log_dir),
         )
         self._node_id_label = node_id_label
-        self._work_dir = settings.work_dir or str(self.log_dir)
-        self._base_env = {k: os.environ[k] for k in settings.inherit_env if k in os.environ}
         self._namespaces = frozenset(settings.namespaces)
-        self._limits = Confinement(settings.resource_limits, f"armada-{name}")
+        self._limits = Confinement(settings.resource_limits, scope_name(name, self.log_dir))
         self.limits_enforced_by = self._limits.kind  # cgroup2, cgroup1, rlimit or off
         limit = settings.max_concurrent_pods or 4 * (os.cpu_count() or 1)
         self._slots = asyncio.Semaphore(limit)
         self._store = PodStore()
-        self._pods: dict[PodKey, _Pod] = {}
+        self._pods: dict[PodKey, LocalPod] = {}
         self._events: dict[PodKey, list[PodEvent]] = {}
         self._recovered = False
         self._layout = PodLayout(self.log_dir)
+        self._containers = ContainerProcesses(
+            layout=self._layout,
+            limits=self._limits,
+            clock=self._clock,
+            base_env={k: os.environ[k] for k in settings.inherit_env if k in os.environ},
+            node_name=self.node_name,
+            work_dir=settings.work_dir or str(self.log_dir),
+        )
+        self._stamper: asyncio.Task[None] | None = None
 
     # --- Cluster ------------------------------------------------------------------------------
 
     async def create_run(self, plan: PodPlan) -> None:
         self._recover()
+        self._start_stamping()
         key = (plan.namespace, plan.pod_name)
         existing = self._store.get(*key)
         if existing is not None:
@@ -144,13 +122,11 @@ class ProcessCluster:
                     "backend runs commands, not images",
                     fatal=True,
                 )
-        pod = _Pod(plan)
+        pod = LocalPod(plan)
         spec = plan.pod["spec"]
         pinned = spec.get("nodeName") or spec.get("nodeSelector", {}).get(self._node_id_label)
         bound = not pinned or pinned == self.node_name
         now = self._clock.now()
-        if bound:
-            save_plan(self._layout.record(plan), plan, now)
         self._pods[key] = pod
         self._store.put(self._view(plan, now, bound))
         if not bound:
@@ -197,17 +173,17 @@ class ProcessCluster:
         if view.terminal or not pod.processes:
             # Not running (yet): it goes at once; a process just starting is killed by _run.
             pod.deleting = True
-            self._remove(key, pod)
+            await self._remove(key, pod)
             return True
         pod.deleting = True
         if view.deleting_since is None:
             self._store.put(dataclasses.replace(view, deleting_since=self._clock.now()))
         if force or not grace:
-            self._signal(pod, signal.SIGKILL)
+            self._containers.signal(pod, signal.SIGKILL)
         else:
-            self._signal(pod, signal.SIGTERM)
+            self._containers.signal(pod, signal.SIGTERM)
             loop = asyncio.get_running_loop()
-            pod.killer = loop.call_later(grace, self._signal, pod, signal.SIGKILL)
+            pod.killer = loop.call_later(grace, self._containers.signal, pod, signal.SIGKILL)
         return False
 
     def watch_pods(self) -> AsyncIterator[WatchItem]:
@@ -251,30 +227,36 @@ class ProcessCluster:
         names = self._layout.names(pod.plan)
         if container and container not in names:
             raise ClusterError(f"container {container} is not valid for pod {name}")
-        path = self._layout.files(pod.plan, container or names[0]).log
-        try:
-            text = await asyncio.to_thread(path.read_text, errors="replace")
-        except FileNotFoundError:
-            text = ""
-        return filter_lines(split_timestamped(text), since_time, tail_lines)
+        files = self._layout.files(pod.plan, container or names[0])
+        lines = await asyncio.to_thread(self._read_stamped, files)
+        return filter_lines(lines, since_time, tail_lines)
+
+    def _read_stamped(self, files: ContainerFiles) -> list[PodLogLine]:
+        now = self._clock.now()
+        self._containers.stamps.note([(files.log, files.stamps)], now)
+        return stamped_lines(files.log, files.stamps, now)
 
     async def close(self) -> None:
         """Kill every pod's processes and forget the pods (an executor that dies instead leaves
         them running, for the next one on ``logDir`` to take back)."""
         pods = list(self._pods.values())
         tasks = [pod.task for pod in pods if pod.task is not None]
+        if self._stamper is not None:
+            tasks.append(self._stamper)
+            self._stamper = None
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for pod in pods:
-            self._signal(pod, signal.SIGKILL)
-        children = [c for pod in pods for p in pod.processes for c in (p.child, p.stamper)]
+            self._containers.signal(pod, signal.SIGKILL)
+        children = [p.child for pod in pods for p in pod.processes]
         ours = [child.wait() for child in children if child is not None]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(*ours), timeout=5)
         for pod in pods:
             self._release_cgroups(pod)
         self._pods.clear()
+        self._limits.close()
 
     def log_path(self, namespace: str, name: str, container: str = "") -> Path:
         pod = self._pods[(namespace, name)]
@@ -282,14 +264,14 @@ class ProcessCluster:
 
     # --- running pods -------------------------------------------------------------------------
 
-    async def _run(self, key: PodKey, pod: _Pod) -> None:
+    async def _run(self, key: PodKey, pod: LocalPod) -> None:
         try:
             await self._run_pod(key, pod)
         finally:
             if pod.deleting and self._pods.get(key) is not pod:
-                self._delete_files(pod)  # deleted while starting: output written since goes too
+                await self._delete_files(pod)  # deleted while starting: output since goes too
 
-    async def _run_pod(self, key: PodKey, pod: _Pod) -> None:
+    async def _run_pod(self, key: PodKey, pod: LocalPod) -> None:
         async with self._slots:
             if pod.deleting or key not in self._pods:
                 return
@@ -299,26 +281,25 @@ class ProcessCluster:
                 return
             if pod.deleting:
                 return
-            specs = containers(pod.plan.pod)
             started = self._clock.now()
-            statuses = [self._start(pod, c) for c in specs]
+            statuses = await self._containers.start(pod, containers(pod.plan.pod))
             if pod.deleting:
-                self._signal(pod, signal.SIGKILL)
+                self._containers.signal(pod, signal.SIGKILL)
             elif pod.processes:
                 self._update(key, pod, phase="Running", started=started, containers=tuple(statuses))
             await self._await_main(key, pod, statuses, active_deadline(pod.plan.pod))
 
     async def _await_main(
-        self, key: PodKey, pod: _Pod, statuses: Sequence[ContainerView], deadline: float | None
+        self, key: PodKey, pod: LocalPod, statuses: Sequence[ContainerView], deadline: float | None
     ) -> None:
         """Wait for the main containers (``deadline`` seconds at most), then end the pod."""
-        timed_out = await self._wait(pod, deadline)
+        timed_out = await self._containers.wait(pod, deadline)
         final = tuple(
-            self._terminated(pod.plan, status, proc)
-            for status, proc in zip(statuses, self._aligned(pod, statuses), strict=True)
+            self._containers.terminated(pod.plan, status, proc)
+            for status, proc in zip(statuses, self._containers.aligned(pod, statuses), strict=True)
         )
         if pod.deleting:
-            self._remove(key, pod)
+            await self._remove(key, pod)
         elif timed_out:
             self._finish(
                 key, pod, "Failed", final, reason="DeadlineExceeded", message=_DEADLINE_MESSAGE
@@ -327,94 +308,24 @@ class ProcessCluster:
             ok = all(c.exit_code == 0 for c in final)
             self._finish(key, pod, "Succeeded" if ok else "Failed", final)
 
-    async def _run_init_containers(self, pod: _Pod) -> ContainerView | None:
+    async def _run_init_containers(self, pod: LocalPod) -> ContainerView | None:
         for spec in init_containers(pod.plan.pod):
-            status = self._start(pod, spec)
+            (status,) = await self._containers.start(pod, [spec])
             process = pod.processes[-1] if status.state == "running" else None
             if process is not None:
-                await self._wait_one(process)
+                await self._containers.wait_one(process)
                 pod.processes.remove(process)
-            status = self._terminated(pod.plan, status, process)
+            status = self._containers.terminated(pod.plan, status, process)
             if status.exit_code != 0:
                 return status
         return None
 
-    def _aligned(self, pod: _Pod, statuses: Sequence[ContainerView]) -> list[_Proc | None]:
-        running = iter(pod.processes)
-        return [next(running) if s.state == "running" else None for s in statuses]
+    def _start_stamping(self) -> None:
+        if self._stamper is None:
+            stamping = self._containers.stamp_running(self._pods)
+            self._stamper = asyncio.get_running_loop().create_task(stamping)
 
-    def _start(self, pod: _Pod, spec: dict[str, Any]) -> ContainerView:
-        name = spec.get("name", "main")
-        files = self._layout.files(pod.plan, name)
-        now = self._clock.now()
-        try:
-            confined = self._limits.prepare(
-                self._layout.cgroup(pod.plan, name), container_limits(spec)
-            )
-            env = {**self._base_env, **container_env(pod.plan, spec, self.node_name)}
-            launched = launch(
-                command_line(spec),
-                env=env,
-                cwd=spec.get("workingDir") or self._work_dir,
-                files=files,
-                confined=confined,
-            )
-        except OSError as exc:
-            return ContainerView(
-                name=name,
-                state="terminated",
-                reason="StartError",
-                message=str(exc),
-                exit_code=127 if isinstance(exc, FileNotFoundError) else 128,
-                finished_at=now,
-            )
-        wrapper = launched.wrapper
-        pod.processes.append(_Proc(name, files, wrapper.pid, None, wrapper, launched.stamper))
-        return ContainerView(name=name, state="running", started_at=now)
-
-    async def _wait_one(self, proc: _Proc) -> None:
-        """Until the container ends and its output is all written (see :func:`ended`)."""
-        proc.code = await ended(proc.files, proc.pid, proc.start_ticks, proc.child, proc.stamper)
-        proc.done = True
-
-    async def _wait(self, pod: _Pod, deadline: float | None) -> bool:
-        """Wait for every process; True if the deadline passed first (they are then killed)."""
-        waits = [asyncio.ensure_future(self._wait_one(p)) for p in pod.processes]
-        if not waits:
-            return False
-        _, pending = await asyncio.wait(waits, timeout=deadline)
-        if not pending:
-            return False
-        self._signal(pod, signal.SIGKILL)
-        await asyncio.gather(*pending)
-        return True
-
-    def _terminated(
-        self, plan: PodPlan, status: ContainerView, proc: _Proc | None
-    ) -> ContainerView:
-        if proc is None:
-            return status
-        cgroup = self._layout.cgroup(plan, proc.name)
-        code = _OOM_EXIT_CODE if proc.code is None else proc.code
-        reason = "Completed" if code == 0 else "Error"
-        tail = output_tail(proc.files.log) if self._limits.kind == "rlimit" and code else []
-        if code and self._limits.oom_killed(cgroup, code, tail):
-            code, reason = _OOM_EXIT_CODE, "OOMKilled"
-        return dataclasses.replace(
-            status,
-            state="terminated",
-            reason=reason,
-            message="" if proc.code is not None else "the process ended leaving no exit status",
-            exit_code=code,
-            finished_at=self._clock.now(),
-        )
-
-    def _signal(self, pod: _Pod, sig: signal.Signals) -> None:
-        for proc in pod.processes:
-            if not proc.done:
-                kill_group(proc.pid, proc.start_ticks, sig)
-
-    def _update(self, key: PodKey, pod: _Pod, **changes: Any) -> None:
+    def _update(self, key: PodKey, pod: LocalPod, **changes: Any) -> None:
         view = self._store.get(*key)
         if view is not None and self._pods.get(key) is pod:
             self._store.put(dataclasses.replace(view, **changes))
@@ -422,7 +333,7 @@ class ProcessCluster:
     def _finish(
         self,
         key: PodKey,
-        pod: _Pod,
+        pod: LocalPod,
         phase: str,
         statuses: tuple[ContainerView, ...],
         *,
@@ -434,24 +345,29 @@ class ProcessCluster:
             pod.killer.cancel()
         self._update(key, pod, phase=phase, containers=statuses, reason=reason, message=message)
 
-    def _remove(self, key: PodKey, pod: _Pod) -> None:
+    async def _remove(self, key: PodKey, pod: LocalPod) -> None:
         if pod.killer is not None:
             pod.killer.cancel()
         if self._pods.get(key) is pod:
             del self._pods[key]
             self._events.pop(key, None)
             self._store.remove(*key)
-            self._delete_files(pod)
+            await self._delete_files(pod)
 
-    def _delete_files(self, pod: _Pod) -> None:
+    async def _delete_files(self, pod: LocalPod) -> None:
         """A pod's output goes with it, as the kubelet's does (``logDir`` would otherwise keep
-        every run's), and so do its record and its cgroups."""
+        every run's), and so do its record and its cgroups: off the loop (removing a cgroup
+        takes the kernel a while), done when this returns."""
+        await asyncio.to_thread(self._delete_files_now, pod)
+
+    def _delete_files_now(self, pod: LocalPod) -> None:
         for path in self._layout.all_files(pod.plan):
             with contextlib.suppress(OSError):
                 path.unlink(missing_ok=True)
+            self._containers.stamps.forget(path)
         self._release_cgroups(pod)
 
-    def _release_cgroups(self, pod: _Pod) -> None:
+    def _release_cgroups(self, pod: LocalPod) -> None:
         for name in self._layout.all_names(pod.plan):
             self._limits.release(self._layout.cgroup(pod.plan, name))
 
@@ -462,6 +378,7 @@ class ProcessCluster:
         if self._recovered:
             return
         self._recovered = True
+        self._start_stamping()
         for path in sorted(self.log_dir.glob("*.pod.json")):
             loaded = load_plan(path)
             if loaded is None:
@@ -471,18 +388,18 @@ class ProcessCluster:
             self._take_back(plan, created)
 
     def _take_back(self, plan: PodPlan, created: float) -> None:
-        pod = _Pod(plan)
+        pod = LocalPod(plan, recorded=True)
         found = find_containers(plan, self._layout, created)
         if found is None:  # lost: the scheduler will see its run missing
-            self._delete_files(pod)
+            self._delete_files_now(pod)
             return
         statuses = []
         for c in found:
             done = c.code is not None
-            proc = _Proc(c.name, c.files, c.pid, c.start_ticks, None, None, c.code, done)
+            proc = ContainerProcess(c.name, c.files, c.pid, c.start_ticks, None, c.code, done)
             status = ContainerView(name=c.name, state="running", started_at=c.started)
             if done:
-                status = self._terminated(plan, status, proc)
+                status = self._containers.terminated(plan, status, proc)
             else:
                 pod.processes.append(proc)
             statuses.append(status)
@@ -502,7 +419,7 @@ class ProcessCluster:
         pod.task = asyncio.get_running_loop().create_task(self._resume(key, pod, statuses, left))
 
     async def _resume(
-        self, key: PodKey, pod: _Pod, statuses: list[ContainerView], deadline: float | None
+        self, key: PodKey, pod: LocalPod, statuses: list[ContainerView], deadline: float | None
     ) -> None:
         """Follow a pod taken back after a restart until it ends."""
         async with self._slots:

@@ -4,59 +4,57 @@ Every container's command runs under a small ``sh`` wrapper, so that what the ba
 survives the executor itself (a SIGKILLed executor leaves its jobs running, as a crashed
 kubelet leaves its containers):
 
-* the wrapper writes its pid and start time (``/proc/<pid>/stat`` field 22, to tell a reused
-  pid), and those of its awk, to ``<stem>.pid``, and the command's exit status to
-  ``<stem>.exit`` (one ``write`` of a few bytes: a reader sees it whole or not at all), so
-  that an executor that did not start the process, and cannot wait for it, still learns how
-  it ended;
+* the wrapper sends the command's output (stdout and stderr) straight to ``<stem>.log``, which
+  the executor stamps with the time each line was written (:mod:`.procstamps`): nothing stands
+  between the command and its file, so the output of a container taken back after a restart
+  goes on being kept;
+* it writes its pid and start time (``/proc/<pid>/stat`` field 22, to tell a reused pid) to
+  ``<stem>.pid``, and the command's exit status to ``<stem>.exit`` (one ``write`` of a few
+  bytes: a reader sees it whole or not at all), so that an executor that did not start the
+  process, and cannot wait for it, still learns how it ended;
 * it joins the container's cgroups or sets its address-space limit
   (:mod:`armada.executor.proclimits`) before running the command;
-* the command's output goes through a pipe to ``awk``, started beside it in a session of its
-  own, which stamps every line with the time it was written (``<RFC 3339> <line>``) into
-  ``<stem>.log``; a container counts as ended once its awk has ended too, so that its log is
-  complete by then;
 * when the command ends, everything left in its process group is killed, as Kubernetes kills
-  what a container's main process leaves behind.
+  what a container's main process leaves behind: once the wrapper has ended, nothing of the
+  container writes to its log any more.
 
 The wrapper ignores SIGTERM (the command gets it, with its default action) and outlives the
-command only to record its status. Per container it costs three ``exec`` s (awk, the wrapper,
-the command). The pod's plan is kept beside them in ``<pod>_<run>.pod.json``, written before
-anything starts.
+command only to record its status. Per container it costs two ``exec`` s (the wrapper, the
+command), one of them by the executor. The pod's plan is kept beside them in
+``<pod>_<run>.pod.json``, written before anything starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import os
 import shutil
 import signal
+import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from armada.executor.children import Child, spawn
+from armada.executor.children import Child, start
 from armada.executor.model import PodPlan
 from armada.executor.podspec import containers, init_containers
 from armada.executor.proclimits import Confined
 
-_SUFFIXES = (".log", ".pid", ".exit")
+_SUFFIXES = (".log", ".stamps", ".pid", ".exit")
 _ADOPTED_POLL = 0.2  # seconds between liveness checks of a process this executor did not start
-_DRAIN_POLL = 0.005  # the same, for a container's awk writing its last lines
-_STAMP = '{ print strftime("%Y-%m-%dT%H:%M:%SZ", systime(), 1), $0; fflush() }'
 
-# $1 pid file, $2 exit file, $3 the awk's pid, $4 cgroup.procs files, $5 address-space limit (KiB);
-# the command follows.
+# $1 log, $2 pid file, $3 exit file, $4 cgroup.procs files, $5 address-space limit (KiB); the
+# command follows. (A redirection that fails makes a non-interactive sh exit: status 2.)
 WRAPPER = """
-pidfile=$1 exitfile=$2 stamper=$3 procs=$4 vmem=$5
+log=$1 pidfile=$2 exitfile=$3 procs=$4 vmem=$5
 shift 5
+exec >>"$log" 2>&1
 ticks() { t="$1 ${22}"; }
-read -r stat < /proc/$$/stat && ticks $stat && own=$t && t=
-read -r stat < /proc/$stamper/stat && ticks $stat
-echo "$own $t" > "$pidfile"
+read -r stat < /proc/$$/stat && ticks $stat
+echo "$t" > "$pidfile"
 for f in $procs; do echo $$ > "$f" || exit 125; done
 if [ -n "$vmem" ]; then ulimit -v "$vmem"; fi
 trap : TERM INT HUP
@@ -73,33 +71,28 @@ def exit_code(returncode: int | None) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-@functools.cache
-def _awk() -> str:
-    """mawk where there is one (it starts in about half the time of gawk), else awk."""
-    return shutil.which("mawk") or "awk"
-
-
 def missing_tools() -> list[str]:
     """Programs the wrapper needs that this machine lacks."""
-    return [tool for tool in ("sh", "awk", "setsid") if shutil.which(tool) is None]
+    return [tool for tool in ("sh",) if shutil.which(tool) is None]
 
 
 @dataclass(frozen=True, slots=True)
 class ContainerFiles:
-    """A container's files: its output (a stamped line per line), the wrapper's and awk's pids
-    and start times, and the command's exit status."""
+    """A container's files: its output, when each part of it was written (see
+    :mod:`.procstamps`), the wrapper's pid and start time, and the command's exit status."""
 
     log: Path
+    stamps: Path
     pid: Path
     exit: Path
 
     @classmethod
     def at(cls, stem: Path) -> ContainerFiles:
-        log, pid, exit_ = (stem.with_name(stem.name + s) for s in _SUFFIXES)
-        return cls(log=log, pid=pid, exit=exit_)
+        log, stamps, pid, exit_ = (stem.with_name(stem.name + s) for s in _SUFFIXES)
+        return cls(log=log, stamps=stamps, pid=pid, exit=exit_)
 
     def all(self) -> list[Path]:
-        return [self.log, self.pid, self.exit]
+        return [self.log, self.stamps, self.pid, self.exit]
 
 
 class PodLayout:
@@ -142,14 +135,6 @@ def _runnable(program: str, env: Mapping[str, str], cwd: str) -> None:
         raise FileNotFoundError(f'exec: "{program}": executable file not found in $PATH')
 
 
-@dataclass(frozen=True, slots=True)
-class Launched:
-    """The wrapper (its pid leads the container's process group) and the awk it writes to."""
-
-    wrapper: Child
-    stamper: Child
-
-
 def launch(
     argv: Sequence[str],
     *,
@@ -157,50 +142,28 @@ def launch(
     cwd: str,
     files: ContainerFiles,
     confined: Confined,
-) -> Launched:
-    """Start ``argv`` under the wrapper, in a new session, its output through a pipe to an awk
-    in a session of its own. Raises OSError if it cannot."""
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` under the wrapper, in a new session (its pid leads the container's
+    process group). Raises OSError if it cannot. Safe in any thread."""
     _runnable(argv[0], env, cwd)
-    reading, writing = os.pipe()
-    try:
-        stamper = spawn([_awk(), _STAMP], env=env, cwd=cwd, output=files.log, stdin=reading)
-    finally:
-        os.close(reading)
     vmem = "" if confined.vmem_kib is None else str(confined.vmem_kib)
-    wrapper = ["sh", "-c", WRAPPER, "armada-container", str(files.pid), str(files.exit)]
-    wrapper += [str(stamper.pid), " ".join(confined.procs), vmem]
-    try:
-        child = spawn([*wrapper, *argv], env=env, cwd=cwd, output=writing)
-    finally:
-        os.close(writing)  # the awk ends once the container's processes have closed it too
-    return Launched(child, stamper)
+    wrapper = ["sh", "-c", WRAPPER, "armada-container", str(files.log), str(files.pid)]
+    wrapper += [str(files.exit), " ".join(confined.procs), vmem]
+    return start([*wrapper, *argv], env=env, cwd=cwd)
 
 
 async def ended(
-    files: ContainerFiles,
-    pid: int,
-    start_ticks: int | None,
-    wrapper: Child | None,
-    stamper: Child | None,
+    files: ContainerFiles, pid: int, start_ticks: int | None, wrapper: Child | None
 ) -> int | None:
-    """Wait until a container has ended and its awk has written all its output; return its
-    exit status (None if it vanished without recording one). ``wrapper`` and ``stamper`` are
-    None for a container taken back after a restart: not ours to wait for, so its pids are
-    polled (with their start times: a reused pid is not mistaken for it)."""
+    """Wait until a container has ended; return its exit status (None if it vanished without
+    recording one). ``wrapper`` is None for a container taken back after a restart: not ours
+    to wait for, so its pid is polled (with its start time: a reused pid is not mistaken for
+    it)."""
     returncode = None
     if wrapper is not None:
         returncode = await wrapper.wait()
     elif start_ticks is not None:
         await _gone(pid, start_ticks, _ADOPTED_POLL)
-    recorded = read_stamper(files)
-    try:  # the awk ends as soon as nothing writes to the pipe any more
-        if stamper is not None:
-            await asyncio.wait_for(stamper.wait(), timeout=5)
-        elif recorded is not None:
-            await asyncio.wait_for(_gone(*recorded, _DRAIN_POLL), timeout=5)
-    except TimeoutError:  # something the group left still writes to it: enough
-        if recorded is not None:
-            kill_group(*recorded, signal.SIGKILL)
     code = read_exit(files)
     return code if code is not None or returncode is None else exit_code(returncode)
 
@@ -238,26 +201,15 @@ def read_exit(files: ContainerFiles) -> int | None:
     return int(text) if text.endswith("\n") and text.strip().isdigit() else None
 
 
-def _pid_fields(files: ContainerFiles) -> list[int]:
+def read_pid(files: ContainerFiles) -> tuple[int, int] | None:
+    """(pid, start time in clock ticks) of the wrapper, once it has written them."""
     try:
         fields = files.pid.read_text().split()
     except OSError:
-        return []
-    if len(fields) not in (2, 4) or not all(f.isdigit() for f in fields):
-        return []
-    return [int(f) for f in fields]
-
-
-def read_pid(files: ContainerFiles) -> tuple[int, int] | None:
-    """(pid, start time in clock ticks) of the wrapper, once it has written them."""
-    fields = _pid_fields(files)
-    return (fields[0], fields[1]) if fields else None
-
-
-def read_stamper(files: ContainerFiles) -> tuple[int, int] | None:
-    """(pid, start time) of the container's awk, which writes its output to the log."""
-    fields = _pid_fields(files)
-    return (fields[2], fields[3]) if len(fields) == 4 else None
+        return None
+    if len(fields) != 2 or not all(f.isdigit() for f in fields):
+        return None
+    return int(fields[0]), int(fields[1])
 
 
 def alive(pid: int, start_ticks: int) -> bool:
@@ -285,7 +237,8 @@ def output_tail(path: Path, size: int = 4096) -> list[str]:
 
 
 def save_plan(path: Path, plan: PodPlan, created: float) -> None:
-    """Write what the backend is about to start, atomically, before it starts anything."""
+    """Write what the backend is about to start, before it starts anything (so a record torn
+    by a crash, which :func:`load_plan` cannot read, is of a pod that never started)."""
     record = {
         "run_id": plan.run_id,
         "job_id": plan.job_id,
@@ -295,9 +248,7 @@ def save_plan(path: Path, plan: PodPlan, created: float) -> None:
         "pod": plan.pod,
         "created": created,
     }
-    partial = path.with_name(path.name + ".tmp")
-    partial.write_text(json.dumps(record))
-    os.replace(partial, path)
+    path.write_text(json.dumps(record))
 
 
 def load_plan(path: Path) -> tuple[PodPlan, float] | None:

@@ -17,6 +17,7 @@ there. docs/executor.md says what is enforced where.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 from collections.abc import Sequence
@@ -91,6 +92,16 @@ def _writable_dir(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
+def scope_name(cluster: str, data_dir: Path) -> str:
+    """The cgroup that holds one backend's containers' cgroups: named for its cluster and its
+    data directory, so that two executors (two test runs, two ``armada dev``) under one cgroup
+    never share one, while an executor restarted on the same directory finds its own again
+    (it takes back the containers left running there)."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", cluster)[:40]
+    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    return f"armada-{readable}-{digest}"
+
+
 class Confinement:
     """Prepares, checks and removes each container's cgroup (or rlimit) by a unique name."""
 
@@ -142,9 +153,11 @@ class Confinement:
         procs = []
         for controller, settings in self._settings(limits).items():
             group = self._roots[controller] / name
-            with contextlib.suppress(FileNotFoundError):
-                group.rmdir()  # left by an earlier start: its counters must not carry over
-            group.mkdir()
+            try:
+                group.mkdir()
+            except FileExistsError:  # left by an earlier start: its counters must not carry over
+                group.rmdir()
+                group.mkdir()
             for file, value in settings:
                 (group / file).write_text(value)
             procs.append(str(group / "cgroup.procs"))
@@ -188,8 +201,19 @@ class Confinement:
                 return True
         return False
 
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The cgroups (one per hierarchy) that hold the containers' cgroups."""
+        return tuple(self._roots.values())
+
     def release(self, name: str) -> None:
         """Remove ``name``'s cgroups, once their processes are gone (with the pod)."""
         for root in self._roots.values():
             with contextlib.suppress(OSError):
                 (root / name).rmdir()
+
+    def close(self) -> None:
+        """Remove the cgroups that held the containers' (kept while any container is left)."""
+        for root in self._roots.values():
+            with contextlib.suppress(OSError):
+                root.rmdir()

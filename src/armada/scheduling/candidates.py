@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from armada.domain.jobs import Gang
 from armada.domain.lifecycle import JobRecord
 from armada.domain.states import JobState
-from armada.scheduling.jobdb import JobDbSnapshot, QueuedEntry
+from armada.scheduling.jobdb_snapshot import JobDbSnapshot, QueuedEntry
 from armada.scheduling.keys import SchedulingKey
 from armada.scheduling.resources import Vector
 

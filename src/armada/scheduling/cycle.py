@@ -9,7 +9,7 @@ from armada.config.scheduling import SchedulingSettings
 from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import PriorityClass, Queue
 from armada.scheduling.candidates import KeyInfo
-from armada.scheduling.jobdb import JobDbSnapshot
+from armada.scheduling.jobdb_snapshot import JobDbSnapshot
 from armada.scheduling.keys import SchedulingKey
 from armada.scheduling.nodedb import NOT_PREEMPTIBLE
 from armada.scheduling.resources import ResourceSpace

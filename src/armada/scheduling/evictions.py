@@ -6,17 +6,27 @@ there. During filling each comes back, in its queue's turn, if its node has room
 higher priority class may also come back by urgency-preempting lower classes on its node (as
 Armada's eviction from over-full nodes does). Whatever is still evicted after filling is
 preempted "to restore fair share".
+
+A new job may take the place of evicted jobs (:class:`EvictedOrder`): as in Armada, it takes
+the evicted jobs that would come back last, walking back from the end of the order in which
+the evicted jobs alone would be put back by fair share, and goes to the node where enough of
+them are gathered first. Those jobs, not others on other nodes, are the ones preempted.
 """
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from armada.domain.lifecycle import JobRecord
 from armada.scheduling.candidates import Item, KeyInfo, make_item
 from armada.scheduling.displace import Displacer
 from armada.scheduling.nodedb import Choice
 from armada.scheduling.pool_state import FillState, PoolContext, Running
+from armada.scheduling.resources import Vector
 from armada.scheduling.shares import Shares
 
 
@@ -81,6 +91,57 @@ def _items(ctx: PoolContext, running: Running, jobs: list[JobRecord]) -> list[It
     return [make_item(jobs, [info(j) for j in jobs], evicted=True, group=-1) for jobs in groups]
 
 
+class EvictedOrder:
+    """The order in which the evicted jobs alone would be put back (queues taking turns by
+    cost, from what they hold once evicted; Armada numbers its evicted jobs so), worked out
+    the first time a new job needs evicted jobs' room, and the walk over it."""
+
+    def __init__(
+        self, ctx: PoolContext, running: Running, shares: Shares, evicted: Evicted
+    ) -> None:
+        self.ctx = ctx
+        self.alloc = dict(running.ledger.alloc)  # as eviction left it, before any filling
+        self.weights = shares.weights
+        self.evicted = evicted
+        self._order: list[str] | None = None
+
+    def find(
+        self, idx: npt.NDArray[np.intp], request: Vector, priority: int
+    ) -> tuple[int, list[str]] | None:
+        """The node where a job of ``request`` at ``priority`` takes evicted jobs' place."""
+        if self._order is None:
+            self._order = self._work_out()
+        return self.ctx.db.walk_evicted(self._order, idx, request, priority)
+
+    def _work_out(self) -> list[str]:
+        items = {q: its for q, its in self.evicted.items.items() if its}
+        if len(items) == 1:
+            return [job.job_id for item in next(iter(items.values())) for job in item.jobs]
+        cost, zero = self.ctx.cost, self.ctx.zero
+        alloc = {q: self.alloc.get(q, zero) for q in items}
+        heads = dict.fromkeys(items, 0)
+
+        def score(q: str) -> tuple[int, float]:
+            item = items[q][heads[q]]
+            return (
+                -item.infos[0].key.pc_priority,
+                cost.with_extra(alloc[q], item.total) / self.weights[q],
+            )
+
+        heap = [(score(q), q) for q in items]
+        heapq.heapify(heap)
+        order: list[str] = []
+        while heap:
+            _, q = heapq.heappop(heap)
+            item = items[q][heads[q]]
+            order.extend(job.job_id for job in item.jobs)
+            alloc[q] = [a + b for a, b in zip(alloc[q], item.total, strict=True)]
+            heads[q] += 1
+            if heads[q] < len(items[q]):
+                heapq.heappush(heap, (score(q), q))
+        return order
+
+
 class Restorer:
     """Puts evicted jobs back during filling, and preempts those still out after it."""
 
@@ -96,9 +157,9 @@ class Restorer:
 
     def restore(self, item: Item) -> None:
         """Put an evicted item back on its node(s) if there is room (a gang only whole)."""
-        if any(j.job_id in self.state.doomed for j in item.jobs):
-            return
         db, ledger = self.ctx.db, self.running.ledger
+        if any(j.job_id in self.state.doomed or j.job_id in db.yielded for j in item.jobs):
+            return  # a gang member was preempted, or a new job took its place
         if len(item.jobs) == 1:
             job, info = item.jobs[0], item.infos[0]
             if db.restore(job.job_id) or (
@@ -140,14 +201,20 @@ class Restorer:
 
     def preempt_unrestored(self, shares: Shares) -> None:
         """Preempt every job still evicted after filling, with the fair-share reason."""
-        pool = self.ctx.pool
-        for job_id in sorted(self.ctx.db.evicted):
+        pool, db = self.ctx.pool, self.ctx.db
+        for job_id in sorted(db.evicted):
             job = self.running.jobs[job_id]
             queue = job.spec.queue
             fair = max(shares.fair.get(queue, 0.0), shares.adjusted.get(queue, 0.0))
+            taker = db.yielded.get(job_id, "")
+            why = (
+                f"job {taker} took its place on its node"
+                if taker
+                else "its node had no room for the job again"
+            )
             reason = (
                 f"preempted to restore fair share in pool {pool}: queue {queue} held "
                 f"{shares.actual_start.get(queue, 0.0):.1%} of the pool against a fair share of "
-                f"{fair:.1%}, and its node had no room for the job again"
+                f"{fair:.1%}, and {why}"
             )
-            self.displacer.drop(job_id, reason, "fair-share")
+            self.displacer.drop(job_id, reason, "fair-share", taker)

@@ -44,6 +44,7 @@ class LeaseUndo:
     def lease_undone(self, job_id: str, node: int) -> None:
         """The new lease ``job_id`` on ``node`` was undone: put its victims back if they fit."""
         self.undone_on.add(node)
+        self.ctx.db.give_back_claims(job_id)  # evicted jobs it took the place of may come back
         for victim in self.victims_of.pop(job_id, ()):
             self._reinstate(victim.job_id)
 

@@ -6,7 +6,10 @@ jobs evicted this round; row ``j >= 1`` is capacity minus the jobs still bound t
 priority is at least ``levels[j-1]``. So a job at priority ``p`` fits on a node
 
 1. without disturbing anyone if row 0 has room,
-2. by taking the place of evicted jobs if row 1 has room,
+2. by taking the place of evicted jobs if row 1 has room: then, as in Armada's fair-share
+   preemption, evicted jobs of no higher priority are walked from the end of the order in
+   which they would come back (the jobs least entitled to return first), and the node where
+   enough of them are gathered first is taken; they give it their claims (``yielded``),
 3. by urgency-preempting lower-priority jobs if row ``j`` has room, ``levels[j-1] <= p``.
 
 Each check is one vectorised comparison over the pool. Best fit is the fitting node with the
@@ -32,6 +35,9 @@ from armada.scheduling.nodes import Node, describe_taint, expression_matches, un
 from armada.scheduling.resources import ResourceSpace, Vector
 
 Mask = npt.NDArray[np.bool_]
+# Finds the node where a new job takes the place of evicted jobs (see evictions.EvictedOrder):
+# (matching node indices, request, priority) -> (node, evicted job ids giving way) or None.
+EvictedRoom = Callable[[npt.NDArray[np.intp], Vector, int], tuple[int, list[str]] | None]
 
 # The priority a job of a class that is not preemptible holds its node at: above every level,
 # so it counts in every row of ``avail`` and is never a victim of urgency preemption (Armada's
@@ -55,6 +61,7 @@ class Placement:
 class Choice:
     node: int
     row: int  # 0: free, 1: displaces evicted jobs, >= 2: urgency preemption
+    yielding: tuple[str, ...] = ()  # row 1: the evicted jobs whose claims it takes
 
 
 class _LabelColumn:
@@ -101,6 +108,8 @@ class PoolNodeDb:
         self.bound: list[dict[str, Placement]] = [{} for _ in range(n)]
         self.placed: dict[str, Placement] = {}
         self.evicted: dict[str, Placement] = {}
+        self.yielded: dict[str, str] = {}  # evicted job -> the new job that took its claim
+        self._takers: dict[str, list[str]] = {}  # new job -> the evicted jobs it took from
         self._columns: dict[str, _LabelColumn] = {}
         self._taint_groups: list[tuple[Taint, ...]] = []
         group_ids: dict[tuple[Taint, ...], int] = {}
@@ -211,7 +220,9 @@ class PoolNodeDb:
     def restore(self, job_id: str) -> bool:
         """Put an evicted job back on its own node if the bound jobs leave it room."""
         p = self.evicted[job_id]
-        if not all(map(ge, self.avail[1, p.node].tolist(), p.request.tolist())):
+        if job_id in self.yielded or not all(
+            map(ge, self.avail[1, p.node].tolist(), p.request.tolist())
+        ):
             return False
         del self.evicted[job_id]
         self.avail[1 : p.level + 1, p.node] -= p.request
@@ -227,6 +238,51 @@ class PoolNodeDb:
         self.avail[1 : p.level + 1, p.node] += p.request
         self.evicted[job_id] = p
         self._increased()
+
+    def take_claims(self, taker: str, choice: Choice, request: Vector) -> None:
+        """Evicted jobs give their claims on ``choice.node`` to ``taker``, a new job about to be
+        bound there for ``request``; they stay evicted, and can no longer come back."""
+        freed = np.zeros_like(request)
+        for job_id in choice.yielding:
+            freed += self.evicted[job_id].request
+            self.yielded[job_id] = taker
+        self._takers[taker] = list(choice.yielding)
+        self.avail[0, choice.node] += freed
+        if bool((freed > request).any()):
+            self._increased()  # the node has more room than before, once the taker is bound
+
+    def give_back_claims(self, taker: str) -> None:
+        """Undo :meth:`take_claims` (the taker's lease was undone, or a gang trial failed)."""
+        for job_id in self._takers.pop(taker, ()):
+            del self.yielded[job_id]
+            p = self.evicted[job_id]
+            self.avail[0, p.node] -= p.request
+            self._decreased(p.node)
+
+    def walk_evicted(
+        self, order: list[str], idx: npt.NDArray[np.intp], request: Vector, priority: int
+    ) -> tuple[int, list[str]] | None:
+        """Armada's fair-share preemption: walk the evicted jobs (of priority at most
+        ``priority``, on nodes of ``idx``) from the end of ``order``, gathering per node what
+        they hold plus the node's free room; the first node where ``request`` fits wins."""
+        evicted, yielded = self.evicted, self.yielded
+        while order and (order[-1] not in evicted or order[-1] in yielded):
+            order.pop()  # restored, preempted or yielded: never walked again
+        allowed = np.zeros(len(self.nodes), dtype=np.bool_)
+        allowed[idx] = True
+        gathered: dict[int, tuple[Vector, list[str]]] = {}
+        for i in range(len(order) - 1, -1, -1):
+            job_id = order[i]
+            p = evicted.get(job_id)
+            if p is None or job_id in yielded or p.priority > priority or not allowed[p.node]:
+                continue
+            room, ids = gathered.get(p.node) or (self.avail[0, p.node], [])
+            room = room + p.request
+            ids.append(job_id)
+            gathered[p.node] = (room, ids)
+            if bool((room >= request).all()):
+                return p.node, ids
+        return None
 
     # -- static matching ------------------------------------------------------------------
     def column(self, label: str) -> _LabelColumn:
@@ -282,6 +338,11 @@ class PoolNodeDb:
             idx = self._static[key.id] = np.flatnonzero(mask)
         return idx
 
+    def forget_matches(self) -> None:
+        """Drop the per-key caches (a long-lived database seeing ever new keys)."""
+        self._static.clear()
+        self._memo.clear()
+
     # -- choosing a node ------------------------------------------------------------------
     def _best(self, row: int, idx: npt.NDArray[np.intp], request: Vector) -> int:
         sub = self.avail[row][idx]
@@ -316,8 +377,11 @@ class PoolNodeDb:
         *,
         restrict: Mask | None = None,
         urgency: bool = True,
+        evicted_room: EvictedRoom | None = None,
     ) -> Choice | None:
-        """The node for a new job, and which row (how much disturbance) it needs."""
+        """The node for a new job, and which row (how much disturbance) it needs. With
+        ``evicted_room``, row 1 (room once evicted jobs are left out) only says whether to
+        look; ``evicted_room`` picks the node and the evicted jobs that give way."""
         idx = self.matching(key)
         if restrict is not None:
             idx = idx[restrict[idx]]
@@ -329,8 +393,14 @@ class PoolNodeDb:
                 node = self._memo_row(key.id, row, idx, request)
             else:
                 node = self._best(row, idx, request)
-            if node >= 0:
-                return Choice(node, row)
+            if node < 0:
+                continue
+            if row == 1 and evicted_room is not None:
+                found = evicted_room(idx, request, priority)
+                if found is None:
+                    continue
+                return Choice(found[0], 1, tuple(found[1]))
+            return Choice(node, row)
         return None
 
     def victims(

@@ -14,18 +14,26 @@ import numpy as np
 
 from armada.domain.lifecycle import JobRecord
 from armada.scheduling.candidates import Item, KeyInfo
-from armada.scheduling.nodedb import Choice, Mask, Placement, PoolNodeDb
+from armada.scheduling.nodedb import Choice, EvictedRoom, Mask, Placement, PoolNodeDb
 
 Placed = tuple[str, list[Placement], list[Placement]]  # (uniformity value, placements, victims)
 VictimRank = Callable[[Placement], tuple[object, ...]]
 
 
 class GangPlacer:
-    def __init__(self, db: PoolNodeDb, pool: str, urgency: bool, rank: VictimRank) -> None:
+    def __init__(
+        self,
+        db: PoolNodeDb,
+        pool: str,
+        urgency: bool,
+        rank: VictimRank,
+        evicted_room: EvictedRoom | None = None,
+    ) -> None:
         self.db = db
         self.pool = pool
         self.urgency = urgency  # may lower priority classes be urgency-preempted
         self.rank = rank  # the order in which urgency victims on a node are taken
+        self.evicted_room = evicted_room  # where a job takes the place of evicted jobs
 
     def place(self, item: Item) -> Placed | str:
         """Bind the item's jobs; return (uniformity value, placements, victims) or a reason."""
@@ -70,12 +78,19 @@ class GangPlacer:
             victims = db.victims(choice, info.vector, self.rank)
             for victim in victims:
                 db.unbind(victim.job_id)
+        elif choice.yielding:
+            db.take_claims(job.job_id, choice, info.vector)
         placed = db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.bind_priority)
         return ("", [placed], victims)
 
     def _choose(self, info: KeyInfo, restrict: Mask | None) -> Choice | None:
         return self.db.select(
-            info.key, info.vector, info.key.pc_priority, restrict=restrict, urgency=self.urgency
+            info.key,
+            info.vector,
+            info.key.pc_priority,
+            restrict=restrict,
+            urgency=self.urgency,
+            evicted_room=self.evicted_room,
         )
 
     def _avoid_mask(self, job: JobRecord) -> Mask | None:
@@ -107,6 +122,8 @@ class GangPlacer:
                 for victim in db.victims(choice, info.vector, self.rank):
                     db.unbind(victim.job_id)
                     victims.append(victim)
+            elif choice.yielding:
+                db.take_claims(job.job_id, choice, info.vector)
             placements.append(
                 db.bind(job.job_id, job.spec.queue, choice.node, info.vector, info.bind_priority)
             )
@@ -117,6 +134,7 @@ class GangPlacer:
         db = self.db
         for p in reversed(placements):
             db.unbind(p.job_id)
+            db.give_back_claims(p.job_id)
         for v in reversed(victims):
             db.bind(v.job_id, v.queue, v.node, v.request, v.priority)
 

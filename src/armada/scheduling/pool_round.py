@@ -8,10 +8,12 @@
    queues holding more than ``protectedFractionOfFairShare`` of their fair share (they keep a
    claim on their node and may come back).
 4. :class:`Filling` -> :class:`Placements`: progressive filling. Repeatedly take the queue whose
-   cost after its next item (job or gang) is the smallest multiple of its weight, and try that
-   item: evicted jobs only on their own node, new jobs anywhere they match, best fit,
-   urgency-preempting lower priority classes if nothing else works. Limits (rate, resources
-   per round, per queue and class, lookback, time) stop a queue or the round, always with a
+   next item (job or gang) is of the highest priority class and, among those, whose cost
+   after that item is the smallest multiple of its weight (Armada's order), and try that
+   item: evicted jobs only on their own node, new jobs anywhere they match (best fit; else
+   in the place of the evicted jobs that would come back last, as Armada's fair-share
+   preemption; else urgency-preempting lower priority classes). Limits (rate, resources per
+   round, per queue and class, lookback, time) stop a queue or the round, always with a
    reason. Evicted jobs that did not come back are preempted, gangs as a unit.
 5. :func:`~armada.scheduling.pool_report.build_report` -> :class:`PoolReport`.
 
@@ -28,7 +30,7 @@ from armada.scheduling.admission import Admission, Refusal
 from armada.scheduling.candidates import Item, QueueCandidates
 from armada.scheduling.cycle import Cycle
 from armada.scheduling.displace import Displacer
-from armada.scheduling.evictions import Evicted, Restorer, evict
+from armada.scheduling.evictions import Evicted, EvictedOrder, Restorer, evict
 from armada.scheduling.lease_undo import LeaseUndo
 from armada.scheduling.nodes import Node
 from armada.scheduling.placement import GangPlacer
@@ -79,7 +81,13 @@ class Filling:
         self.displacer = Displacer(ctx, running, shares, self.state, self.undo)
         self.restorer = Restorer(ctx, running, self.state, self.displacer)
         self.admission = Admission(ctx, running.ledger)
-        self.placer = GangPlacer(ctx.db, ctx.pool, ctx.urgency, self.displacer.victim_rank)
+        self.placer = GangPlacer(
+            ctx.db,
+            ctx.pool,
+            ctx.urgency,
+            self.displacer.victim_rank,
+            EvictedOrder(ctx, running, shares, evicted).find,
+        )
         cycle = ctx.cycle
         self.cands = {
             q: QueueCandidates(
@@ -95,7 +103,7 @@ class Filling:
 
     def run(self) -> Placements:
         cycle, state = self.cycle, self.state
-        heap: list[tuple[float, str]] = []
+        heap: list[tuple[tuple[int, float], str]] = []
         for q in self.shares.active:
             self._prepare_queue(q)
             self._push(heap, q)
@@ -137,7 +145,7 @@ class Filling:
         else:
             self.stop_round(refusal.reason)
 
-    def _next_queue(self, heap: list[tuple[float, str]], queue: str) -> str:
+    def _next_queue(self, heap: list[tuple[tuple[int, float], str]], queue: str) -> str:
         """Keep going with ``queue`` while it still has the smallest score, else switch."""
         if self.state.to_rescore:
             self._rescore(heap)
@@ -148,20 +156,22 @@ class Filling:
             return heapq.heapreplace(heap, (score, queue))[1]
         return queue
 
-    def _score(self, queue: str) -> float | None:
-        """The queue's cost after its next item, over its weight (None: nothing left)."""
+    def _score(self, queue: str) -> tuple[int, float] | None:
+        """The next item's class priority (negated: highest first) and the queue's cost after
+        it over its weight (None: nothing left)."""
         item = self.cands[queue].peek()
         if item is None:
             return None
         alloc = self.alloc.get(queue, self.ctx.zero)
-        return self.ctx.cost.with_extra(alloc, item.total) / self.shares.weights[queue]
+        cost = self.ctx.cost.with_extra(alloc, item.total) / self.shares.weights[queue]
+        return (-item.infos[0].key.pc_priority, cost)
 
-    def _push(self, heap: list[tuple[float, str]], queue: str) -> None:
+    def _push(self, heap: list[tuple[tuple[int, float], str]], queue: str) -> None:
         score = self._score(queue)
         if score is not None:
             heapq.heappush(heap, (score, queue))
 
-    def _rescore(self, heap: list[tuple[float, str]]) -> None:
+    def _rescore(self, heap: list[tuple[tuple[int, float], str]]) -> None:
         """Queues whose allocation changed while they waited get their score recomputed: it
         falls when a job of theirs is preempted by urgency or a lease of theirs is undone, so
         they come up as soon as is fair, and rises again when a victim is put back."""

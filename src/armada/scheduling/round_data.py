@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from armada.domain.queues import Queue
-from armada.scheduling.jobdb import JobDbSnapshot
+from armada.scheduling.jobdb_snapshot import JobDbSnapshot
 from armada.scheduling.nodes import Node
 from armada.scheduling.ratelimit import RateLimiterState
 

@@ -5,6 +5,8 @@ A job that no node could ever hold would wait forever; the scheduler rejects it 
 learn the pools where they can run (event ``JobValidated``). Current usage, cordons and
 unschedulable flags are ignored: they pass. Answers are cached by scheduling key, so a million
 identical submissions cost one check; build a new checker when the node inventory changes.
+The cache holds at most ``max_cached_shapes`` answers and starts afresh when full, so a
+workload where every job has its own shape does not make it grow for ever.
 """
 
 from __future__ import annotations
@@ -36,10 +38,17 @@ class SubmitCheckResult:
 
 
 class SubmitChecker:
-    def __init__(self, nodes: Sequence[Node], settings: SchedulingSettings) -> None:
+    def __init__(
+        self,
+        nodes: Sequence[Node],
+        settings: SchedulingSettings,
+        *,
+        max_cached_shapes: int = 10_000,
+    ) -> None:
+        self.max_cached_shapes = max_cached_shapes
+        self._priorities = {n: pc.priority for n, pc in settings.domain_priority_classes().items()}
         self.space = ResourceSpace.from_settings(settings.indexed_resources)
-        classes = settings.domain_priority_classes()
-        self.keys = KeyTable({n: pc.priority for n, pc in classes.items()}, 0)
+        self.keys = KeyTable(self._priorities, 0)
         by_pool: dict[str, list[Node]] = {}
         for node in nodes:
             by_pool.setdefault(node.pool, []).append(node)
@@ -58,10 +67,19 @@ class SubmitChecker:
         cache_key = (requirements.key(), cardinality, label)
         found = self._cache.get(cache_key)
         if found is None:
+            if len(self._cache) >= self.max_cached_shapes:
+                self._forget_shapes()
             found = self._cache[cache_key] = self._check(
                 self.keys.intern(requirements), cardinality, label
             )
         return found
+
+    def _forget_shapes(self) -> None:
+        """Drop every cached answer, interned key and per-key node match: start afresh."""
+        self._cache.clear()
+        self.keys = KeyTable(self._priorities, 0)
+        for db in self.pools.values():
+            db.forget_matches()
 
     def _check(self, key: SchedulingKey, cardinality: int, label: str) -> SubmitCheckResult:
         request, unknown = self.space.request(key.requirements.resources)

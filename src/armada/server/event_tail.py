@@ -140,9 +140,12 @@ class JobSetTail:
                 self.after = page.reached[0]
                 if page.entries:
                     self._fire()
+                if not page.at_end:
+                    continue  # behind the log: read on at once, a page at a time
+                if page.entries:
+                    # Caught up: let what comes next gather into one batch for the watchers.
                     await asyncio.sleep(self._settings.interval)
-                if page.at_end:
-                    await signal.wait_async(self._settings.poll_interval, seen)
+                await signal.wait_async(self._settings.poll_interval, seen)
         except Exception as exc:  # the watchers end with it; the next ones start afresh
             log.warning("event stream of %s/%s: reading the log failed: %s", *self.key, exc)
             self.error = exc
@@ -160,6 +163,10 @@ class Tails:
 
     def __len__(self) -> int:
         return len(self._tails)
+
+    def get(self, queue: str, job_set: str) -> JobSetTail | None:
+        """The job set's tail, if it has watchers."""
+        return self._tails.get((queue, job_set))
 
     def join(self, queue: str, job_set: str) -> JobSetTail:
         tail = self._tails.get((queue, job_set))

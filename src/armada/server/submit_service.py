@@ -17,6 +17,7 @@ from armada.domain.quoting import shown
 from armada.domain.states import JobState
 from armada.eventlog.base import Expect, PreconditionFailed
 from armada.eventlog.keys import client_id_key, queue_key
+from armada.scheduling import gc_paused
 from armada.server.context import ApiContext, ApiError, Principal, invalid, rpc
 from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
 from armada.server.job_commands import cancel_jobs, preempt_jobs, reprioritise_jobs
@@ -50,6 +51,15 @@ class SubmitOperations:
             raise _no_queue(name)
 
     def submit(self, request: submit_pb2.JobSubmitRequest, who: Principal) -> list[str]:
+        # A 1,000-job request allocates tens of thousands of short-lived objects (specs,
+        # events, view rows) and makes no lasting cycles: the cyclic collector, triggered by
+        # allocation counts, would walk the young generations dozens of times a request and
+        # now and then the whole heap (the views' cache of recent jobs): about a tenth of the
+        # request's time, measured. Reference counting frees all of it.
+        with gc_paused():
+            return self._submit_checked(request, who)
+
+    def _submit_checked(self, request: submit_pb2.JobSubmitRequest, who: Principal) -> list[str]:
         self._require_queue(request.queue)
         client_ids = [item.client_id for item in request.job_request_items if item.client_id]
         if not client_ids:

@@ -26,7 +26,15 @@ VIEW_STEPS: Sequence[Step] = (
     # tables and indexes, and emptying the views makes the updater refill them from the log.
     (*VIEWS_LOOKOUT_STEP, *_DDL, f"TRUNCATE {', '.join(VIEW_TABLES)}"),
 )
-_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('armada-views'))"
+# The views are made from the log and carry their checkpoint in the same transaction, so their
+# commits need not wait for the disk: a crash of the database can lose only the last view
+# transactions, whole, checkpoint included, and they are applied from the (durable) log again.
+# Advisory locks belong to the whole database: the lock is the schema's, or stores in other
+# schemas of one database (tests, benchmarks, several installations) would wait on each other.
+_WRITE_LOCK = (
+    "SET LOCAL synchronous_commit = off;"
+    " SELECT pg_advisory_xact_lock(hashtext('armada-views:' || current_schema()))"
+)
 
 
 class PostgresViews:

@@ -71,8 +71,8 @@ def _print_submitted(app: App, ids: list[str], job_set: str, queue: str) -> None
         data = [{"jobId": i, "jobSetId": job_set, "queue": queue} for i in ids]
         click.echo(dump(data, fmt))
         return
-    for job_id in ids:
-        click.echo(f"Submitted job with id {job_id} to job set {job_set}")
+    if ids:  # one write: ten thousand echoes (each flushed) cost a tenth of a second or more
+        click.echo("\n".join(f"Submitted job with id {i} to job set {job_set}" for i in ids))
 
 
 def _check_queue_exists(app: App, queue: str) -> None:

@@ -28,6 +28,9 @@ MAX_CARDINALITY = 2**32 - 1  # GangInfo.cardinality is a uint32
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 JOB_ID_TEMPLATE = "{JobId}"
 VERDICT_CACHE_SIZE = 4096
+# What a container runs (with its image): read by no check and no default, so pods differing
+# only in these share a verdict.
+PROGRAM_FIELDS = ("command", "args", "env")
 
 
 @dataclass(frozen=True)
@@ -156,18 +159,55 @@ class SubmissionPreparer:
         key = (pod_field, original.SerializeToString(deterministic=True))
         verdict = self._verdicts.get(key)
         if verdict is None:
-            pod = core.PodSpec()
-            pod.CopyFrom(original)  # defaulting changes it; the request stays as sent
-            try:
-                verdict = judge_pod(pod_field, pod, self._settings, self._allowed)
-            except SubmissionError as exc:
-                verdict = exc
-            self._verdicts[key] = verdict
-            if len(self._verdicts) > VERDICT_CACHE_SIZE:
-                self._verdicts.popitem(last=False)
+            verdict = self._judge_by_shape(pod_field, original)
+            self._remember(key, verdict)
         if isinstance(verdict, SubmissionError):
             raise SubmissionError(verdict.field, verdict.problem)
         return verdict
+
+    def _judge_by_shape(
+        self, pod_field: str, original: core.PodSpec
+    ) -> PodVerdict | SubmissionError:
+        """The verdict on a pod spec, from the verdict on its shape (the spec without what no
+        check or default reads: its containers' programs): generated jobs differ in their
+        arguments and environment, and are validated and defaulted once per shape."""
+        shape = core.PodSpec()
+        shape.CopyFrom(original)  # defaulting changes it; the request stays as sent
+        for container in (*shape.containers, *shape.initContainers):
+            for cleared in ("command", "args", "env", "image"):
+                container.ClearField(cleared)
+        key = ("shape:" + pod_field, shape.SerializeToString(deterministic=True))
+        judged = self._verdicts.get(key)
+        if judged is None:
+            try:
+                judged = judge_pod(pod_field, shape, self._settings, self._allowed)
+            except SubmissionError as exc:
+                judged = exc
+            self._remember(key, judged)
+        if isinstance(judged, SubmissionError):
+            return judged
+        pod = core.PodSpec.FromString(judged.pod_bytes)  # the shape, defaulted
+        for target, source in zip(
+            (*pod.containers, *pod.initContainers),
+            (*original.containers, *original.initContainers),
+            strict=True,
+        ):
+            for name in PROGRAM_FIELDS:
+                getattr(target, name).MergeFrom(getattr(source, name))
+            target.image = source.image
+        try:
+            return PodVerdict(
+                pod_bytes=pod_spec_bytes(pod_field, pod, self._settings),
+                requirements=judged.requirements,
+                exposed_ports=judged.exposed_ports,
+            )
+        except SubmissionError as exc:
+            return exc
+
+    def _remember(self, key: tuple[str, bytes], verdict: PodVerdict | SubmissionError) -> None:
+        self._verdicts[key] = verdict
+        if len(self._verdicts) > VERDICT_CACHE_SIZE:
+            self._verdicts.popitem(last=False)
 
 
 def judge_pod(
@@ -179,12 +219,7 @@ def judge_pod(
     check_pod_as_sent(pod_field, pod, settings, allowed_classes)
     apply_pod_defaults(pod, settings)
     resources = job_resources(pod_field, pod, settings)
-    pod_bytes = pod.SerializeToString()
-    if len(pod_bytes) > settings.max_pod_spec_size_bytes:
-        raise SubmissionError(
-            pod_field,
-            f"is {len(pod_bytes)} bytes; the limit is {settings.max_pod_spec_size_bytes}",
-        )
+    pod_bytes = pod_spec_bytes(pod_field, pod, settings)
     requirements = dj.SchedulingRequirements(
         resources=resources,
         priority_class=pod.priorityClassName,
@@ -198,6 +233,16 @@ def judge_pod(
     return PodVerdict(
         pod_bytes=pod_bytes, requirements=requirements, exposed_ports=frozenset(exposed_ports(pod))
     )
+
+
+def pod_spec_bytes(pod_field: str, pod: core.PodSpec, settings: SubmissionSettings) -> bytes:
+    pod_bytes = pod.SerializeToString()
+    if len(pod_bytes) > settings.max_pod_spec_size_bytes:
+        raise SubmissionError(
+            pod_field,
+            f"is {len(pod_bytes)} bytes; the limit is {settings.max_pod_spec_size_bytes}",
+        )
+    return pod_bytes
 
 
 def deduplicate(specs: list[dj.JobSpec], existing_client_ids: dict[str, str]) -> PreparedRequest:
