@@ -15,7 +15,8 @@ import pytest
 from armada.eventlog import EventLogError
 from armada.eventlog.base import StoreBusy, StoreUnavailable
 from armada.eventlog.postgres import PostgresEventLog
-from armada.eventlog.postgres_schema import LOG_STEPS
+from armada.eventlog.postgres_schema import LOG_STEPS, migrate
+from armada.views.postgres import VIEW_STEPS
 from tests.builders import sequence, submit
 from tests.postgres_support import fresh_schema
 from tests.server_process import with_open_auth
@@ -59,9 +60,40 @@ def test_armada_migrate_makes_the_schema_and_processes_check_it() -> None:
         assert "log: schema version 1 (migrated from 0)" in first.stdout
         again = armada("migrate", "--store", url)
         assert "log: schema version 1 (up to date)" in again.stdout
-        assert "views: schema version 1 (up to date)" in again.stdout
+        assert f"views: schema version {len(VIEW_STEPS)} (up to date)" in again.stdout
         log = PostgresEventLog(url)
         log.close()
+
+
+# The views' jobs table as schema version 1 made it (before the Lookout API's columns).
+JOBS_V1 = """CREATE TABLE jobs (
+    job_id TEXT PRIMARY KEY, queue TEXT NOT NULL, job_set TEXT NOT NULL, state TEXT NOT NULL,
+    priority BIGINT NOT NULL, priority_class TEXT NOT NULL, submitted DOUBLE PRECISION NOT NULL,
+    last_transition DOUBLE PRECISION NOT NULL, external_job_uri TEXT NOT NULL DEFAULT '',
+    latest_run_id TEXT NOT NULL DEFAULT '', pool TEXT NOT NULL DEFAULT '',
+    executor TEXT NOT NULL DEFAULT '', node TEXT NOT NULL DEFAULT '', record BYTEA NOT NULL
+)"""
+
+
+def test_views_of_version_1_gain_the_lookout_columns_and_are_refilled() -> None:
+    with fresh_schema(migrated=False) as url, psycopg.connect(url, autocommit=True) as conn:
+        migrate(conn, "log", LOG_STEPS)
+        old_step = [JOBS_V1, *(s for s in VIEW_STEPS[0] if "TABLE IF NOT EXISTS jobs" not in s)]
+        old_step = [s for s in old_step if "owner" not in s and "job_set_name" not in s]
+        old_step = [s for s in old_step if "job_annotations" not in s and "counts" not in s]
+        migrate(conn, "views", [old_step])
+        conn.execute("INSERT INTO view_checkpoint (name, \"offset\") VALUES ('query-store', 7)")
+        assert migrate(conn, "views", VIEW_STEPS) == (1, 2)
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'jobs'"
+                " AND table_schema = current_schema()"
+            )
+        }
+        assert {"owner", "namespace", "cpu", "memory", "ephemeral_storage", "gpu"} <= columns
+        assert conn.execute("SELECT COUNT(*) FROM view_checkpoint").fetchone() == (0,)
+        assert conn.execute("SELECT COUNT(*) FROM job_set_counts").fetchone() == (0,)
 
 
 def test_another_process_append_wakes_the_signal_without_polling(postgres_url: str) -> None:

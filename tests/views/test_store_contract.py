@@ -188,3 +188,36 @@ def test_expired_job_sets_are_deleted_from_the_log_and_the_views(storage: Storag
     assert storage.log.key_state(client_id_key("q1", "c-n1")).exists is True
     assert prune_expired(storage, before=500.0, batch=2) == Pruned()
     assert storage.store.expired_job_sets(2000.0, 10) == [("q1", "recent")]
+
+
+def counts(storage: Storage) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The job set counts, and the same counted from the jobs' rows."""
+    with storage.store.read() as conn:
+        kept = conn.execute(
+            "SELECT queue, job_set, state, n FROM job_set_counts ORDER BY 1, 2, 3"
+        ).fetchall()
+        counted = conn.execute(
+            "SELECT queue, job_set, state, COUNT(*) FROM jobs GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        ).fetchall()
+    return [tuple(r) for r in kept], [tuple(r) for r in counted]
+
+
+def test_job_set_counts_follow_every_move_and_retention(storage: Storage) -> None:
+    populate(storage)
+    kept, counted = counts(storage)
+    assert (
+        kept
+        == counted
+        == [
+            ("q1", "s", "CANCELLED", 1),
+            ("q1", "s", "QUEUED", 1),
+            ("q1", "s", "RUNNING", 1),
+            ("q1", "t", "QUEUED", 1),
+        ]
+    )
+    storage.append(
+        [sequence(ev.CancelJob(job_id="d"), ev.CancelledJob(job_id="d"), queue="q1", job_set="t")]
+    )
+    assert storage.store.forget_jobs("q1", "t", before=2e9, limit=10)
+    kept, counted = counts(storage)
+    assert kept == counted and ("q1", "t", "CANCELLED", 1) not in kept

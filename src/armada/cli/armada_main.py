@@ -18,12 +18,14 @@ from armada.cli.ports import listen_problem
 from armada.config import ConfigError, Settings, load_settings
 from armada.config.dev import DevSettings
 from armada.config.http import HttpSettings
+from armada.config.lookout import LookoutSettings
 from armada.config.scheduler import SchedulerSettings
 from armada.config.server import ServerSettings
 from armada.dev.runtime import (
     RunningSystem,
     serve_until_stopped,
     start_api_server,
+    start_lookout,
     start_scheduler,
     start_system,
 )
@@ -78,9 +80,13 @@ def _exit_if_http_cannot_listen(component: str, http: HttpSettings) -> None:
 
 def _serve(component: str, settings: Any, start: Starter) -> None:
     grpc = settings.grpc
-    _exit_if_cannot_listen(
-        component, grpc.host, grpc.port, "choose another with --port (grpc.port in a config file)"
-    )
+    if component != "lookout":  # lookout serves HTTP only
+        _exit_if_cannot_listen(
+            component,
+            grpc.host,
+            grpc.port,
+            "choose another with --port (grpc.port in a config file)",
+        )
     _exit_if_http_cannot_listen(component, settings.http)
 
     async def main() -> None:
@@ -90,10 +96,15 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
             loop.add_signal_handler(sig, stop.set)
 
         def ready(system: RunningSystem) -> None:
+            if component == "lookout":
+                _lookout_ready(system, settings)
+                return
             click.echo(f"Armada {__version__} ({component}) is serving on {system.address}")
             click.echo(f"  data: {settings.storage.shown}")
             if system.http is not None:
                 click.echo(f"  http: {system.http.url} (/metrics, /healthz, /readyz)")
+                if component == "dev":
+                    click.echo(f"  lookout: {system.http.url}/ (the web UI)")
             if component != "scheduler":
                 click.echo(f"  try:  armadactl --armadaUrl {system.address} create queue test")
             click.echo("  stop: Ctrl-C")
@@ -110,6 +121,14 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
     except (OSError, EventLogError) as exc:
         click.echo(f"armada {component}: {exc}", err=True)
         sys.exit(1)
+
+
+def _lookout_ready(system: RunningSystem, settings: Any) -> None:
+    assert system.http is not None
+    click.echo(f"Armada {__version__} (lookout) is serving the web UI on {system.http.url}/")
+    click.echo("  apis: /api/v1/ (Lookout), /v1/ (REST gateway); /metrics, /healthz, /readyz")
+    click.echo(f"  data: {settings.storage.shown}")
+    click.echo("  stop: Ctrl-C")
 
 
 def config_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -204,6 +223,21 @@ def dev(config_file: Path | None, **options: Any) -> None:
 def server(config_file: Path | None, **options: Any) -> None:
     """Start the public API server alone (other components share its store)."""
     _serve("server", _load("server", ServerSettings, config_file, options), start_api_server)
+
+
+@main.command()
+@config_option
+@http_port_option(10000)
+@click.option("--host", help="Interface to listen on [default: localhost].")
+@store_options
+def lookout(config_file: Path | None, **options: Any) -> None:
+    """Start Lookout: the web UI, the Lookout API and the REST gateway, on a store that
+    `armada server` and `armada scheduler` share (HTTP only)."""
+    settings = _load("lookout", LookoutSettings, config_file, options)
+    if not settings.http.enabled:
+        click.echo("armada lookout: http.enabled is false: lookout serves only HTTP", err=True)
+        sys.exit(2)
+    _serve("lookout", settings, start_lookout)
 
 
 @main.command()

@@ -81,6 +81,7 @@ def render(models: dict[str, type[Settings]]) -> str:
 def all_models() -> dict[str, type[Settings]]:
     from armada.config.dev import DevSettings
     from armada.config.executor import ExecutorConfig
+    from armada.config.lookout import LookoutSettings
     from armada.config.scheduler import SchedulerSettings
     from armada.config.server import ServerSettings
 
@@ -89,6 +90,7 @@ def all_models() -> dict[str, type[Settings]]:
         "armada server": ServerSettings,
         "armada scheduler": SchedulerSettings,
         "armada executor": ExecutorConfig,
+        "armada lookout": LookoutSettings,
     }
 
 

@@ -21,10 +21,13 @@ from armada.config import ConfigError
 from armada.config.auth import AuthSettings
 from armada.config.http import HttpSettings
 from armada.config.server import GrpcSettings, ServerSettings, StorageSettings
+from armada.dev.http_api import add_http_api
 from armada.dev.loop_watch import watch_loop
 from armada.domain.clock import Clock, IdSource, RandomIds, SystemClock
 from armada.http import HttpListener, HttpParts, build_app, start_http
 from armada.http.grpc_metrics import GrpcMetrics
+from armada.lookout.gateway.rules import REPORTING
+from armada.lookout.ui_files import ui_routes
 from armada.security import Security, build_security
 from armada.security.grpc_auth import AuthInterceptor
 from armada.security.tls import server_credentials
@@ -38,6 +41,7 @@ from armada.views.updater import follow_log
 # by the functions that start them (a second less to start on an idle machine).
 if TYPE_CHECKING:
     from armada.config.dev import DevSettings
+    from armada.config.lookout import LookoutSettings
     from armada.config.scheduler import SchedulerSettings
     from armada.dev.farm import Farm
     from armada.schedulerservice.runtime import SchedulerRuntime
@@ -101,11 +105,14 @@ async def _serve(
     auth: AuthSettings,
     follow_interval: float,
     views_later: bool = False,
+    listen_grpc: bool = True,
 ) -> RunningSystem:
     """Open the store, register the services and listen (gRPC, then HTTP). With
     ``views_later`` the views are brought up to date after the server listens, and a gate
     holds the calls that read them until then: the start costs what is behind only to the
-    calls that need it. Every call on either side is authenticated by one chain."""
+    calls that need it. Every call on either side is authenticated by one chain. Without
+    ``listen_grpc`` the gRPC server only holds the servicers the HTTP routes call (``armada
+    lookout``)."""
     security = checked_security(auth)
     storage = await asyncio.to_thread(open_storage, storage_settings, catch_up=not views_later)
     gate = ViewsGate() if views_later else None
@@ -120,15 +127,9 @@ async def _serve(
     server = grpc_server(grpc_settings, interceptors)
     if gate is not None:
         parts.readiness.append(gate.not_ready_reason)
+        parts.views_ready = gate.ready.wait
     runtime = add_services(server, storage, parts)
-    try:
-        port = _listen(server, grpc_settings)
-    except RuntimeError:  # grpc's way of saying it could not bind (the CLI checks first)
-        port = 0
-    if port == 0:
-        storage.close()
-        raise OSError(f"could not listen on {grpc_settings.address}")
-    await server.start()
+    port = await _listen_grpc(server, grpc_settings, storage) if listen_grpc else 0
     http: HttpListener | None = None
     if http_settings.enabled:
         try:
@@ -146,7 +147,7 @@ async def _serve(
     if runtime is not None:
         tasks.append(_task(runtime.run(), "scheduler"))
     return RunningSystem(
-        address=f"{grpc_settings.host}:{port}",
+        address=f"{grpc_settings.host}:{port}" if listen_grpc else "",
         storage=storage,
         server=server,
         tasks=tasks,
@@ -166,10 +167,19 @@ def checked_security(auth: AuthSettings) -> Security:
     return build_security(auth)
 
 
-def _listen(server: grpc.aio.Server, settings: GrpcSettings) -> int:
-    if settings.tls.enabled:
-        return int(server.add_secure_port(settings.address, server_credentials(settings.tls)))
-    return int(server.add_insecure_port(settings.address))
+async def _listen_grpc(server: grpc.aio.Server, settings: GrpcSettings, storage: Storage) -> int:
+    try:
+        if settings.tls.enabled:
+            port = int(server.add_secure_port(settings.address, server_credentials(settings.tls)))
+        else:
+            port = int(server.add_insecure_port(settings.address))
+    except RuntimeError:  # grpc's way of saying it could not bind (the CLI checks first)
+        port = 0
+    if port == 0:
+        storage.close()
+        raise OSError(f"could not listen on {settings.address}")
+    await server.start()
+    return port
 
 
 def _task(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -208,16 +218,24 @@ def add_scheduler(
 
 
 async def start_api_server(
-    settings: ServerSettings, clock: Clock | None = None, ids: IdSource | None = None
+    settings: ServerSettings,
+    clock: Clock | None = None,
+    ids: IdSource | None = None,
+    *,
+    lookout: bool = False,
 ) -> RunningSystem:
     """``armada server``: the public API on its store. It listens before its views have
-    caught up with the log (event streams read the log and answer at once)."""
+    caught up with the log (event streams read the log and answer at once). With ``lookout``
+    it is ``armada lookout``: the same APIs over HTTP alone, plus the web UI."""
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> None:
-        add_public_api(server, make_api_context(storage, settings, clock, ids, http.security))
+        api = make_api_context(storage, settings, clock, ids, http.security)
+        add_http_api(http, api, add_public_api(server, api))
+        if lookout:
+            http.routes.extend(ui_routes())  # last: the UI answers the app's own pages
 
     system = await _serve(
-        "server",
+        "lookout" if lookout else "server",
         settings.grpc,
         settings.http,
         settings.storage,
@@ -225,8 +243,10 @@ async def start_api_server(
         auth=settings.auth,
         follow_interval=settings.events.poll_interval.total_seconds(),
         views_later=True,
+        listen_grpc=not lookout,
     )
-    _start_retention(system, settings.storage, clock or SystemClock())
+    if not lookout:  # the API servers prune the store
+        _start_retention(system, settings.storage, clock or SystemClock())
     return system
 
 
@@ -243,6 +263,14 @@ def _start_retention(system: RunningSystem, settings: StorageSettings, clock: Cl
         now=clock.now,
     )
     system.tasks.append(_task(pruning, "retention"))
+
+
+async def start_lookout(
+    settings: LookoutSettings, clock: Clock | None = None, ids: IdSource | None = None
+) -> RunningSystem:
+    """``armada lookout``: the web UI, the Lookout API and the REST gateway on the store, over
+    HTTP only. Like ``armada server`` it answers before its views have caught up."""
+    return await start_api_server(settings, clock, ids, lookout=True)
 
 
 async def start_scheduler(
@@ -292,16 +320,23 @@ async def start_system(
     clusters: dict[str, Cluster] = {}
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> SchedulerRuntime:
+        from armada.schedulerservice.reports_service import SchedulerReportingServicer
+
         assert http.security is not None
         api = make_api_context(storage, settings, clock, ids, http.security)
-        add_public_api(server, api)
+        servicers = add_public_api(server, api)
         logs = BinocularsLogService(
             pod_locator(storage.store), clusters, may_read=api_log_gate(api)
         )
         logs.add_to_server(server)
-        return add_scheduler(
+        runtime = add_scheduler(
             server, storage, config=config, clock=clock, ids=ids, http=http, security=http.security
         )
+        servicers["binoculars.Binoculars"] = logs
+        servicers[REPORTING] = SchedulerReportingServicer(runtime, http.security)
+        add_http_api(http, api, servicers, lambda: runtime.service.history.rounds)
+        http.routes.extend(ui_routes())  # last: the UI answers the app's own pages
+        return runtime
 
     system = await _serve(
         "dev",

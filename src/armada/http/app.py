@@ -3,7 +3,7 @@ a component adds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -32,6 +32,9 @@ class HttpParts:
     security: Security | None = None
     """Given: every route but health, readiness and metrics needs credentials its chain
     accepts, and finds the caller in ``request.scope["armada.principal"]``."""
+    # Awaited by routes that read the views before answering, while the views catch up with
+    # the log at start (``armada server``); None when they are up to date from the start.
+    views_ready: Callable[[], Awaitable[object]] | None = None
 
 
 def build_app(parts: HttpParts) -> ASGIApp:

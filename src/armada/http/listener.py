@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Generator
+from typing import cast
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -40,6 +41,11 @@ class HttpListener:
         self.address = f"{host}:{port}"
         self.tls = tls
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def app(self) -> ASGIApp:
+        """The application served (its routes, for tests and documents)."""
+        return cast(ASGIApp, self._server.config.app)
 
     @property
     def url(self) -> str:

@@ -19,15 +19,25 @@ from armada.server.submit_service import SubmitServicer
 from armada.views.storage import Storage
 
 
-def add_public_api(server: grpc.aio.Server, api: ApiContext) -> None:
-    """Register Armada's public services on ``server``."""
-    submit_pb2_grpc.add_SubmitServicer_to_server(SubmitServicer(api), server)
-    submit_pb2_grpc.add_QueueServiceServicer_to_server(QueueServicer(api), server)
-    submit_pb2_grpc.add_RetryPolicyServiceServicer_to_server(RetryPolicyServicer(api), server)
-    add_event_services(server, api)
+def add_public_api(server: grpc.aio.Server, api: ApiContext) -> dict[str, object]:
+    """Register Armada's public services on ``server``; return the servicers of Armada's
+    services by full name (``api.Submit``...), for the REST gateway to call the same ones."""
+    servicers: dict[str, object] = {
+        "api.Submit": SubmitServicer(api),
+        "api.QueueService": QueueServicer(api),
+        "api.RetryPolicyService": RetryPolicyServicer(api),
+        "api.Jobs": JobsServicer(api),
+    }
+    submit_pb2_grpc.add_SubmitServicer_to_server(servicers["api.Submit"], server)
+    submit_pb2_grpc.add_QueueServiceServicer_to_server(servicers["api.QueueService"], server)
+    submit_pb2_grpc.add_RetryPolicyServiceServicer_to_server(
+        servicers["api.RetryPolicyService"], server
+    )
+    servicers["api.Event"] = add_event_services(server, api)
     executor_admin_pb2_grpc.add_ExecutorServicer_to_server(ExecutorServicer(api), server)
     executor_admin_pb2_grpc.add_NodeServicer_to_server(NodeServicer(api), server)
-    job_pb2_grpc.add_JobsServicer_to_server(JobsServicer(api), server)
+    job_pb2_grpc.add_JobsServicer_to_server(servicers["api.Jobs"], server)
+    return servicers
 
 
 def make_api_context(

@@ -173,8 +173,9 @@ def _as_is(data: bytes) -> bytes:
     return data
 
 
-def add_event_services(server: grpc.aio.Server, api: ApiContext) -> EventStreams:
-    """Register api.Event and EventBatches, their streams sending pre-serialised bytes."""
+def add_event_services(server: grpc.aio.Server, api: ApiContext) -> EventServicer:
+    """Register api.Event and EventBatches, their streams sending pre-serialised bytes;
+    return the api.Event servicer (the REST gateway calls it too)."""
     streams = EventStreams(api)
     events = EventServicer(streams)
     batches = EventBatchServicer(streams)
@@ -207,4 +208,4 @@ def add_event_services(server: grpc.aio.Server, api: ApiContext) -> EventStreams
     for name, handlers in services.items():
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(name, handlers),))
         server.add_registered_method_handlers(name, handlers)
-    return streams
+    return events

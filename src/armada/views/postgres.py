@@ -16,11 +16,15 @@ from psycopg_pool import ConnectionPool
 
 from armada.eventlog.postgres import translated
 from armada.eventlog.postgres_schema import Step, check_schema
-from armada.views.sql import POSTGRES_TYPES, VIEWS_DDL, PgSql
+from armada.views.sql import POSTGRES_TYPES, VIEWS_DDL, VIEWS_LOOKOUT_STEP, PgSql
 from armada.views.sqlite_views import VIEW_TABLES
 
+_DDL = tuple(s.strip() for s in VIEWS_DDL.format(**POSTGRES_TYPES).split(";") if s.strip())
 VIEW_STEPS: Sequence[Step] = (
-    tuple(s.strip() for s in VIEWS_DDL.format(**POSTGRES_TYPES).split(";") if s.strip()),
+    _DDL,
+    # Step 2 adds the Lookout API's columns; the DDL again (IF NOT EXISTS) makes the new
+    # tables and indexes, and emptying the views makes the updater refill them from the log.
+    (*VIEWS_LOOKOUT_STEP, *_DDL, f"TRUNCATE {', '.join(VIEW_TABLES)}"),
 )
 # The views are made from the log and carry their checkpoint in the same transaction, so their
 # commits need not wait for the disk: a crash of the database can lose only the last view

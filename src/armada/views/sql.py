@@ -108,11 +108,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     pool             TEXT NOT NULL DEFAULT '',
     executor         TEXT NOT NULL DEFAULT '',
     node             TEXT NOT NULL DEFAULT '',
+    owner            TEXT NOT NULL DEFAULT '',
+    namespace        TEXT NOT NULL DEFAULT '',
+    cpu              {bigint} NOT NULL DEFAULT 0,
+    memory           {bigint} NOT NULL DEFAULT 0,
+    ephemeral_storage {bigint} NOT NULL DEFAULT 0,
+    gpu              {bigint} NOT NULL DEFAULT 0,
     record           {blob} NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_by_job_set ON jobs (queue, job_set, state);
-CREATE INDEX IF NOT EXISTS jobs_by_queue_state ON jobs (queue, state);
-CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
+CREATE INDEX IF NOT EXISTS jobs_by_queue_state_time ON jobs (queue, state, submitted);
+CREATE INDEX IF NOT EXISTS jobs_by_state_time ON jobs (state, submitted);
+CREATE INDEX IF NOT EXISTS jobs_by_submitted ON jobs (submitted);
+CREATE INDEX IF NOT EXISTS jobs_by_job_set_name ON jobs (job_set, state);
 CREATE INDEX IF NOT EXISTS jobs_by_executor ON jobs (executor, node, state)
     WHERE executor != '';
 CREATE INDEX IF NOT EXISTS jobs_by_external_uri ON jobs (queue, job_set, external_job_uri)
@@ -120,6 +128,20 @@ CREATE INDEX IF NOT EXISTS jobs_by_external_uri ON jobs (queue, job_set, externa
 CREATE TABLE IF NOT EXISTS runs (
     run_id  TEXT PRIMARY KEY,
     job_id  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_annotations (
+    job_id  TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (job_id, key)
+);
+CREATE INDEX IF NOT EXISTS job_annotations_by_key ON job_annotations (key, value);
+CREATE TABLE IF NOT EXISTS job_set_counts (
+    queue    TEXT NOT NULL,
+    job_set  TEXT NOT NULL,
+    state    TEXT NOT NULL,
+    n        {bigint} NOT NULL,
+    PRIMARY KEY (queue, job_set, state)
 );
 CREATE TABLE IF NOT EXISTS client_ids (
     queue      TEXT NOT NULL,
@@ -140,5 +162,23 @@ CREATE TABLE IF NOT EXISTS executor_settings (
     record    {blob} NOT NULL
 )
 """
+# PostgreSQL's step 2 (views of step 1 gain them; a new database has them from step 1): the
+# Lookout API's columns, annotations and indexes. The views are emptied so that the updater
+# replays the log into them with the new columns filled.
+VIEWS_LOOKOUT_STEP = (
+    *(
+        f"ALTER TABLE jobs ADD COLUMN IF NOT EXISTS {column}"
+        for column in (
+            "owner TEXT NOT NULL DEFAULT ''",
+            "namespace TEXT NOT NULL DEFAULT ''",
+            "cpu BIGINT NOT NULL DEFAULT 0",
+            "memory BIGINT NOT NULL DEFAULT 0",
+            "ephemeral_storage BIGINT NOT NULL DEFAULT 0",
+            "gpu BIGINT NOT NULL DEFAULT 0",
+        )
+    ),
+    "DROP INDEX IF EXISTS jobs_by_queue_state",
+    "DROP INDEX IF EXISTS jobs_by_state",
+)
 SQLITE_TYPES = {"blob": "BLOB", "real": "REAL", "bigint": "INTEGER"}
 POSTGRES_TYPES = {"blob": "BYTEA", "real": "DOUBLE PRECISION", "bigint": "BIGINT"}

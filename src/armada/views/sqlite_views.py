@@ -25,10 +25,12 @@ VIEWS_REMEDY = (
     " replaced at open) or run `armada rebuild-views`"
 )
 # Bump when the tables change: views of an older version are dropped and rebuilt from the log.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 VIEW_TABLES = (
     "view_checkpoint",
     "jobs",
+    "job_annotations",
+    "job_set_counts",
     "runs",
     "client_ids",
     "queues",

@@ -24,6 +24,7 @@ import msgspec
 from armada.domain.lifecycle import JobRecord
 from armada.domain.queues import ExecutorSettings, Queue, RetryPolicy
 from armada.domain.states import JobState
+from armada.views.counts import count_changes, forgotten
 from armada.views.sql import Sql, ViewsBackend
 from armada.views.sqlite_views import SqliteViews
 
@@ -61,7 +62,21 @@ JOB_COLUMNS = (
     "pool",
     "executor",
     "node",
+    "owner",
+    "namespace",
+    "cpu",
+    "memory",
+    "ephemeral_storage",
+    "gpu",
     "record",
+)
+# The Lookout API's resource columns: the request's milli-units as Armada's Lookout shows them
+# (CPU in millicores; memory, ephemeral storage in bytes; GPUs whole).
+_RESOURCE_COLUMNS = (
+    ("cpu", 1),
+    ("memory", 1000),
+    ("ephemeral-storage", 1000),
+    ("nvidia.com/gpu", 1000),
 )
 
 
@@ -81,6 +96,9 @@ def job_row(job: JobRecord) -> tuple[object, ...]:
         run.pool if run else "",
         run.executor if run else "",
         run.node if run else "",
+        job.spec.owner,
+        job.spec.namespace,
+        *(job.spec.requirements.resources.get(name, 0) // unit for name, unit in _RESOURCE_COLUMNS),
         encode(job),
     )
 
@@ -96,6 +114,11 @@ class QueryStore:
         self._backend: ViewsBackend = SqliteViews(path) if backend is None else backend
 
     def _read(self) -> AbstractContextManager[Sql]:
+        return self._backend.read()
+
+    def read(self) -> AbstractContextManager[Sql]:
+        """A connection for the read-only queries of other components (the Lookout API's
+        filtered pages and groups, written in the SQL both databases speak)."""
         return self._backend.read()
 
     def write(self) -> AbstractContextManager[Sql]:
@@ -272,12 +295,17 @@ class QueryStore:
             client_ids = [job.spec.client_id for job in jobs if job.spec.client_id]
             conn.executemany("DELETE FROM jobs WHERE job_id = ?", [(j.job_id,) for j in jobs])
             conn.executemany(
+                "DELETE FROM job_annotations WHERE job_id = ?",
+                [(j.job_id,) for j in jobs if j.spec.annotations],
+            )
+            conn.executemany(
                 "DELETE FROM runs WHERE run_id = ?", [(r.run_id,) for j in jobs for r in j.runs]
             )
             conn.executemany(
                 "DELETE FROM client_ids WHERE queue = ? AND client_id = ?",
                 [(queue, client_id) for client_id in client_ids],
             )
+            count_changes(conn, forgotten(jobs))
         return jobs
 
     # --- control plane ----------------------------------------------------------------------

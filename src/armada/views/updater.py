@@ -21,6 +21,7 @@ from armada.domain.events import LogEntry
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
 from armada.eventlog.base import EventLog, StoreBusy, StoreFull, StoreUnavailable
+from armada.views.counts import count_changes, state_moves
 from armada.views.sql import Sql
 from armada.views.store import CHECKPOINT, JOB_COLUMNS, QueryStore, encode, job_row
 
@@ -117,8 +118,10 @@ class ViewUpdater:
             j: self._cache[j] for j in referenced if j in self._cache
         }
         jobs.update(self._store.get_jobs(referenced - jobs.keys(), conn))
+        before = {job_id: job.state for job_id, job in jobs.items() if job is not None}
         changed: dict[str, JobRecord] = {}
         client_ids: list[tuple[str, str, str]] = []
+        annotations: list[tuple[str, str, str]] = []
         new_runs: list[tuple[str, str]] = []
         for entry in entries:
             seq = entry.sequence
@@ -135,18 +138,28 @@ class ViewUpdater:
                     log.debug("view: skipped event at offset %d: %s", entry.offset, exc)
                     continue
                 jobs[job_id] = changed[job_id] = updated
-                if isinstance(event, ev.SubmitJob) and event.spec.client_id:
-                    client_ids.append((event.spec.queue, event.spec.client_id, job_id))
+                if isinstance(event, ev.SubmitJob):
+                    spec = event.spec
+                    if spec.client_id:
+                        client_ids.append((spec.queue, spec.client_id, job_id))
+                    annotations.extend((job_id, k, v) for k, v in spec.annotations.items())
                 elif isinstance(event, ev.JobRunLeased):
                     new_runs.append((event.run_id, job_id))
         self._remember(changed.values())
         if changed:
             conn.executemany(_UPSERT_JOB, [job_row(job) for job in changed.values()])
+            count_changes(conn, state_moves(changed.values(), before))
         if client_ids:
             conn.executemany(
                 "INSERT INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 client_ids,
+            )
+        if annotations:
+            conn.executemany(
+                "INSERT INTO job_annotations (job_id, key, value) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                annotations,
             )
         if new_runs:
             conn.executemany(

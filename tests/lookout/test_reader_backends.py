@@ -1,0 +1,108 @@
+"""The Lookout API's queries answer the same on SQLite and PostgreSQL (their SQL differs for
+text matches, and pages filtered by several states take a query per state)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from armada.domain import events as ev
+from armada.lookout.api import LookoutReader
+from armada.lookout.api.requests import BadRequest, GetJobsRequest, GroupJobsRequest, decode
+from armada.views.storage import Storage, open_storage
+from tests.builders import sequence, submit
+from tests.views.test_store_contract import settings_for
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def reader(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookoutReader]:
+    with ExitStack() as stack:
+        storage: Storage = open_storage(settings_for(request.param, tmp_path, stack))
+        stack.callback(storage.close)
+        names = ["a_1", "a%1", "A_2", "b*1", "b[1"]
+        storage.append(
+            [
+                sequence(
+                    submit(f"j{i}", job_set=name, annotations={"k": name}),
+                    job_set=name,
+                    created=1_700_000_000.0 + i,
+                )
+                for i, name in enumerate(names)
+            ]
+            + [
+                sequence(
+                    ev.JobRunLeased(job_id="j1", run_id="r1", executor="c", node="n", pool="p"),
+                    ev.CancelJob(job_id="j3"),
+                    ev.CancelledJob(job_id="j3"),
+                    created=1_700_000_100.0,
+                )
+            ]
+        )
+        yield LookoutReader(storage.store, lambda: 1_700_000_200.0)
+
+
+def jobs(reader: LookoutReader, **body: Any) -> list[str]:
+    request = decode(json.dumps(body).encode(), GetJobsRequest)
+    return [job["jobId"] for job in reader.jobs(request)["jobs"]]
+
+
+def text(field: str, match: str, value: str, annotation: bool = False) -> dict[str, Any]:
+    return {"field": field, "match": match, "value": value, "isAnnotation": annotation}
+
+
+def test_text_matches_are_literal_and_case_sensitive(reader: LookoutReader) -> None:
+    assert jobs(reader, filters=[text("jobSet", "startsWith", "a_")]) == ["j0"]
+    assert jobs(reader, filters=[text("jobSet", "startsWith", "a%")]) == ["j1"]
+    assert jobs(reader, filters=[text("jobSet", "contains", "_")]) == ["j0", "j2"]
+    assert jobs(reader, filters=[text("jobSet", "contains", "*")]) == ["j3"]
+    assert jobs(reader, filters=[text("jobSet", "contains", "[1")]) == ["j4"]
+    assert jobs(reader, filters=[text("k", "startsWith", "A", True)]) == ["j2"]
+
+
+def test_a_page_of_several_states_in_time_order(reader: LookoutReader) -> None:
+    states = {"field": "state", "match": "anyOf", "value": ["QUEUED", "CANCELLED"]}
+    newest = {"field": "submitted", "direction": "DESC"}
+    assert jobs(reader, filters=[states], order=newest) == ["j4", "j3", "j2", "j0"]
+    assert jobs(reader, filters=[states], order=newest, skip=1, take=2) == ["j3", "j2"]
+    oldest = {"field": "submitted", "direction": "ASC"}
+    assert jobs(reader, filters=[states], order=oldest, take=1) == ["j0"]
+    leased = {"field": "state", "match": "anyOf", "value": ["LEASED"]}
+    assert jobs(reader, filters=[leased], order=oldest) == ["j1"]
+
+
+def test_groups_from_the_counts_and_from_the_rows_agree(reader: LookoutReader) -> None:
+    def groups(aggregates: list[str]) -> list[tuple[str, int, dict[str, int]]]:
+        body = {
+            "groupedField": {"field": "state"},
+            "aggregates": aggregates,
+            "order": {"field": "count", "direction": "DESC"},
+        }
+        answer = reader.groups(decode(json.dumps(body).encode(), GroupJobsRequest))
+        return [(g["name"], g["count"], g["aggregates"]["state"]) for g in answer["groups"]]
+
+    counted = groups(["state"])  # from job_set_counts
+    assert counted == groups(["state", "submitted"])  # from every job's row
+    assert counted == [
+        ("QUEUED", 3, {"QUEUED": 3}),
+        ("LEASED", 1, {"LEASED": 1}),
+        ("CANCELLED", 1, {"CANCELLED": 1}),
+    ]
+
+
+def test_counted_groups_page_in_sql_and_refuse_other_orders(reader: LookoutReader) -> None:
+    def names(**body: Any) -> list[str]:
+        request = decode(
+            json.dumps({"groupedField": {"field": "jobSet"}, **body}).encode(), GroupJobsRequest
+        )
+        return [g["name"] for g in reader.groups(request)["groups"]]
+
+    by_name = {"field": "jobSet", "direction": "DESC"}
+    assert names(order=by_name, aggregates=["state"]) == ["b[1", "b*1", "a_1", "a%1", "A_2"]
+    assert names(order=by_name, aggregates=["state"], skip=1, take=2) == ["b*1", "a_1"]
+    with pytest.raises(BadRequest, match="cannot order groups by 'priority'"):
+        names(order={"field": "priority", "direction": "ASC"}, aggregates=["state"])
