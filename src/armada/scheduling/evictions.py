@@ -112,6 +112,9 @@ class EvictedOrder:
         self, idx: npt.NDArray[np.intp], request: Vector, priority: int
     ) -> tuple[int, list[str]] | None:
         """The node where a job of ``request`` at ``priority`` takes evicted jobs' place."""
+        db = self.ctx.db
+        if len(db.evicted) <= len(db.yielded):
+            return None  # every evicted job came back or gave way: nothing to walk
         if self._order is None:
             self._order = self._work_out()
         return self._walk(self._order, idx, request, priority)
@@ -191,7 +194,10 @@ class Restorer:
     def restore(self, item: Item) -> None:
         """Put an evicted item back on its node(s) if there is room (a gang only whole)."""
         db, ledger = self.ctx.db, self.running.ledger
-        if any(j.job_id in self.state.doomed or j.job_id in db.yielded for j in item.jobs):
+        doomed, yielded = self.state.doomed, db.yielded
+        if (doomed or yielded) and any(
+            (i := j.job_id) in doomed or i in yielded for j in item.jobs
+        ):
             return  # a gang member was preempted, or a new job took its place
         if len(item.jobs) == 1:
             job, info = item.jobs[0], item.infos[0]
