@@ -367,3 +367,22 @@ def test_a_gang_whose_last_member_is_never_reached_tells_why(make_world: MakeWor
     assert not result.leases
     key = w.db.read().key_of(w.db.read()[first]).id
     assert "gang g: 1 of its members were not reached" in (result.reason_for(first, "a", key) or "")
+
+
+def test_a_newcomer_takes_the_place_of_the_evicted_job_least_entitled_to_come_back(
+    make_world: MakeWorld,
+) -> None:
+    # a's four jobs fill two nodes; the one its owner ranked last (job priority 9) runs on
+    # n1. b's job arrives: a is over its share, and the job preempted is the one a would put
+    # back last, on whichever node it is (Armada's fair-share preemption), not one of the
+    # jobs on the node that happens to come first.
+    w = make_world([node("n0", cpu=2), node("n1", cpu=2)], [Queue(name="a"), Queue(name="b")])
+    w.submit("a", 3, cpu=1, priority_class="armada-preemptible")
+    (last,) = w.submit("a", 1, cpu=1, priority_class="armada-preemptible", priority=9)
+    w.round()
+    assert w.running_on()[last] == "n1"
+    (newcomer,) = w.submit("b", 1, cpu=1, priority_class="armada-preemptible")
+    result = w.round()
+    assert [p.job_id for p in result.preemptions] == [last]
+    assert result.preemptions[0].preempting_job_id == newcomer
+    assert w.running_on()[newcomer] == "n1"

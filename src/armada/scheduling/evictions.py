@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
+from operator import add, ge
 
 import numpy as np
 import numpy.typing as npt
@@ -104,14 +105,49 @@ class EvictedOrder:
         self.weights = shares.weights
         self.evicted = evicted
         self._order: list[str] | None = None
+        # id(matching node indices) -> (those indices, node -> matches), for the walk
+        self._allowed: dict[int, tuple[npt.NDArray[np.intp], list[bool]]] = {}
 
     def find(
         self, idx: npt.NDArray[np.intp], request: Vector, priority: int
     ) -> tuple[int, list[str]] | None:
         """The node where a job of ``request`` at ``priority`` takes evicted jobs' place."""
+        db = self.ctx.db
+        if len(db.evicted) <= len(db.yielded):
+            return None  # every evicted job came back or gave way: nothing to walk
         if self._order is None:
             self._order = self._work_out()
-        return self.ctx.db.walk_evicted(self._order, idx, request, priority)
+        return self._walk(self._order, idx, request, priority)
+
+    def _walk(
+        self, order: list[str], idx: npt.NDArray[np.intp], request: Vector, priority: int
+    ) -> tuple[int, list[str]] | None:
+        """Armada's fair-share preemption: walk the evicted jobs (of priority at most
+        ``priority``, on nodes of ``idx``) from the end of ``order``, gathering per node what
+        they hold plus the node's free room; the first node where ``request`` fits wins."""
+        db = self.ctx.db
+        evicted, yielded = db.evicted, db.yielded
+        while order and (order[-1] not in evicted or order[-1] in yielded):
+            order.pop()  # restored, preempted or yielded: never walked again
+        allowed = self._allowed.get(id(idx))
+        if allowed is None or allowed[0] is not idx:  # matching() caches idx per key
+            mask = np.zeros(len(db.nodes), dtype=np.bool_)
+            mask[idx] = True
+            allowed = self._allowed[id(idx)] = (idx, mask.tolist())
+        ok, want = allowed[1], request.tolist()
+        gathered: dict[int, tuple[list[int], list[str]]] = {}
+        for i in range(len(order) - 1, -1, -1):
+            job_id = order[i]
+            p = evicted.get(job_id)
+            if p is None or job_id in yielded or p.priority > priority or not ok[p.node]:
+                continue
+            room, ids = gathered.get(p.node) or (db.avail[0, p.node].tolist(), [])
+            room = list(map(add, room, p.request.tolist()))
+            ids.append(job_id)
+            gathered[p.node] = (room, ids)
+            if all(map(ge, room, want)):
+                return p.node, ids
+        return None
 
     def _work_out(self) -> list[str]:
         items = {q: its for q, its in self.evicted.items.items() if its}
@@ -158,7 +194,10 @@ class Restorer:
     def restore(self, item: Item) -> None:
         """Put an evicted item back on its node(s) if there is room (a gang only whole)."""
         db, ledger = self.ctx.db, self.running.ledger
-        if any(j.job_id in self.state.doomed or j.job_id in db.yielded for j in item.jobs):
+        doomed, yielded = self.state.doomed, db.yielded
+        if (doomed or yielded) and any(
+            (i := j.job_id) in doomed or i in yielded for j in item.jobs
+        ):
             return  # a gang member was preempted, or a new job took its place
         if len(item.jobs) == 1:
             job, info = item.jobs[0], item.infos[0]

@@ -23,7 +23,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import ge
+from operator import ge, gt
 
 import numpy as np
 import numpy.typing as npt
@@ -242,13 +242,15 @@ class PoolNodeDb:
     def take_claims(self, taker: str, choice: Choice, request: Vector) -> None:
         """Evicted jobs give their claims on ``choice.node`` to ``taker``, a new job about to be
         bound there for ``request``; they stay evicted, and can no longer come back."""
-        freed = np.zeros_like(request)
+        evicted, yielded = self.evicted, self.yielded
+        freed = evicted[choice.yielding[0]].request
+        for job_id in choice.yielding[1:]:
+            freed = freed + evicted[job_id].request
         for job_id in choice.yielding:
-            freed += self.evicted[job_id].request
-            self.yielded[job_id] = taker
+            yielded[job_id] = taker
         self._takers[taker] = list(choice.yielding)
         self.avail[0, choice.node] += freed
-        if bool((freed > request).any()):
+        if any(map(gt, freed.tolist(), request.tolist())):
             self._increased()  # the node has more room than before, once the taker is bound
 
     def give_back_claims(self, taker: str) -> None:
@@ -258,31 +260,6 @@ class PoolNodeDb:
             p = self.evicted[job_id]
             self.avail[0, p.node] -= p.request
             self._decreased(p.node)
-
-    def walk_evicted(
-        self, order: list[str], idx: npt.NDArray[np.intp], request: Vector, priority: int
-    ) -> tuple[int, list[str]] | None:
-        """Armada's fair-share preemption: walk the evicted jobs (of priority at most
-        ``priority``, on nodes of ``idx``) from the end of ``order``, gathering per node what
-        they hold plus the node's free room; the first node where ``request`` fits wins."""
-        evicted, yielded = self.evicted, self.yielded
-        while order and (order[-1] not in evicted or order[-1] in yielded):
-            order.pop()  # restored, preempted or yielded: never walked again
-        allowed = np.zeros(len(self.nodes), dtype=np.bool_)
-        allowed[idx] = True
-        gathered: dict[int, tuple[Vector, list[str]]] = {}
-        for i in range(len(order) - 1, -1, -1):
-            job_id = order[i]
-            p = evicted.get(job_id)
-            if p is None or job_id in yielded or p.priority > priority or not allowed[p.node]:
-                continue
-            room, ids = gathered.get(p.node) or (self.avail[0, p.node], [])
-            room = room + p.request
-            ids.append(job_id)
-            gathered[p.node] = (room, ids)
-            if bool((room >= request).all()):
-                return p.node, ids
-        return None
 
     # -- static matching ------------------------------------------------------------------
     def column(self, label: str) -> _LabelColumn:
@@ -389,19 +366,50 @@ class PoolNodeDb:
             return None
         last_row = self.level_of(priority) if urgency else 1
         for row in range(min(last_row, len(self.levels)) + 1):
+            if row == 1 and evicted_room is not None:
+                found = self._walk(
+                    key.id,
+                    idx,
+                    request,
+                    priority=priority,
+                    evicted_room=evicted_room,
+                    restrict=restrict,
+                )
+                if found is not None:
+                    return found
+                continue
             if restrict is None:
                 node = self._memo_row(key.id, row, idx, request)
             else:
                 node = self._best(row, idx, request)
-            if node < 0:
-                continue
-            if row == 1 and evicted_room is not None:
-                found = evicted_room(idx, request, priority)
-                if found is None:
-                    continue
-                return Choice(found[0], 1, tuple(found[1]))
-            return Choice(node, row)
+            if node >= 0:
+                return Choice(node, row)
         return None
+
+    def _walk(
+        self,
+        key_id: int,
+        idx: npt.NDArray[np.intp],
+        request: Vector,
+        *,
+        priority: int,
+        evicted_room: EvictedRoom,
+        restrict: Mask | None,
+    ) -> Choice | None:
+        """Row 1 by ``evicted_room``. A walk that found nothing is remembered for the key
+        until some node gains room (evicted jobs that may be walked again come with an
+        unbind), so twins do not walk again."""
+        memo_key = (key_id, -1)
+        if restrict is None:
+            memo = self._memo.get(memo_key)
+            if memo is not None and self._last_increase <= memo[1]:
+                return None
+        found = evicted_room(idx, request, priority)
+        if found is None:
+            if restrict is None:
+                self._memo[memo_key] = (-1, self._version)
+            return None
+        return Choice(found[0], 1, tuple(found[1]))
 
     def victims(
         self, choice: Choice, request: Vector, rank: Callable[[Placement], tuple[object, ...]]
