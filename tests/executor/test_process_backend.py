@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -191,4 +193,32 @@ async def test_a_pods_output_files_go_with_the_pod(tmp_path: Path) -> None:
         timeout=5,
     )
     assert cluster._pods == {} and cluster._events == {}
+    await cluster.close()
+
+
+async def test_a_pod_deleted_while_its_processes_start_is_stopped_gracefully(
+    tmp_path: Path,
+) -> None:
+    """Containers start in a worker thread: a deletion arriving meanwhile waits for the start
+    to land, then stops the processes as for any running pod (SIGTERM, then the grace),
+    rather than taking the pod for one not started and leaving its processes to be killed."""
+    cluster = cluster_in(tmp_path)
+    release = threading.Event()
+    original = cluster._containers._start_in_thread
+
+    def held(*args: Any) -> Any:
+        release.wait(5)
+        return original(*args)
+
+    cluster._containers._start_in_thread = held  # type: ignore[method-assign]
+    await cluster.create_run(plan("j1", ["sleep", "30"]))
+    await wait_until_async(lambda: cluster._pods[("default", "armada-j1-0")].starting, timeout=5)
+    deleting = asyncio.create_task(
+        cluster.delete_pod("default", "armada-j1-0", run_id="run-j1", grace=10)
+    )
+    await asyncio.sleep(0)
+    release.set()
+    assert not await deleting, "running: signalled, it goes once its processes have ended"
+    await wait_until_async(lambda: cluster._store.get("default", "armada-j1-0") is None, timeout=5)
+    assert list((tmp_path / "logs").iterdir()) == []
     await cluster.close()

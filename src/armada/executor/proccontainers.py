@@ -63,6 +63,7 @@ class LocalPod:
     deleting: bool = False
     killer: asyncio.TimerHandle | None = None
     recorded: bool = False  # its record (the plan) is written in logDir
+    starting: asyncio.Future[None] | None = None  # done once the containers being started are known
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,21 @@ class ContainerProcesses:
         launches = [self._launch_of(pod.plan, spec) for spec in specs]
         record = None if pod.recorded else (self._layout.record(pod.plan), pod.plan)
         now = self._clock.now()
+        loop = asyncio.get_running_loop()
+        pod.starting = loop.create_future()
+        try:
+            return await self._started(pod, launches, record, now)
+        finally:
+            pod.starting.set_result(None)
+            pod.starting = None
+
+    async def _started(
+        self,
+        pod: LocalPod,
+        launches: list[_Launch],
+        record: tuple[Path, PodPlan] | None,
+        now: float,
+    ) -> list[ContainerView]:
         started = asyncio.get_running_loop().run_in_executor(
             None, self._start_in_thread, launches, record, now
         )

@@ -167,6 +167,9 @@ class ProcessCluster:
         self._recover()
         key = (namespace, name)
         pod = self._pods.get(key)
+        if pod is not None and pod.starting is not None:
+            await asyncio.shield(pod.starting)  # a start under way lands first: then we know
+            pod = self._pods.get(key)  # whether there are processes to stop gracefully
         view = self._store.get(namespace, name)
         if pod is None or view is None or view.run_id != run_id:
             return True

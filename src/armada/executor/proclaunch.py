@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -69,6 +70,12 @@ def exit_code(returncode: int | None) -> int:
     if returncode is None:
         return -1
     return 128 - returncode if returncode < 0 else returncode
+
+
+@functools.cache
+def _shell() -> str:
+    """sh's path, found once (not searched along PATH at every start)."""
+    return shutil.which("sh") or "sh"
 
 
 def missing_tools() -> list[str]:
@@ -147,7 +154,7 @@ def launch(
     process group). Raises OSError if it cannot. Safe in any thread."""
     _runnable(argv[0], env, cwd)
     vmem = "" if confined.vmem_kib is None else str(confined.vmem_kib)
-    wrapper = ["sh", "-c", WRAPPER, "armada-container", str(files.log), str(files.pid)]
+    wrapper = [_shell(), "-c", WRAPPER, "armada-container", str(files.log), str(files.pid)]
     wrapper += [str(files.exit), " ".join(confined.procs), vmem]
     return start([*wrapper, *argv], env=env, cwd=cwd)
 
