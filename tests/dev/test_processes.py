@@ -89,12 +89,16 @@ def test_armada_dev_says_where_it_serves_how_to_try_it_and_how_to_stop_it(
     )
     processes.append(proc)
     assert proc.stdout is not None
-    lines = [proc.stdout.readline().decode() for _ in range(4)]
+    lines = [proc.stdout.readline().decode() for _ in range(6)]
     address = lines[0].rsplit(" ", 1)[-1].strip()
     host, port = address.rsplit(":", 1)
     assert host == "127.0.0.1" and int(port) > 0, "port 0 is replaced by the port it got"
+    http = lines[1].split()[1]
+    assert http.startswith("http://127.0.0.1:")
     assert lines == [
         f"Armada {__version__} (dev) is serving on {address}\n",
+        f"  http: {http} (/metrics, /healthz, /readyz)\n",
+        f"  api:  {http}/api/openapi.json (REST and Lookout APIs)\n",
         f"  data: {data / 'armada.db'} (sqlite)\n",
         f"  try:  armadactl --armadaUrl {address} create queue test\n",
         "  stop: Ctrl-C\n",

@@ -93,6 +93,10 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
             click.echo(f"Armada {__version__} ({component}) is serving on {system.address}")
             if system.http is not None:
                 click.echo(f"  http: {system.http.url} (/metrics, /healthz, /readyz)")
+                if component != "scheduler":
+                    click.echo(
+                        f"  api:  {system.http.url}/api/openapi.json (REST and Lookout APIs)"
+                    )
             click.echo(f"  data: {settings.storage.shown}")
             if component != "scheduler":
                 click.echo(f"  try:  armadactl --armadaUrl {system.address} create queue test")
