@@ -81,7 +81,7 @@ def test_armada_dev_runs_on_postgresql_and_hides_the_password(
     processes.append(proc)
     assert proc.stdout is not None
     address = proc.stdout.readline().decode().rsplit(" ", 1)[-1].strip()
-    data = proc.stdout.readline().decode()
+    data = next(line for line in iter(proc.stdout.readline, b"") if b"  data: " in line).decode()
     assert "postgres:***@127.0.0.1" in data and "secret" not in data
     with grpc.insecure_channel(address) as channel:
         create_queue(ArmadaClient(channel), "q")

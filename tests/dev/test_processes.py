@@ -90,7 +90,7 @@ def test_armada_dev_says_where_it_serves_how_to_try_it_and_how_to_stop_it(
     )
     processes.append(proc)
     assert proc.stdout is not None
-    lines = [proc.stdout.readline().decode() for _ in range(5)]
+    lines = [proc.stdout.readline().decode() for _ in range(7)]
     address = lines[0].rsplit(" ", 1)[-1].strip()
     host, port = address.rsplit(":", 1)
     assert host == "127.0.0.1" and int(port) > 0, "port 0 is replaced by the port it got"
@@ -100,6 +100,8 @@ def test_armada_dev_says_where_it_serves_how_to_try_it_and_how_to_stop_it(
         f"Armada {__version__} (dev) is serving on {address}\n",
         f"  data: {data / 'armada.db'} (sqlite)\n",
         f"  http: {http} (/metrics, /healthz, /readyz)\n",
+        f"  api:  {http}/api/openapi.json (REST and Lookout APIs)\n",
+        f"  lookout: {http}/ (the web UI)\n",
         f"  try:  armadactl --armadaUrl {address} create queue test\n",
         "  stop: Ctrl-C\n",
     ]

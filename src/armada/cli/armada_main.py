@@ -103,6 +103,10 @@ def _serve(component: str, settings: Any, start: Starter) -> None:
             click.echo(f"  data: {settings.storage.shown}")
             if system.http is not None:
                 click.echo(f"  http: {system.http.url} (/metrics, /healthz, /readyz)")
+                if component != "scheduler":
+                    click.echo(
+                        f"  api:  {system.http.url}/api/openapi.json (REST and Lookout APIs)"
+                    )
                 if component == "dev":
                     click.echo(f"  lookout: {system.http.url}/ (the web UI)")
             if component != "scheduler":
