@@ -173,7 +173,8 @@ async def test_a_standalone_executor_serves_its_kubernetes_pods_logs(
         assert listener is not None and listener.address == f"127.0.0.1:{binoculars.port}"
         assert listeners.http is not None  # its HTTP side answers too
         health = await asyncio.to_thread(urlopen, f"{listeners.http.url}/healthz", timeout=10)
-        assert health.status == 200
+        with health:
+            assert health.status == 200
 
         def read(job_id: str) -> list[str]:
             client = JobLogClient(listener.address, job_id, disable_ssl=True)

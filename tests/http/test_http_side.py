@@ -26,7 +26,8 @@ def get(url: str) -> tuple[int, str]:
         with urlopen(url, timeout=10) as reply:
             return reply.status, reply.read().decode()
     except HTTPError as error:
-        return error.code, error.read().decode()
+        with error:
+            return error.code, error.read().decode()
 
 
 def test_health_readiness_and_metrics_of_armada_dev(armada: EmbeddedArmada) -> None:

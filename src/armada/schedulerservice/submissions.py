@@ -49,7 +49,9 @@ class SubmitCheckState:
                     n.pool,
                     tuple(sorted(n.allocatable.items())),
                     tuple(sorted(n.labels.items())),
-                    n.taints,
+                    # Taints are not ordered: compare their fields (two reports of one node
+                    # name may differ only in taints).
+                    tuple((t.key, t.value, t.effect) for t in n.taints),
                 )
                 for n in nodes
             )
