@@ -10,17 +10,27 @@ from typing import Any
 import httpx2
 import pytest
 
+from armada.config.auth import open_auth
 from armada.dev.embedded import EmbeddedArmada
+from armada.security.basic import hash_password
 from tests.conftest import dev_settings
 
 MAX_BODY = 256 * 1024  # a small gRPC message limit, so that a "huge" body is cheap to send
+PASSWORD = "secret"
+# Callers the tests name with `basic(user)`: real basic-auth users beside armada dev's anonymous
+# callers, everyone allowed everything (armada dev's default permissions).
+USERS = ("alice", "bob", "carol")
+_HASH = hash_password(PASSWORD)
 
 
 @pytest.fixture
 def armada(tmp_path: Path) -> Iterator[EmbeddedArmada]:
+    auth = open_auth().model_dump(by_alias=True)
+    auth["basicAuth"] = {"users": {user: {"passwordHash": _HASH} for user in USERS}}
     settings = dev_settings(
         tmp_path / "data",
         grpc={"host": "127.0.0.1", "port": 0, "max_message_bytes": MAX_BODY},
+        auth=auth,
     )
     with EmbeddedArmada(settings) as running:
         yield running
@@ -33,7 +43,7 @@ def http(armada: EmbeddedArmada) -> Iterator[httpx2.Client]:
 
 
 def basic(user: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:secret".encode()).decode()
+    token = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
 
 

@@ -21,7 +21,7 @@ from armada.lookout.ui_files import UI_BUILD
 from armada.waiting import wait_until
 from tests.api_builders import create_queue, item
 from tests.conftest import dev_settings
-from tests.server_process import free_port
+from tests.server_process import free_port, with_open_auth
 
 
 def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, str]:
@@ -31,7 +31,8 @@ def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, str]:
         with urlopen(request, timeout=10) as reply:
             return reply.status, reply.read().decode()
     except HTTPError as error:
-        return error.code, error.read().decode()
+        with error:
+            return error.code, error.read().decode()
 
 
 def answers(url: str) -> bool:
@@ -48,6 +49,9 @@ def lookout(tmp_path: Path) -> Iterator[str]:
     args += ["--data-dir", str(tmp_path / "data")]
     proc = subprocess.Popen(
         [sys.executable, "-m", "armada.cli.armada_main", *args],
+        env=with_open_auth(
+            None
+        ),  # `armada lookout`, like `armada server`, has no anonymous default
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from armada_client.armada import submit_pb2
 
+from armada.config.auth import open_auth
 from armada.config.server import ServerSettings, StorageSettings
 from armada.server.app import make_api_context
 from armada.server.context import Principal
@@ -22,7 +23,7 @@ def test_a_thousand_job_submission_triggers_no_collection(tmp_path: Path) -> Non
     settings = StorageSettings(data_dir=tmp_path, event_log="memory")
     storage = open_storage(settings)
     try:
-        api = make_api_context(storage, ServerSettings(storage=settings))
+        api = make_api_context(storage, ServerSettings(storage=settings, auth=open_auth()))
         who = Principal(user="u")
         QueueOperations(api).create(submit_pb2.Queue(name="q", priority_factor=1), who)
         request = submit_pb2.JobSubmitRequest(
