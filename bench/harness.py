@@ -16,6 +16,11 @@ import grpc
 from armada_client.client import ArmadaClient
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
 from armada_client.k8s.io.apimachinery.pkg.api.resource import generated_pb2 as resource
+from tests.server_process import OPEN_AUTH_ENV
+
+# Benchmarks start components as a trusted operator would for a test: anonymous callers may do
+# everything (`armada server` has no anonymous default), HTTP on any free port.
+BENCH_ENV = {**OPEN_AUTH_ENV, "ARMADA_HTTP__PORT": "0"}
 
 
 def free_port() -> int:
@@ -48,7 +53,7 @@ def armada_dev(
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, **BENCH_ENV, **(env or {})},
         )
         address = f"127.0.0.1:{port}"
         try:

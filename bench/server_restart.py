@@ -42,7 +42,7 @@ from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
 from armada.config.server import StorageSettings
 from armada.views.storage import open_storage
 from bench.dev_load import CONFIG
-from bench.harness import free_port, sleep_job_pod
+from bench.harness import BENCH_ENV, free_port, sleep_job_pod
 
 ARMADA = [sys.executable, "-m", "armada.cli.armada_main"]
 
@@ -57,6 +57,7 @@ def build(data: Path, jobs: int) -> None:
         [*command, "--data-dir", str(data)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **BENCH_ENV},
     )
     assert proc.stdout is not None
     assert "is serving on" in proc.stdout.readline().decode()
@@ -104,7 +105,7 @@ def empty_views(data: Path) -> None:
 
 def restart(data: Path, source: str | None) -> dict[str, float]:
     """Spawn `armada server` on ``data``; seconds to each milestone; SIGKILL it."""
-    env = {**os.environ}
+    env = {**os.environ, **BENCH_ENV}
     if source:
         env["PYTHONPATH"] = source
     port = free_port()

@@ -44,7 +44,7 @@ from armada_client.client import ArmadaClient
 
 from armada.rpc.gen import event_batches_pb2 as batch_pb
 from armada.rpc.gen import event_batches_pb2_grpc as batch_grpc
-from bench.harness import free_port, sleep_job_pod
+from bench.harness import BENCH_ENV, free_port, sleep_job_pod
 
 MiB = 2**20
 STREAMS_PER_CONNECTION = 100
@@ -195,7 +195,7 @@ def start_server(
     """`armada server` on ``data``, with the queue ``bench``; the process and its address.
     With ``ceiling``, `bench.watch_ceiling` instead: the same calls, nothing behind them."""
     port = free_port()
-    env = dict(os.environ)
+    env = {**os.environ, **BENCH_ENV}
     if ceiling:
         command = [*CEILING, "--port", str(port)]
         if interval is not None:
