@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx2
 
+from tests.api_builders import item
 from tests.lookout.conftest import job_item
 from tests.security.test_secure_system import basic, create_queue, secure_client
 
@@ -51,3 +52,17 @@ def test_rest_submit_and_queue_creation_are_denied_naming_the_permission(system:
         )
     assert listed.status_code == 200
     assert len(listed.json()["jobs"]) == 1, "alice's accepted job; bob's refused one is absent"
+
+
+def test_without_watch_the_rest_event_stream_is_denied(system: Any) -> None:
+    alice_grpc = secure_client(system, basic("alice"))
+    create_queue(alice_grpc, "rest-watched")
+    alice_grpc.submit_jobs("rest-watched", "s", [item()])
+    with http_client(system, "bob") as bob:
+        denied = bob.post("/v1/job-set/rest-watched/s", json={})
+    assert denied.status_code == 403, denied.text
+    assert "watch" in denied.json()["message"]
+    with http_client(system, "alice") as alice:
+        allowed = alice.post("/v1/job-set/rest-watched/s", json={})
+    assert allowed.status_code == 200
+    assert '"submitted"' in allowed.text
