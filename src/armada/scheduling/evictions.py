@@ -53,7 +53,7 @@ def evict(ctx: PoolContext, running: Running, shares: Shares) -> Evicted:
     evictable = {q for q in shares.active if shares.ratio(ctx, q, ledger.alloc) > protected}
     counts: dict[tuple[str, int], int] = {}
     chosen: list[str] = []
-    by_queue: dict[str, list[JobRecord]] = {}
+    by_queue: dict[str, list[tuple[JobRecord, KeyInfo]]] = {}
     placed = ctx.db.placed
     for job_id, job in running.jobs.items():
         queue = job.spec.queue
@@ -64,32 +64,37 @@ def evict(ctx: PoolContext, running: Running, shares: Shares) -> Evicted:
             continue
         chosen.append(job_id)
         counts[(queue, info.key.id)] = counts.get((queue, info.key.id), 0) + 1
-        by_queue.setdefault(queue, []).append(job)
+        by_queue.setdefault(queue, []).append((job, info))
     ctx.db.evict_many(chosen)
     ledger.add_counts(cycle, counts, -1, "evicted")
-    return Evicted(items={q: _items(ctx, running, jobs) for q, jobs in by_queue.items()})
+    return Evicted(items={q: _items(running, held) for q, held in by_queue.items()})
 
 
-def _items(ctx: PoolContext, running: Running, jobs: list[JobRecord]) -> list[Item]:
-    info, started = ctx.cycle.info, running.started
+def _items(running: Running, held: list[tuple[JobRecord, KeyInfo]]) -> list[Item]:
+    """A queue's evicted jobs (with their keys' infos) as items, in the order they may come
+    back: highest class first, then priority, latest started last; gangs as one item."""
+    started = running.started
 
-    def order(job: JobRecord) -> tuple[int, int, float, float, str]:
+    def order(pair: tuple[JobRecord, KeyInfo]) -> tuple[int, int, float, float, str]:
+        job, info = pair
         job_id = job.spec.job_id
-        pc = info(job).key.pc_priority
-        return (-pc, job.priority, started[job_id], job.submitted_at, job_id)
+        return (-info.key.pc_priority, job.priority, started[job_id], job.submitted_at, job_id)
 
-    groups: list[list[JobRecord]] = []
-    gangs: dict[str, list[JobRecord]] = {}
-    for job in sorted(jobs, key=order):
-        gang = job.spec.gang
+    groups: list[list[tuple[JobRecord, KeyInfo]]] = []
+    gangs: dict[str, list[tuple[JobRecord, KeyInfo]]] = {}
+    for pair in sorted(held, key=order):
+        gang = pair[0].spec.gang
         if gang is None or gang.cardinality <= 1:
-            groups.append([job])
+            groups.append([pair])
         elif gang.id in gangs:
-            gangs[gang.id].append(job)
+            gangs[gang.id].append(pair)
         else:
-            gangs[gang.id] = [job]
+            gangs[gang.id] = [pair]
             groups.append(gangs[gang.id])
-    return [make_item(jobs, [info(j) for j in jobs], evicted=True, group=-1) for jobs in groups]
+    return [
+        make_item([j for j, _ in group], [i for _, i in group], evicted=True, group=-1)
+        for group in groups
+    ]
 
 
 class EvictedOrder:
@@ -107,6 +112,7 @@ class EvictedOrder:
         self._order: list[str] | None = None
         # id(matching node indices) -> (those indices, node -> matches), for the walk
         self._allowed: dict[int, tuple[npt.NDArray[np.intp], list[bool]]] = {}
+        self._sizes: dict[str, list[float]] = {}  # evicted job -> its request as a list
 
     def find(
         self, idx: npt.NDArray[np.intp], request: Vector, priority: int
@@ -127,26 +133,32 @@ class EvictedOrder:
         they hold plus the node's free room; the first node where ``request`` fits wins."""
         db = self.ctx.db
         evicted, yielded = db.evicted, db.yielded
-        while order and (order[-1] not in evicted or order[-1] in yielded):
+        while order and ((last := order[-1]) not in evicted or last in yielded):
             order.pop()  # restored, preempted or yielded: never walked again
         allowed = self._allowed.get(id(idx))
         if allowed is None or allowed[0] is not idx:  # matching() caches idx per key
             mask = np.zeros(len(db.nodes), dtype=np.bool_)
             mask[idx] = True
             allowed = self._allowed[id(idx)] = (idx, mask.tolist())
-        ok, want = allowed[1], request.tolist()
-        gathered: dict[int, tuple[list[int], list[str]]] = {}
+        ok, want, sizes, free = allowed[1], request.tolist(), self._sizes, db.avail[0]
+        gathered: dict[int, tuple[list[float], list[str]]] = {}
         for i in range(len(order) - 1, -1, -1):
             job_id = order[i]
             p = evicted.get(job_id)
-            if p is None or job_id in yielded or p.priority > priority or not ok[p.node]:
+            if p is None or p.priority > priority or not ok[p.node] or job_id in yielded:
                 continue
-            room, ids = gathered.get(p.node) or (db.avail[0, p.node].tolist(), [])
-            room = list(map(add, room, p.request.tolist()))
-            ids.append(job_id)
-            gathered[p.node] = (room, ids)
+            size = sizes.get(job_id)
+            if size is None:
+                size = sizes[job_id] = p.request.tolist()
+            held = gathered.get(p.node)
+            if held is None:
+                room, ids = list(map(add, free[p.node].tolist(), size)), [job_id]
+            else:
+                room, ids = list(map(add, held[0], size)), held[1]
+                ids.append(job_id)
             if all(map(ge, room, want)):
                 return p.node, ids
+            gathered[p.node] = (room, ids)
         return None
 
     def _work_out(self) -> list[str]:

@@ -242,13 +242,13 @@ class PoolNodeDb:
     def take_claims(self, taker: str, choice: Choice, request: Vector) -> None:
         """Evicted jobs give their claims on ``choice.node`` to ``taker``, a new job about to be
         bound there for ``request``; they stay evicted, and can no longer come back."""
-        evicted, yielded = self.evicted, self.yielded
-        freed = evicted[choice.yielding[0]].request
-        for job_id in choice.yielding[1:]:
+        evicted, yielded, ids = self.evicted, self.yielded, choice.yielding
+        freed = evicted[ids[0]].request
+        yielded[ids[0]] = taker
+        for job_id in ids[1:]:
             freed = freed + evicted[job_id].request
-        for job_id in choice.yielding:
             yielded[job_id] = taker
-        self._takers[taker] = list(choice.yielding)
+        self._takers[taker] = list(ids)
         self.avail[0, choice.node] += freed
         if any(map(gt, freed.tolist(), request.tolist())):
             self._increased()  # the node has more room than before, once the taker is bound
