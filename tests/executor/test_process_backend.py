@@ -220,5 +220,6 @@ async def test_a_pod_deleted_while_its_processes_start_is_stopped_gracefully(
     release.set()
     assert not await deleting, "running: signalled, it goes once its processes have ended"
     await wait_until_async(lambda: cluster._store.get("default", "armada-j1-0") is None, timeout=5)
-    assert list((tmp_path / "logs").iterdir()) == []
+    # the pod's files go after it leaves the store, in a worker thread
+    await wait_until_async(lambda: not any((tmp_path / "logs").iterdir()), timeout=10)
     await cluster.close()
