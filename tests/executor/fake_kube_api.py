@@ -35,6 +35,8 @@ from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from tests.executor.fake_token_review import FakeTokenReviews
+
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 
 _KINDS = {
@@ -121,6 +123,7 @@ class FakeKubeApi:
         self.requests: list[tuple[str, str]] = []
         self.expired_watches = 0
         self.clock: Callable[[], float] = time.time
+        self.token_reviews = FakeTokenReviews()
         self._server: ThreadingHTTPServer | None = None
 
     # --- server ---------------------------------------------------------------------------------

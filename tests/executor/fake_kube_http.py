@@ -23,6 +23,8 @@ _ROUTE = re.compile(
     r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$"
 )
 
+TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+
 
 class KubeApiHandler(BaseHTTPRequestHandler):
     fake: FakeKubeApi
@@ -95,6 +97,13 @@ class KubeApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def do_POST(self) -> None:
+        if urlsplit(self.path).path == TOKEN_REVIEWS:
+            self.fake.requests.append((self.command, TOKEN_REVIEWS))
+            code, body = self.fake.token_reviews.answer(
+                self._body(), self.headers.get("Authorization")
+            )
+            self._send(code, body)
+            return
         match, _ = self._route()
         if match is None or match["name"] or not match["ns"]:
             self._not_found()
