@@ -8,6 +8,7 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -26,7 +27,7 @@ from armada.executor.testing import FakeScheduler, lease_message
 from armada.waiting import wait_until_async
 from tests.executor.conftest import fast_settings
 from tests.executor.test_logs import free_port
-from tests.security.support import PASSWORDS, auth_settings
+from tests.security.support import PASSWORDS, Pki, auth_settings
 
 
 def basic(user: str) -> str:
@@ -57,10 +58,18 @@ def watched_by(group: str, name: str) -> submit_pb2.Queue:
 class Executor:
     address: str
     queue_api: QueueApi
+    ca: bytes | None = None  # Binoculars serves TLS with a certificate this CA signed
+
+    def channel(self) -> grpc.aio.Channel:
+        if self.ca is None:
+            return grpc.aio.insecure_channel(self.address)
+        port = self.address.rsplit(":", 1)[1]
+        trust = grpc.ssl_channel_credentials(self.ca)
+        return grpc.aio.secure_channel(f"localhost:{port}", trust)
 
     async def logs(self, job_id: str, authorization: str = "") -> binoculars_pb2.LogResponse:
         metadata = (("authorization", authorization),) if authorization else ()
-        async with grpc.aio.insecure_channel(self.address) as channel:
+        async with self.channel() as channel:
             stub = binoculars_pb2_grpc.BinocularsStub(channel)
             return await stub.Logs(binoculars_pb2.LogRequest(job_id=job_id), metadata=metadata)
 
@@ -76,7 +85,14 @@ def auth() -> AuthSettings:
 
 
 @pytest.fixture
-async def executor(auth: AuthSettings) -> AsyncIterator[Executor]:
+async def executor(
+    auth: AuthSettings, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Executor]:
+    """An executor serving Binoculars; its queueApi is the test's (indirect parameter "down":
+    an address nothing answers on; "none": no queueApi; "tls": served, Binoculars over TLS)."""
+    mode = getattr(request, "param", "served")
+    pki = Pki(tmp_path) if mode == "tls" else None
+    tls = {"certFile": pki.cert, "keyFile": pki.key} if pki is not None else {}
     scheduler = FakeScheduler()
     await scheduler.start()
     queue_api = QueueApi(
@@ -86,8 +102,10 @@ async def executor(auth: AuthSettings) -> AsyncIterator[Executor]:
     submit_pb2_grpc.add_QueueServiceServicer_to_server(queue_api, api)
     api_port = api.add_insecure_port("127.0.0.1:0")
     await api.start()
+    served = f"127.0.0.1:{api_port}"
+    address = {"served": served, "tls": served, "down": f"127.0.0.1:{free_port()}"}
     binoculars = BinocularsSettings(
-        host="127.0.0.1", port=free_port(), queue_api=f"127.0.0.1:{api_port}"
+        host="127.0.0.1", port=free_port(), queue_api=address.get(mode, ""), tls=tls
     )
     settings = fast_settings(
         scheduler.address,
@@ -107,7 +125,8 @@ async def executor(auth: AuthSettings) -> AsyncIterator[Executor]:
             lambda: all("running" in scheduler.kinds(f"run-{j}") for j in ("in-open", "in-closed"))
         )
         await wait_until_async(lambda: bool(ready), timeout=10)
-        yield Executor(f"127.0.0.1:{binoculars.port}", queue_api)
+        ca = pki.ca.read_bytes() if pki is not None else None
+        yield Executor(f"127.0.0.1:{binoculars.port}", queue_api, ca)
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
@@ -152,6 +171,32 @@ async def test_a_job_not_here_is_refused_to_callers_without_watch_all_events(
     assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
     missing = await executor.refusal("never-leased", basic("alice"))
     assert missing.code() == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.parametrize("executor", ["tls"], indirect=True)
+async def test_binoculars_serves_tls_when_given_a_certificate(executor: Executor) -> None:
+    assert (await executor.refusal("in-open")).code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "in-open" in [line.line for line in (await executor.logs("in-open", basic("bob"))).log]
+    plain = Executor(executor.address, executor.queue_api)  # no TLS: no answer
+    assert (await plain.refusal("in-open", basic("bob"))).code() == grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.parametrize("executor", ["down"], indirect=True)
+async def test_an_api_server_that_cannot_be_asked_is_unavailable(executor: Executor) -> None:
+    refused = await executor.refusal("in-open", basic("bob"))
+    assert refused.code() == grpc.StatusCode.UNAVAILABLE
+    assert "cannot read queue 'open-q'" in (refused.details() or "")
+    alice = await executor.logs("in-open", basic("alice"))  # watch_all_events needs no queue
+    assert "in-open" in [line.line for line in alice.log]
+
+
+@pytest.mark.parametrize("executor", ["none"], indirect=True)
+async def test_without_a_queue_api_only_watch_all_events_reads(executor: Executor) -> None:
+    refused = await executor.refusal("in-open", basic("bob"))
+    assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "'open-q'" in (refused.details() or "")
+    assert executor.queue_api.callers == []
+    assert (await executor.logs("in-open", basic("alice"))).log
 
 
 async def test_binoculars_does_not_start_without_an_authenticator() -> None:
