@@ -15,6 +15,7 @@ import pytest
 from armada_client.armada import submit_pb2, submit_pb2_grpc
 from pydantic import ValidationError
 
+from armada.config import ConfigError
 from armada.config.auth import AuthSettings
 from armada.dev.embedded import EmbeddedArmada
 from armada.security import Permission, Unauthenticated, build_security
@@ -23,6 +24,7 @@ from tests.api_builders import item
 from tests.conftest import dev_settings
 from tests.executor.fake_kube_api import FakeKubeApi
 from tests.executor.fake_token_review import ISSUER, KID, FakeTokenReviews
+from tests.executor.test_logs import free_port
 from tests.security.support import AUDIENCE, auth_settings, running_issuer
 from tests.security.test_secure_system import basic
 
@@ -142,6 +144,19 @@ def test_a_reviewer_without_permission_cannot_authenticate_anyone(
     security = build_security(settings({"kubeconfig": str(weak)}))
     token = kube.token_reviews.issue("armada", "armada-executor")
     with pytest.raises(Unauthenticated, match="answered 403"):
+        security.authenticate(f"Bearer {token}")
+
+
+def test_a_cluster_that_cannot_be_configured_or_reached_is_said(
+    kube: FakeKubeApi, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match="kubernetesAuth: cannot configure the Kubernetes"):
+        build_security(settings({"kubeconfig": str(tmp_path / "missing")}))
+    closed = tmp_path / "closed"
+    closed.write_text(kubeconfig_text(f"http://127.0.0.1:{free_port()}", "token"))
+    security = build_security(settings({"kubeconfig": str(closed), "requestTimeout": "2s"}))
+    token = kube.token_reviews.issue("armada", "armada-executor")
+    with pytest.raises(Unauthenticated, match="the TokenReview API is unreachable"):
         security.authenticate(f"Bearer {token}")
 
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from armada.config import ConfigError
 from armada.config.auth import KubernetesAuthSettings
 from armada.security.basic import split_header
 from armada.security.errors import Unauthenticated
@@ -63,9 +64,16 @@ class KubernetesReviewer:
     """Asks with the official Kubernetes client."""
 
     def __init__(self, settings: KubernetesAuthSettings) -> None:
+        """ConfigError when the cluster to ask cannot be configured (no kubeconfig, no
+        in-cluster configuration), so that the process does not start to refuse everyone."""
         self._settings = settings
         self._lock = threading.Lock()
         self._clients: dict[str, Any] = {}
+        if not settings.kid_mapping_file_location:
+            try:
+                self._client(None)
+            except Unauthenticated as exc:
+                raise ConfigError(f"kubernetesAuth: {exc}") from None
 
     def _client(self, cluster_url: str | None) -> Any:
         from kubernetes import client
@@ -138,7 +146,7 @@ def _load_cluster(settings: KubernetesAuthSettings, configuration: Any) -> None:
         except ConfigException:
             config.load_kube_config(context=context, client_configuration=configuration)
     except (ConfigException, OSError) as exc:
-        raise Unauthenticated(f"kubernetes token: no cluster to ask ({exc})") from None
+        raise Unauthenticated(f"cannot configure the Kubernetes client ({exc})") from None
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
