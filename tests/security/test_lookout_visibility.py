@@ -96,3 +96,28 @@ def test_one_jobs_data_needs_watch_on_its_queue(
     assert allowed.status_code == 200, allowed.text
     with http_client(system, "alice") as alice:
         assert alice.post(path, json=body(CLOSED)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/binoculars/log", "job"),
+        ("GET", "/v1/job/{job}/scheduler-report", None),
+        ("GET", "/v1/queue/{queue}/scheduler-report", None),
+    ],
+)
+def test_the_uis_logs_and_reports_need_watch_as_over_grpc(
+    system: Any, jobs: dict[str, tuple[str, str]], method: str, path: str, body: str | None
+) -> None:
+    def call(user: str, queue: str) -> Any:
+        job_id = jobs[queue][0]
+        url = path.format(job=job_id, queue=queue)
+        payload = {"jobId": job_id, "podNamespace": "default"} if body else None
+        with http_client(system, user) as client:
+            return client.request(method, url, json=payload)
+
+    denied = call("bob", CLOSED)
+    assert denied.status_code == 403, denied.text
+    assert "'watch'" in denied.json()["message"] or "watch_all_events" in denied.json()["message"]
+    assert call("bob", OPEN).status_code != 403
+    assert call("alice", CLOSED).status_code != 403
