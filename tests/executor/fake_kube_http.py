@@ -24,6 +24,9 @@ _ROUTE = re.compile(
 )
 
 TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+_TOKEN_REQUEST = re.compile(
+    r"^/api/v1/namespaces/(?P<ns>[^/]+)/serviceaccounts/(?P<name>[^/]+)/token$"
+)
 
 
 class KubeApiHandler(BaseHTTPRequestHandler):
@@ -97,10 +100,19 @@ class KubeApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def do_POST(self) -> None:
-        if urlsplit(self.path).path == TOKEN_REVIEWS:
+        path = urlsplit(self.path).path
+        if path == TOKEN_REVIEWS:
             self.fake.requests.append((self.command, TOKEN_REVIEWS))
             code, body = self.fake.token_reviews.answer(
                 self._body(), self.headers.get("Authorization")
+            )
+            self._send(code, body)
+            return
+        wanted = _TOKEN_REQUEST.match(path)
+        if wanted is not None:
+            self.fake.requests.append((self.command, path))
+            code, body = self.fake.token_reviews.request_token(
+                wanted["ns"], wanted["name"], self._body(), self.headers.get("Authorization")
             )
             self._send(code, body)
             return

@@ -79,6 +79,39 @@ class FakeTokenReviews:
         with self._lock:
             self._issued.pop(token, None)
 
+    def request_token(
+        self, namespace: str, name: str, body: dict[str, Any], authorization: str | None
+    ) -> tuple[int, Any]:
+        """A POST to a service account's ``token`` subresource (TokenRequest): a new token of
+        that account, for the asked audiences (the API server's if none) and lifetime."""
+        from tests.executor.fake_kube_api import status_body
+
+        requester = (authorization or "").removeprefix("Bearer ").strip()
+        with self._lock:
+            known = self._valid(requester) is not None
+        if not known:
+            return 401, status_body(401, "Unauthorized", "Unauthorized")
+        spec = dict(body.get("spec") or {})
+        seconds = int(spec.get("expirationSeconds") or 3600)
+        if seconds < 600:
+            message = (
+                "spec.expirationSeconds: Invalid value: may not specify a duration less than "
+                "10 minutes"
+            )
+            return 422, status_body(422, "Invalid", message)
+        audiences = tuple(spec.get("audiences") or (ISSUER,))
+        token = self.issue(namespace, name, audiences=audiences, lifetime=seconds)
+        expires = self._issued[token].expires
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+        spec.update(audiences=list(audiences), expirationSeconds=seconds)
+        return 201, {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+            "spec": spec,
+            "status": {"token": token, "expirationTimestamp": stamp},
+        }
+
     def answer(self, body: dict[str, Any], authorization: str | None) -> tuple[int, Any]:
         """The HTTP status and body of a POST to the tokenreviews collection."""
         from tests.executor.fake_kube_api import status_body

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,9 @@ import pytest
 from armada_client.armada import submit_pb2, submit_pb2_grpc
 from pydantic import ValidationError
 
+from armada.client import FileError
+from armada.client.credentials import CredentialsError
+from armada.client.kubernetes_token import KubernetesNativeToken
 from armada.config import ConfigError
 from armada.config.auth import AuthSettings
 from armada.dev.embedded import EmbeddedArmada
@@ -25,7 +29,7 @@ from tests.conftest import dev_settings
 from tests.executor.fake_kube_api import FakeKubeApi
 from tests.executor.fake_token_review import ISSUER, KID, FakeTokenReviews
 from tests.executor.test_logs import free_port
-from tests.security.support import AUDIENCE, auth_settings, running_issuer
+from tests.security.support import AUDIENCE, Pki, auth_settings, running_issuer
 from tests.security.test_secure_system import basic
 
 EXECUTORS = "system:serviceaccounts:armada"  # the namespace's group, as Kubernetes names it
@@ -48,12 +52,13 @@ def kubeconfig(kube: FakeKubeApi, tmp_path_factory: pytest.TempPathFactory) -> P
     return path
 
 
-def kubeconfig_text(url: str, token: str) -> str:
+def kubeconfig_text(url: str, token: str, ca: Path | None = None) -> str:
+    cluster = {"server": url, **({"certificate-authority": str(ca)} if ca else {})}
     return json.dumps(
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "fake", "cluster": {"server": url}}],
+            "clusters": [{"name": "fake", "cluster": cluster}],
             "users": [{"name": "reviewer", "user": {"token": token}}],
             "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "reviewer"}}],
             "current-context": "fake",
@@ -233,3 +238,59 @@ def test_an_executor_presenting_its_token_file_leases_jobs(
             what="the job to be leased by the executor authenticated by TokenReview",
         )
     assert any(spec["token"].startswith("ey") for spec in kube.token_reviews.reviews)
+
+
+def test_armadactls_kubernetes_native_auth_gets_a_token_the_server_accepts(
+    tmp_path: Path,
+) -> None:
+    """Armada's kubernetesNativeAuth from inside a pod: a TokenRequest over HTTPS to the
+    cluster (trusting the pod's CA), authenticated by the pod's own token; the server's
+    kubernetesAuth then reviews the new token."""
+    (tmp_path / "pki").mkdir()
+    pki = Pki(tmp_path / "pki")
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(pki.cert, pki.key)
+    cluster = FakeKubeApi()
+    cluster.start(tls)
+    try:
+        pod = tmp_path / "serviceaccount"
+        pod.mkdir()
+        (pod / "token").write_text(cluster.token_reviews.issue("armada", "armadactl-pod"))
+        (pod / "ca.crt").write_bytes(pki.ca.read_bytes())
+        (pod / "namespace").write_text("armada")
+        port = cluster.url.rsplit(":", 1)[1]
+        environ = {
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": port,
+            "SERVICE_ACCOUNT": "armada-executor",
+        }
+        source = KubernetesNativeToken(600, environ=environ, account_dir=pod)
+        token = source.token()
+        assert source.token() == token, "kept until shortly before it expires"
+        reviewer = cluster.token_reviews.issue("armada", "armada-server", reviewer=True)
+        config = tmp_path / "config"
+        config.write_text(kubeconfig_text(cluster.url, reviewer, pki.ca))
+        who = build_security(settings({"kubeconfig": str(config)})).authenticate(f"Bearer {token}")
+        assert who.user == "system:serviceaccount:armada:armada-executor"
+        assert source.expiry == 600
+        with pytest.raises(CredentialsError, match="SERVICE_ACCOUNT names no"):
+            KubernetesNativeToken(environ={**environ, "SERVICE_ACCOUNT": ""}).token()
+        bad = KubernetesNativeToken(600, environ={**environ, "POD_NAMESPACE": "x"}, account_dir=pod)
+        (pod / "token").write_text("not-a-token")
+        with pytest.raises(CredentialsError, match="HTTP 401"):
+            bad.token()
+    finally:
+        cluster.stop()
+
+
+def test_an_armadactl_context_takes_kubernetes_native_auth(tmp_path: Path) -> None:
+    from armada.cli.armadactl.contexts import load_config
+
+    path = tmp_path / "armadactl.yaml"
+    path.write_text("armadaUrl: x:1\nkubernetesNativeAuth: {enabled: true, expiry: 900}\n")
+    context = load_config(path).context(None)
+    assert context is not None and isinstance(context.token_source, KubernetesNativeToken)
+    assert context.token_source.expiry == 900 and context.unsupported_auth == ()
+    path.write_text("armadaUrl: x:1\nkubernetesNativeAuth: {expiry: 60}\n")
+    with pytest.raises(FileError, match="at least 600"):
+        load_config(path)
