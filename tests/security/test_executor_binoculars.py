@@ -21,6 +21,7 @@ from armada.config import ConfigError
 from armada.config.auth import AuthSettings
 from armada.config.executor import BinocularsSettings
 from armada.executor.fake import FakeCluster
+from armada.executor.log_access import QueuePermissions
 from armada.executor.runs import RunTracker
 from armada.executor.standalone import ExecutorListeners, serve_executor, start_log_listener
 from armada.executor.testing import FakeScheduler, lease_message
@@ -213,3 +214,32 @@ def test_armada_executor_refuses_to_serve_binoculars_without_an_authenticator() 
     assert result.exit_code == 2
     assert "no authenticator is configured for Binoculars" in result.stderr
     assert "binoculars.port: 0" in result.stderr
+
+
+async def test_queue_permissions_are_read_once_per_queue_cache() -> None:
+    """Concurrent lookups of one queue make one GetQueue; a change on the server reaches
+    Binoculars once binoculars.queueCache has passed."""
+    queue_api = QueueApi({"q": watched_by("users", "q")})
+    api = grpc.aio.server()
+    submit_pb2_grpc.add_QueueServiceServicer_to_server(queue_api, api)
+    port = api.add_insecure_port("127.0.0.1:0")
+    await api.start()
+    now = [100.0]
+    binoculars = BinocularsSettings(port=0, queue_api=f"127.0.0.1:{port}", queue_cache="30s")
+    queues = QueuePermissions(fast_settings(binoculars=binoculars), monotonic=lambda: now[0])
+    try:
+        found = await asyncio.gather(*(queues.get("q") for _ in range(5)))
+        assert all(q is not None and q.permissions == found[0].permissions for q in found)
+        assert len(queue_api.callers) == 1
+        queue_api.queues["q"] = watched_by("others", "q")
+        now[0] += 29
+        cached = await queues.get("q")
+        assert cached is not None and cached.permissions[0].subjects[0].name == "users"
+        now[0] += 2
+        fresh = await queues.get("q")
+        assert fresh is not None and fresh.permissions[0].subjects[0].name == "others"
+        assert await queues.get("missing") is None
+        assert len(queue_api.callers) == 3
+    finally:
+        await queues.close()
+        await api.stop(None)
