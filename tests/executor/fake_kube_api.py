@@ -28,12 +28,15 @@ import copy
 import datetime as dt
 import itertools
 import json
+import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.executor.fake_token_review import FakeTokenReviews
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 
@@ -121,11 +124,14 @@ class FakeKubeApi:
         self.requests: list[tuple[str, str]] = []
         self.expired_watches = 0
         self.clock: Callable[[], float] = time.time
+        self.token_reviews = FakeTokenReviews()
         self._server: ThreadingHTTPServer | None = None
+        self._scheme = "http"
 
     # --- server ---------------------------------------------------------------------------------
 
-    def start(self) -> str:
+    def start(self, tls: ssl.SSLContext | None = None) -> str:
+        """Serve on a free port of 127.0.0.1 (HTTPS with ``tls``, as an API server does)."""
         from tests.executor.fake_kube_http import KubeApiHandler
 
         api = self
@@ -135,13 +141,16 @@ class FakeKubeApi:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+            self._scheme = "https"
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self.url
 
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_port}"
 
     def stop(self) -> None:
         with self._cond:

@@ -23,6 +23,11 @@ _ROUTE = re.compile(
     r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>log))?$"
 )
 
+TOKEN_REVIEWS = "/apis/authentication.k8s.io/v1/tokenreviews"
+_TOKEN_REQUEST = re.compile(
+    r"^/api/v1/namespaces/(?P<ns>[^/]+)/serviceaccounts/(?P<name>[^/]+)/token$"
+)
+
 
 class KubeApiHandler(BaseHTTPRequestHandler):
     fake: FakeKubeApi
@@ -95,6 +100,22 @@ class KubeApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        if path == TOKEN_REVIEWS:
+            self.fake.requests.append((self.command, TOKEN_REVIEWS))
+            code, body = self.fake.token_reviews.answer(
+                self._body(), self.headers.get("Authorization")
+            )
+            self._send(code, body)
+            return
+        wanted = _TOKEN_REQUEST.match(path)
+        if wanted is not None:
+            self.fake.requests.append((self.command, path))
+            code, body = self.fake.token_reviews.request_token(
+                wanted["ns"], wanted["name"], self._body(), self.headers.get("Authorization")
+            )
+            self._send(code, body)
+            return
         match, _ = self._route()
         if match is None or match["name"] or not match["ns"]:
             self._not_found()

@@ -18,6 +18,7 @@ DESCRIBED_INLINE = {
     "pendingPodChecks.eventRules",
     "pendingPodChecks.containerWaitingRules",
     "fake.nodeGroups[].taints",
+    "auth",  # armada server's section, in docs/security.md
 }
 
 

@@ -14,6 +14,7 @@ import pytest
 from armada_client.armada import binoculars_pb2, binoculars_pb2_grpc
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as k8s
 
+from armada.config.auth import open_auth
 from armada.config.executor import BinocularsSettings, ProcessClusterSettings
 from armada.domain.clock import ManualClock
 from armada.executor.cluster import Cluster
@@ -150,7 +151,9 @@ async def test_a_standalone_executor_serves_its_kubernetes_pods_logs(
     kube.start()
     kube.add_node("node-0", {"cpu": "8", "memory": "32Gi", "pods": "110"})
     binoculars = BinocularsSettings(host="127.0.0.1", port=free_port())
-    settings = fast_settings(scheduler.address, backend="kubernetes", binoculars=binoculars)
+    settings = fast_settings(
+        scheduler.address, backend="kubernetes", binoculars=binoculars, auth=open_auth()
+    )
     configuration = kube_client.Configuration()
     configuration.host = kube.url
     cluster = KubernetesCluster(settings, api_client=kube_client.ApiClient(configuration))

@@ -106,3 +106,69 @@ def test_counted_groups_page_in_sql_and_refuse_other_orders(reader: LookoutReade
     assert names(order=by_name, aggregates=["state"], skip=1, take=2) == ["b*1", "a_1"]
     with pytest.raises(BadRequest, match="cannot order groups by 'priority'"):
         names(order={"field": "priority", "direction": "ASC"}, aggregates=["state"])
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def two_queues(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LookoutReader]:
+    """j0..j3 in queue-a, k0..k3 in queue-b, submitted alternately; j1 and k1 cancelled."""
+    with ExitStack() as stack:
+        storage: Storage = open_storage(settings_for(request.param, tmp_path, stack))
+        stack.callback(storage.close)
+        sequences = []
+        for i in range(8):
+            queue, job_id = ("queue-a", f"j{i // 2}") if i % 2 == 0 else ("queue-b", f"k{i // 2}")
+            created = 1_700_000_000.0 + i
+            sequences.append(
+                sequence(
+                    submit(job_id, queue=queue, job_set="s", submitted=created),
+                    queue=queue,
+                    job_set="s",
+                    created=created,
+                )
+            )
+        for queue, job_id in (("queue-a", "j1"), ("queue-b", "k1")):
+            sequences.append(
+                sequence(
+                    ev.CancelJob(job_id=job_id),
+                    ev.CancelledJob(job_id=job_id),
+                    queue=queue,
+                    job_set="s",
+                    created=1_700_000_100.0,
+                )
+            )
+        storage.append(sequences)
+        yield LookoutReader(storage.store, lambda: 1_700_000_200.0)
+
+
+def test_pages_and_groups_hold_only_the_queues_asked_for(two_queues: LookoutReader) -> None:
+    """The queues a caller may watch limit the query itself: a page is a page of them."""
+    reader = two_queues
+
+    def page(queues: frozenset[str] | None, **body: Any) -> list[str]:
+        request = decode(json.dumps(body).encode(), GetJobsRequest)
+        return [job["jobId"] for job in reader.jobs(request, queues)["jobs"]]
+
+    assert page(None, take=3) == ["j0", "j1", "j2"]
+    assert page(frozenset({"queue-b"}), take=3) == ["k0", "k1", "k2"]
+    assert page(frozenset({"queue-b"}), skip=3) == ["k3"]
+    assert page(frozenset({"elsewhere"})) == []
+    assert page(frozenset()) == []
+    states = {"field": "state", "match": "anyOf", "value": ["QUEUED", "CANCELLED"]}
+    newest = {"field": "submitted", "direction": "DESC"}
+    assert page(frozenset({"queue-a"}), filters=[states], order=newest, take=3) == [
+        "j3",
+        "j2",
+        "j1",
+    ]
+    assert page(frozenset({"elsewhere"}), filters=[states], order=newest) == []
+
+    def groups(queues: frozenset[str] | None, field: str, aggregates: list[str]) -> list[Any]:
+        body = {"groupedField": {"field": field}, "aggregates": aggregates}
+        request = decode(json.dumps(body).encode(), GroupJobsRequest)
+        return [(g["name"], g["count"]) for g in reader.groups(request, queues)["groups"]]
+
+    for aggregates in (["state"], ["state", "submitted"]):  # from the counts, from the rows
+        assert sorted(groups(None, "queue", aggregates)) == [("queue-a", 4), ("queue-b", 4)]
+        assert groups(frozenset({"queue-b", "x"}), "queue", aggregates) == [("queue-b", 4)]
+        assert groups(frozenset({"queue-b"}), "jobSet", aggregates) == [("s", 4)]
+        assert groups(frozenset({"x"}), "queue", aggregates) == []

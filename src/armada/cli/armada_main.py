@@ -285,6 +285,14 @@ def executor(config_file: Path | None, **options: Any) -> None:
         "choose another with --binoculars-port (binoculars.port in a config file; 0: none)",
     )
     _exit_if_http_cannot_listen("executor", settings.http)
+    if logs.port:
+        from armada.executor.log_access import binoculars_security
+
+        try:
+            binoculars_security(settings)
+        except ConfigError as exc:
+            click.echo(f"armada executor: {exc}", err=True)
+            sys.exit(2)
 
     def ready(listeners: ExecutorListeners) -> None:
         click.echo(

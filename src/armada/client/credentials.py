@@ -81,7 +81,7 @@ def jwt_expiry(token: str) -> float | None:
 
 
 @dataclass
-class _Cached:
+class CachedToken:
     """A token and when to renew it, guarded by a lock (calls may come from several threads)."""
 
     fetch: Callable[[], tuple[str, float | None]]
@@ -120,7 +120,7 @@ class ClientCredentialsToken:
         self.client_id = client_id
         self._secret = client_secret
         self.scopes = tuple(scopes)
-        self._cached = _Cached(self._fetch)
+        self._cached = CachedToken(self._fetch)
 
     def _fetch(self) -> tuple[str, float | None]:
         endpoint = str(discover(self.provider_url)["token_endpoint"])
@@ -158,7 +158,7 @@ class DeviceFlowToken:
         self.scopes = tuple(scopes)
         self._tell = tell or (lambda text: print(text, file=sys.stderr, flush=True))
         self._sleep = sleep
-        self._cached = _Cached(self._fetch)
+        self._cached = CachedToken(self._fetch)
 
     def _fetch(self) -> tuple[str, float | None]:
         config = discover(self.provider_url)
@@ -209,7 +209,7 @@ class ExecToken:
         self.args = tuple(args)
         self.env = dict(env or {})
         self.interactive = interactive
-        self._cached = _Cached(self._fetch)
+        self._cached = CachedToken(self._fetch)
 
     def _fetch(self) -> tuple[str, float | None]:
         try:

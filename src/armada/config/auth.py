@@ -1,7 +1,7 @@
 """Who may call the API and what they may do: authenticators, permission mappings and TLS.
 
 Keys and meanings follow Armada's ``auth:`` section (``anonymousAuth``, ``basicAuth.users``,
-``openIdAuth``, ``permissionGroupMapping``, ``permissionScopeMapping``,
+``kubernetesAuth``, ``openIdAuth``, ``permissionGroupMapping``, ``permissionScopeMapping``,
 ``permissionClaimMapping``), with two differences: basic-auth users carry a password *hash*
 (``armada hash-password``), never the password; and executors may be bound to the cluster ids
 they act for (``executorClusters``).
@@ -123,8 +123,60 @@ class OpenIdAuthSettings(Settings):
         return self
 
 
+class KubernetesAuthSettings(Settings):
+    """Kubernetes service-account tokens (executors'), checked by the cluster's TokenReview
+    API (Armada's ``kubernetesAuth``)."""
+
+    enabled: bool = Field(
+        False,
+        description="Check bearer tokens with the TokenReview API of the cluster this process "
+        "runs in (on as well when kubeconfig or kidMappingFileLocation is given).",
+    )
+    kubeconfig: str = Field(
+        "",
+        description="Kubeconfig of the cluster asked; empty: the in-cluster configuration, "
+        "else ~/.kube/config. Its credentials must be allowed to create tokenreviews "
+        "(ClusterRole system:auth-delegator).",
+    )
+    context: str = Field("", description="Kubeconfig context; empty: the current one.")
+    kid_mapping_file_location: str = Field(
+        "",
+        description="Armada's: a directory with one file per token key id (kid) holding the "
+        "URL of the API server of the cluster that signed it; the review is made there, "
+        "authenticated by the token itself. Empty: the one cluster of kubeconfig.",
+    )
+    ca_file: Path | None = Field(
+        None,
+        description="CA certificates (PEM) of the API servers named in kid mapping files; none: "
+        "the system's (the CA a caller sends is never used).",
+    )
+    audiences: tuple[str, ...] = Field(
+        (),
+        description="Audiences asked of the review (spec.audiences): the token must be for one "
+        "of them; empty: the API server's own.",
+    )
+    issuers: tuple[str, ...] = Field(
+        (),
+        description="Bearer tokens whose issuer (iss) is one of these are checked here, the "
+        "others left to openIdAuth; empty: every bearer token (openIdAuth must then be off).",
+    )
+    invalid_token_expiry: Duration = Field(
+        timedelta(minutes=1),
+        description="Armada's: how long a token the review rejected is refused without asking "
+        "again.",
+    )
+    request_timeout: Duration = Field(
+        timedelta(seconds=10), description="Timeout of one TokenReview request."
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.enabled or bool(self.kubeconfig or self.kid_mapping_file_location)
+
+
 class AuthSettings(Settings):
-    """Authentication (a chain: basic, then OpenID, then anonymous) and authorisation."""
+    """Authentication (a chain: basic, then Kubernetes, then OpenID, then anonymous) and
+    authorisation."""
 
     anonymous_auth: bool = Field(
         False,
@@ -135,6 +187,7 @@ class AuthSettings(Settings):
         "anonymous", description="User name of callers who present no credentials."
     )
     basic_auth: BasicAuthSettings = Field(default_factory=BasicAuthSettings)
+    kubernetes_auth: KubernetesAuthSettings = Field(default_factory=KubernetesAuthSettings)
     open_id_auth: OpenIdAuthSettings = Field(default_factory=OpenIdAuthSettings)
     permission_group_mapping: PermissionMapping = Field(
         default_factory=dict,
@@ -163,11 +216,22 @@ class AuthSettings(Settings):
         _check_mapping("permissionGroupMapping", self.permission_group_mapping)
         _check_mapping("permissionScopeMapping", self.permission_scope_mapping)
         _check_mapping("permissionClaimMapping", self.permission_claim_mapping)
+        kubernetes = self.kubernetes_auth
+        if kubernetes.active and self.open_id_auth.enabled and not kubernetes.issuers:
+            raise ValueError(
+                "kubernetesAuth.issuers is required when openIdAuth is on too: it tells the "
+                "service-account tokens (their iss) from the OpenID provider's"
+            )
         return self
 
     @property
     def any_authenticator(self) -> bool:
-        return self.anonymous_auth or bool(self.basic_auth.users) or self.open_id_auth.enabled
+        return (
+            self.anonymous_auth
+            or bool(self.basic_auth.users)
+            or self.open_id_auth.enabled
+            or self.kubernetes_auth.active
+        )
 
 
 def open_auth() -> AuthSettings:

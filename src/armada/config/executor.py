@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from armada.config.auth import ClientCredentials, ClientTlsSettings
+from armada.config.auth import AuthSettings, ClientCredentials, ClientTlsSettings, TlsSettings
 from armada.config.base import Duration, Settings
 from armada.config.http import HttpSettings, http_on
 
@@ -153,6 +153,23 @@ class BinocularsSettings(Settings):
         ge=0,
         le=65535,
         description="Its port; 0: no Binoculars (armada dev serves logs on its own port).",
+    )
+    tls: TlsSettings = Field(
+        default_factory=TlsSettings, description="TLS on the Binoculars listener."
+    )
+    queue_api: str = Field(
+        "",
+        description="host:port of `armada server`'s gRPC API, asked (GetQueue, with the "
+        "executor's credentials) which users and groups a queue grants `watch`; empty: only "
+        "callers holding watch_all_events may read logs.",
+    )
+    queue_api_tls: ClientTlsSettings = Field(
+        default_factory=ClientTlsSettings, description="TLS towards queueApi."
+    )
+    queue_cache: Duration = Field(
+        timedelta(seconds=30),
+        description="How long a queue's permissions, once read, are trusted: a permission "
+        "removed from a queue stops letting callers read its logs at most this much later.",
     )
 
 
@@ -400,6 +417,12 @@ class ExecutorConfig(Settings):
     )
     binoculars: BinocularsSettings = Field(
         default_factory=BinocularsSettings, description="Job logs of this cluster, over gRPC."
+    )
+    auth: AuthSettings = Field(
+        default_factory=AuthSettings,
+        description="Who may call its Binoculars and what they may do (the `auth` section of "
+        "`armada server`); Binoculars does not start without an authenticator. Not used by "
+        "armada dev, whose logs are served by its API.",
     )
     http: HttpSettings = Field(
         default_factory=lambda: http_on(9001), description="Metrics and health checks."

@@ -40,5 +40,5 @@ def add_http_api(
     gateway = Gateway(handlers, api.settings.grpc.max_message_bytes, parts.views_ready)
     parts.routes.extend(gateway.routes())
     reader = LookoutReader(api.storage.store, api.clock.now)
-    parts.routes.extend(lookout_routes(reader, _job_spec, api.storage.log, rounds))
+    parts.routes.extend(lookout_routes(reader, _job_spec, api.storage.log, api.security, rounds))
     parts.routes.append(openapi_route(gateway.rules, LOOKOUT_PATHS))

@@ -33,12 +33,17 @@ class PodLocation:
 Located = PodLocation | tuple[str, str, str] | None
 LocationLookup = Callable[[str], Located | Awaitable[Located]]
 # Checks that the caller (from the call's metadata) may read a job's logs; raises
-# armada.security's Unauthenticated or PermissionDenied if not.
-LogGate = Callable[[str, grpc.aio.ServicerContext], None]
+# armada.security's Unauthenticated or PermissionDenied if not (AccessUnknown if it cannot tell).
+LogGate = Callable[[str, grpc.aio.ServicerContext], Awaitable[None] | None]
 
 
 class LogsNotFound(Exception):
     """The job, its cluster or its pod is unknown here."""
+
+
+class AccessUnknown(Exception):
+    """Whether the caller may read the logs could not be decided (the API server that knows
+    the queue's permissions could not be asked)."""
 
 
 class LogSource:
@@ -107,7 +112,9 @@ class BinocularsLogService(binoculars_pb2_grpc.BinocularsServicer):  # type: ign
         tail = options.tailLines if options.HasField("tailLines") else None
         try:
             if self.may_read is not None:
-                self.may_read(request.job_id, context)
+                checked = self.may_read(request.job_id, context)
+                if inspect.isawaitable(checked):
+                    await checked
             lines = await self.source.logs(
                 request.job_id,
                 container=options.container,
@@ -122,6 +129,8 @@ class BinocularsLogService(binoculars_pb2_grpc.BinocularsServicer):  # type: ign
             await context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
         except ValueError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except AccessUnknown as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         except ClusterError as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"reading logs failed: {exc}")
         return binoculars_pb2.LogResponse(

@@ -45,6 +45,14 @@ def _mapped(mapping: PermissionMapping, permission: str, holds: Iterable[str]) -
     return any(value in allowed for value in holds)
 
 
+def queue_refusal(who: Principal, queue: str, verb: str) -> PermissionDenied:
+    """The refusal of ``verb`` on ``queue``, naming both and the global permission."""
+    return PermissionDenied(
+        f"user {who.user!r} lacks permission {VERB_PERMISSION[verb].value} and the "
+        f"queue {shown(queue)} grants them no {verb!r}"
+    )
+
+
 class Authoriser:
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
@@ -87,10 +95,7 @@ class Authoriser:
         """PermissionDenied unless ``who`` holds the verb's global permission or the queue
         grants it the verb."""
         if not self.may_on_queue(who, queue, verb):
-            raise PermissionDenied(
-                f"user {who.user!r} lacks permission {VERB_PERMISSION[verb].value} and the "
-                f"queue {shown(queue.name)} grants them no {verb!r}"
-            )
+            raise queue_refusal(who, queue.name, verb)
 
     def executor_may_act_for(self, who: Principal, cluster_id: str) -> None:
         """An executor's credentials may lease and report only for the cluster ids bound to

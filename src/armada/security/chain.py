@@ -1,6 +1,6 @@
 """The authenticator chain and the cache of credentials it has checked.
 
-Authenticators are tried in Armada's order (basic, OpenID, anonymous): the first that
+Authenticators are tried in Armada's order (basic, Kubernetes, OpenID, anonymous): the first that
 recognises the ``authorization`` header's scheme decides; one that finds the credentials wrong
 ends the chain (a wrong password never falls through to anonymous). A header that was accepted
 is remembered by its SHA-256 for ``credentialCache`` (a token: at most until it expires), so a
@@ -21,6 +21,7 @@ from armada.config.auth import AuthSettings
 from armada.security.authorise import Authoriser
 from armada.security.basic import AnonymousAuthenticator, BasicAuthenticator
 from armada.security.errors import Unauthenticated
+from armada.security.kubernetes_auth import KubernetesAuthenticator
 from armada.security.oidc import OpenIdAuthenticator
 from armada.security.principal import Principal
 
@@ -121,10 +122,13 @@ class Security:
 
 
 def build_security(settings: AuthSettings) -> Security:
-    """The chain ``settings`` configures: basic, OpenID, then anonymous, each if enabled."""
+    """The chain ``settings`` configures: basic, Kubernetes, OpenID, then anonymous (Armada's
+    order), each if enabled."""
     chain: list[Authenticator] = []
     if settings.basic_auth.users:
         chain.append(BasicAuthenticator(settings.basic_auth))
+    if settings.kubernetes_auth.active:
+        chain.append(KubernetesAuthenticator(settings.kubernetes_auth))
     if settings.open_id_auth.enabled:
         chain.append(OpenIdAuthenticator(settings.open_id_auth))
     if settings.anonymous_auth:

@@ -88,7 +88,7 @@ class App:
             raise CommandFailed(
                 f"context {context.name or '(default)'!r} uses {kinds}, which this armadactl "
                 "does not support; use basicAuth, openIdClientCredentialsAuth, "
-                "openIdDeviceAuth or execAuth",
+                "openIdDeviceAuth, execAuth or kubernetesNativeAuth",
                 EXIT_USAGE,
             )
         return ConnectionDetails(

@@ -44,6 +44,7 @@ from armada.client.credentials import (
     ExecToken,
     TokenSource,
 )
+from armada.client.kubernetes_token import KubernetesNativeToken
 from armada.client.yaml_documents import key_line, load_yaml_documents
 from armada.client.yaml_messages import describe
 
@@ -74,7 +75,6 @@ _UNSUPPORTED_AUTH = {
     "openidpasswordauth",
     "openidkubernetesauth",
     "kerberos",
-    "kubernetesnativeauth",
 }
 
 
@@ -220,9 +220,8 @@ def _required(body: dict[str, Any], key: str, section: str, where: str, path: Pa
 
 def _token_source(values: dict[str, Any], where: str, lines: Any, path: Path) -> TokenSource | None:
     """The bearer-token source the context configures (at most one), or None."""
-    given = [
-        k for k in ("openidclientcredentialsauth", "openiddeviceauth", "execauth") if k in values
-    ]
+    kinds = ("openidclientcredentialsauth", "openiddeviceauth", "execauth", "kubernetesnativeauth")
+    given = [k for k in kinds if k in values]
     if len(given) > 1:
         raise FileError(f"{where}: give one of {', '.join(given)}", path=str(path))
     clients = _section(values, "openidclientcredentialsauth", where, lines, path)
@@ -242,6 +241,15 @@ def _token_source(values: dict[str, Any], where: str, lines: Any, path: Path) ->
             _required(device, "clientId", name, where, path),
             [str(s) for s in device.get("scopes") or ()],
         )
+    native = _section(values, "kubernetesnativeauth", where, lines, path)
+    if native is not None and native.get("enabled", True):
+        expiry = native.get("expiry", 3600)
+        if not isinstance(expiry, int) or isinstance(expiry, bool) or expiry < 600:
+            raise FileError(
+                f"{where}kubernetesNativeAuth.expiry: seconds, at least 600 (Kubernetes' least)",
+                path=str(path),
+            )
+        return KubernetesNativeToken(expiry)
     plugin = _section(values, "execauth", where, lines, path)
     if plugin is not None:
         env = {str(e.get("name")): str(e.get("value", "")) for e in plugin.get("env") or ()}

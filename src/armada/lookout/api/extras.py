@@ -24,6 +24,7 @@ from armada.eventlog.base import EventLog
 from armada.lookout.api.query import ACTIVE_STATES
 from armada.lookout.api.reader import LookoutReader
 from armada.lookout.api.shapes import rfc3339
+from armada.lookout.api.visibility import Visible
 from armada.scheduling.round_data import SchedulingResult
 
 ENTRIES_PER_READ = 200
@@ -77,7 +78,9 @@ class QueueFigures:
         self._seen: set[tuple[str, int]] = set()
         self._lock = Lock()
 
-    def answer(self) -> dict[str, Any]:
+    def answer(self, visible: Visible = None) -> dict[str, Any]:
+        """Every queue's settings (as GetQueues gives anyone); its job counts and share
+        figures only where the caller may watch it (``visible``; None: every queue)."""
         store = self.reader.store
         counts: dict[str, dict[str, int]] = {}
         with store.read() as conn:
@@ -88,19 +91,23 @@ class QueueFigures:
             ):
                 counts.setdefault(queue, {})[state] = int(count)
         latest = self._latest_rounds()
+
+        def seen(queue: str) -> bool:
+            return visible is None or queue in visible
+
         queues = [
             {
                 "name": queue.name,
                 "priorityFactor": queue.priority_factor,
                 "cordoned": queue.cordoned,
                 "labels": dict(queue.labels),
-                "jobCounts": counts.get(queue.name, {}),
-                "pools": latest.get(queue.name, []),
+                "jobCounts": counts.get(queue.name, {}) if seen(queue.name) else {},
+                "pools": latest.get(queue.name, []) if seen(queue.name) else [],
             }
             for queue in store.list_queues()
         ]
         with self._lock:
-            series = list(self._series)
+            series = [point for point in self._series if seen(point["queue"])]
         return {"schedulerInProcess": self.rounds is not None, "queues": queues, "history": series}
 
     def _latest_rounds(self) -> dict[str, list[dict[str, Any]]]:

@@ -9,6 +9,7 @@ case-sensitive on both databases, as Armada's are: SQLite's ``LIKE`` is not, so 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,19 @@ class Where:
 
     def sql(self) -> str:
         return f" WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
+
+
+def only_queues(clauses: Where, queues: Collection[str] | None) -> Where:
+    """``clauses`` with the jobs (or counts) limited to ``queues`` (None: no limit; none: no
+    row at all)."""
+    if queues is None:
+        return clauses
+    if not queues:
+        clauses.add("1 = 0")
+        return clauses
+    names = sorted(queues)
+    clauses.add(f"j.queue IN ({', '.join('?' * len(names))})", *names)
+    return clauses
 
 
 def lookup(name: str, what: str = "filter on") -> Field:

@@ -16,9 +16,19 @@ from typing import Any
 
 from armada.domain.lifecycle import JobRecord, RunRecord
 from armada.lookout.api.fields import AGGREGATES, LAST_TRANSITION_AGGREGATES, STATE_ORDER
-from armada.lookout.api.query import Where, by_state, direction, lookup, order_by, page, where
+from armada.lookout.api.query import (
+    Where,
+    by_state,
+    direction,
+    lookup,
+    only_queues,
+    order_by,
+    page,
+    where,
+)
 from armada.lookout.api.requests import BadRequest, GetJobsRequest, GroupJobsRequest
 from armada.lookout.api.shapes import job_json, rfc3339
+from armada.lookout.api.visibility import Visible
 from armada.views.store import QueryStore, decode_job
 
 MAX_JOBS = 10_000  # a page of jobs (take 0, Armada's "all", is this many)
@@ -64,13 +74,16 @@ class LookoutReader:
         self.store = store
         self.now = now
 
-    def jobs(self, request: GetJobsRequest) -> dict[str, Any]:
+    def jobs(self, request: GetJobsRequest, queues: Visible = None) -> dict[str, Any]:
+        """A page of the jobs matching ``request`` in ``queues`` (None: every queue)."""
         skip, take = page(request.skip, request.take, MAX_JOBS)
         order = order_by(request.order)
         with self.store.read() as conn:
             clauses = where(request.filters, request.active_job_sets, _is_sqlite(conn))
+            only_queues(clauses, queues)
             split = by_state(request, _is_sqlite(conn))
             if split is not None:
+                only_queues(split.rest, queues)
                 sql, args = split.sql(order, skip + take)
                 rows = conn.execute(f"{sql} LIMIT ? OFFSET ?", [*args, take, skip]).fetchall()
             else:
@@ -81,7 +94,8 @@ class LookoutReader:
         now = self.now()
         return {"jobs": [job_json(decode_job(row[0]), now) for row in rows]}
 
-    def groups(self, request: GroupJobsRequest) -> dict[str, Any]:
+    def groups(self, request: GroupJobsRequest, queues: Visible = None) -> dict[str, Any]:
+        """Groups of the jobs matching ``request`` in ``queues`` (None: every queue)."""
         skip, take = page(request.skip, request.take, MAX_GROUPS)
         grouped = request.grouped_field
         aggregates = set(request.aggregates or ())
@@ -113,9 +127,10 @@ class LookoutReader:
                 " SUM(j.last_transition)"
             )
         elif _counted(request):
-            return self._counted_groups(request, name, skip, take)
+            return self._counted_groups(request, name, skip, take, queues)
         with self.store.read() as conn:
             clauses = where(request.filters, request.active_job_sets, _is_sqlite(conn))
+            only_queues(clauses, queues)
             rows = conn.execute(
                 f"SELECT {name}, j.state, COUNT(*){times} FROM jobs j{join}{clauses.sql()}"
                 f" GROUP BY {name}, j.state",
@@ -128,7 +143,7 @@ class LookoutReader:
         }
 
     def _counted_groups(
-        self, request: GroupJobsRequest, name: str, skip: int, take: int
+        self, request: GroupJobsRequest, name: str, skip: int, take: int, queues: Visible
     ) -> dict[str, Any]:
         """Groups by queue, job set or state from ``job_set_counts``: the page of groups is
         ordered and cut in SQL, then only its groups' state counts are read."""
@@ -146,7 +161,7 @@ class LookoutReader:
                     " or an aggregate the request asks for"
                 )
         with self.store.read() as conn:
-            clauses = where(request.filters, False, _is_sqlite(conn))
+            clauses = only_queues(where(request.filters, False, _is_sqlite(conn)), queues)
             names = [
                 row[0]
                 for row in conn.execute(
@@ -177,12 +192,14 @@ class LookoutReader:
             raise NotFound(f"job {job_id!r} does not exist")
         return job
 
-    def run(self, run_id: str) -> RunRecord:
+    def run(self, run_id: str) -> tuple[JobRecord, RunRecord]:
+        """The run and the job it belongs to."""
         job_id = self.store.job_ids_for_runs([run_id]).get(run_id)
         job = self.store.get_job(job_id) if job_id is not None else None
-        for run in job.runs if job is not None else ():
-            if run.run_id == run_id:
-                return run
+        if job is not None:
+            for run in job.runs:
+                if run.run_id == run_id:
+                    return job, run
         raise NotFound(f"run {run_id!r} does not exist")
 
 

@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Scope
 
 from armada import __version__
 from armada.domain.jobs import JobSpec
+from armada.domain.lifecycle import JobRecord, RunRecord
 from armada.eventlog.base import EventLog, EventLogError, StoreBusy
 from armada.lookout.api.extras import QueueFigures, Rounds, job_events
 from armada.lookout.api.reader import LookoutReader, NotFound
@@ -28,7 +30,9 @@ from armada.lookout.api.requests import (
     RunIdRequest,
     decode,
 )
+from armada.lookout.api.visibility import Visibility
 from armada.lookout.bodies import BodyTooLarge, read_body
+from armada.security import PermissionDenied, Security
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ async def _respond(request: Request, work: Callable[[], dict[str, Any]]) -> Resp
         return error(400, str(exc))
     except NotFound as exc:
         return error(404, str(exc))
+    except PermissionDenied as exc:
+        return error(403, str(exc))
     except StoreBusy as exc:
         return error(429, str(exc))
     except EventLogError as exc:
@@ -60,8 +66,9 @@ async def _respond(request: Request, work: Callable[[], dict[str, Any]]) -> Resp
         return error(500, f"internal error: {exc}")
 
 
-def _answer(kind: type[T], answer: Callable[[T], dict[str, Any]]) -> Handler:
-    """A POST route: the body decoded as ``kind``, then ``answer`` (see :func:`_respond`)."""
+def _answer(kind: type[T], answer: Callable[[T, Scope], dict[str, Any]]) -> Handler:
+    """A POST route: the body decoded as ``kind``, then ``answer`` given it and the request's
+    scope (where the caller is; see :func:`_respond`)."""
 
     async def handle(request: Request) -> Response:
         try:
@@ -70,7 +77,7 @@ def _answer(kind: type[T], answer: Callable[[T], dict[str, Any]]) -> Handler:
             return error(413, str(exc))
         except BadRequest as exc:
             return error(400, str(exc))
-        return await _respond(request, lambda: answer(parsed))
+        return await _respond(request, lambda: answer(parsed, request.scope))
 
     return handle
 
@@ -79,36 +86,56 @@ def lookout_routes(
     reader: LookoutReader,
     job_spec: Callable[[JobSpec], dict[str, Any]],
     event_log: EventLog,
+    security: Security,
     rounds: Rounds | None = None,
 ) -> list[BaseRoute]:
     """The routes; ``job_spec`` gives a job's spec as Armada's ``api.Job`` in JSON;
-    ``rounds`` the scheduler's recent rounds (None where it runs in another process)."""
+    ``security`` says which queues a caller may watch (:mod:`.visibility`); ``rounds`` the
+    scheduler's recent rounds (None where it runs in another process)."""
     figures = QueueFigures(reader, rounds)
+    visibility = Visibility(security, reader.store)
 
     async def queues(request: Request) -> Response:
-        return await _respond(request, figures.answer)
+        return await _respond(request, lambda: figures.answer(visibility.queues(request.scope)))
 
-    def events(request: JobIdRequest) -> dict[str, Any]:
+    def jobs(request: GetJobsRequest, scope: Scope) -> dict[str, Any]:
+        return reader.jobs(request, visibility.queues(scope))
+
+    def groups(request: GroupJobsRequest, scope: Scope) -> dict[str, Any]:
+        return reader.groups(request, visibility.queues(scope))
+
+    def job(job_id: str, scope: Scope) -> JobRecord:
+        found = reader.job(job_id)
+        visibility.require(scope, found.spec.queue)
+        return found
+
+    def run(run_id: str, scope: Scope) -> RunRecord:
+        owner, found = reader.run(run_id)
+        visibility.require(scope, owner.spec.queue)
+        return found
+
+    def events(request: JobIdRequest, scope: Scope) -> dict[str, Any]:
+        job(request.job_id, scope)
         return job_events(reader, event_log, request.job_id)
 
-    def spec(request: JobIdRequest) -> dict[str, Any]:
-        return {"job": job_spec(reader.job(request.job_id).spec)}
+    def spec(request: JobIdRequest, scope: Scope) -> dict[str, Any]:
+        return {"job": job_spec(job(request.job_id, scope).spec)}
 
-    def job_error(request: JobIdRequest) -> dict[str, Any]:
-        return {"errorString": reader.job(request.job_id).error}
+    def job_error(request: JobIdRequest, scope: Scope) -> dict[str, Any]:
+        return {"errorString": job(request.job_id, scope).error}
 
-    def run_error(request: RunIdRequest) -> dict[str, Any]:
-        run = reader.run(request.run_id)
-        return {"errorString": run.failure.reason if run.failure is not None else run.reason}
+    def run_error(request: RunIdRequest, scope: Scope) -> dict[str, Any]:
+        found = run(request.run_id, scope)
+        return {"errorString": found.failure.reason if found.failure is not None else found.reason}
 
-    def run_debug(request: RunIdRequest) -> dict[str, Any]:
-        failure = reader.run(request.run_id).failure
+    def run_debug(request: RunIdRequest, scope: Scope) -> dict[str, Any]:
+        failure = run(request.run_id, scope).failure
         messages = failure.container_messages if failure is not None else {}
         return {"errorString": "\n".join(f"{name}: {text}" for name, text in messages.items())}
 
-    def termination(request: RunIdRequest) -> dict[str, Any]:
-        run = reader.run(request.run_id)
-        return {"schedulerTerminationReason": run.reason if run.failure is None else ""}
+    def termination(request: RunIdRequest, scope: Scope) -> dict[str, Any]:
+        found = run(request.run_id, scope)
+        return {"schedulerTerminationReason": found.reason if found.failure is None else ""}
 
     async def health(_: Request) -> Response:
         return PlainTextResponse("Health check passed")
@@ -120,8 +147,8 @@ def lookout_routes(
     return [
         Route("/health", health, methods=["GET"]),
         Route("/api/v1/version", version, methods=["GET"]),
-        Route("/api/v1/jobs", _answer(GetJobsRequest, reader.jobs), methods=post),
-        Route("/api/v1/jobGroups", _answer(GroupJobsRequest, reader.groups), methods=post),
+        Route("/api/v1/jobs", _answer(GetJobsRequest, jobs), methods=post),
+        Route("/api/v1/jobGroups", _answer(GroupJobsRequest, groups), methods=post),
         Route("/api/v1/jobSpec", _answer(JobIdRequest, spec), methods=post),
         Route("/api/v1/jobError", _answer(JobIdRequest, job_error), methods=post),
         Route("/api/v1/jobRunError", _answer(RunIdRequest, run_error), methods=post),
