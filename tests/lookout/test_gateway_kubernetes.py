@@ -20,6 +20,7 @@ from armada_client.k8s.io.apimachinery.pkg.util.intstr import generated_pb2 as i
 from google.protobuf import json_format
 
 from armada.dev.embedded import EmbeddedArmada
+from armada.domain import events as ev
 from armada.domain.jobs import JobSpec
 from armada.domain.states import JobState
 from armada.lookout.gateway.kubernetes_json import decode_request, message_to_json
@@ -27,6 +28,7 @@ from armada.waiting import wait_until
 from tests.api_builders import container, pod_spec
 from tests.dev.test_end_to_end import running_dev
 from tests.lookout.conftest import create_queue, pod
+from tests.server.test_jobs_and_commands import scheduler_says
 
 S = {"queue": "queue-a", "jobSetId": "s"}
 
@@ -140,6 +142,23 @@ def test_details_and_the_event_stream_show_kubernetes_forms(
         assert main["readinessProbe"] == {"tcpSocket": {"port": "http"}}
         assert written["volumes"] == rest_pod()["volumes"]
     assert isinstance(submitted["created"], str)
+
+
+def test_utilisation_events_show_quantities_as_strings(
+    http: httpx2.Client, armada: EmbeddedArmada
+) -> None:
+    create_queue(http)
+    job_id = rest_submit(http, rest_pod())
+    used = {"cpu": 250, "memory": 64 * 2**20 * 1000}
+    scheduler_says(
+        armada,
+        ev.JobRunUtilisation(job_id=job_id, run_id="r-1", max_resources=used, cumulative=used),
+    )
+    lines = http.post("/v1/job-set/queue-a/s", json={}).text.splitlines()
+    messages = [json.loads(line)["result"]["message"] for line in lines]
+    utilisation = next(m["utilisation"] for m in messages if "utilisation" in m)
+    assert utilisation["MaxResourcesForPeriod"] == {"cpu": "250m", "memory": "64Mi"}
+    assert utilisation["totalCumulativeUsage"] == {"cpu": "250m", "memory": "64Mi"}
 
 
 @pytest.mark.parametrize(
