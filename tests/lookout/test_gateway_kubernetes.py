@@ -23,7 +23,7 @@ from armada.dev.embedded import EmbeddedArmada
 from armada.domain import events as ev
 from armada.domain.jobs import JobSpec
 from armada.domain.states import JobState
-from armada.lookout.gateway.kubernetes_json import decode_request, message_to_json
+from armada.lookout.gateway.kubernetes_json import BadValue, decode_request, message_to_json
 from armada.waiting import wait_until
 from tests.api_builders import container, pod_spec
 from tests.dev.test_end_to_end import running_dev
@@ -209,3 +209,12 @@ def test_times_and_managed_fields_round_trip() -> None:
     zoned = {"creationTimestamp": "2024-01-02T16:04:05.25+01:00"}
     decode_request(metadata.DESCRIPTOR, zoned)
     assert zoned["creationTimestamp"] == {"seconds": 1704207845, "nanos": 250000000}
+
+
+@pytest.mark.parametrize(
+    "value", ["2024-01-02", "2024-01-02T15:04:05", "2024-02-30T00:00:00Z", 1704207845, "now"]
+)
+def test_a_time_that_is_not_rfc_3339_is_refused_naming_the_field(value: Any) -> None:
+    document = {"metadata": {"creationTimestamp": value}}
+    with pytest.raises(BadValue, match=r"^metadata\.creationTimestamp: expected an RFC 3339"):
+        decode_request(core.PersistentVolumeClaimTemplate.DESCRIPTOR, document)

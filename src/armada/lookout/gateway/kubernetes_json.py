@@ -29,7 +29,7 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from armada.domain.quoting import shown
+from armada.domain.quoting import SHOWN_CHARS, shown
 from armada.domain.resources import InvalidQuantity, parse_quantity
 from armada.rpc import kubernetes_types as kube
 from armada.rpc.kubernetes_types import is_inline
@@ -43,7 +43,11 @@ class BadValue(ValueError):
 
 
 def _given(value: Any) -> str:
-    return shown(json.dumps(value)) if not isinstance(value, str) else shown(value)
+    """What was sent, for an error: a string quoted, anything else as its JSON."""
+    if isinstance(value, str):
+        return shown(value)
+    text = json.dumps(value)
+    return text if len(text) <= SHOWN_CHARS else shown(text)
 
 
 # --- the types, each way ------------------------------------------------------------------------
@@ -95,18 +99,16 @@ def _time_in(value: Any, where: str) -> Any:
     if isinstance(value, dict):
         return value
     match = _RFC3339.match(value) if isinstance(value, str) else None
-    moment = None
-    if match is not None:
+    try:
+        if match is None:
+            raise ValueError(value)
         date, clock, _, offset = match.groups()
         offset = "+00:00" if offset in ("Z", "z") else offset
-        try:
-            moment = datetime.fromisoformat(f"{date}T{clock}{offset}")
-        except ValueError:
-            moment = None
-    if moment is None or match is None:
+        moment = datetime.fromisoformat(f"{date}T{clock}{offset}")  # 2024-02-30 is refused
+    except ValueError:
         raise BadValue(
             where, f"expected an RFC 3339 time like '2024-01-02T15:04:05Z', got {_given(value)}"
-        )
+        ) from None
     nanos = int(((match.group(3) or "") + "000000000")[:9])
     decoded = {"seconds": int(moment.timestamp())}
     return {**decoded, "nanos": nanos} if nanos else decoded  # proto2: unset when none
