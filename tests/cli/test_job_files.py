@@ -85,7 +85,8 @@ def test_kubernetes_special_types_and_inline_fields() -> None:
         .replace(
             "      restartPolicy: Never\n",
             "      restartPolicy: Never\n"
-            "      volumes: [{name: scratch, emptyDir: {sizeLimit: 1Gi}}]\n",
+            "      volumes: [{name: scratch, emptyDir: {sizeLimit: 1Gi}},"
+            " {name: settings, configMap: {name: settings}}]\n",
         )
     )
     spec = parse_job_file(text).items[0].pod_spec
@@ -93,8 +94,12 @@ def test_kubernetes_special_types_and_inline_fields() -> None:
     assert container.readinessProbe.handler.httpGet.port.strVal == "http"
     assert container.livenessProbe.handler.tcpSocket.port.intVal == 8080
     assert spec.volumes[0].volumeSource.emptyDir.sizeLimit.string == "1Gi"
+    assert spec.volumes[1].volumeSource.configMap.localObjectReference.name == "settings"
     document = message_to_document(spec)
-    assert document["volumes"] == [{"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}]
+    assert document["volumes"] == [
+        {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}},
+        {"name": "settings", "configMap": {"name": "settings"}},
+    ]
     assert document["containers"][0]["readinessProbe"] == {"httpGet": {"path": "/", "port": "http"}}
 
 

@@ -48,8 +48,8 @@ def basic(user: str) -> dict[str, str]:
 
 
 def pod(args: tuple[str, ...] = ("sleep", "1")) -> dict[str, Any]:
-    """A pod spec in protobuf JSON (quantities as armada-client's Quantity messages)."""
-    resources = {"cpu": {"string": "150m"}, "memory": {"string": "64Mi"}}
+    """A pod spec as a REST client of Armada writes it (quantities as strings)."""
+    resources = {"cpu": "150m", "memory": "64Mi"}
     return {
         "restartPolicy": "Never",
         "containers": [

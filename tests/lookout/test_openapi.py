@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from armada.dev.embedded import EmbeddedArmada
 from armada.lookout.gateway import http_rules
+from armada.lookout.openapi import openapi_document
 
 # The process's own routes (every process has them; not part of the APIs).
 PROCESS_ROUTES = {"/healthz", "/readyz", "/metrics", "/api/openapi.json"}
@@ -50,3 +51,22 @@ def test_the_document_describes_every_route(armada: EmbeddedArmada, http: httpx2
         "$ref": "#/components/schemas/api.JobSubmitRequest"
     }
     assert "jobRequestItems" in schemas["api.JobSubmitRequest"]["properties"]
+
+
+def test_kubernetes_types_are_described_as_armada_describes_them() -> None:
+    """Quantities as strings, IntOrString as either, times as RFC 3339, inline structs' fields
+    in their parent (Armada's swagger has ``resourceQuantity: {"type": "string"}``)."""
+    schemas = openapi_document(http_rules(), {})["components"]["schemas"]
+    resources = schemas["k8s.io.api.core.v1.ResourceRequirements"]["properties"]
+    assert resources["requests"]["additionalProperties"]["type"] == "string"
+    port = schemas["k8s.io.api.core.v1.HTTPGetAction"]["properties"]["port"]
+    assert port["oneOf"] == [{"type": "integer", "format": "int32"}, {"type": "string"}]
+    metadata = schemas["k8s.io.apimachinery.pkg.apis.meta.v1.ObjectMeta"]["properties"]
+    assert metadata["creationTimestamp"] == {"type": "string", "format": "date-time"}
+    volume = schemas["k8s.io.api.core.v1.Volume"]["properties"]
+    assert {"name", "emptyDir", "configMap"} <= set(volume) and "volumeSource" not in volume
+    config_map = schemas["k8s.io.api.core.v1.ConfigMapVolumeSource"]["properties"]
+    assert "name" in config_map and "localObjectReference" not in config_map
+    probe = schemas["k8s.io.api.core.v1.Probe"]["properties"]
+    assert {"httpGet", "tcpSocket", "periodSeconds"} <= set(probe) and "handler" not in probe
+    assert not any(name.startswith("k8s.io.apimachinery.pkg.api.resource") for name in schemas)

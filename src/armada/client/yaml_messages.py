@@ -28,10 +28,7 @@ from armada.client.yaml_documents import (
     FileError,
 )
 from armada.domain.resources import InvalidQuantity, parse_quantity
-
-QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity"
-INT_OR_STRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString"
-TIME = "k8s.io.apimachinery.pkg.apis.meta.v1.Time"
+from armada.rpc.kubernetes_types import INT_OR_STRING, QUANTITY, TIME, is_inline
 
 _INTEGER_RANGES = {
     FieldDescriptor.TYPE_INT32: (-(2**31), 2**31 - 1),
@@ -49,16 +46,6 @@ _FLOATS = {FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT}
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
-# Kubernetes types that embed another type's fields inline in YAML/JSON (`json:",inline"`)
-# while protobuf keeps them in a field of their own.
-INLINE_FIELDS = frozenset(
-    {
-        ("k8s.io.api.core.v1.Volume", "volumeSource"),
-        ("k8s.io.api.core.v1.Probe", "handler"),
-        ("k8s.io.api.core.v1.EphemeralContainer", "ephemeralContainerCommon"),
-    }
-)
-
 FieldPath = tuple[FieldDescriptor, ...]
 
 
@@ -68,7 +55,7 @@ def field_index(descriptor: Descriptor) -> tuple[dict[str, FieldPath], dict[str,
     names), exactly and case-folded as Go's JSON decoder does."""
     exact: dict[str, FieldPath] = {}
     for field in descriptor.fields:
-        if (descriptor.full_name, field.name) in INLINE_FIELDS:
+        if is_inline(field):
             for name, path in field_index(field.message_type)[0].items():
                 exact.setdefault(name, (field, *path))
         exact[field.json_name] = exact[field.name] = (field,)
@@ -340,7 +327,7 @@ def message_to_document(message: Any) -> Any:
         return moment.isoformat().replace("+00:00", "Z")
     result: dict[str, Any] = {}
     for field, value in message.ListFields():
-        if (name, field.name) in INLINE_FIELDS:
+        if is_inline(field):
             result.update(message_to_document(value))
         elif field.message_type is not None and field.message_type.GetOptions().map_entry:
             value_field = field.message_type.fields_by_name["value"]

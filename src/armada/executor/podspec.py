@@ -22,20 +22,16 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 
 from armada.domain.resources import InvalidQuantity, add_resources, parse_quantity
+from armada.rpc.kubernetes_types import (
+    INT_OR_STRING,
+    INT_OR_STRING_IS_STRING,
+    MICRO_TIME,
+    QUANTITY,
+    TIME,
+    is_inline,
+)
 
-_QUANTITY = "k8s.io.apimachinery.pkg.api.resource.Quantity"
-_INT_OR_STRING = "k8s.io.apimachinery.pkg.util.intstr.IntOrString"
-_TIMES = {
-    "k8s.io.apimachinery.pkg.apis.meta.v1.Time",
-    "k8s.io.apimachinery.pkg.apis.meta.v1.MicroTime",
-}
-# Go structs embedded with `json:",inline"`: their fields appear in the parent's JSON object.
-_INLINE = {
-    ("volumeSource", "VolumeSource"),
-    ("handler", "ProbeHandler"),
-    ("localObjectReference", "LocalObjectReference"),
-    ("ephemeralContainerCommon", "EphemeralContainerCommon"),
-}
+_TIMES = {TIME, MICRO_TIME}
 
 
 class InvalidPodSpec(ValueError):
@@ -70,7 +66,7 @@ def message_to_json(message: Message) -> dict[str, Any]:
     """A Kubernetes protobuf message as the JSON the Kubernetes API server speaks."""
     result: dict[str, Any] = {}
     for fd, value in message.ListFields():
-        if fd.message_type is not None and (fd.name, fd.message_type.name) in _INLINE:
+        if is_inline(fd):
             result.update(message_to_json(value))
             continue
         result[fd.name] = _field_to_json(fd, value)
@@ -95,10 +91,10 @@ def _scalar_to_json(fd: FieldDescriptor, value: Any) -> Any:
 
 def _special_to_json(descriptor: Descriptor, value: Any) -> Any:
     name = descriptor.full_name
-    if name == _QUANTITY:
+    if name == QUANTITY:
         return value.string
-    if name == _INT_OR_STRING:
-        return value.strVal if value.type == 1 else value.intVal
+    if name == INT_OR_STRING:
+        return value.strVal if value.type == INT_OR_STRING_IS_STRING else value.intVal
     if name in _TIMES:
         moment = dt.datetime.fromtimestamp(value.seconds, tz=dt.UTC)
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,7 +1,8 @@
 """The OpenAPI 3 document of the HTTP APIs, served at ``/api/openapi.json``.
 
 The REST gateway's part is generated from the same descriptors its routes come from (request
-and response schemas from the messages, in protobuf's JSON mapping); the Lookout API's part
+and response schemas from the messages, in protobuf's JSON mapping but Kubernetes' types in the
+form Armada's gateway and swagger give them); the Lookout API's part
 names its routes and bodies after Armada's ``swagger.yaml``.
 """
 
@@ -15,7 +16,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from armada import __version__
+from armada.lookout.gateway.kubernetes_json import FORMS
 from armada.lookout.gateway.rules import Rule
+from armada.rpc.kubernetes_types import is_inline
 
 PATH = "/api/openapi.json"
 _SCALARS: dict[int, dict[str, Any]] = {
@@ -36,6 +39,8 @@ _WELL_KNOWN = {
     "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
     "google.protobuf.Duration": {"type": "string"},
     "google.protobuf.Empty": {"type": "object"},
+    # Kubernetes' types, in the form the gateway speaks (as Armada's gateway does).
+    **{name: form.schema for name, form in FORMS.items()},
 }
 _ERROR = {
     "type": "object",
@@ -57,9 +62,18 @@ class _Schemas:
             return dict(_WELL_KNOWN[message.full_name])
         if message.full_name not in self.found:
             self.found[message.full_name] = {}  # placeholder: messages refer to themselves
-            properties = {f.json_name: self._field(f) for f in message.fields}
+            properties = self._properties(message)
             self.found[message.full_name] = {"type": "object", "properties": properties}
         return {"$ref": f"#/components/schemas/{message.full_name}"}
+
+    def _properties(self, message: Any) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        for field in message.fields:
+            if is_inline(field):  # a Go struct embedded inline: its fields are the parent's
+                properties.update(self._properties(field.message_type))
+            else:
+                properties[field.json_name] = self._field(field)
+        return properties
 
     def _field(self, field: FieldDescriptor) -> dict[str, Any]:
         if field.message_type is not None and field.message_type.GetOptions().map_entry:

@@ -1,12 +1,13 @@
 """The REST gateway: Armada's public API as JSON over HTTP, the way grpc-gateway maps it.
 
 Each route (:mod:`armada.lookout.gateway.rules`) parses its JSON body, path and query into
-the request message (protobuf's JSON mapping; unknown fields, wrong types and bad UTF-8 are
-INVALID_ARGUMENT), calls the same servicer method gRPC calls, in process, and answers with the
-response message in protobuf JSON. Errors carry the HTTP status grpc-gateway gives the gRPC
-code and grpc-gateway's body ``{"code": n, "message": "...", "details": []}``. Server streams
-are newline-delimited JSON, one ``{"result": message}`` a line (``{"error": ...}`` if the
-stream fails after it began).
+the request message (protobuf's JSON mapping, but Kubernetes' types in the form Armada's
+gateway gives them: :mod:`armada.lookout.gateway.kubernetes_json`; unknown fields, wrong types
+and bad UTF-8 are INVALID_ARGUMENT), calls the same servicer method gRPC calls, in process, and
+answers with the response message in the same JSON. Errors carry the HTTP status
+grpc-gateway gives the gRPC code and grpc-gateway's body
+``{"code": n, "message": "...", "details": []}``. Server streams are newline-delimited JSON,
+one ``{"result": message}`` a line (``{"error": ...}`` if the stream fails after it began).
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ from starlette.routing import BaseRoute, Route
 
 from armada.lookout.bodies import BodyTooLarge, read_body
 from armada.lookout.gateway.context import Aborted, HttpServicerContext
+from armada.lookout.gateway.kubernetes_json import (
+    BadValue,
+    decode_request,
+    descriptor_of,
+    message_to_json,
+)
 from armada.lookout.gateway.rules import Rule, http_rules
 
 log = logging.getLogger(__name__)
@@ -67,10 +74,6 @@ def error_response(code: grpc.StatusCode, message: str, status: int | None = Non
     return JSONResponse(status_body(code, message), status_code=status or HTTP_STATUS[code])
 
 
-def _to_json(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message)
-
-
 class Gateway:
     """The routes for ``handlers`` (servicer methods by ``/service/Method``); ``max_body``
     bytes at most in a body (413 beyond); ``views_ready`` awaited before calls that read the
@@ -109,7 +112,7 @@ class Gateway:
             if rule.streaming:
                 return await _stream(rule, handler(message, context))
             try:
-                return JSONResponse(_to_json(await handler(message, context)))
+                return JSONResponse(message_to_json(await handler(message, context)))
             except Aborted as exc:
                 return error_response(exc.code, exc.details)
             except NotImplementedError:
@@ -126,7 +129,9 @@ def parse_request(rule: Rule, body: bytes, request: Request) -> Message:
         if rule.body == "*":
             text = body.decode("utf-8")
             if text.strip():
-                json_format.Parse(text, message)
+                document = _load_json(text)
+                decode_request(descriptor_of(message), document)
+                json_format.ParseDict(document, message)
         elif body.strip():
             raise Aborted(
                 grpc.StatusCode.INVALID_ARGUMENT, f"{rule.verb} {rule.path} takes no body"
@@ -140,9 +145,29 @@ def parse_request(rule: Rule, body: bytes, request: Request) -> Message:
             grpc.StatusCode.INVALID_ARGUMENT,
             f"the body is not valid UTF-8 ({exc.reason} at byte {exc.start})",
         ) from None
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, BadValue) as exc:
         raise Aborted(grpc.StatusCode.INVALID_ARGUMENT, f"invalid request body: {exc}") from None
     return message
+
+
+def _load_json(text: str) -> dict[str, Any]:
+    """The JSON document (a key given twice is an error, as in ``json_format.Parse``)."""
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in found:
+                raise json_format.ParseError(f"Failed to load JSON: duplicate key {key!r}.")
+            found[key] = value
+        return found
+
+    try:
+        document = json.loads(text, object_pairs_hook=no_duplicates)
+    except ValueError as exc:
+        raise json_format.ParseError(f"Failed to load JSON: {exc}.") from None
+    if not isinstance(document, dict):
+        raise json_format.ParseError(f"expected a JSON object, got {type(document).__name__}")
+    return document
 
 
 def _query_fields(message: Message, request: Request) -> dict[str, Any]:
@@ -173,7 +198,7 @@ async def _stream(rule: Rule, stream: AsyncIterator[Any]) -> Response:
 
     def line(item: Any) -> bytes:
         message = rule.response.FromString(item) if isinstance(item, bytes) else item
-        return json.dumps({"result": _to_json(message)}).encode() + b"\n"
+        return json.dumps({"result": message_to_json(message)}).encode() + b"\n"
 
     async def lines() -> AsyncIterator[bytes]:
         try:
