@@ -16,19 +16,20 @@ After --warmup seconds of load, headless Chromium opens /jobs (live refresh on, 
 a user browses until the load ends (see bench/ui_live_user.py): scrolls, selects and lets
 refreshes pass, filters by queue and state, groups by job set, keeps a place among the long
 jobs, opens a job's page and goes back. The page records (bench/lookout_ui_live.js) the jobs it
-shows, every API request's duration, requests the next refresh aborted, long tasks and frames.
+shows, every API request's duration, requests aborted before their answer, long tasks and
+frames.
 
 Reported: the state changes a second achieved; the table's staleness (per sample of the table,
-how long ago the log moved its most behind row past the state shown) and the delay of changes
-seen live (the log's change to the first sample showing it); the API's request durations per
+how long ago the log moved its most behind row past the state shown) and the delay of what a
+live refresh brought (the log's change to the first sample showing it); the API's request durations per
 route; long tasks and frames; whether scroll position and selection survived refreshes; console
 errors; failed user steps; CPU of `armada dev` and of Chromium; the load average. The ceiling,
 measured in the same run once the load is over: the jobs page's first query over HTTP on the
 then idle server (median of 20).
 
 Pass: >= 1,000 changes/s achieved; every table refresh (jobs, jobGroups) answered within the
-refresh interval and none aborted; staleness p99 <= 2 x the refresh interval; scroll and
-selection kept every time; no console error; no failed step.
+refresh interval and none given up after waiting a whole interval; staleness p99 <= 2 x the
+refresh interval; scroll and selection kept every time; no console error; no failed step.
 """
 
 from __future__ import annotations
@@ -207,8 +208,9 @@ def report(timelines: Timelines, record: Recording, around: Surroundings) -> boo
     rate = timelines.rate(start, end)
     stale = staleness(timelines, record.samples)
     table = [ms for r, _, ms in record.requests if r in TABLE_ROUTES]
-    # A refresh aborted after waiting a whole interval: one that a newer one overtook.
-    overtaken = [r for r, _, ms in record.aborted if r in TABLE_ROUTES and ms >= REFRESH_S * 1000]
+    # A table refresh given up after waiting a whole interval: the UI before this benchmark
+    # aborted it for the next one (now it waits); a change of view can also abort it.
+    given_up = [r for r, _, ms in record.aborted if r in TABLE_ROUTES and ms >= REFRESH_S * 1000]
     seconds = end - start
     print(
         f"window: {seconds:.0f} s, {record.rounds} rounds of browsing; load average "
@@ -220,7 +222,7 @@ def report(timelines: Timelines, record: Recording, around: Surroundings) -> boo
         print(f"  {route}: {spread([ms for r, _, ms in record.requests if r == route])}")
     print(
         f"  aborted before their answer: {len(record.aborted)} (the view changed), of which "
-        f"table refreshes waiting {REFRESH_S:.0f} s or more: {len(overtaken)}"
+        f"table refreshes waiting {REFRESH_S:.0f} s or more: {len(given_up)}"
     )
     print(
         f"staleness of the table, per sample: {spread(stale.sample_lags, 'ms', 1000)}; rows "
@@ -261,7 +263,7 @@ def report(timelines: Timelines, record: Recording, around: Surroundings) -> boo
         ">= 1,000 changes/s": rate >= 1000,
         f"every table refresh within {REFRESH_S:.0f} s": bool(table)
         and max(table) <= REFRESH_S * 1000,
-        "no table refresh overtaken": not overtaken,
+        "no table refresh given up after a whole interval": not given_up,
         f"staleness p99 <= {2 * REFRESH_S:.0f} s": bool(stale.sample_lags) and p99 <= 2 * REFRESH_S,
         "scroll and selection kept": bool(record.kept_place) and not kept,
         "no console error": not record.console_errors,
