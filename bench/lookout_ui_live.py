@@ -21,11 +21,11 @@ frames.
 
 Reported: the state changes a second achieved; the table's staleness (per sample of the table,
 how long ago the log moved its most behind row past the state shown) and the delay of what a
-live refresh brought (the log's change to the first sample showing it); the API's request durations per
-route; long tasks and frames; whether scroll position and selection survived refreshes; console
-errors; failed user steps; CPU of `armada dev` and of Chromium; the load average. The ceiling,
-measured in the same run once the load is over: the jobs page's first query over HTTP on the
-then idle server (median of 20).
+live refresh brought (the log's change to the first sample showing it); the API's request
+durations per route; long tasks and frames; whether scroll position and selection survived
+refreshes; console errors; failed user steps; CPU of `armada dev` and of Chromium; the load
+average. The ceiling, measured in the same run once the load is over: the jobs page's first
+query over HTTP on the then idle server (median of 20).
 
 Pass: >= 1,000 changes/s achieved; every table refresh (jobs, jobGroups) answered within the
 refresh interval and none given up after waiting a whole interval; staleness p99 <= 2 x the
@@ -229,7 +229,7 @@ def report(timelines: Timelines, record: Recording, around: Surroundings) -> boo
         f"behind the log {stale.stale_rows:,} of {stale.rows:,}; rows in a state the log "
         f"lacked {stale.unknown_rows}"
     )
-    print(f"delay of a change seen live (log -> table): {spread(stale.delays, 'ms', 1000)}")
+    print(f"delay of what a refresh brought (log -> table): {spread(stale.delays, 'ms', 1000)}")
     long_ms = [ms for _, ms in record.long_tasks]
     print(
         f"long tasks: {len(long_ms)}, {sum(long_ms) / seconds / 10:.1f} % of the time; "
