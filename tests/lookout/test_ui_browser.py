@@ -286,8 +286,8 @@ def test_a_refresh_that_replaces_every_row_keeps_the_place_and_the_selection(
     page: Page, client: ArmadaClient
 ) -> None:
     """A busy queue: by the next refresh, newer jobs fill the whole page. The page must not
-    move (Chromium's scroll anchoring would follow the ticked row's removal) and the ticked
-    job stays selected though it is no longer shown."""
+    move (Chromium's scroll anchoring would follow the ticked row's removal), the ticked job
+    stays selected though it is no longer shown, and the keyboard stays where it was."""
     create_queue(client, "ui-i")
     submit(client, "ui-i", "older", "sleep", "600", count=50)
 
@@ -303,6 +303,9 @@ def test_a_refresh_that_replaces_every_row_keeps_the_place_and_the_selection(
     expect(row(page, newer[0])).to_be_visible()
     expect(row(page, ticked)).to_have_count(0)
     assert page.evaluate("window.scrollY") == scrolled
+    # The focus was on the ticked job's check box: it is on the check box now in that place.
+    in_place = page.locator("table.jobs tbody tr").nth(20).locator("td.select input")
+    expect(in_place).to_be_focused()
     toolbar = page.get_by_role("toolbar", name="Actions on the selected jobs")
     expect(toolbar).to_contain_text("1 selected")
 
