@@ -61,6 +61,20 @@ class ConsoleErrors:
         assert not self.messages, "errors in the browser console:\n" + "\n".join(self.messages)
 
 
+def record_errors(page: Page, messages: list[str]) -> None:
+    """Append to ``messages`` every console error of ``page``, every exception it does not
+    catch, and every request answered with an error status."""
+    page.on("console", lambda m: messages.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: messages.append(f"uncaught: {exc}"))
+    # Chromium logs a failed request without its address: the address goes beside it.
+    page.on(
+        "response",
+        lambda r: (
+            messages.append(f"{r.status} {r.request.method} {r.url}") if r.status >= 400 else None
+        ),
+    )
+
+
 def launch() -> Iterator[Browser]:
     with sync_playwright() as driver:
         browser = driver.chromium.launch(

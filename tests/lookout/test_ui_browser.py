@@ -20,11 +20,18 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from armada.dev.embedded import EmbeddedArmada
 from tests.api_builders import container, create_queue, item, pod_spec
 from tests.conftest import dev_settings
-from tests.lookout.browser import ConsoleErrors, launch, require_browser, screenshot
+from tests.lookout.browser import (
+    ConsoleErrors,
+    launch,
+    record_errors,
+    require_browser,
+    screenshot,
+)
 
 pytestmark = pytest.mark.slow
 
 WAIT_MS = 30_000  # every expectation below waits on its condition for at most this long
+IN_DIALOG = "document.querySelector('[role=dialog]').contains(document.activeElement)"
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +62,7 @@ def page(browser: Browser, running: EmbeddedArmada) -> Iterator[Page]:
     tab.set_default_timeout(WAIT_MS)
     expect.set_options(timeout=WAIT_MS)
     errors = ConsoleErrors()
-    tab.on("console", lambda m: errors.messages.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda exc: errors.messages.append(f"uncaught: {exc}"))
-    # Chromium logs a failed request without its address: the address goes beside it.
-    tab.on(
-        "response",
-        lambda r: (
-            errors.messages.append(f"{r.status} {r.request.method} {r.url}")
-            if r.status >= 400
-            else None
-        ),
-    )
+    record_errors(tab, errors.messages)
     yield tab
     context.close()
     errors.check()
@@ -162,12 +159,20 @@ def test_job_page_shows_runs_events_and_log_and_cancels_the_job(
     expect(page.get_by_label("Container log")).not_to_have_text("(empty)")
     screenshot(page, "job")
 
-    # An action on the whole job set first counts what it will touch; Back leaves it.
-    page.get_by_role("button", name="Preempt job set…").click()
+    # An action on the whole job set first counts what it will touch; Back leaves it. The
+    # dialog keeps the keyboard (Tab goes round its controls, never to the page behind) and
+    # gives focus back to the button that opened it.
+    opener = page.get_by_role("button", name="Preempt job set…")
+    opener.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Preempt 1 running job of job set interactive?")
+    expect(dialog.get_by_label("Reason (optional)")).to_be_focused()
+    for key in ["Tab"] * 4 + ["Shift+Tab"] * 4:
+        page.keyboard.press(key)
+        assert page.evaluate(IN_DIALOG), f"{key} took focus out of the dialog"
     dialog.get_by_role("button", name="Back").click()
     expect(dialog).to_have_count(0)
+    expect(opener).to_be_focused()
 
     page.get_by_role("button", name="Cancel job…").click()
     expect(dialog).to_contain_text("Cancel 1 job?")
@@ -275,3 +280,62 @@ def test_live_refresh_keeps_the_scroll_position_and_pages_go_on(
     page.get_by_label("Job ID").press("Enter")
     expect(page.locator("table.jobs tbody tr")).to_have_count(1)
     expect(row(page, jobs[0])).to_be_visible()
+
+
+def test_a_refresh_that_replaces_every_row_keeps_the_place_and_the_selection(
+    page: Page, client: ArmadaClient
+) -> None:
+    """A busy queue: by the next refresh, newer jobs fill the whole page. The page must not
+    move (Chromium's scroll anchoring would follow the ticked row's removal), the ticked job
+    stays selected though it is no longer shown, and the keyboard stays where it was."""
+    create_queue(client, "ui-i")
+    submit(client, "ui-i", "older", "sleep", "600", count=50)
+
+    page.goto("/jobs?queue=ui-i")
+    expect(page.locator("table.jobs tbody tr")).to_have_count(50)
+    page.mouse.wheel(0, 600)
+    page.wait_for_function("window.scrollY > 0")
+    ticked = page.locator("table.jobs tbody tr").nth(20).get_attribute("data-job-id") or ""
+    page.get_by_label(f"Select job {ticked}").check()
+    scrolled = page.evaluate("window.scrollY")
+
+    newer = submit(client, "ui-i", "newer", "sleep", "600", count=50)
+    expect(row(page, newer[0])).to_be_visible()
+    expect(row(page, ticked)).to_have_count(0)
+    assert page.evaluate("window.scrollY") == scrolled
+    # The focus was on the ticked job's check box: it is on the check box now in that place.
+    in_place = page.locator("table.jobs tbody tr").nth(20).locator("td.select input")
+    expect(in_place).to_be_focused()
+    toolbar = page.get_by_role("toolbar", name="Actions on the selected jobs")
+    expect(toolbar).to_contain_text("1 selected")
+
+
+SLOW_JOBS_API = """
+const fetchNow = window.fetch
+window.fetch = (input, init) => {
+  const url = typeof input === "string" ? input : input.url
+  if (!url.endsWith("/api/v1/jobs")) return fetchNow(input, init)
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => fetchNow(input, init).then(resolve, reject), 2500)
+    init?.signal?.addEventListener("abort", () => {
+      clearTimeout(timer)
+      reject(new DOMException("The request was aborted", "AbortError"))
+    })
+  })
+}
+"""
+
+
+def test_a_refresh_slower_than_the_refresh_interval_still_lands(
+    page: Page, client: ArmadaClient
+) -> None:
+    """Every answer of the jobs API takes 2.5 s, longer than the 2 s between refreshes: live
+    refresh waits for it rather than dropping it for the next one, so the table fills and
+    follows the job."""
+    create_queue(client, "ui-h")
+    [job_id] = submit(client, "ui-h", "slow", "sleep", "3")
+    page.add_init_script(SLOW_JOBS_API)
+
+    page.goto("/jobs?queue=ui-h")
+    expect(row(page, job_id)).to_be_visible()
+    expect(row(page, job_id)).to_have_attribute("data-state", "SUCCEEDED")

@@ -1,5 +1,7 @@
 // Loading data and keeping it fresh: the last good answer stays on screen while the next is
 // fetched, so a refresh never blanks the page, moves its scroll position or drops a selection.
+// A refresh still waiting for its answer when the next is due is left to finish, never aborted
+// for a new one: on a server slower than the interval, aborting would mean no answer ever lands.
 
 import { useCallback, useEffect, useRef, useState } from "react"
 
@@ -22,6 +24,7 @@ export function usePolled<T>(
   const loadRef = useRef(load)
   loadRef.current = load
   const keyRef = useRef(key)
+  const waiting = useRef(false)
 
   useEffect(() => {
     if (keyRef.current !== key) {
@@ -29,6 +32,7 @@ export function usePolled<T>(
       setData(undefined)
     }
     const controller = new AbortController()
+    waiting.current = true
     setLoading(true)
     loadRef
       .current(controller.signal)
@@ -42,7 +46,9 @@ export function usePolled<T>(
         setError(reason instanceof Error ? reason.message : String(reason))
       })
       .finally(() => {
-        if (!controller.signal.aborted) setLoading(false)
+        if (controller.signal.aborted) return
+        waiting.current = false
+        setLoading(false)
       })
     return () => controller.abort()
   }, [key, tick])
@@ -50,7 +56,7 @@ export function usePolled<T>(
   useEffect(() => {
     if (intervalMs === null) return
     const timer = window.setInterval(() => {
-      if (document.visibilityState !== "hidden") setTick((t) => t + 1)
+      if (document.visibilityState !== "hidden" && !waiting.current) setTick((t) => t + 1)
     }, intervalMs)
     return () => window.clearInterval(timer)
   }, [intervalMs, key])

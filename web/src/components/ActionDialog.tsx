@@ -1,9 +1,11 @@
 // Confirming an action before it is sent: says how many jobs it will touch, takes a reason or
-// a new priority, then reports what the server did. Escape closes it; focus starts inside it.
+// a new priority, then reports what the server did. Escape closes it; focus starts inside it,
+// stays inside it (Tab cycles through its controls) and goes back to the opener when it closes.
 
 import { useEffect, useRef, useState, type FormEvent } from "react"
 
 import { cancelJobSet, cancelJobs, preemptJobs, reprioritizeJobs, type ActionOutcome, type JobRef } from "../api"
+import { trapFocus } from "../focusTrap"
 
 export type Action =
   | { kind: "cancel" | "preempt" | "reprioritize"; jobs: JobRef[]; skipped: number; jobSet?: string }
@@ -32,11 +34,24 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
   const [busy, setBusy] = useState(false)
   const [outcome, setOutcome] = useState<ActionOutcome | undefined>()
   const [error, setError] = useState<string | undefined>()
+  const form = useRef<HTMLFormElement>(null)
   const first = useRef<HTMLInputElement>(null)
+  const close = useRef<HTMLButtonElement>(null)
   const nothingToDo = action.kind === "cancelJobSet" ? false : action.jobs.length === 0
 
+  // Set once, when the dialog opens: the trap remembers the opener before focus moves in.
   useEffect(() => {
-    first.current?.focus()
+    const release = trapFocus(form.current!)
+    ;(first.current ?? close.current)?.focus()
+    return release
+  }, [])
+
+  // Once done, the reason box is gone: focus goes to Close rather than to the page behind.
+  useEffect(() => {
+    if (outcome) close.current?.focus()
+  }, [outcome])
+
+  useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
       if (event.key === "Escape") onClose(outcome !== undefined)
     }
@@ -78,7 +93,14 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
   const title = action.kind === "cancelJobSet" ? "Cancel job set" : `${VERBS[action.kind]} jobs`
   return (
     <div className="backdrop" role="presentation">
-      <form className="dialog" role="dialog" aria-modal="true" aria-labelledby="dialog-title" onSubmit={submit}>
+      <form
+        ref={form}
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="dialog-title"
+        onSubmit={submit}
+      >
         <h2 id="dialog-title">{title}</h2>
         <p className="confirm-text">
           {nothingToDo ? "None of the selected jobs can be changed: they have finished." : describe(action)}
@@ -111,7 +133,7 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
           </div>
         )}
         <div className="dialog-buttons">
-          <button type="button" onClick={() => onClose(outcome !== undefined)}>
+          <button ref={close} type="button" onClick={() => onClose(outcome !== undefined)}>
             {outcome ? "Close" : "Back"}
           </button>
           {!outcome && !nothingToDo && (

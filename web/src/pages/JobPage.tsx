@@ -125,7 +125,10 @@ function JobSetActions({
 }) {
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | undefined>()
+  // While the jobs are counted the buttons only say they are busy: a disabled button would
+  // lose the focus, and the dialog could not give it back to the button that opened it.
   const open = async (kind: "cancelJobSet" | "reprioritize" | "preempt") => {
+    if (busy) return
     setBusy(true)
     setError(undefined)
     try {
@@ -142,13 +145,13 @@ function JobSetActions({
   return (
     <div className="actions" role="toolbar" aria-label="Actions on the job set">
       <span className="hint">Job set:</span>
-      <button type="button" disabled={busy} onClick={() => open("cancelJobSet")}>
+      <button type="button" aria-disabled={busy} onClick={() => open("cancelJobSet")}>
         Cancel job set…
       </button>
-      <button type="button" disabled={busy} onClick={() => open("reprioritize")}>
+      <button type="button" aria-disabled={busy} onClick={() => open("reprioritize")}>
         Reprioritise job set…
       </button>
-      <button type="button" disabled={busy} onClick={() => open("preempt")}>
+      <button type="button" aria-disabled={busy} onClick={() => open("preempt")}>
         Preempt job set…
       </button>
       {error && <span className="error">{error}</span>}

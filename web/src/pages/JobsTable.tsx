@@ -1,6 +1,8 @@
 // One page of jobs matching some filters: sortable headers, a checkbox per row (the selection
 // survives refreshes and page changes), and paging.
 
+import { useEffect, useLayoutEffect, useRef, type FocusEvent } from "react"
+
 import { getJobs, type JobRef } from "../api"
 import { column } from "../columns"
 import type { Job, LookoutFilter, LookoutOrder } from "../model"
@@ -44,6 +46,7 @@ export function JobsTable({
   const hasNext = all.length > PAGE_SIZE
   const shown = columns.map(column)
   const allSelected = jobs.length > 0 && jobs.every((job) => selection.has(job.jobId))
+  const keptFocus = useKeptFocus(polled.data)
 
   const sortBy = (field: string) => {
     if (!onOrder) return
@@ -91,7 +94,7 @@ export function JobsTable({
             })}
           </tr>
         </thead>
-        <tbody>
+        <tbody ref={keptFocus.body} onFocus={keptFocus.onFocus} onBlur={keptFocus.onBlur}>
           {jobs.map((job) => (
             <tr
               key={job.jobId}
@@ -136,4 +139,43 @@ export function JobsTable({
       )}
     </div>
   )
+}
+
+/**
+ * Where the keyboard was in the table's body, kept across refreshes: when a refresh removes the
+ * row whose control had the focus (in a busy table every row may go), the focus would fall to
+ * the page and a keyboard user would start again from its top. It goes instead to the same
+ * cell of the row now in that place, without scrolling to it. Focus moved elsewhere, by the
+ * keyboard or by a click anywhere outside the rows, forgets the place.
+ */
+function useKeptFocus(data: unknown) {
+  const body = useRef<HTMLTableSectionElement>(null)
+  const place = useRef<{ row: number; cell: number } | null>(null)
+
+  const onFocus = (event: FocusEvent<HTMLTableSectionElement>) => {
+    const cell = (event.target as HTMLElement).closest("td")
+    const row = cell?.parentElement as HTMLTableRowElement | null
+    place.current = cell && row ? { row: row.sectionRowIndex, cell: cell.cellIndex } : null
+  }
+  const onBlur = (event: FocusEvent<HTMLTableSectionElement>) => {
+    if (event.relatedTarget !== null) place.current = null
+  }
+  useEffect(() => {
+    const onPointer = (event: PointerEvent) => {
+      if (!body.current?.contains(event.target as Node | null)) place.current = null
+    }
+    document.addEventListener("pointerdown", onPointer, true)
+    return () => document.removeEventListener("pointerdown", onPointer, true)
+  }, [])
+
+  useLayoutEffect(() => {
+    const at = place.current
+    const active = document.activeElement
+    if (!at || !body.current || (active !== null && active !== document.body)) return
+    const rows = body.current.rows
+    const row = rows[Math.min(at.row, rows.length - 1)]
+    row?.cells[at.cell]?.querySelector<HTMLElement>("input, a, button")?.focus({ preventScroll: true })
+  }, [data])
+
+  return { body, onFocus, onBlur }
 }
