@@ -14,7 +14,7 @@ import pytest
 
 from armada.eventlog import EventLogError
 from armada.eventlog.base import StoreBusy, StoreUnavailable
-from armada.eventlog.postgres import PostgresEventLog
+from armada.eventlog.postgres import PostgresEventLog, translated
 from armada.eventlog.postgres_schema import LOG_STEPS, migrate
 from armada.views.postgres import VIEW_STEPS
 from tests.builders import sequence, submit
@@ -129,6 +129,20 @@ def test_a_full_pool_is_store_busy_not_a_hang(postgres_url: str) -> None:
                 log.append([sequence(submit("a"))])
             assert time.monotonic() - started < 5
         assert [e.offset for e in log.append([sequence(submit("a"))])] == [1]
+    finally:
+        log.close()
+
+
+def test_a_full_pool_just_after_a_lost_connection_is_an_outage(postgres_url: str) -> None:
+    """When a request has just lost the database through the pool, a request that then waits
+    in vain for a connection (the others held by requests still finding out) is told the
+    database is unreachable (UNAVAILABLE), not that the pool is busy (RESOURCE_EXHAUSTED)."""
+    log = PostgresEventLog(postgres_url, pool_size=1, pool_timeout=0.5)
+    try:
+        with pytest.raises(StoreUnavailable), translated(log.pool):
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        with log.pool.connection(), pytest.raises(StoreUnavailable):
+            log.append([sequence(submit("a"))])
     finally:
         log.close()
 

@@ -10,7 +10,7 @@ import pytest
 from armada_client.armada import submit_pb2
 
 from armada.waiting import wait_until
-from tests.api_builders import item
+from tests.api_builders import container, item, pod_spec
 from tests.security.test_rest_denials import http_client
 from tests.security.test_secure_system import basic, secure_client
 
@@ -25,7 +25,8 @@ def watched_by(name: str, group: str) -> submit_pb2.Queue:
 
 @pytest.fixture(scope="module")
 def jobs(system: Any) -> dict[str, tuple[str, str]]:
-    """A job in each queue (bob's group may watch OPEN only), leased: queue -> (job, run)."""
+    """A long job in each queue (bob's group may watch OPEN only), leased: queue -> (job,
+    run)."""
     alice = secure_client(system, basic("alice"))
     alice.create_queue(watched_by(OPEN, "users"))
     alice.create_queue(watched_by(CLOSED, "others"))
@@ -33,7 +34,11 @@ def jobs(system: Any) -> dict[str, tuple[str, str]]:
     armada, _ = system
     store = armada.system.storage.store
     for queue in (OPEN, CLOSED):
-        response = alice.submit_jobs(queue, "set", [item()])
+        # long enough to stay active whatever ran before in this module (counts hold only
+        # active jobs)
+        response = alice.submit_jobs(
+            queue, "set", [item(pod_spec(container(args=("sleep", "3600"))))]
+        )
         job_id = response.job_response_items[0].job_id
 
         def run_of(job_id: str = job_id) -> str | None:

@@ -50,6 +50,10 @@ CHANNEL = "armada_log"
 LISTEN_POLL = 0.5  # how often the listener thread looks at whether it should stop
 MAX_BACKOFF = 5.0
 IDLE_BEFORE_CHECK = 1.0  # seconds a pooled connection may rest and still be used unchecked
+OUTAGE_MEMORY = 10.0  # seconds a lost connection makes a pool's timeout read as an outage
+
+# pool -> when a request last found the database unreachable through it
+_unreachable_at: weakref.WeakKeyDictionary[ConnectionPool, float] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -58,7 +62,7 @@ def translated(pool: ConnectionPool | None = None) -> Iterator[None]:
     try:
         yield
     except PoolTimeout as exc:
-        if pool is not None and _all_in_use(pool):
+        if pool is not None and _all_in_use(pool) and not _recently_unreachable(pool):
             raise StoreBusy(f"every database connection is in use ({exc}); retry") from exc
         raise StoreUnavailable(f"the database is unreachable ({exc}); retry") from exc
     except (psycopg.errors.DiskFull, psycopg.errors.OutOfMemory) as exc:
@@ -66,7 +70,16 @@ def translated(pool: ConnectionPool | None = None) -> Iterator[None]:
     except psycopg.errors.TooManyConnections as exc:
         raise StoreBusy(f"the database refuses more connections ({exc}); retry") from exc
     except psycopg.OperationalError as exc:
+        if pool is not None:
+            _unreachable_at[pool] = time.monotonic()
         raise StoreUnavailable(f"the database is unreachable ({exc}); retry") from exc
+
+
+def _recently_unreachable(pool: ConnectionPool) -> bool:
+    """Whether a request lost the database through ``pool`` lately: its connections may then
+    all be held by requests still finding out, and a wait for one is the outage's, not load's."""
+    at = _unreachable_at.get(pool)
+    return at is not None and time.monotonic() - at < OUTAGE_MEMORY
 
 
 def _all_in_use(pool: ConnectionPool) -> bool:
