@@ -73,10 +73,15 @@ def test_the_sleep_job_goes_through_every_state_in_order(client: ArmadaClient) -
     job_id = client.submit_jobs("queue-a", "s", [sleep_job("1s")]).job_response_items[0].job_id
     seen = wait_until(lambda: finished(client, "s", job_id), what="the job to finish")
     assert seen == ["submitted", "queued", "leased", "pending", "running", "succeeded"]
-    details = client.get_job_details([job_id]).job_details[job_id]
-    run = details.job_runs[0]
+
+    def finished_run() -> Any:
+        # job details come from the views, which follow the log a moment behind it
+        runs = client.get_job_details([job_id]).job_details[job_id].job_runs
+        return runs[0] if runs and runs[0].finished_ts.seconds else None
+
+    run = wait_until(finished_run, timeout=15, what="the views to show the run finished")
     assert run.cluster == "cluster-1" and run.node.startswith("cluster-1-node-")
-    assert run.started_ts.seconds and run.finished_ts.seconds
+    assert run.started_ts.seconds
 
 
 @pytest.mark.parametrize(("code", "category"), [(1, "user_error"), (3, "uncategorized")])
