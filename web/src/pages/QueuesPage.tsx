@@ -64,9 +64,9 @@ export function QueuesPage() {
           </tbody>
         </table>
       </div>
-      {polled.data && !polled.data.schedulerInProcess && (
-        <p className="hint">
-          The shares come from the scheduler's rounds; this process does not run the scheduler, so it has none.
+      {polled.data && polled.data.schedulerProblem && (
+        <p className="hint" role="status">
+          The shares come from the scheduler's rounds, and {polled.data.schedulerProblem}.
         </p>
       )}
       <section aria-labelledby="chart-title">
