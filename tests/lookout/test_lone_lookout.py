@@ -36,9 +36,9 @@ __all__ = ["processes"]  # the fixture
 def start_lookout(processes: Processes, data: str, env: dict[str, str], *args: str) -> str:
     """A lone lookout; its URL."""
     port = free_port()
+    listen = ["--host", "127.0.0.1", "--http-port", str(port), "--data-dir", data]
     proc = subprocess.Popen(
-        [*ARMADA, "lookout", "--host", "127.0.0.1", "--http-port", str(port), "--data-dir", data]
-        + list(args),
+        [*ARMADA, "lookout", *listen, *args],
         env=with_open_auth(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
