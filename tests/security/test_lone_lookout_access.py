@@ -5,12 +5,14 @@ Binoculars (here those of an ``armada dev`` on the same store) with its own cred
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -23,11 +25,8 @@ from tests.dev.test_processes import ARMADA
 from tests.lookout.conftest import job_item, pod
 from tests.security.support import PASSWORDS, auth_settings
 from tests.security.test_lookout_visibility import CLOSED, OPEN
+from tests.security.test_secure_system import basic
 from tests.server_process import free_port
-
-
-def basic(user: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{PASSWORDS[user]}".encode()).decode()
 
 
 def as_user(url: str, user: str | None) -> httpx2.Client:
@@ -44,11 +43,19 @@ def watched_by(name: str, group: str) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Farm:
+    """``armada dev`` with basic auth (its scheduler's reports and its Binoculars), a job
+    leased in each queue (bob's group may watch OPEN only), and a lookout config for its store."""
+
+    address: str
+    data: Path
+    config: Path
+    jobs: dict[str, str]
+
+
 @pytest.fixture(scope="module")
-def lone_lookout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    """``armada dev`` (its scheduler's reports and its Binoculars) and a lone lookout on its
-    store, both with alice (an admin) and bob (in group users); a job in each queue, leased.
-    Yields lookout's URL and the jobs by queue."""
+def farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
     data = tmp_path_factory.mktemp("lone") / "data"
     auth = auth_settings().model_dump(by_alias=True, mode="json")
     settings = DevSettings.model_validate(
@@ -74,40 +81,45 @@ def lone_lookout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
         store = armada.system.storage.store
         for job_id in jobs.values():
             wait_until(lambda j=job_id: (found := store.get_job(j)) and found.runs, what="a run")
-        port = free_port()
         config = data.parent / "lookout.yaml"
         config.write_text(json.dumps({"auth": auth}))  # JSON is YAML
-        env = {
-            **os.environ,
-            "ARMADA_CREDENTIALS__USERNAME": "alice",
-            "ARMADA_CREDENTIALS__PASSWORD": PASSWORDS["alice"],
-            "ARMADA_SCHEDULER_POLL_INTERVAL": "100ms",
-        }
-        args = [
-            "--config",
-            str(config),
-            "--host",
-            "127.0.0.1",
-            "--http-port",
-            str(port),
-            "--data-dir",
-            str(data),
-        ]
-        args += ["--scheduler-address", armada.address]
-        args += ["--binoculars-address-pattern", armada.address]
-        proc = subprocess.Popen(
-            [*ARMADA, "lookout", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode()
-        threading.Thread(target=proc.stdout.read, daemon=True).start()
-        try:
-            assert "serving the web UI" in line, line
-            yield f"http://127.0.0.1:{port}", jobs
-        finally:
-            proc.terminate()
-            proc.wait(30)
-            proc.stdout.close()
+        yield Farm(address=armada.address, data=data, config=config, jobs=jobs)
+
+
+@contextmanager
+def lone_lookout_as(farm: Farm, identity: str) -> Iterator[str]:
+    """A lone lookout on ``farm``'s store, presenting ``identity`` to its scheduler and
+    Binoculars; its URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ARMADA_CREDENTIALS__USERNAME": identity,
+        "ARMADA_CREDENTIALS__PASSWORD": PASSWORDS[identity],
+        "ARMADA_SCHEDULER_POLL_INTERVAL": "100ms",
+    }
+    args = ["--config", str(farm.config), "--host", "127.0.0.1", "--http-port", str(port)]
+    args += ["--data-dir", str(farm.data), "--scheduler-address", farm.address]
+    args += ["--binoculars-address-pattern", farm.address]
+    proc = subprocess.Popen(
+        [*ARMADA, "lookout", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode()
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    try:
+        assert "serving the web UI" in line, line
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def lone_lookout(farm: Farm) -> Iterator[tuple[str, dict[str, str]]]:
+    """Lookout's URL (it presents alice, an admin) and the jobs by queue."""
+    with lone_lookout_as(farm, "alice") as url:
+        yield url, farm.jobs
 
 
 @pytest.mark.slow
@@ -156,3 +168,32 @@ def test_the_queues_page_shows_a_caller_the_shares_of_the_queues_they_may_watch(
     assert wait_until(lambda: pools("alice"), what="the shares")[CLOSED]
     seen_by_bob = pools("bob")
     assert seen_by_bob is not None and seen_by_bob[CLOSED] == []
+
+
+@pytest.mark.slow
+def test_the_whole_rounds_report_needs_watch_all_events(
+    lone_lookout: tuple[str, dict[str, str]],
+) -> None:
+    url, _ = lone_lookout
+    with as_user(url, "bob") as bob, as_user(url, "alice") as alice:
+        denied = bob.get("/v1/scheduling-report")
+        assert denied.status_code == 403 and "watch_all_events" in denied.json()["message"]
+        allowed = alice.get("/v1/scheduling-report")
+        assert allowed.status_code == 200 and allowed.json()["report"], allowed.text
+
+
+@pytest.mark.slow
+def test_a_lookout_whose_credentials_are_refused_says_so(farm: Farm) -> None:
+    """bob lacks watch_all_events at the scheduler: lookout cannot poll the shares nor forward,
+    and says why (a 503, not the caller's 403: the caller may watch the queue)."""
+    with lone_lookout_as(farm, "bob") as url, as_user(url, "alice") as alice:
+
+        def problem() -> str:
+            said = str(alice.get("/api/armada/queues").json()["schedulerProblem"])
+            return said if "refused" in said else ""
+
+        said = wait_until(problem, what="lookout to say the scheduler refused it")
+        assert f"the scheduler at {farm.address} refused lookout's credentials" in said
+        report = alice.get(f"/v1/job/{farm.jobs[CLOSED]}/scheduler-report")
+        assert report.status_code == 503, report.text
+        assert "refused lookout's credentials" in report.json()["message"]
