@@ -100,6 +100,9 @@ async def forwarded(context: Any, what: str, call: Awaitable[T]) -> T:
             await context.abort(grpc.StatusCode.UNAVAILABLE, message)
         await context.abort(code, details)
         raise
+    except (OSError, ValueError) as exc:  # lookout's own side: a token file unreadable...
+        await context.abort(grpc.StatusCode.UNAVAILABLE, f"asking {what} failed: {exc}")
+        raise
 
 
 class ForwardedReports:
@@ -210,20 +213,36 @@ async def poll_shares(
     interval: float,
     timeout: float,
 ) -> None:
-    """Tell ``figures`` the scheduler's rounds every ``interval``, or why they are unknown."""
+    """Tell ``figures`` the scheduler's rounds every ``interval``, or why they are unknown
+    (logged when that changes)."""
+    said = ""
     while True:
         try:
             reply = await stub.GetQueueShares(pb.QueueSharesRequest(), timeout=timeout)
-            figures.record(shares_of(reply))
+            shares = shares_of(reply)
         except grpc.aio.AioRpcError as exc:
-            problem = f"{what} cannot be reached ({exc.code().name}: {exc.details()})"
-            if exc.code() in REFUSED:
-                problem = f"{what} refused lookout's credentials ({exc.details()}): they need "
-                problem += "watch_all_events there"
-            elif exc.code() == grpc.StatusCode.UNIMPLEMENTED:
-                problem = f"{what} does not offer GetQueueShares (is it Armada's own?)"
-            figures.record(Shares(problem=problem))
+            shares = Shares(problem=_problem(what, exc))
+        except (OSError, ValueError) as exc:  # lookout's own side: a token file unreadable...
+            shares = Shares(problem=f"asking {what} failed: {exc}")
+        figures.record(shares)
+        if shares.problem != said:
+            if shares.problem:
+                log.warning("lookout: no queue shares: %s", shares.problem)
+            else:
+                log.info("lookout: %s answers again", what)
+            said = shares.problem
         await asyncio.sleep(interval)
+
+
+def _problem(what: str, exc: grpc.aio.AioRpcError) -> str:
+    if exc.code() in REFUSED:
+        return (
+            f"{what} refused lookout's credentials ({exc.details()}): they need "
+            "watch_all_events there"
+        )
+    if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+        return f"{what} does not offer GetQueueShares (is it Armada's own scheduler?)"
+    return f"{what} cannot be reached ({exc.code().name}: {exc.details()})"
 
 
 class Forwarding:
