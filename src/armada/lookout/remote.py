@@ -253,7 +253,9 @@ class Forwarding:
         self.settings = settings
         caller = Caller(security, store)
         self.logs = ForwardedLogs(settings, caller)
-        self.servicers: dict[str, object] = {BINOCULARS: self.logs}
+        self.servicers: dict[str, object] = {}
+        if settings.binoculars_address_pattern or settings.binoculars_addresses:
+            self.servicers[BINOCULARS] = self.logs
         self.channel: grpc.aio.Channel | None = None
         self.what = f"the scheduler at {settings.scheduler_address}"
         if settings.scheduler_address:
