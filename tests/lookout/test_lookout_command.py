@@ -104,4 +104,4 @@ def test_lookout_serves_the_ui_and_the_apis_on_a_shared_store(tmp_path: Path, lo
     paths = json.loads(call(f"{lookout}/api/openapi.json")[1])["paths"]
     assert not {"/v1/binoculars/log", "/v1/job/{job_id}/scheduler-report"} & set(paths)
     problem = json.loads(call(f"{lookout}/api/armada/queues")[1])["schedulerProblem"]
-    assert "no scheduler is configured" in problem
+    assert "knows no scheduler to ask" in problem

@@ -33,7 +33,7 @@ from armada.scheduling.round_data import SchedulingResult
 ENTRIES_PER_READ = 200
 MAX_EVENTS = 10_000
 SERIES_POINTS = 2_000  # (pool, queue, round) points kept for the queues' charts
-NO_SCHEDULER = "no scheduler is configured (schedulerAddress): no share figures"
+NO_SCHEDULER = "this process knows no scheduler to ask (armada lookout --scheduler-address)"
 
 Rounds = Callable[[], list[SchedulingResult]]
 
