@@ -28,6 +28,7 @@ import grpc
 from armada_client.armada import binoculars_pb2, binoculars_pb2_grpc
 
 from armada.config.lookout import LookoutSettings
+from armada.domain.lifecycle import JobRecord
 from armada.lookout.api.extras import QueueFigures, ShareRow, Shares
 from armada.lookout.gateway.rules import REPORTING
 from armada.rpc.gen import scheduler_reporting_pb2 as pb
@@ -72,8 +73,8 @@ class Caller:
         except PermissionDenied as exc:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc))
 
-    async def job_queue(self, context: Any, job_id: str) -> str:
-        """The queue of ``job_id``, once the caller may watch it (NOT_FOUND if unknown)."""
+    async def job(self, context: Any, job_id: str) -> JobRecord:
+        """The job, once the caller may watch its queue (NOT_FOUND if unknown)."""
         if not job_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "job_id is required")
         job = await asyncio.to_thread(self.store.get_job, job_id)
@@ -81,7 +82,7 @@ class Caller:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"job {job_id!r} does not exist")
             raise AssertionError("abort raises")
         await self.check(context, job.spec.queue)
-        return job.spec.queue
+        return job
 
 
 async def forwarded(context: Any, what: str, call: Awaitable[T]) -> T:
@@ -116,7 +117,7 @@ class ForwardedReports:
         self.timeout = timeout
 
     async def GetJobReport(self, request: pb.JobReportRequest, context: Any) -> pb.JobReport:
-        await self.caller.job_queue(context, request.job_id)
+        await self.caller.job(context, request.job_id)
         call = self.stub.GetJobReport(request, timeout=self.timeout)
         return await forwarded(context, self.what, call)
 
@@ -132,7 +133,7 @@ class ForwardedReports:
     ) -> pb.SchedulingReport:
         which = request.WhichOneof("filter")
         if which == "most_recent_for_job":
-            await self.caller.job_queue(context, request.most_recent_for_job.job_id)
+            await self.caller.job(context, request.most_recent_for_job.job_id)
         elif which == "most_recent_for_queue":
             await self.caller.check(context, request.most_recent_for_queue.queue_name)
         else:
@@ -154,9 +155,8 @@ class ForwardedLogs:
     async def Logs(
         self, request: binoculars_pb2.LogRequest, context: Any
     ) -> binoculars_pb2.LogResponse:
-        await self.caller.job_queue(context, request.job_id)
-        job = await asyncio.to_thread(self.caller.store.get_job, request.job_id)
-        if job is None or not job.runs:
+        job = await self.caller.job(context, request.job_id)
+        if not job.runs:
             await context.abort(
                 grpc.StatusCode.NOT_FOUND, f"job {request.job_id} has not run: it has no log"
             )
