@@ -100,3 +100,8 @@ def test_lookout_serves_the_ui_and_the_apis_on_a_shared_store(tmp_path: Path, lo
     else:
         assert (status, "make ui" in page) == (503, True)
     assert call(f"{lookout}/api/v1/no-such-route")[0] == 404
+    # Told of no scheduler and no Binoculars, it offers neither reports nor logs, and says why.
+    paths = json.loads(call(f"{lookout}/api/openapi.json")[1])["paths"]
+    assert not {"/v1/binoculars/log", "/v1/job/{job_id}/scheduler-report"} & set(paths)
+    problem = json.loads(call(f"{lookout}/api/armada/queues")[1])["schedulerProblem"]
+    assert "knows no scheduler to ask" in problem

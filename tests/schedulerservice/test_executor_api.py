@@ -209,3 +209,8 @@ def test_reports_answer_why_a_job_waits(
     with pytest.raises(grpc.RpcError) as err:
         reports.GetJobReport(rpb.JobReportRequest(job_id="nope"))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    shares = reports.GetQueueShares(rpb.QueueSharesRequest()).shares  # ours: for lookout
+    assert shares and {(s.pool, s.queue) for s in shares} == {("default", "queue-a")}
+    for share in shares:  # both jobs (6 of the node's 8 CPUs each) in every round kept
+        assert share.queued_jobs + share.running_jobs == 2
+        assert share.demand == pytest.approx(1.5) and share.fair_share == pytest.approx(1.0)

@@ -267,16 +267,18 @@ export interface QueueFigures {
 
 export interface QueuesReply {
   schedulerInProcess: boolean
+  schedulerProblem: string // why there are no fresh shares ("" when there are)
   queues: QueueFigures[]
   history: (PoolFigures & { queue: string; cycle: number })[]
 }
 
 /** GET /api/armada/queues: every queue, its active jobs, and its shares in the scheduler's
- * recent rounds (where the scheduler runs in the serving process). */
+ * recent rounds (from the scheduler in the serving process, or polled from its reports API). */
 export async function getQueueFigures(signal?: AbortSignal): Promise<QueuesReply> {
   const reply = await get<Partial<QueuesReply>>("/api/armada/queues", signal)
   return {
     schedulerInProcess: reply.schedulerInProcess ?? false,
+    schedulerProblem: reply.schedulerProblem ?? "",
     queues: reply.queues ?? [],
     history: reply.history ?? [],
   }

@@ -132,6 +132,12 @@ def _lookout_ready(system: RunningSystem, settings: Any) -> None:
     click.echo(f"Armada {__version__} (lookout) is serving the web UI on {system.http.url}/")
     click.echo("  apis: /api/v1/ (Lookout), /v1/ (REST gateway); /metrics, /healthz, /readyz")
     click.echo(f"  data: {settings.storage.shown}")
+    reports = settings.scheduler_address or "none (--scheduler-address): no shares or reports"
+    click.echo(f"  scheduler reports: {reports}")
+    logs = settings.binoculars_address_pattern or ", ".join(
+        f"{cluster}={address}" for cluster, address in settings.binoculars_addresses.items()
+    )
+    click.echo(f"  binoculars: {logs or 'none (--binoculars-address-pattern): no logs'}")
     click.echo("  stop: Ctrl-C")
 
 
@@ -233,6 +239,14 @@ def server(config_file: Path | None, **options: Any) -> None:
 @config_option
 @http_port_option(10000)
 @click.option("--host", help="Interface to listen on [default: localhost].")
+@click.option(
+    "--scheduler-address",
+    help="host:port of `armada scheduler`, for queue shares and scheduling reports.",
+)
+@click.option(
+    "--binoculars-address-pattern",
+    help="host:port of each cluster's Binoculars, {CLUSTER_ID} standing for the cluster.",
+)
 @store_options
 def lookout(config_file: Path | None, **options: Any) -> None:
     """Start Lookout: the web UI, the Lookout API and the REST gateway, on a store that

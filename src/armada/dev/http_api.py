@@ -12,7 +12,7 @@ from google.protobuf.json_format import MessageToDict
 from armada.domain.jobs import JobSpec
 from armada.http import HttpParts
 from armada.lookout.api import LookoutReader, lookout_routes
-from armada.lookout.api.extras import Rounds
+from armada.lookout.api.extras import QueueFigures, Rounds
 from armada.lookout.api.openapi_paths import LOOKOUT_PATHS
 from armada.lookout.gateway import Gateway, Handler, http_rules
 from armada.lookout.openapi import openapi_route
@@ -29,9 +29,10 @@ def add_http_api(
     api: ApiContext,
     servicers: Mapping[str, object],
     rounds: Rounds | None = None,
-) -> None:
+) -> QueueFigures:
     """Add the REST gateway's routes (calling ``servicers``, by service name) and the Lookout
-    API's to ``parts``; ``rounds`` gives the in-process scheduler's recent rounds."""
+    API's to ``parts``; ``rounds`` gives the in-process scheduler's recent rounds. Returns the
+    queues page's figures (to be told the rounds of a scheduler in another process)."""
     handlers: dict[str, Handler] = {}
     for rule in http_rules():
         method = getattr(servicers.get(rule.service), rule.method, None)
@@ -40,5 +41,7 @@ def add_http_api(
     gateway = Gateway(handlers, api.settings.grpc.max_message_bytes, parts.views_ready)
     parts.routes.extend(gateway.routes())
     reader = LookoutReader(api.storage.store, api.clock.now)
-    parts.routes.extend(lookout_routes(reader, _job_spec, api.storage.log, api.security, rounds))
+    figures = QueueFigures(reader, rounds)
+    parts.routes.extend(lookout_routes(reader, _job_spec, api.storage.log, api.security, figures))
     parts.routes.append(openapi_route(gateway.rules, LOOKOUT_PATHS))
+    return figures

@@ -218,24 +218,17 @@ def add_scheduler(
 
 
 async def start_api_server(
-    settings: ServerSettings,
-    clock: Clock | None = None,
-    ids: IdSource | None = None,
-    *,
-    lookout: bool = False,
+    settings: ServerSettings, clock: Clock | None = None, ids: IdSource | None = None
 ) -> RunningSystem:
     """``armada server``: the public API on its store. It listens before its views have
-    caught up with the log (event streams read the log and answer at once). With ``lookout``
-    it is ``armada lookout``: the same APIs over HTTP alone, plus the web UI."""
+    caught up with the log (event streams read the log and answer at once)."""
 
     def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> None:
         api = make_api_context(storage, settings, clock, ids, http.security)
         add_http_api(http, api, add_public_api(server, api))
-        if lookout:
-            http.routes.extend(ui_routes())  # last: the UI answers the app's own pages
 
     system = await _serve(
-        "lookout" if lookout else "server",
+        "server",
         settings.grpc,
         settings.http,
         settings.storage,
@@ -243,10 +236,8 @@ async def start_api_server(
         auth=settings.auth,
         follow_interval=settings.events.poll_interval.total_seconds(),
         views_later=True,
-        listen_grpc=not lookout,
     )
-    if not lookout:  # the API servers prune the store
-        _start_retention(system, settings.storage, clock or SystemClock())
+    _start_retention(system, settings.storage, clock or SystemClock())  # the API servers prune
     return system
 
 
@@ -269,8 +260,39 @@ async def start_lookout(
     settings: LookoutSettings, clock: Clock | None = None, ids: IdSource | None = None
 ) -> RunningSystem:
     """``armada lookout``: the web UI, the Lookout API and the REST gateway on the store, over
-    HTTP only. Like ``armada server`` it answers before its views have caught up."""
-    return await start_api_server(settings, clock, ids, lookout=True)
+    HTTP only (the gRPC server only holds the servicers the routes call). Like ``armada
+    server`` it answers before its views have caught up. The scheduler's reports and the
+    clusters' logs are asked for where ``settings`` say they are (:mod:`armada.lookout.remote`)."""
+    from armada.lookout.remote import Forwarding
+
+    forwarding: list[Forwarding] = []
+    poll: list[Callable[[], Coroutine[Any, Any, None]]] = []
+
+    def add(server: grpc.aio.Server, storage: Storage, http: HttpParts) -> None:
+        assert http.security is not None
+        api = make_api_context(storage, settings, clock, ids, http.security)
+        remote = Forwarding(settings, http.security, storage.store)
+        forwarding.append(remote)
+        servicers = {**add_public_api(server, api), **remote.servicers}
+        poller = remote.poller(add_http_api(http, api, servicers))
+        if poller is not None:
+            poll.append(poller)
+        http.routes.extend(ui_routes())  # last: the UI answers the app's own pages
+
+    system = await _serve(
+        "lookout",
+        settings.grpc,
+        settings.http,
+        settings.storage,
+        add,
+        auth=settings.auth,
+        follow_interval=settings.events.poll_interval.total_seconds(),
+        views_later=True,
+        listen_grpc=False,
+    )
+    system.closers.extend(remote.close for remote in forwarding)
+    system.tasks.extend(_task(poller(), "scheduler-shares") for poller in poll)
+    return system
 
 
 async def start_scheduler(

@@ -1,7 +1,8 @@
 """schedulerobjects.SchedulerReporting: "why is my job not scheduled?" over gRPC.
 
 Wire-compatible with Armada's service, so armadactl (ours or Armada's) and the web UI can ask.
-Reports come from the last rounds the scheduler kept (``reportRoundsKept``).
+Reports come from the last rounds the scheduler kept (``reportRoundsKept``). ``GetQueueShares``
+is our own addition: the queues page's figures, for a Lookout in another process.
 """
 
 from __future__ import annotations
@@ -99,6 +100,31 @@ class SchedulerReportingServicer(pb_grpc.SchedulerReportingServicer):  # type: i
 
     async def GetJobReport(self, request: pb.JobReportRequest, context: Any) -> pb.JobReport:
         return pb.JobReport(report=await self._job(request.job_id, context))
+
+    async def GetQueueShares(self, request: pb.QueueSharesRequest, context: Any) -> pb.QueueShares:
+        """Every queue's shares in every pool's kept rounds: watch_all_events, as the whole
+        round's report (a Lookout asks with its own credentials and filters per caller)."""
+        await self._require_watch(context, None)
+        rounds = await self.runtime.call(lambda: self.service.history.rounds)
+        return pb.QueueShares(
+            shares=[
+                pb.QueueShare(
+                    pool=pool.pool,
+                    cycle=result.cycle,
+                    started=pool.started,
+                    queue=q.queue,
+                    fair_share=q.fair_share,
+                    adjusted_fair_share=q.adjusted_fair_share,
+                    actual_share=q.actual_share,
+                    demand=q.demand_share,
+                    queued_jobs=q.queued_jobs,
+                    running_jobs=q.running_jobs,
+                )
+                for result in rounds
+                for pool in result.pools
+                for q in pool.queues
+            ]
+        )
 
     async def _job(self, job_id: str, context: Any) -> str:
         if not job_id:

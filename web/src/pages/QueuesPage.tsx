@@ -19,6 +19,8 @@ export function QueuesPage() {
   const reports = useServed(QUEUE_REPORT_ROUTE)
   const queues = polled.data?.queues ?? []
   const series = shareSeries(polled.data?.history ?? [], "actualShare")
+  // Why the scheduler's figures are not fresh: its reports are then not asked for either.
+  const schedulerProblem = polled.data?.schedulerProblem ?? ""
 
   useEffect(() => {
     document.title = "Queues · Lookout"
@@ -64,9 +66,9 @@ export function QueuesPage() {
           </tbody>
         </table>
       </div>
-      {polled.data && !polled.data.schedulerInProcess && (
-        <p className="hint">
-          The shares come from the scheduler's rounds; this process does not run the scheduler, so it has none.
+      {polled.data && polled.data.schedulerProblem && (
+        <p className="hint" role="status">
+          The shares come from the scheduler's rounds, and {polled.data.schedulerProblem}.
         </p>
       )}
       <section aria-labelledby="chart-title">
@@ -82,7 +84,8 @@ export function QueuesPage() {
       <section aria-labelledby="reports-title">
         <h2 id="reports-title">The scheduler's last rounds, in words</h2>
         {reports === false && <p className="hint">This server does not serve scheduling reports.</p>}
-        {reports && queues.map((queue) => <QueueReport key={queue.name} queue={queue.name} />)}
+        {reports && schedulerProblem && <p className="hint">Not now: {schedulerProblem}.</p>}
+        {reports && !schedulerProblem && queues.map((queue) => <QueueReport key={queue.name} queue={queue.name} />)}
       </section>
     </main>
   )

@@ -3,9 +3,11 @@ kept apart from Armada's ``/api/v1/``):
 
 * ``POST /api/armada/jobEvents`` ``{"jobId"}``: the job's history as the log tells it, every
   event with when, who and what caused it;
-* ``GET /api/armada/queues``: each queue with its settings, its job counts by state, and,
-  where the scheduler runs in this process, each pool's fair share, adjusted fair share,
-  actual share and demand from its latest round, plus those figures over the recent rounds.
+* ``GET /api/armada/queues``: each queue with its settings, its job counts by state, and each
+  pool's fair share, adjusted fair share, actual share and demand from its latest round, plus
+  those figures over the recent rounds: from the scheduler in this process (``armada dev``) or
+  polled from the scheduler's reports API (``armada lookout``: :mod:`armada.lookout.remote`);
+  ``schedulerProblem`` says why there are none when the scheduler cannot be reached.
 
 Logs and actions need nothing here: they are REST gateway routes (``/v1/binoculars/log``,
 ``/v1/job/cancel``...).
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from threading import Lock
 from typing import Any
 
@@ -30,6 +33,7 @@ from armada.scheduling.round_data import SchedulingResult
 ENTRIES_PER_READ = 200
 MAX_EVENTS = 10_000
 SERIES_POINTS = 2_000  # (pool, queue, round) points kept for the queues' charts
+NO_SCHEDULER = "this process knows no scheduler to ask (armada lookout --scheduler-address)"
 
 Rounds = Callable[[], list[SchedulingResult]]
 
@@ -68,19 +72,95 @@ def _submits(event: object, job_id: str) -> bool:
     return spec is not None and getattr(spec, "job_id", None) == job_id
 
 
-class QueueFigures:
-    """Answers ``GET /api/armada/queues``; keeps the share figures of the rounds it has seen."""
+@dataclass(frozen=True, slots=True)
+class ShareRow:
+    """One queue's figures in one pool's round (shares are fractions of the pool)."""
 
-    def __init__(self, reader: LookoutReader, rounds: Rounds | None) -> None:
+    pool: str
+    cycle: int
+    started: float
+    queue: str
+    fair_share: float
+    adjusted_fair_share: float
+    actual_share: float
+    demand: float
+    queued_jobs: int
+    running_jobs: int
+
+
+@dataclass(frozen=True, slots=True)
+class Shares:
+    """What is known of the scheduler's rounds: ``rows`` from those it keeps, or ``problem``
+    saying why there are none (the scheduler cannot be reached, or none is configured)."""
+
+    rows: tuple[ShareRow, ...] = ()
+    problem: str = ""
+
+
+def shares_of_rounds(rounds: list[SchedulingResult]) -> Shares:
+    """The rows of an in-process scheduler's kept rounds."""
+    return Shares(
+        rows=tuple(
+            ShareRow(
+                pool=pool.pool,
+                cycle=result.cycle,
+                started=pool.started,
+                queue=q.queue,
+                fair_share=q.fair_share,
+                adjusted_fair_share=q.adjusted_fair_share,
+                actual_share=q.actual_share,
+                demand=q.demand_share,
+                queued_jobs=q.queued_jobs,
+                running_jobs=q.running_jobs,
+            )
+            for result in rounds
+            for pool in result.pools
+            for q in pool.queues
+        )
+    )
+
+
+class QueueFigures:
+    """Answers ``GET /api/armada/queues``. It is told the scheduler's rounds (:meth:`record`:
+    by ``rounds`` at each answer where the scheduler runs in this process, else by whoever
+    polls the scheduler's reports API) and keeps their figures for the chart."""
+
+    def __init__(self, reader: LookoutReader, rounds: Rounds | None = None) -> None:
         self.reader = reader
         self.rounds = rounds
         self._series: deque[dict[str, Any]] = deque(maxlen=SERIES_POINTS)
         self._seen: set[tuple[str, int]] = set()
+        self._latest: dict[str, list[dict[str, Any]]] = {}  # queue -> figures in each pool
+        self._problem = "" if rounds is not None else NO_SCHEDULER
         self._lock = Lock()
+
+    def record(self, shares: Shares) -> None:
+        """The scheduler's rounds as last seen: the newest per pool become the figures shown,
+        and rounds not seen before join the chart's series."""
+        newest: dict[str, int] = {}
+        for row in shares.rows:
+            newest[row.pool] = max(newest.get(row.pool, row.cycle), row.cycle)
+        latest: dict[str, list[dict[str, Any]]] = {}
+        with self._lock:
+            self._problem = shares.problem
+            fresh = {(r.pool, r.cycle) for r in shares.rows} - self._seen
+            for row in shares.rows:
+                values = _figures(row)
+                if (row.pool, row.cycle) in fresh:
+                    self._series.append({"queue": row.queue, "cycle": row.cycle, **values})
+                if newest[row.pool] == row.cycle:
+                    latest.setdefault(row.queue, []).append(values)
+            self._seen |= fresh
+            if len(self._seen) > SERIES_POINTS:
+                self._seen = {(p["pool"], p["cycle"]) for p in self._series}
+            if shares.rows:  # else the last figures known stay, beside the problem
+                self._latest = latest
 
     def answer(self, visible: Visible = None) -> dict[str, Any]:
         """Every queue's settings (as GetQueues gives anyone); its job counts and share
         figures only where the caller may watch it (``visible``; None: every queue)."""
+        if self.rounds is not None:
+            self.record(shares_of_rounds(self.rounds()))
         store = self.reader.store
         counts: dict[str, dict[str, int]] = {}
         with store.read() as conn:
@@ -90,11 +170,14 @@ class QueueFigures:
                 [s.value for s in ACTIVE_STATES],
             ):
                 counts.setdefault(queue, {})[state] = int(count)
-        latest = self._latest_rounds()
 
         def seen(queue: str) -> bool:
             return visible is None or queue in visible
 
+        with self._lock:
+            latest = self._latest
+            problem = self._problem
+            series = [point for point in self._series if seen(point["queue"])]
         queues = [
             {
                 "name": queue.name,
@@ -106,45 +189,22 @@ class QueueFigures:
             }
             for queue in store.list_queues()
         ]
-        with self._lock:
-            series = [point for point in self._series if seen(point["queue"])]
-        return {"schedulerInProcess": self.rounds is not None, "queues": queues, "history": series}
-
-    def _latest_rounds(self) -> dict[str, list[dict[str, Any]]]:
-        """Per queue, its figures in each pool's newest round; the rounds go to the series."""
-        if self.rounds is None:
-            return {}
-        newest: dict[str, dict[str, Any]] = {}  # pool -> figures by queue
-        for result in self.rounds():
-            for pool in result.pools:
-                figures = {q.queue: _figures(pool.pool, pool.started, q) for q in pool.queues}
-                newest[pool.pool] = figures
-                self._remember(pool.pool, result.cycle, figures)
-        by_queue: dict[str, list[dict[str, Any]]] = {}
-        for figures in newest.values():
-            for queue, values in figures.items():
-                by_queue.setdefault(queue, []).append(values)
-        return by_queue
-
-    def _remember(self, pool: str, cycle: int, figures: dict[str, dict[str, Any]]) -> None:
-        with self._lock:
-            if (pool, cycle) in self._seen:
-                return
-            self._seen.add((pool, cycle))
-            if len(self._seen) > SERIES_POINTS:
-                self._seen = {(p["pool"], p["cycle"]) for p in self._series}
-            for queue, values in figures.items():
-                self._series.append({"queue": queue, "cycle": cycle, **values})
+        return {
+            "schedulerInProcess": self.rounds is not None,
+            "schedulerProblem": problem,
+            "queues": queues,
+            "history": series,
+        }
 
 
-def _figures(pool: str, started: float, q: Any) -> dict[str, Any]:
+def _figures(row: ShareRow) -> dict[str, Any]:
     return {
-        "pool": pool,
-        "time": rfc3339(started),
-        "fairShare": q.fair_share,
-        "adjustedFairShare": q.adjusted_fair_share,
-        "actualShare": q.actual_share,
-        "demand": q.demand_share,
-        "queuedJobs": q.queued_jobs,
-        "runningJobs": q.running_jobs,
+        "pool": row.pool,
+        "time": rfc3339(row.started),
+        "fairShare": row.fair_share,
+        "adjustedFairShare": row.adjusted_fair_share,
+        "actualShare": row.actual_share,
+        "demand": row.demand,
+        "queuedJobs": row.queued_jobs,
+        "runningJobs": row.running_jobs,
     }

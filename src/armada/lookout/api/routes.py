@@ -20,7 +20,7 @@ from armada import __version__
 from armada.domain.jobs import JobSpec
 from armada.domain.lifecycle import JobRecord, RunRecord
 from armada.eventlog.base import EventLog, EventLogError, StoreBusy
-from armada.lookout.api.extras import QueueFigures, Rounds, job_events
+from armada.lookout.api.extras import QueueFigures, job_events
 from armada.lookout.api.reader import LookoutReader, NotFound
 from armada.lookout.api.requests import (
     BadRequest,
@@ -87,12 +87,11 @@ def lookout_routes(
     job_spec: Callable[[JobSpec], dict[str, Any]],
     event_log: EventLog,
     security: Security,
-    rounds: Rounds | None = None,
+    figures: QueueFigures,
 ) -> list[BaseRoute]:
     """The routes; ``job_spec`` gives a job's spec as Armada's ``api.Job`` in JSON;
-    ``security`` says which queues a caller may watch (:mod:`.visibility`); ``rounds`` the
-    scheduler's recent rounds (None where it runs in another process)."""
-    figures = QueueFigures(reader, rounds)
+    ``security`` says which queues a caller may watch (:mod:`.visibility`); ``figures`` the
+    scheduler's recent rounds, as far as this process knows them."""
     visibility = Visibility(security, reader.store)
 
     async def queues(request: Request) -> Response:

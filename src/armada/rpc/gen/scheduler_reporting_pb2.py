@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(armada/rpc/gen/scheduler_reporting.proto\x12\x10schedulerobjects\"(\n\x12MostRecentForQueue\x12\x12\n\nqueue_name\x18\x01 \x01(\t\"\"\n\x10MostRecentForJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xc0\x01\n\x17SchedulingReportRequest\x12\x45\n\x15most_recent_for_queue\x18\x01 \x01(\x0b\x32$.schedulerobjects.MostRecentForQueueH\x00\x12\x41\n\x13most_recent_for_job\x18\x02 \x01(\x0b\x32\".schedulerobjects.MostRecentForJobH\x00\x12\x11\n\tverbosity\x18\x03 \x01(\x05\x42\x08\n\x06\x66ilter\"\"\n\x10SchedulingReport\x12\x0e\n\x06report\x18\x01 \x01(\t\";\n\x12QueueReportRequest\x12\x12\n\nqueue_name\x18\x01 \x01(\t\x12\x11\n\tverbosity\x18\x02 \x01(\x05\"\x1d\n\x0bQueueReport\x12\x0e\n\x06report\x18\x01 \x01(\t\"\"\n\x10JobReportRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x1b\n\tJobReport\x12\x0e\n\x06report\x18\x01 \x01(\t2\xa2\x02\n\x12SchedulerReporting\x12\x64\n\x13GetSchedulingReport\x12).schedulerobjects.SchedulingReportRequest\x1a\".schedulerobjects.SchedulingReport\x12U\n\x0eGetQueueReport\x12$.schedulerobjects.QueueReportRequest\x1a\x1d.schedulerobjects.QueueReport\x12O\n\x0cGetJobReport\x12\".schedulerobjects.JobReportRequest\x1a\x1b.schedulerobjects.JobReportb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(armada/rpc/gen/scheduler_reporting.proto\x12\x10schedulerobjects\"(\n\x12MostRecentForQueue\x12\x12\n\nqueue_name\x18\x01 \x01(\t\"\"\n\x10MostRecentForJob\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xc0\x01\n\x17SchedulingReportRequest\x12\x45\n\x15most_recent_for_queue\x18\x01 \x01(\x0b\x32$.schedulerobjects.MostRecentForQueueH\x00\x12\x41\n\x13most_recent_for_job\x18\x02 \x01(\x0b\x32\".schedulerobjects.MostRecentForJobH\x00\x12\x11\n\tverbosity\x18\x03 \x01(\x05\x42\x08\n\x06\x66ilter\"\"\n\x10SchedulingReport\x12\x0e\n\x06report\x18\x01 \x01(\t\";\n\x12QueueReportRequest\x12\x12\n\nqueue_name\x18\x01 \x01(\t\x12\x11\n\tverbosity\x18\x02 \x01(\x05\"\x1d\n\x0bQueueReport\x12\x0e\n\x06report\x18\x01 \x01(\t\"\"\n\x10JobReportRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x1b\n\tJobReport\x12\x0e\n\x06report\x18\x01 \x01(\t\"\x14\n\x12QueueSharesRequest\"\xcb\x01\n\nQueueShare\x12\x0c\n\x04pool\x18\x01 \x01(\t\x12\r\n\x05\x63ycle\x18\x02 \x01(\x03\x12\x0f\n\x07started\x18\x03 \x01(\x01\x12\r\n\x05queue\x18\x04 \x01(\t\x12\x12\n\nfair_share\x18\x05 \x01(\x01\x12\x1b\n\x13\x61\x64justed_fair_share\x18\x06 \x01(\x01\x12\x14\n\x0c\x61\x63tual_share\x18\x07 \x01(\x01\x12\x0e\n\x06\x64\x65mand\x18\x08 \x01(\x01\x12\x13\n\x0bqueued_jobs\x18\t \x01(\x05\x12\x14\n\x0crunning_jobs\x18\n \x01(\x05\";\n\x0bQueueShares\x12,\n\x06shares\x18\x01 \x03(\x0b\x32\x1c.schedulerobjects.QueueShare2\xf9\x02\n\x12SchedulerReporting\x12\x64\n\x13GetSchedulingReport\x12).schedulerobjects.SchedulingReportRequest\x1a\".schedulerobjects.SchedulingReport\x12U\n\x0eGetQueueReport\x12$.schedulerobjects.QueueReportRequest\x1a\x1d.schedulerobjects.QueueReport\x12O\n\x0cGetJobReport\x12\".schedulerobjects.JobReportRequest\x1a\x1b.schedulerobjects.JobReport\x12U\n\x0eGetQueueShares\x12$.schedulerobjects.QueueSharesRequest\x1a\x1d.schedulerobjects.QueueSharesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,6 +47,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBREPORTREQUEST']._serialized_end=497
   _globals['_JOBREPORT']._serialized_start=499
   _globals['_JOBREPORT']._serialized_end=526
-  _globals['_SCHEDULERREPORTING']._serialized_start=529
-  _globals['_SCHEDULERREPORTING']._serialized_end=819
+  _globals['_QUEUESHARESREQUEST']._serialized_start=528
+  _globals['_QUEUESHARESREQUEST']._serialized_end=548
+  _globals['_QUEUESHARE']._serialized_start=551
+  _globals['_QUEUESHARE']._serialized_end=754
+  _globals['_QUEUESHARES']._serialized_start=756
+  _globals['_QUEUESHARES']._serialized_end=815
+  _globals['_SCHEDULERREPORTING']._serialized_start=818
+  _globals['_SCHEDULERREPORTING']._serialized_end=1195
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
@@ -58,3 +59,37 @@ class JobReport(_message.Message):
     REPORT_FIELD_NUMBER: _ClassVar[int]
     report: str
     def __init__(self, report: _Optional[str] = ...) -> None: ...
+
+class QueueSharesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class QueueShare(_message.Message):
+    __slots__ = ("pool", "cycle", "started", "queue", "fair_share", "adjusted_fair_share", "actual_share", "demand", "queued_jobs", "running_jobs")
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_FIELD_NUMBER: _ClassVar[int]
+    FAIR_SHARE_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTED_FAIR_SHARE_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_SHARE_FIELD_NUMBER: _ClassVar[int]
+    DEMAND_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_JOBS_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_JOBS_FIELD_NUMBER: _ClassVar[int]
+    pool: str
+    cycle: int
+    started: float
+    queue: str
+    fair_share: float
+    adjusted_fair_share: float
+    actual_share: float
+    demand: float
+    queued_jobs: int
+    running_jobs: int
+    def __init__(self, pool: _Optional[str] = ..., cycle: _Optional[int] = ..., started: _Optional[float] = ..., queue: _Optional[str] = ..., fair_share: _Optional[float] = ..., adjusted_fair_share: _Optional[float] = ..., actual_share: _Optional[float] = ..., demand: _Optional[float] = ..., queued_jobs: _Optional[int] = ..., running_jobs: _Optional[int] = ...) -> None: ...
+
+class QueueShares(_message.Message):
+    __slots__ = ("shares",)
+    SHARES_FIELD_NUMBER: _ClassVar[int]
+    shares: _containers.RepeatedCompositeFieldContainer[QueueShare]
+    def __init__(self, shares: _Optional[_Iterable[_Union[QueueShare, _Mapping]]] = ...) -> None: ...

@@ -49,6 +49,11 @@ class SchedulerReportingStub:
                 request_serializer=armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.JobReportRequest.SerializeToString,
                 response_deserializer=armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.JobReport.FromString,
                 _registered_method=True)
+        self.GetQueueShares = channel.unary_unary(
+                '/schedulerobjects.SchedulerReporting/GetQueueShares',
+                request_serializer=armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.QueueSharesRequest.SerializeToString,
+                response_deserializer=armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.QueueShares.FromString,
+                _registered_method=True)
 
 
 class SchedulerReportingServicer:
@@ -75,6 +80,13 @@ class SchedulerReportingServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetQueueShares(self, request, context):
+        """Each queue's shares in each pool's rounds kept (not Armada's: see QueueSharesRequest).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerReportingServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +104,11 @@ def add_SchedulerReportingServicer_to_server(servicer, server):
                     servicer.GetJobReport,
                     request_deserializer=armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.JobReportRequest.FromString,
                     response_serializer=armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.JobReport.SerializeToString,
+            ),
+            'GetQueueShares': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQueueShares,
+                    request_deserializer=armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.QueueSharesRequest.FromString,
+                    response_serializer=armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.QueueShares.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +192,33 @@ class SchedulerReporting:
             '/schedulerobjects.SchedulerReporting/GetJobReport',
             armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.JobReportRequest.SerializeToString,
             armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.JobReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQueueShares(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/schedulerobjects.SchedulerReporting/GetQueueShares',
+            armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.QueueSharesRequest.SerializeToString,
+            armada_dot_rpc_dot_gen_dot_scheduler__reporting__pb2.QueueShares.FromString,
             options,
             channel_credentials,
             insecure,
