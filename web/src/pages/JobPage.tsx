@@ -357,6 +357,11 @@ function Log({ job }: { job: Job }) {
   )
 }
 
+/** Whether the job's pod goes away as it reaches ``state`` (Armada deletes it on cancel and preempt). */
+function podGoneWith(state: string): boolean {
+  return state === "CANCELLED" || state === "PREEMPTED"
+}
+
 function LogLines({ job }: { job: Job }) {
   const following = job.state === "RUNNING"
   const [lines, setLines] = useState<LogLine[]>([])
@@ -388,7 +393,9 @@ function LogLines({ job }: { job: Job }) {
         if (!stopped) setError((reason as Error).message)
       }
     }
-    void fetchMore()
+    // A cancelled or preempted job's pod is deleted with it: once it stops running for one of
+    // those, asking for the rest of its log would only be refused (404).
+    if (following || !podGoneWith(job.state)) void fetchMore()
     const timer = following ? window.setInterval(fetchMore, REFRESH_MS) : undefined
     return () => {
       stopped = true
@@ -413,7 +420,11 @@ function LogLines({ job }: { job: Job }) {
       </div>
       {error && <p className="hint">The log could not be read: {error}</p>}
       <pre className="log" ref={box} tabIndex={0} aria-label="Container log">
-        {lines.length === 0 ? "(empty)" : lines.map((line) => line.line).join("\n")}
+        {lines.length > 0
+          ? lines.map((line) => line.line).join("\n")
+          : !following && podGoneWith(job.state)
+            ? `(none kept: the pod was deleted when the job was ${job.state.toLowerCase()})`
+            : "(empty)"}
       </pre>
     </>
   )
