@@ -130,6 +130,9 @@ class PostgresEventLog:
                 self.pool.close()
                 raise
         self._signal = AppendSignal()
+        # The newest offset this object appended (and fired the signal for): its own appends'
+        # notifications, and earlier ones', wake nobody a second time.
+        self._fired_up_to = 0
         self._closed = threading.Event()
         self._listener = threading.Thread(target=self._listen, name="log-listener", daemon=True)
         self._listener.start()
@@ -161,6 +164,7 @@ class PostgresEventLog:
             _apply_keys(conn, zip(offsets, sequences, strict=True))
             conn.execute("UPDATE log_head SET head = %s WHERE id = 1", (offsets[-1],))
             conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(offsets[-1])))
+        self._fired_up_to = max(self._fired_up_to, offsets[-1])
         self._signal.fire()
         return [LogEntry(offset=o, sequence=s) for o, s in zip(offsets, sequences, strict=True)]
 
@@ -223,7 +227,9 @@ class PostgresEventLog:
     def _listen(self) -> None:
         """Fire :attr:`signal` on every other process's append, until closed; reconnect with
         back-off when the database goes away (firing once on reconnecting, since appends
-        made meanwhile were not announced)."""
+        made meanwhile were not announced). The notifications of this object's own appends
+        (and of any append before its newest, which committed before it) fire nothing: the
+        append fired the signal itself, once it had committed."""
         backoff = 0.1
         reconnecting = False
         while not self._closed.is_set():
@@ -235,12 +241,21 @@ class PostgresEventLog:
                         self._signal.fire()
                     reconnecting = True
                     while not self._closed.is_set():
-                        if any(True for _ in conn.notifies(timeout=LISTEN_POLL, stop_after=1)):
-                            self._signal.fire()
+                        for notify in conn.notifies(timeout=LISTEN_POLL, stop_after=1):
+                            if _offset(notify.payload) > self._fired_up_to:
+                                self._signal.fire()
             except psycopg.Error as exc:
                 log.warning("event log listener: %s; reconnecting in %.1fs", exc, backoff)
                 self._closed.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+def _offset(payload: str) -> int:
+    """The offset a notification announces (the newest of its append); unknown: the newest."""
+    try:
+        return int(payload)
+    except ValueError:
+        return 2**63
 
 
 def _one(conn: psycopg.Connection[Any], sql: str) -> tuple[Any, ...]:

@@ -40,19 +40,20 @@ _WRITE_LOCK = (
 class PostgresViews:
     def __init__(self, pool: ConnectionPool, url: str) -> None:
         self._pool = pool
+        self._types: dict[str, dict[str, str]] = {}  # the tables' column types, for COPY
         with translated(), pool.connection() as conn:
             check_schema(conn, url, "views", VIEW_STEPS)
 
     @contextmanager
     def read(self) -> Iterator[PgSql]:
         with translated(self._pool), self._pool.connection() as conn:
-            yield PgSql(conn)
+            yield PgSql(conn, self._types)
 
     @contextmanager
     def write(self) -> Iterator[PgSql]:
         with translated(self._pool), self._pool.connection() as conn, conn.transaction():
             conn.execute(_WRITE_LOCK)
-            yield PgSql(conn)
+            yield PgSql(conn, self._types)
 
     def reset(self) -> None:
         with self.write() as sql:

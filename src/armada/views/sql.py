@@ -54,11 +54,27 @@ class ViewsBackend(Protocol):
     def close(self) -> None: ...
 
 
-class PgSql:
-    """A psycopg connection that speaks the views' SQL (``?`` placeholders)."""
+def insert_new(conn: Sql, table: str, columns: Sequence[str], rows: list[Any], upsert: str) -> None:
+    """Write rows that should all be new (the jobs a batch submits). On PostgreSQL with a binary
+    COPY, in a savepoint: the database does about a fifth less work than for the ``upsert``
+    (no speculative insertion) and Python a third of the work of the upsert's arrays; should a
+    row exist after all (a log that submitted one job twice), ``upsert`` instead, as everywhere
+    else."""
+    if isinstance(conn, PgSql) and len(rows) > 1:
+        conn.copy_new(table, columns, rows, upsert)
+    else:
+        conn.executemany(upsert, rows)
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+
+class PgSql:
+    """A psycopg connection that speaks the views' SQL (``?`` placeholders).
+
+    ``types`` caches the tables' column types (for binary COPY), shared by the connections of
+    one store."""
+
+    def __init__(self, conn: psycopg.Connection[Any], types: dict[str, dict[str, str]]) -> None:
         self.conn = conn
+        self.types = types
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
         return self.conn.execute(_pg(sql), parameters)
@@ -77,6 +93,32 @@ class PgSql:
         bulk = f"{sql[: values.start()]}SELECT * FROM unnest({arrays}){sql[values.end() :]}"
         self.conn.execute(bulk.encode(), columns)
         return None
+
+    def copy_new(self, table: str, columns: Sequence[str], rows: list[Any], upsert: str) -> None:
+        """:func:`insert_new` on PostgreSQL."""
+        names = self.types.get(table) or self._column_types(table)
+        try:
+            with (
+                self.conn.transaction(),
+                self.conn.cursor().copy(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)".encode()
+                ) as copy,
+            ):
+                copy.set_types([names[column] for column in columns])
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation:
+            self.executemany(upsert, rows)
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        self.types[table] = dict(
+            self.conn.execute(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            ).fetchall()
+        )
+        return self.types[table]
 
 
 _ARRAY_TYPES = {str: "text[]", int: "bigint[]", float: "float8[]", bytes: "bytea[]"}

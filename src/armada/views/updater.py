@@ -22,7 +22,7 @@ from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
 from armada.eventlog.base import EventLog, StoreBusy, StoreFull, StoreUnavailable
 from armada.views.counts import count_changes, state_moves
-from armada.views.sql import Sql
+from armada.views.sql import Sql, insert_new
 from armada.views.store import CHECKPOINT, JOB_COLUMNS, QueryStore, encode, job_row
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,12 @@ class ViewUpdater:
     def catch_up(self, appended: Sequence[LogEntry] = ()) -> int:
         """Apply everything up to the log's head; return the new checkpoint.
 
-        ``appended`` may carry entries the caller has just appended, saving a read of them.
+        ``appended`` may carry entries the caller has just appended, saving a read of them;
+        then only what precedes them is applied with them (the caller reads its writes), and
+        what others appended after them is left to the next call (the follower of the log is
+        woken by every append), rather than costing this one another transaction to look.
         """
+        until = appended[-1].offset if appended else None
         with self._lock:
             while True:
                 with self._store.write() as conn:
@@ -87,6 +91,8 @@ class ViewUpdater:
                         (CHECKPOINT, entries[-1].offset),
                     )
                 self._cache_offset = entries[-1].offset
+                if until is not None and self._cache_offset >= until:
+                    return self._cache_offset
 
     def catch_up_if_behind(self) -> None:
         """Catch up if the log has entries the views lack (cheap reads when it has none)."""
@@ -147,8 +153,13 @@ class ViewUpdater:
                     new_runs.append((event.run_id, job_id))
         self._remember(changed.values())
         if changed:
-            conn.executemany(_UPSERT_JOB, [job_row(job) for job in changed.values()])
-            count_changes(conn, state_moves(changed.values(), before))
+            rows = [job_row(job) for job_id, job in changed.items() if job_id in before]
+            if rows:
+                conn.executemany(_UPSERT_JOB, rows)
+            new = [job_row(job) for job_id, job in changed.items() if job_id not in before]
+            if new:
+                insert_new(conn, "jobs", JOB_COLUMNS, new, _UPSERT_JOB)
+            count_changes(conn, state_moves(changed, before))
         if client_ids:
             conn.executemany(
                 "INSERT INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)"

@@ -120,8 +120,18 @@ class SubmissionPreparer:
             selector = dict(item.required_node_labels)
             selector.update(requirements.node_selector)
             requirements = msgspec.structs.replace(requirements, node_selector=selector)
-        annotations = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.annotations.items()}
-        labels = {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.labels.items()}
+        # Empty maps skipped first: iterating a protobuf map goes through the generic Mapping
+        # methods, a large share of the item's time when most items have none.
+        annotations = (
+            {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.annotations.items()}
+            if item.annotations
+            else {}
+        )
+        labels = (
+            {k: v.replace(JOB_ID_TEMPLATE, job_id) for k, v in item.labels.items()}
+            if item.labels
+            else {}
+        )
         check_item_metadata(item, labels, annotations, settings.max_client_id_length)
         gang = gang_from_annotations(annotations, settings.default_gang_node_uniformity_label)
         fail_fast = annotations.get(dj.FAIL_FAST_ANNOTATION, "").lower() == "true"
@@ -363,6 +373,8 @@ def check_gangs(specs: list[dj.JobSpec], request: submit_pb2.JobSubmitRequest) -
 def convert_ingress(
     item: submit_pb2.JobSubmitRequestItem, exposed: frozenset[int]
 ) -> tuple[dj.IngressConfig, ...]:
+    if not item.ingress:
+        return ()
     result = []
     for i, ingress in enumerate(item.ingress):
         if not ingress.ports:
@@ -387,6 +399,8 @@ def convert_ingress(
 def convert_services(
     item: submit_pb2.JobSubmitRequestItem, exposed: frozenset[int], allow_custom_names: bool
 ) -> tuple[dj.ServiceConfig, ...]:
+    if not item.services:
+        return ()
     result = []
     for i, service in enumerate(item.services):
         if not service.ports:
