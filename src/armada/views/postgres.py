@@ -10,8 +10,9 @@ without another updater doing the same underneath it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from armada.eventlog.postgres import translated
@@ -31,9 +32,10 @@ VIEW_STEPS: Sequence[Step] = (
 # transactions, whole, checkpoint included, and they are applied from the (durable) log again.
 # Advisory locks belong to the whole database: the lock is the schema's, or stores in other
 # schemas of one database (tests, benchmarks, several installations) would wait on each other.
-_WRITE_LOCK = (
-    "SET LOCAL synchronous_commit = off;"
-    " SELECT pg_advisory_xact_lock(hashtext('armada-views:' || current_schema()))"
+# BEGIN goes with them: one round trip.
+_BEGIN_WRITE = (
+    b"BEGIN; SET LOCAL synchronous_commit = off;"
+    b" SELECT pg_advisory_xact_lock(hashtext('armada-views:' || current_schema()))"
 )
 
 
@@ -51,9 +53,15 @@ class PostgresViews:
 
     @contextmanager
     def write(self) -> Iterator[PgSql]:
-        with translated(self._pool), self._pool.connection() as conn, conn.transaction():
-            conn.execute(_WRITE_LOCK)
-            yield PgSql(conn, self._types)
+        with translated(self._pool), self._pool.connection() as conn:
+            conn.execute(_BEGIN_WRITE)
+            try:
+                yield PgSql(conn, self._types)
+            except BaseException:
+                with suppress(psycopg.Error):  # a broken connection: the pool drops it
+                    conn.execute(b"ROLLBACK")
+                raise
+            conn.execute(b"COMMIT")
 
     def reset(self) -> None:
         with self.write() as sql:

@@ -54,14 +54,21 @@ class ViewsBackend(Protocol):
     def close(self) -> None: ...
 
 
-def insert_new(conn: Sql, table: str, columns: Sequence[str], rows: list[Any], upsert: str) -> None:
-    """Write rows that should all be new (the jobs a batch submits). On PostgreSQL with a binary
-    COPY, in a savepoint: the database does about a fifth less work than for the ``upsert``
-    (no speculative insertion) and Python a third of the work of the upsert's arrays; should a
-    row exist after all (a log that submitted one job twice), ``upsert`` instead, as everywhere
-    else."""
-    if isinstance(conn, PgSql) and len(rows) > 1:
-        conn.copy_new(table, columns, rows, upsert)
+class RowExists(Exception):
+    """A row :func:`insert_new` was to add exists already: the transaction cannot go on (it
+    is rolled back); the caller does it again with ``copy=False``."""
+
+
+def insert_new(
+    conn: Sql, table: str, columns: Sequence[str], rows: list[Any], upsert: str, *, copy: bool
+) -> None:
+    """Write rows that should all be new (the jobs a batch submits). On PostgreSQL (``copy``)
+    with a binary COPY: the database does about a fifth less work than for the ``upsert`` (no
+    speculative insertion), and Python a third of the work of the upsert's arrays; should a
+    row exist after all (a log that submits one job twice), :class:`RowExists`. Otherwise,
+    and elsewhere, ``upsert``."""
+    if copy and isinstance(conn, PgSql) and len(rows) > 1:
+        conn.copy_new(table, columns, rows)
     else:
         conn.executemany(upsert, rows)
 
@@ -94,21 +101,18 @@ class PgSql:
         self.conn.execute(bulk.encode(), columns)
         return None
 
-    def copy_new(self, table: str, columns: Sequence[str], rows: list[Any], upsert: str) -> None:
+    def copy_new(self, table: str, columns: Sequence[str], rows: list[Any]) -> None:
         """:func:`insert_new` on PostgreSQL."""
         names = self.types.get(table) or self._column_types(table)
         try:
-            with (
-                self.conn.transaction(),
-                self.conn.cursor().copy(
-                    f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)".encode()
-                ) as copy,
-            ):
+            with self.conn.cursor().copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)".encode()
+            ) as copy:
                 copy.set_types([names[column] for column in columns])
                 for row in rows:
                     copy.write_row(row)
-        except psycopg.errors.UniqueViolation:
-            self.executemany(upsert, rows)
+        except psycopg.errors.UniqueViolation as exc:
+            raise RowExists(str(exc)) from exc
 
     def _column_types(self, table: str) -> dict[str, str]:
         self.types[table] = dict(

@@ -22,7 +22,7 @@ from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
 from armada.domain.states import InvalidTransition
 from armada.eventlog.base import EventLog, StoreBusy, StoreFull, StoreUnavailable
 from armada.views.counts import count_changes, state_moves
-from armada.views.sql import Sql, insert_new
+from armada.views.sql import RowExists, Sql, insert_new
 from armada.views.store import CHECKPOINT, JOB_COLUMNS, QueryStore, encode, job_row
 
 log = logging.getLogger(__name__)
@@ -69,27 +69,33 @@ class ViewUpdater:
         woken by every append), rather than costing this one another transaction to look.
         """
         until = appended[-1].offset if appended else None
+        copy_new = True
         with self._lock:
             while True:
-                with self._store.write() as conn:
-                    checkpoint = self._store.checkpoint(conn)
-                    if checkpoint != self._cache_offset:
-                        self._cache.clear()  # another process wrote the views
-                    self._cache_offset = -1  # until this transaction commits
-                    if appended and appended[0].offset == checkpoint + 1:
-                        entries = list(appended)
-                        appended = ()
-                    else:
-                        entries = self._read_some(checkpoint)
-                    if not entries:
-                        self._cache_offset = checkpoint
-                        return checkpoint
-                    self._apply(conn, entries)
-                    conn.execute(
-                        'INSERT INTO view_checkpoint (name, "offset") VALUES (?, ?)'
-                        ' ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset"',
-                        (CHECKPOINT, entries[-1].offset),
-                    )
+                try:
+                    with self._store.write() as conn:
+                        checkpoint = self._store.checkpoint(conn)
+                        if checkpoint != self._cache_offset:
+                            self._cache.clear()  # another process wrote the views
+                        self._cache_offset = -1  # until this transaction commits
+                        if appended and appended[0].offset == checkpoint + 1:
+                            entries = list(appended)
+                        else:
+                            entries = self._read_some(checkpoint)
+                        if not entries:
+                            self._cache_offset = checkpoint
+                            return checkpoint
+                        self._apply(conn, entries, copy_new)
+                        conn.execute(
+                            'INSERT INTO view_checkpoint (name, "offset") VALUES (?, ?)'
+                            ' ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset"',
+                            (CHECKPOINT, entries[-1].offset),
+                        )
+                except RowExists:  # rolled back: the same again, every job by the upsert
+                    log.warning("view: a job the log submits again exists; writing it over")
+                    copy_new = False
+                    continue
+                copy_new = True
                 self._cache_offset = entries[-1].offset
                 if until is not None and self._cache_offset >= until:
                     return self._cache_offset
@@ -112,7 +118,7 @@ class ViewUpdater:
             after = chunk[-1].offset
         return entries
 
-    def _apply(self, conn: Sql, entries: Sequence[LogEntry]) -> None:
+    def _apply(self, conn: Sql, entries: Sequence[LogEntry], copy_new: bool = True) -> None:
         referenced = {
             job_id
             for entry in entries
@@ -158,7 +164,7 @@ class ViewUpdater:
                 conn.executemany(_UPSERT_JOB, rows)
             new = [job_row(job) for job_id, job in changed.items() if job_id not in before]
             if new:
-                insert_new(conn, "jobs", JOB_COLUMNS, new, _UPSERT_JOB)
+                insert_new(conn, "jobs", JOB_COLUMNS, new, _UPSERT_JOB, copy=copy_new)
             count_changes(conn, state_moves(changed, before))
         if client_ids:
             conn.executemany(
