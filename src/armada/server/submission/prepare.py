@@ -87,13 +87,20 @@ class SubmissionPreparer:
         now = self._clock.now()
         fresh_ids = iter(self._ids.job_ids(len(request.job_request_items)))
         specs = []
+        same = SameItems()
         for index, item in enumerate(request.job_request_items):
+            job_id = next(fresh_ids)
+            template, key = same.find(item)
+            if template is not None:
+                specs.append(msgspec.structs.replace(template, job_id=job_id))
+                continue
             try:
                 spec = self._prepare_item(
-                    request, item, user=user, groups=groups, now=now, job_id=next(fresh_ids)
+                    request, item, user=user, groups=groups, now=now, job_id=job_id
                 )
             except SubmissionError as exc:
                 raise exc.within(f"job_request_items[{index}]") from None
+            same.remember(key, item, spec)
             specs.append(spec)
         check_gangs(specs, request)
         return deduplicate(specs, existing_client_ids)
@@ -270,6 +277,42 @@ def deduplicate(specs: list[dj.JobSpec], existing_client_ids: dict[str, str]) ->
         prepared.specs.append(spec)
         prepared.response_ids.append(spec.job_id)
     return prepared
+
+
+class SameItems:
+    """The items of one request that are the same, byte for byte, give the same spec but for
+    its job id (unless a label or annotation names ``{JobId}``): a generated batch is often
+    one job a thousand times, and each copy after the first costs its bytes, not its checks.
+    A request whose first items are all different stops looking (a sweep of arguments)."""
+
+    GIVE_UP_AFTER = 32  # different items, none the same, after which it stops looking
+
+    def __init__(self) -> None:
+        self._specs: dict[bytes, dj.JobSpec] = {}
+        self._hits = 0
+        self._misses = 0
+
+    def find(self, item: submit_pb2.JobSubmitRequestItem) -> tuple[dj.JobSpec | None, bytes]:
+        """The spec of an earlier item like this one (None: none, or no longer looking), and
+        the item's key for :meth:`remember`."""
+        if not self._hits and self._misses >= self.GIVE_UP_AFTER:
+            return None, b""
+        key = item.SerializeToString()
+        spec = self._specs.get(key)
+        if spec is None:
+            self._misses += 1
+        else:
+            self._hits += 1
+        return spec, key
+
+    def remember(self, key: bytes, item: submit_pb2.JobSubmitRequestItem, spec: dj.JobSpec) -> None:
+        if key and not any(
+            JOB_ID_TEMPLATE in value
+            for values in (item.annotations, item.labels)
+            if values
+            for value in values.values()
+        ):
+            self._specs[key] = spec
 
 
 def check_priority(priority: float) -> int:
