@@ -101,8 +101,14 @@ class ViewUpdater:
                     return self._cache_offset
 
     def catch_up_if_behind(self) -> None:
-        """Catch up if the log has entries the views lack (cheap reads when it has none)."""
-        if self._log.head() > self._store.checkpoint():
+        """Catch up if the log has entries the views lack (cheap reads when it has none).
+
+        Woken by an append of this process, it finds the appender applying it: it waits for
+        that, and then the head is at or before what was committed (the views' checkpoint only
+        grows: a rebuild runs with the other processes stopped), so nothing is read again."""
+        with self._lock:
+            head, committed = self._log.head(), self._cache_offset
+        if head > committed and head > self._store.checkpoint():
             self.catch_up()
 
     def _read_some(self, after: int) -> list[LogEntry]:
