@@ -4,12 +4,14 @@ One row per sequence in ``event_log``; offsets are assigned under a row lock on 
 row of ``log_head``, so appends are serialised as SQLite's write lock serialises them, offsets
 are gap-free and ordered, and the preconditions (:class:`~armada.eventlog.base.Expect`) read
 the ``log_keys`` rows (locked ``FOR UPDATE``) in the append's own transaction: of two servers
-expecting one state, exactly one appends. The entries are written with COPY and the keys with
-one statement each way, so a 1,000-job submission is a handful of round trips.
+expecting one state, exactly one appends. An append is pipelined into two round trips: BEGIN,
+the head's lock and the preconditions' reads; then the entries, the keys (one statement each
+way), the new head, the NOTIFY and COMMIT. A 1,000-job submission is one entry.
 
 Other processes' appends wake this process's :attr:`signal` through LISTEN/NOTIFY (a
 listener thread with its own connection, reconnecting with back-off), so waiters see them
-without a polling delay. Failures are the store's own errors: a lost server
+without a polling delay; the notifications of its own appends, which fired the signal
+themselves, are ignored. Failures are the store's own errors: a lost server
 :class:`StoreUnavailable`, a full pool :class:`StoreBusy`, a full disk :class:`StoreFull`.
 """
 
