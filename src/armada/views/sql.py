@@ -90,8 +90,11 @@ class PgSql:
         """An ``INSERT ... VALUES (?, ...)`` of many rows becomes one statement taking one
         array per column (``SELECT * FROM unnest(...)``): one round trip, not one per row."""
         rows = list(parameters)
+        if len(rows) == 1:  # psycopg's executemany would open a pipeline for it
+            self.conn.execute(_pg(sql), rows[0])
+            return None
         values = _VALUES.search(sql)
-        if values is None or len(rows) < 2:
+        if values is None or not rows:
             with self.conn.cursor() as cursor:
                 cursor.executemany(_pg(sql), rows)
             return None

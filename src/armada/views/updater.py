@@ -14,12 +14,12 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 
 from armada.domain import events as ev
 from armada.domain.events import LogEntry
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
-from armada.domain.states import InvalidTransition
+from armada.domain.states import TERMINAL_JOB_STATES, InvalidTransition
 from armada.eventlog.base import EventLog, StoreBusy, StoreFull, StoreUnavailable
 from armada.views.counts import count_changes, state_moves
 from armada.views.sql import RowExists, Sql, insert_new
@@ -163,7 +163,7 @@ class ViewUpdater:
                     annotations.extend((job_id, k, v) for k, v in spec.annotations.items())
                 elif isinstance(event, ev.JobRunLeased):
                     new_runs.append((event.run_id, job_id))
-        self._remember(changed.values())
+        self._remember(changed)
         if changed:
             rows = [job_row(job) for job_id, job in changed.items() if job_id in before]
             if rows:
@@ -189,14 +189,15 @@ class ViewUpdater:
                 "INSERT INTO runs (run_id, job_id) VALUES (?, ?) ON CONFLICT DO NOTHING", new_runs
             )
 
-    def _remember(self, jobs: Iterable[JobRecord]) -> None:
+    def _remember(self, jobs: Mapping[str, JobRecord]) -> None:
         cache = self._cache
-        for job in jobs:
-            if job.state.terminal:
-                cache.pop(job.job_id, None)
+        for job_id, job in jobs.items():
+            if job.state in TERMINAL_JOB_STATES:
+                cache.pop(job_id, None)
             else:
-                cache[job.job_id] = job
-                cache.move_to_end(job.job_id)
+                if job_id in cache:  # a new one goes in last anyway
+                    cache.move_to_end(job_id)
+                cache[job_id] = job
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
 
