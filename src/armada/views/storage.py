@@ -5,41 +5,36 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from armada.config.server import StorageSettings
-from armada.domain.events import EventSequence, LogEntry, event_job_id
+from armada.domain.events import EventSequence, LogEntry
 from armada.eventlog import EventLog, MemoryEventLog, SqliteEventLog
 from armada.eventlog.base import Expect, StoreBusy, StoreFull, StoreUnavailable
 from armada.views.sqlite_views import VIEW_TABLES, remove_views_file
 from armada.views.store import QueryStore
 from armada.views.updater import ViewUpdater
-from armada.views.writer import ViewWriter
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass
 class Storage:
     """The log (the truth) and the query store (a view of it), opened together."""
 
-    def __init__(self, *, log: EventLog, store: QueryStore, updater: ViewUpdater) -> None:
-        self.log = log
-        self.store = store
-        self.updater = updater
-        self.writer = ViewWriter(self.catch_up)
-        store.wait_before_job_reads(self.writer.wait)
+    log: EventLog
+    store: QueryStore
+    updater: ViewUpdater
 
     def append(
         self, sequences: list[EventSequence], expect: Sequence[Expect] = ()
     ) -> list[LogEntry]:
         """Append durably (if every precondition in ``expect`` holds, see
-        :meth:`EventLog.append`) and bring the views up to date so the caller reads its
-        writes: at once for queues, retry policies and executor settings; for jobs by the
-        writer thread (:mod:`armada.views.writer`), for which this process's reads of the
-        jobs wait."""
+        :meth:`EventLog.append`), then bring the views up to date so the caller reads its
+        writes."""
         entries = self.log.append(sequences, expect)
-        if not (_only_job_events(sequences) and self.writer.hand_over(entries)):
-            self.catch_up(entries)
+        self.catch_up(entries)
         return entries
 
     def catch_up(self, appended: Sequence[LogEntry] = ()) -> None:
@@ -52,13 +47,8 @@ class Storage:
             logger.warning("views: %s", exc)
 
     def close(self) -> None:
-        self.writer.close()
         self.store.close()
         self.log.close()
-
-
-def _only_job_events(sequences: Sequence[EventSequence]) -> bool:
-    return all(event_job_id(event) is not None for seq in sequences for event in seq.events)
 
 
 def open_storage(settings: StorageSettings, *, catch_up: bool = True) -> Storage:

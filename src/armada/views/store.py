@@ -14,7 +14,7 @@ database; with PostgreSQL in the log's database. The queries here are written on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -116,22 +116,14 @@ class QueryStore:
 
     def __init__(self, path: str | Path | None = None, *, backend: ViewsBackend | None = None):
         self._backend: ViewsBackend = SqliteViews(path) if backend is None else backend
-        self._before_job_reads: Callable[[], None] = _nothing
-
-    def wait_before_job_reads(self, wait: Callable[[], None]) -> None:
-        """Call ``wait`` before every read of the jobs (not of queues, retry policies and
-        executor settings): :class:`~armada.views.storage.Storage` waits there for its
-        writer to apply what this process appended (:mod:`armada.views.writer`)."""
-        self._before_job_reads = wait
 
     def _read(self) -> AbstractContextManager[Sql]:
-        self._before_job_reads()
         return self._backend.read()
 
     def read(self) -> AbstractContextManager[Sql]:
         """A connection for the read-only queries of other components (the Lookout API's
         filtered pages and groups, written in the SQL both databases speak)."""
-        return self._read()
+        return self._backend.read()
 
     def write(self) -> AbstractContextManager[Sql]:
         """A write transaction, serialised with every other writer (in any process)."""
@@ -297,7 +289,6 @@ class QueryStore:
         """Delete up to ``limit`` of a job set's jobs finished before ``before`` (their runs
         and client ids too); return them."""
         done = ",".join("?" * len(TERMINAL_STATES))
-        self._before_job_reads()
         with self.write() as conn:
             rows = conn.execute(
                 f"SELECT job_id, record FROM jobs WHERE queue = ? AND job_set = ?"
@@ -324,35 +315,31 @@ class QueryStore:
     # --- control plane ----------------------------------------------------------------------
 
     def get_queue(self, name: str) -> Queue | None:
-        with self._backend.read() as conn:
+        with self._read() as conn:
             row = conn.execute("SELECT record FROM queues WHERE name = ?", (name,)).fetchone()
         return _queue_decoder.decode(row[0]) if row else None
 
     def list_queues(self) -> list[Queue]:
-        with self._backend.read() as conn:
+        with self._read() as conn:
             rows = conn.execute("SELECT record FROM queues ORDER BY name").fetchall()
         return [_queue_decoder.decode(r[0]) for r in rows]
 
     def get_retry_policy(self, name: str) -> RetryPolicy | None:
-        with self._backend.read() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 "SELECT record FROM retry_policies WHERE name = ?", (name,)
             ).fetchone()
         return _policy_decoder.decode(row[0]) if row else None
 
     def list_retry_policies(self) -> list[RetryPolicy]:
-        with self._backend.read() as conn:
+        with self._read() as conn:
             rows = conn.execute("SELECT record FROM retry_policies ORDER BY name").fetchall()
         return [_policy_decoder.decode(r[0]) for r in rows]
 
     def list_executor_settings(self) -> list[ExecutorSettings]:
-        with self._backend.read() as conn:
+        with self._read() as conn:
             rows = conn.execute("SELECT record FROM executor_settings ORDER BY executor").fetchall()
         return [_executor_decoder.decode(r[0]) for r in rows]
-
-
-def _nothing() -> None:
-    pass
 
 
 def _by_job_id(conn: Sql, column: str, ids: list[str]) -> Iterator[tuple[str, Any]]:
