@@ -71,17 +71,30 @@ class ViewUpdater:
         until = appended[-1].offset if appended else None
         copy_new = True
         with self._lock:
+            # The entries are read before the write transaction, not in it: a catch-up that
+            # held a connection while it waited for another one for the log stalled a pool
+            # of one for its timeout. The transaction then checks the checkpoint they follow.
+            expected, verified = self._cache_offset, False
+            if expected < 0:
+                expected, verified = self._store.checkpoint(), True
+                self._cache.clear()
             while True:
+                if appended and appended[0].offset == expected + 1:
+                    entries = list(appended)
+                else:
+                    entries = self._read_some(expected)
+                if not entries and verified:
+                    self._cache_offset = expected
+                    return expected
                 try:
                     with self._store.write() as conn:
                         checkpoint = self._store.checkpoint(conn)
-                        if checkpoint != self._cache_offset:
-                            self._cache.clear()  # another process wrote the views
+                        if checkpoint != expected:  # another process wrote the views
+                            self._cache.clear()
+                            self._cache_offset = -1
+                            expected, verified = checkpoint, True
+                            continue
                         self._cache_offset = -1  # until this transaction commits
-                        if appended and appended[0].offset == checkpoint + 1:
-                            entries = list(appended)
-                        else:
-                            entries = self._read_some(checkpoint)
                         if not entries:
                             self._cache_offset = checkpoint
                             return checkpoint
@@ -93,12 +106,13 @@ class ViewUpdater:
                         )
                 except RowExists:  # rolled back: the same again, every job by the upsert
                     log.warning("view: a job the log submits again exists; writing it over")
+                    self._cache.clear()  # it holds what the rolled-back pass applied
                     copy_new = False
                     continue
                 copy_new = True
-                self._cache_offset = entries[-1].offset
-                if until is not None and self._cache_offset >= until:
-                    return self._cache_offset
+                self._cache_offset = expected = entries[-1].offset
+                if until is not None and expected >= until:
+                    return expected
 
     def catch_up_if_behind(self) -> None:
         """Catch up if the log has entries the views lack (cheap reads when it has none).
