@@ -35,6 +35,15 @@ def armada_dev(
 ) -> Iterator[str]:
     """A fresh `armada dev` (or another component: `server`) with its own data directory, in
     a subprocess; yields its address."""
+    with armada_process(*extra, env=env, component=component) as (address, _):
+        yield address
+
+
+@contextmanager
+def armada_process(
+    *extra: str, env: dict[str, str] | None = None, component: str = "dev"
+) -> Iterator[tuple[str, int]]:
+    """:func:`armada_dev`, yielding its address and its process id (to read its CPU time)."""
     with tempfile.TemporaryDirectory(prefix="armada-bench-") as data:
         port = free_port()
         proc = subprocess.Popen(
@@ -67,7 +76,7 @@ def armada_dev(
                     if time.monotonic() > deadline or proc.poll() is not None:
                         raise RuntimeError("armada dev did not start") from None
                     time.sleep(0.1)
-            yield address
+            yield address, proc.pid
         finally:
             proc.terminate()
             proc.wait(30)
@@ -89,6 +98,17 @@ def sleep_job_pod() -> core.PodSpec:
             )
         ],
     )
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process (all its threads) has used so far: fields 14 and
+    15 of /proc/PID/stat, in clock ticks; 0 for a process that has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def median(values: list[float]) -> float:

@@ -22,6 +22,7 @@ from google.protobuf import empty_pb2
 
 from armada.config.server import GrpcSettings
 from armada.dev.runtime import grpc_server
+from armada.server.convert_jobs import submit_response
 
 
 class NoopSubmit(submit_pb2_grpc.SubmitServicer):  # type: ignore[misc]
@@ -32,12 +33,7 @@ class NoopSubmit(submit_pb2_grpc.SubmitServicer):  # type: ignore[misc]
         self, request: submit_pb2.JobSubmitRequest, context: grpc.aio.ServicerContext
     ) -> submit_pb2.JobSubmitResponse:
         first, self.next_id = self.next_id, self.next_id + len(request.job_request_items)
-        return submit_pb2.JobSubmitResponse(
-            job_response_items=[
-                submit_pb2.JobSubmitResponseItem(job_id=f"{i:026d}")
-                for i in range(first, self.next_id)
-            ]
-        )
+        return submit_response(f"{i:026d}" for i in range(first, self.next_id))
 
 
 class NoopQueues(submit_pb2_grpc.QueueServiceServicer):  # type: ignore[misc]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from armada_client.armada import submit_pb2
 from armada_client.k8s.io.api.core.v1 import generated_pb2 as core
@@ -72,3 +73,37 @@ def test_a_bad_shape_is_refused_whatever_the_program() -> None:
     job.pod_spec.containers[0].resources.Clear()
     with pytest.raises(SubmissionError, match="no resources specified"):
         preparer().prepare(request([job]), "u", (), {})
+
+
+def test_items_alike_give_specs_alike_but_for_their_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    prepared_items: list[submit_pb2.JobSubmitRequestItem] = []
+    prepare_item = SubmissionPreparer._prepare_item
+
+    def counting(self: SubmissionPreparer, *args: Any, **kwargs: Any) -> Any:
+        prepared_items.append(args[1])
+        return prepare_item(self, *args, **kwargs)
+
+    monkeypatch.setattr(SubmissionPreparer, "_prepare_item", counting)
+    alike = item(labels={"tier": "batch"}, annotations={"note": "same"})
+    specs = preparer().prepare(request([alike] * 100 + [program(1)]), "u", (), {}).specs
+    assert len(prepared_items) == 2, "a hundred items alike are checked once"
+    assert len({spec.job_id for spec in specs}) == 101
+    first = specs[0]
+    for spec in specs[1:100]:
+        assert spec == msgspec.structs.replace(first, job_id=spec.job_id)
+    assert core.PodSpec.FromString(specs[100].pod_spec).containers[0].args == ["echo 1"]
+
+
+def test_items_alike_naming_their_job_id_each_get_their_own() -> None:
+    alike = item(labels={"run": "job-{JobId}"}, annotations={"link": "https://x/{JobId}/log"})
+    specs = preparer().prepare(request([alike] * 10), "u", (), {}).specs
+    for spec in specs:
+        assert spec.labels == {"run": f"job-{spec.job_id}"}
+        assert spec.annotations == {"link": f"https://x/{spec.job_id}/log"}
+
+
+def test_a_batch_of_different_items_stops_looking_for_alike_ones() -> None:
+    same = prepare.SameItems()
+    for i in range(prepare.SameItems.GIVE_UP_AFTER):
+        assert same.find(program(i)) == (None, program(i).SerializeToString())
+    assert same.find(program(0)) == (None, b""), "no longer looking"

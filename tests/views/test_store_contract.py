@@ -221,3 +221,17 @@ def test_job_set_counts_follow_every_move_and_retention(storage: Storage) -> Non
     assert storage.store.forget_jobs("q1", "t", before=2e9, limit=10)
     kept, counted = counts(storage)
     assert kept == counted and ("q1", "t", "CANCELLED", 1) not in kept
+
+
+def test_a_batch_of_new_jobs_is_stored_whole_even_if_one_exists_already(storage: Storage) -> None:
+    """A batch's new jobs are written in one go (PostgreSQL: COPY); a log that submits a job
+    a second time (no server writes one) must not stop the views: the job is written over."""
+    storage.append([sequence(submit("a", job_set="s"), submit("b", job_set="s"), job_set="s")])
+    storage.append(
+        [sequence(submit("a", job_set="s", priority=7), submit("c", job_set="s"), job_set="s")]
+    )
+    assert storage.store.checkpoint() == storage.log.head() == 2
+    jobs = storage.store.all_jobs()
+    assert [job.job_id for job in jobs] == ["a", "b", "c"]
+    assert jobs[0].priority == 7, "the second submission's record"
+    assert storage.store.get_job_states(["c"]) == {"c": JobState.QUEUED}

@@ -18,7 +18,10 @@ from armada.domain.jobs import JobSpec
 from armada.domain.queues import ExecutorSettings, Queue, RetryPolicy
 
 
-class _Event(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag_field="type"):
+# gc=False: see SchedulingRequirements (armada.domain.jobs).
+class _Event(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, tag_field="type", gc=False
+):
     """Base of all events. The ``type`` tag is the class name."""
 
 

@@ -53,7 +53,14 @@ class NodeSelectorTerm(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=
     match_expressions: tuple[NodeSelectorRequirement, ...] = ()
 
 
-class SchedulingRequirements(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+# gc=False (here, on JobSpec, RunRecord, JobRecord and the events): immutable values that never
+# refer back to themselves, so the cyclic collector need not track them. Tracked, a 1,000-job
+# submission made thousands of objects for the young collections after it to walk, and the
+# caches of jobs (the views' updater, the scheduler's job database) made every full collection
+# walk them all.
+class SchedulingRequirements(
+    msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False
+):
     """Everything the scheduler needs to know about where a job may run and what it takes.
 
     ``resources`` is the job's request in milli-units: the sum over its containers, or the
@@ -103,7 +110,7 @@ class ServiceConfig(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     name: str = ""
 
 
-class JobSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class JobSpec(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """A submitted job, exactly as it was accepted. Never changes after submission.
 
     ``priority`` is the submitted priority as an unsigned integer (lower is scheduled first);

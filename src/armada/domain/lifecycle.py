@@ -65,7 +65,8 @@ class StaleEvent(Exception):
     """An event that no longer applies (see the module docstring). Skipped, not an error."""
 
 
-class RunRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+# gc=False: see SchedulingRequirements (armada.domain.jobs).
+class RunRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """One attempt to run a job on an executor's node."""
 
     run_id: str
@@ -91,7 +92,8 @@ class RunRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return not self.state.terminal
 
 
-class JobRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+# gc=False: see SchedulingRequirements (armada.domain.jobs).
+class JobRecord(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, gc=False):
     """A job as it stands now: its spec, its state and its runs, oldest first."""
 
     spec: JobSpec

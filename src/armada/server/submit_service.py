@@ -21,7 +21,7 @@ from armada.scheduling import gc_paused
 from armada.security import Permission, Principal
 from armada.security.authorise import VERB_PERMISSION
 from armada.server.context import ApiContext, ApiError, invalid, rpc
-from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name
+from armada.server.convert_jobs import API_TO_JOB_STATE, api_state_name, submit_response
 from armada.server.job_commands import cancel_jobs, preempt_jobs, reprioritise_jobs
 from armada.server.queue_service import QueueRpcs
 from armada.server.submission import SubmissionError, SubmissionPreparer
@@ -244,9 +244,7 @@ class SubmitServicer(QueueRpcs, submit_pb2_grpc.SubmitServicer):  # type: ignore
         self, request: submit_pb2.JobSubmitRequest, context: Any
     ) -> submit_pb2.JobSubmitResponse:
         ids = await asyncio.to_thread(self.submit_ops.submit, request, self.who(context))
-        return submit_pb2.JobSubmitResponse(
-            job_response_items=[submit_pb2.JobSubmitResponseItem(job_id=i) for i in ids]
-        )
+        return submit_response(ids)
 
     @rpc
     async def CancelJobs(

@@ -10,8 +10,9 @@ without another updater doing the same underneath it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
+import psycopg
 from psycopg_pool import ConnectionPool
 
 from armada.eventlog.postgres import translated
@@ -31,28 +32,36 @@ VIEW_STEPS: Sequence[Step] = (
 # transactions, whole, checkpoint included, and they are applied from the (durable) log again.
 # Advisory locks belong to the whole database: the lock is the schema's, or stores in other
 # schemas of one database (tests, benchmarks, several installations) would wait on each other.
-_WRITE_LOCK = (
-    "SET LOCAL synchronous_commit = off;"
-    " SELECT pg_advisory_xact_lock(hashtext('armada-views:' || current_schema()))"
+# BEGIN goes with them: one round trip.
+_BEGIN_WRITE = (
+    b"BEGIN; SET LOCAL synchronous_commit = off;"
+    b" SELECT pg_advisory_xact_lock(hashtext('armada-views:' || current_schema()))"
 )
 
 
 class PostgresViews:
     def __init__(self, pool: ConnectionPool, url: str) -> None:
         self._pool = pool
+        self._types: dict[str, dict[str, str]] = {}  # the tables' column types, for COPY
         with translated(), pool.connection() as conn:
             check_schema(conn, url, "views", VIEW_STEPS)
 
     @contextmanager
     def read(self) -> Iterator[PgSql]:
         with translated(self._pool), self._pool.connection() as conn:
-            yield PgSql(conn)
+            yield PgSql(conn, self._types)
 
     @contextmanager
     def write(self) -> Iterator[PgSql]:
-        with translated(self._pool), self._pool.connection() as conn, conn.transaction():
-            conn.execute(_WRITE_LOCK)
-            yield PgSql(conn)
+        with translated(self._pool), self._pool.connection() as conn:
+            conn.execute(_BEGIN_WRITE)
+            try:
+                yield PgSql(conn, self._types)
+            except BaseException:
+                with suppress(psycopg.Error):  # a broken connection: the pool drops it
+                    conn.execute(b"ROLLBACK")
+                raise
+            conn.execute(b"COMMIT")
 
     def reset(self) -> None:
         with self.write() as sql:

@@ -54,11 +54,34 @@ class ViewsBackend(Protocol):
     def close(self) -> None: ...
 
 
-class PgSql:
-    """A psycopg connection that speaks the views' SQL (``?`` placeholders)."""
+class RowExists(Exception):
+    """A row :func:`insert_new` was to add exists already: the transaction cannot go on (it
+    is rolled back); the caller does it again with ``copy=False``."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+
+def insert_new(
+    conn: Sql, table: str, columns: Sequence[str], rows: list[Any], upsert: str, *, copy: bool
+) -> None:
+    """Write rows that should all be new (the jobs a batch submits). On PostgreSQL (``copy``)
+    with a binary COPY: the database does about a fifth less work than for the ``upsert`` (no
+    speculative insertion), and Python a third of the work of the upsert's arrays; should a
+    row exist after all (a log that submits one job twice), :class:`RowExists`. Otherwise,
+    and elsewhere, ``upsert``."""
+    if copy and isinstance(conn, PgSql) and len(rows) > 1:
+        conn.copy_new(table, columns, rows)
+    else:
+        conn.executemany(upsert, rows)
+
+
+class PgSql:
+    """A psycopg connection that speaks the views' SQL (``?`` placeholders).
+
+    ``types`` caches the tables' column types (for binary COPY), shared by the connections of
+    one store."""
+
+    def __init__(self, conn: psycopg.Connection[Any], types: dict[str, dict[str, str]]) -> None:
         self.conn = conn
+        self.types = types
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Rows:
         return self.conn.execute(_pg(sql), parameters)
@@ -67,8 +90,11 @@ class PgSql:
         """An ``INSERT ... VALUES (?, ...)`` of many rows becomes one statement taking one
         array per column (``SELECT * FROM unnest(...)``): one round trip, not one per row."""
         rows = list(parameters)
+        if len(rows) == 1:  # psycopg's executemany would open a pipeline for it
+            self.conn.execute(_pg(sql), rows[0])
+            return None
         values = _VALUES.search(sql)
-        if values is None or len(rows) < 2:
+        if values is None or not rows:
             with self.conn.cursor() as cursor:
                 cursor.executemany(_pg(sql), rows)
             return None
@@ -77,6 +103,29 @@ class PgSql:
         bulk = f"{sql[: values.start()]}SELECT * FROM unnest({arrays}){sql[values.end() :]}"
         self.conn.execute(bulk.encode(), columns)
         return None
+
+    def copy_new(self, table: str, columns: Sequence[str], rows: list[Any]) -> None:
+        """:func:`insert_new` on PostgreSQL."""
+        names = self.types.get(table) or self._column_types(table)
+        try:
+            with self.conn.cursor().copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)".encode()
+            ) as copy:
+                copy.set_types([names[column] for column in columns])
+                for row in rows:
+                    copy.write_row(row)
+        except psycopg.errors.UniqueViolation as exc:
+            raise RowExists(str(exc)) from exc
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        self.types[table] = dict(
+            self.conn.execute(
+                "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute"
+                " WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                (table,),
+            ).fetchall()
+        )
+        return self.types[table]
 
 
 _ARRAY_TYPES = {str: "text[]", int: "bigint[]", float: "float8[]", bytes: "bytea[]"}

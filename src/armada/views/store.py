@@ -81,25 +81,29 @@ _RESOURCE_COLUMNS = (
 
 
 def job_row(job: JobRecord) -> tuple[object, ...]:
-    run = job.latest_run
+    """The job's row of ``jobs`` (JOB_COLUMNS); written out field by field, without the
+    records' properties: the views write one per job of every batch."""
+    runs, spec = job.runs, job.spec
+    run = runs[-1] if runs else None
+    resources = spec.requirements.resources
     return (
-        job.job_id,
-        job.spec.queue,
-        job.spec.job_set,
+        spec.job_id,
+        spec.queue,
+        spec.job_set,
         job.state.value,
         job.priority,
-        job.spec.priority_class,
+        spec.requirements.priority_class,
         job.submitted_at,
         job.last_transition,
-        job.spec.external_job_uri,
+        spec.external_job_uri,
         run.run_id if run else "",
         run.pool if run else "",
         run.executor if run else "",
         run.node if run else "",
-        job.spec.owner,
-        job.spec.namespace,
-        *(job.spec.requirements.resources.get(name, 0) // unit for name, unit in _RESOURCE_COLUMNS),
-        encode(job),
+        spec.owner,
+        spec.namespace,
+        *[resources.get(name, 0) // unit for name, unit in _RESOURCE_COLUMNS],
+        _encoder.encode(job),
     )
 
 

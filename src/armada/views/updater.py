@@ -14,15 +14,15 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 
 from armada.domain import events as ev
 from armada.domain.events import LogEntry
 from armada.domain.lifecycle import JobRecord, StaleEvent, apply_event
-from armada.domain.states import InvalidTransition
+from armada.domain.states import TERMINAL_JOB_STATES, InvalidTransition
 from armada.eventlog.base import EventLog, StoreBusy, StoreFull, StoreUnavailable
 from armada.views.counts import count_changes, state_moves
-from armada.views.sql import Sql
+from armada.views.sql import RowExists, Sql, insert_new
 from armada.views.store import CHECKPOINT, JOB_COLUMNS, QueryStore, encode, job_row
 
 log = logging.getLogger(__name__)
@@ -63,34 +63,66 @@ class ViewUpdater:
     def catch_up(self, appended: Sequence[LogEntry] = ()) -> int:
         """Apply everything up to the log's head; return the new checkpoint.
 
-        ``appended`` may carry entries the caller has just appended, saving a read of them.
+        ``appended`` may carry entries the caller has just appended, saving a read of them;
+        then only what precedes them is applied with them (the caller reads its writes), and
+        what others appended after them is left to the next call (the follower of the log is
+        woken by every append), rather than costing this one another transaction to look.
         """
+        until = appended[-1].offset if appended else None
+        copy_new = True
         with self._lock:
+            # The entries are read before the write transaction, not in it: a catch-up that
+            # held a connection while it waited for another one for the log stalled a pool
+            # of one for its timeout. The transaction then checks the checkpoint they follow.
+            expected, verified = self._cache_offset, False
+            if expected < 0:
+                expected, verified = self._store.checkpoint(), True
+                self._cache.clear()
             while True:
-                with self._store.write() as conn:
-                    checkpoint = self._store.checkpoint(conn)
-                    if checkpoint != self._cache_offset:
-                        self._cache.clear()  # another process wrote the views
-                    self._cache_offset = -1  # until this transaction commits
-                    if appended and appended[0].offset == checkpoint + 1:
-                        entries = list(appended)
-                        appended = ()
-                    else:
-                        entries = self._read_some(checkpoint)
-                    if not entries:
-                        self._cache_offset = checkpoint
-                        return checkpoint
-                    self._apply(conn, entries)
-                    conn.execute(
-                        'INSERT INTO view_checkpoint (name, "offset") VALUES (?, ?)'
-                        ' ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset"',
-                        (CHECKPOINT, entries[-1].offset),
-                    )
-                self._cache_offset = entries[-1].offset
+                if appended and appended[0].offset == expected + 1:
+                    entries = list(appended)
+                else:
+                    entries = self._read_some(expected)
+                if not entries and verified:
+                    self._cache_offset = expected
+                    return expected
+                try:
+                    with self._store.write() as conn:
+                        checkpoint = self._store.checkpoint(conn)
+                        if checkpoint != expected:  # another process wrote the views
+                            self._cache.clear()
+                            self._cache_offset = -1
+                            expected, verified = checkpoint, True
+                            continue
+                        self._cache_offset = -1  # until this transaction commits
+                        if not entries:
+                            self._cache_offset = checkpoint
+                            return checkpoint
+                        self._apply(conn, entries, copy_new)
+                        conn.execute(
+                            'INSERT INTO view_checkpoint (name, "offset") VALUES (?, ?)'
+                            ' ON CONFLICT (name) DO UPDATE SET "offset" = excluded."offset"',
+                            (CHECKPOINT, entries[-1].offset),
+                        )
+                except RowExists:  # rolled back: the same again, every job by the upsert
+                    log.warning("view: a job the log submits again exists; writing it over")
+                    self._cache.clear()  # it holds what the rolled-back pass applied
+                    copy_new = False
+                    continue
+                copy_new = True
+                self._cache_offset = expected = entries[-1].offset
+                if until is not None and expected >= until:
+                    return expected
 
     def catch_up_if_behind(self) -> None:
-        """Catch up if the log has entries the views lack (cheap reads when it has none)."""
-        if self._log.head() > self._store.checkpoint():
+        """Catch up if the log has entries the views lack (cheap reads when it has none).
+
+        Woken by an append of this process, it finds the appender applying it: it waits for
+        that, and then the head is at or before what was committed (the views' checkpoint only
+        grows: a rebuild runs with the other processes stopped), so nothing is read again."""
+        with self._lock:
+            head, committed = self._log.head(), self._cache_offset
+        if head > committed and head > self._store.checkpoint():
             self.catch_up()
 
     def _read_some(self, after: int) -> list[LogEntry]:
@@ -106,7 +138,7 @@ class ViewUpdater:
             after = chunk[-1].offset
         return entries
 
-    def _apply(self, conn: Sql, entries: Sequence[LogEntry]) -> None:
+    def _apply(self, conn: Sql, entries: Sequence[LogEntry], copy_new: bool = True) -> None:
         referenced = {
             job_id
             for entry in entries
@@ -145,10 +177,15 @@ class ViewUpdater:
                     annotations.extend((job_id, k, v) for k, v in spec.annotations.items())
                 elif isinstance(event, ev.JobRunLeased):
                     new_runs.append((event.run_id, job_id))
-        self._remember(changed.values())
+        self._remember(changed)
         if changed:
-            conn.executemany(_UPSERT_JOB, [job_row(job) for job in changed.values()])
-            count_changes(conn, state_moves(changed.values(), before))
+            rows = [job_row(job) for job_id, job in changed.items() if job_id in before]
+            if rows:
+                conn.executemany(_UPSERT_JOB, rows)
+            new = [job_row(job) for job_id, job in changed.items() if job_id not in before]
+            if new:
+                insert_new(conn, "jobs", JOB_COLUMNS, new, _UPSERT_JOB, copy=copy_new)
+            count_changes(conn, state_moves(changed, before))
         if client_ids:
             conn.executemany(
                 "INSERT INTO client_ids (queue, client_id, job_id) VALUES (?, ?, ?)"
@@ -166,14 +203,15 @@ class ViewUpdater:
                 "INSERT INTO runs (run_id, job_id) VALUES (?, ?) ON CONFLICT DO NOTHING", new_runs
             )
 
-    def _remember(self, jobs: Iterable[JobRecord]) -> None:
+    def _remember(self, jobs: Mapping[str, JobRecord]) -> None:
         cache = self._cache
-        for job in jobs:
-            if job.state.terminal:
-                cache.pop(job.job_id, None)
+        for job_id, job in jobs.items():
+            if job.state in TERMINAL_JOB_STATES:
+                cache.pop(job_id, None)
             else:
-                cache[job.job_id] = job
-                cache.move_to_end(job.job_id)
+                if job_id in cache:  # a new one goes in last anyway
+                    cache.move_to_end(job_id)
+                cache[job_id] = job
         while len(cache) > CACHE_SIZE:
             cache.popitem(last=False)
 
