@@ -96,7 +96,8 @@ def test_a_job_exiting_non_zero_fails_with_its_exit_code(
     failed = events(client, "queue-a", "s")[-1].message.failed
     assert dict(failed.exit_codes) == {"main": code}
     assert failed.failure_category == category
-    assert client.get_job_status([job_id]).job_states[job_id] == 4  # FAILED
+    # the status comes from the views, a moment behind the event stream
+    wait_until(lambda: client.get_job_status([job_id]).job_states[job_id] == 4)  # FAILED
 
 
 def test_a_job_running_past_its_active_deadline_fails_deadline_exceeded(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from armada.config.executor import ProcessClusterSettings
@@ -153,3 +154,17 @@ async def test_a_simulated_pods_usage_can_be_set_by_annotation(scheduler: FakeSc
     failed = scheduler.last_of("run-bad", "failed").failed
     assert "fake-usage" in failed.reason and failed.subcategory == "job-creation-failed"
     await cluster.close()
+
+
+def test_rates_follow_the_samples_own_times_not_when_they_are_added() -> None:
+    """A sample's CPU time was read when it was taken: a late hand-over (a busy loop) must not
+    show a pod using its request steadily as using more or less."""
+    usage = UsageAggregator(interval=10.0, executor="c1")
+    steady = 0.15  # cores, all the time
+    added = [1.3, 2.05, 3.6, 4.01]  # when each sample reaches the aggregator
+    for second, now in enumerate(added, 1):
+        taken = replace(sample("r", cpu_seconds=steady * second, memory=MI), at=float(second))
+        assert usage.add([taken], now) == []
+    report = usage.flush("r")
+    assert report is not None
+    assert report.max_resources["cpu"] == report.avg_resources["cpu"] == 150

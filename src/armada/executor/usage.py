@@ -43,6 +43,7 @@ class PodUsage:
     started: float  # when its containers started (the agent's clock)
     cpu_seconds: float  # CPU time used since then, in core-seconds
     memory: int  # bytes in use now
+    at: float | None = None  # when the sample was taken (None: when it is added)
 
 
 def sample_of(view: PodView, now: float, *, cpu_seconds: float, memory: int) -> PodUsage:
@@ -55,6 +56,7 @@ def sample_of(view: PodView, now: float, *, cpu_seconds: float, memory: int) -> 
         started=view.started if view.started is not None else now,
         cpu_seconds=cpu_seconds,
         memory=memory,
+        at=now,
     )
 
 
@@ -108,14 +110,16 @@ class UsageAggregator:
         for sample in samples:
             seen.add(sample.run_id)
             period = self._periods.get(sample.run_id)
+            # rates over the samples' own times: the CPU time was read then, not now
+            taken = sample.at if sample.at is not None else now
             if period is None:  # the first sample: the average since the pod started,
-                used, elapsed = sample.cpu_seconds, now - sample.started  # its first period
+                used, elapsed = sample.cpu_seconds, taken - sample.started  # its first period
                 since = min(now, sample.started)
-                period = self._periods[sample.run_id] = _Period(sample, since, now)
+                period = self._periods[sample.run_id] = _Period(sample, since, taken)
             else:  # since the last sample (a process that left its group can make it < 0)
                 used = sample.cpu_seconds - period.latest.cpu_seconds
-                elapsed = now - period.sampled_at
-                period.latest, period.sampled_at = sample, now
+                elapsed = taken - period.sampled_at
+                period.latest, period.sampled_at = sample, taken
             period.record(max(0.0, used) / elapsed if elapsed > 0 else 0.0, sample.memory)
         due = [run_id for run_id in self._periods if run_id not in seen]
         reports = [r for r in map(self.flush, due) if r is not None]
