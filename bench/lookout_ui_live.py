@@ -46,14 +46,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from armada_client.armada import event_pb2
+from armada_client.armada import event_pb2, submit_pb2
 from armada_client.client import ArmadaClient
+from tests.postgres_support import fresh_schema
 
 from armada.rpc.gen import event_batches_pb2 as batch_pb
 from armada.rpc.gen import event_batches_pb2_grpc as batch_grpc
 from bench.dev_load import CONFIG
 from bench.harness import armada_dev, free_port, median, sleep_job_pod
 from bench.ui_live_figures import STATE_OF_EVENT, Timelines, percentile, spread, staleness
+from bench.ui_live_prefill import Prefill
 from bench.ui_live_user import Recording, browse, browsing
 
 REFRESH_S = 2.0  # the jobs page's live refresh (web/src/pages/JobsPage.tsx)
@@ -284,15 +286,35 @@ def report(timelines: Timelines, record: Recording, around: Surroundings) -> boo
     return passed
 
 
-def run(args: argparse.Namespace, config: Path) -> bool:
+def prefill(client: ArmadaClient, http_url: str, args: argparse.Namespace) -> None:
+    def items(count: int) -> list[submit_pb2.JobSubmitRequestItem]:
+        pod = sleep_job_pod()
+        return [
+            client.create_job_request_item(priority=0, pod_spec=pod, namespace="default")
+            for _ in range(count)
+        ]
+
+    fill = Prefill(client, http_url, items, args.prefill, args.prefill_queues, args.prefill_sets)
+    seconds = fill.run()
+    print(
+        f"  prefill: {args.prefill:,} cancelled jobs in {args.prefill_queues} queues and "
+        f"{min(args.prefill_sets, -(-args.prefill // 1000)):,} job sets took {seconds:.0f} s "
+        f"({args.prefill / seconds:,.0f} jobs/s); load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+def run(args: argparse.Namespace, config: Path, store: dict[str, str]) -> bool:
     http_port = free_port()
     http_url = f"http://127.0.0.1:{http_port}"
     dev = ("--clusters", "1", "--nodes-per-cluster", str(args.nodes), "--config", str(config))
     with (
-        armada_dev(*dev, env={"ARMADA_HTTP__PORT": str(http_port)}) as address,
+        armada_dev(*dev, env={"ARMADA_HTTP__PORT": str(http_port), **store}) as address,
         grpc.insecure_channel(address) as channel,
     ):
         client = ArmadaClient(channel)
+        if args.prefill:
+            prefill(client, http_url, args)
         for queue in (BUSY, STEADY):
             client.create_queue(client.create_queue_request(queue, 1.0))
         timelines = Timelines()
@@ -333,11 +355,19 @@ def main() -> None:
     parser.add_argument("--runtime", default="1s", help="how long each job sleeps")
     parser.add_argument("--job-sets", type=int, default=4)
     parser.add_argument("--nodes", type=int, default=100, help="32-CPU simulated nodes")
+    parser.add_argument("--prefill", type=int, default=0, help="finished jobs put in first")
+    parser.add_argument("--prefill-queues", type=int, default=5)
+    parser.add_argument("--prefill-sets", type=int, default=1000, help="job sets of the prefill")
+    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL schema")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "load.yaml"
         config.write_text(CONFIG)
-        run(args, config)
+        if not args.postgres:
+            run(args, config, {})
+            return
+        with fresh_schema() as url:
+            run(args, config, {"ARMADA_STORAGE__STORE": url})
 
 
 if __name__ == "__main__":
