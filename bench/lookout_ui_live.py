@@ -2,15 +2,22 @@
 
 Usage: python -m bench.lookout_ui_live [--rate 250] [--seconds 60] [--warmup 5]
                                        [--runtime 1s] [--job-sets 4] [--nodes 100]
+                                       [--prefill N] [--prefill-queues 5] [--prefill-sets 1000]
+                                       [--postgres]
 
 Starts `armada dev` (one simulated cluster of --nodes 32-CPU nodes, SQLite, scheduling rate
-limits raised as in bench.dev_load) with its HTTP side on a known port, and 200 jobs sleeping an
-hour in the queue `steady`. Then submits --rate jobs a second sleeping --runtime into the queue
-`load` (spread over --job-sets job sets, paced submissions of a tenth of a second's worth,
-through armada-client) for --seconds seconds: each job makes five state changes (queued,
-leased, pending, running, succeeded), so 250 jobs/s make 1,250 changes a second. Every change is
-read back from the job sets' event streams (their `created` times): the rate achieved is counted
-there, over the window the browser measures.
+limits raised as in bench.dev_load) with its HTTP side on a known port; --postgres: on a fresh
+schema in the PostgreSQL server at ARMADA_TEST_POSTGRES_DSN (as the tests do) instead.
+--prefill N first puts N finished jobs in the store through the API, in batches of 1,000 over
+--prefill-queues cordoned queues `farm-*` and --prefill-sets job sets, cancelled by job set
+(bench/ui_live_prefill.py), and waits until the Lookout API counts them all cancelled: the
+jobs page's unfiltered first page and its groups then work over the whole store. Then 200 jobs
+sleeping an hour go into the queue `steady`, and --rate jobs a second sleeping --runtime into
+the queue `load` (spread over --job-sets job sets, paced submissions of a tenth of a second's
+worth, through armada-client) for --seconds seconds: each job makes five state changes
+(queued, leased, pending, running, succeeded), so 250 jobs/s make 1,250 changes a second.
+Every change is read back from the job sets' event streams (their `created` times): the rate
+achieved is counted there, over the window the browser measures.
 
 After --warmup seconds of load, headless Chromium opens /jobs (live refresh on, every 2 s) and
 a user browses until the load ends (see bench/ui_live_user.py): scrolls, selects and lets
