@@ -32,8 +32,8 @@ live refresh brought (the log's change to the first sample showing it); the API'
 durations per route; long tasks and frames; whether scroll position and selection survived
 refreshes; console errors; failed user steps; CPU of `armada dev` and of Chromium; the load
 average. The ceilings, measured in the same run once the load is over, over HTTP on the then idle
-server (median of 20): the jobs page's first query, unfiltered and in the queue `load`, and its
-groups by job set, in the queue `load` and over the whole store.
+server (median of 20): the jobs page's first query, unfiltered, in the queue `load` and in the
+prefill's first queue, and its groups by job set, in the queue `load` and over the whole store.
 
 Pass: >= 1,000 changes/s achieved; every table refresh (jobs, jobGroups) answered within the
 refresh interval and none given up after waiting a whole interval; staleness p99 <= 2 x the
@@ -63,7 +63,7 @@ from armada.rpc.gen import event_batches_pb2_grpc as batch_grpc
 from bench.dev_load import CONFIG
 from bench.harness import armada_dev, free_port, median, sleep_job_pod
 from bench.ui_live_figures import STATE_OF_EVENT, Timelines, percentile, spread, staleness
-from bench.ui_live_prefill import Prefill
+from bench.ui_live_prefill import PREFIX, Prefill
 from bench.ui_live_user import Recording, browse, browsing
 
 REFRESH_S = 2.0  # the jobs page's live refresh (web/src/pages/JobsPage.tsx)
@@ -89,6 +89,10 @@ GROUPS = {  # the jobs page grouped by job set (web/src/pages/JobGroups.tsx)
 CEILINGS = {
     "first page": ("jobs", FIRST_PAGE),
     "first page, queue load": ("jobs", {**FIRST_PAGE, "filters": BUSY_FILTER}),
+    "first page, queue farm-0 (--prefill)": (
+        "jobs",
+        {**FIRST_PAGE, "filters": [{**BUSY_FILTER[0], "value": f"{PREFIX}0"}]},
+    ),
     "groups by job set, queue load": ("jobGroups", {**GROUPS, "filters": BUSY_FILTER}),
     "groups by job set, whole store": ("jobGroups", {**GROUPS, "filters": []}),
 }
