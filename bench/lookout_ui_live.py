@@ -2,15 +2,22 @@
 
 Usage: python -m bench.lookout_ui_live [--rate 250] [--seconds 60] [--warmup 5]
                                        [--runtime 1s] [--job-sets 4] [--nodes 100]
+                                       [--prefill N] [--prefill-queues 5] [--prefill-sets 1000]
+                                       [--postgres]
 
 Starts `armada dev` (one simulated cluster of --nodes 32-CPU nodes, SQLite, scheduling rate
-limits raised as in bench.dev_load) with its HTTP side on a known port, and 200 jobs sleeping an
-hour in the queue `steady`. Then submits --rate jobs a second sleeping --runtime into the queue
-`load` (spread over --job-sets job sets, paced submissions of a tenth of a second's worth,
-through armada-client) for --seconds seconds: each job makes five state changes (queued,
-leased, pending, running, succeeded), so 250 jobs/s make 1,250 changes a second. Every change is
-read back from the job sets' event streams (their `created` times): the rate achieved is counted
-there, over the window the browser measures.
+limits raised as in bench.dev_load) with its HTTP side on a known port; --postgres: on a fresh
+schema in the PostgreSQL server at ARMADA_TEST_POSTGRES_DSN (as the tests do) instead.
+--prefill N first puts N finished jobs in the store through the API, in batches of 1,000 over
+--prefill-queues cordoned queues `farm-*` and --prefill-sets job sets, cancelled by job set
+(bench/ui_live_prefill.py), and waits until the Lookout API counts them all cancelled: the
+jobs page's unfiltered first page and its groups then work over the whole store. Then 200 jobs
+sleeping an hour go into the queue `steady`, and --rate jobs a second sleeping --runtime into
+the queue `load` (spread over --job-sets job sets, paced submissions of a tenth of a second's
+worth, through armada-client) for --seconds seconds: each job makes five state changes
+(queued, leased, pending, running, succeeded), so 250 jobs/s make 1,250 changes a second.
+Every change is read back from the job sets' event streams (their `created` times): the rate
+achieved is counted there, over the window the browser measures.
 
 After --warmup seconds of load, headless Chromium opens /jobs (live refresh on, every 2 s) and
 a user browses until the load ends (see bench/ui_live_user.py): scrolls, selects and lets
@@ -24,8 +31,9 @@ how long ago the log moved its most behind row past the state shown) and the del
 live refresh brought (the log's change to the first sample showing it); the API's request
 durations per route; long tasks and frames; whether scroll position and selection survived
 refreshes; console errors; failed user steps; CPU of `armada dev` and of Chromium; the load
-average. The ceiling, measured in the same run once the load is over: the jobs page's first
-query over HTTP on the then idle server (median of 20).
+average. The ceilings, measured in the same run once the load is over, over HTTP on the then idle
+server (median of 20): the jobs page's first query, unfiltered, in the queue `load` and in the
+prefill's first queue, and its groups by job set, in the queue `load` and over the whole store.
 
 Pass: >= 1,000 changes/s achieved; every table refresh (jobs, jobGroups) answered within the
 refresh interval and none given up after waiting a whole interval; staleness p99 <= 2 x the
@@ -46,14 +54,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from armada_client.armada import event_pb2
+from armada_client.armada import event_pb2, submit_pb2
 from armada_client.client import ArmadaClient
+from tests.postgres_support import fresh_schema
 
 from armada.rpc.gen import event_batches_pb2 as batch_pb
 from armada.rpc.gen import event_batches_pb2_grpc as batch_grpc
 from bench.dev_load import CONFIG
 from bench.harness import armada_dev, free_port, median, sleep_job_pod
 from bench.ui_live_figures import STATE_OF_EVENT, Timelines, percentile, spread, staleness
+from bench.ui_live_prefill import PREFIX, Prefill
 from bench.ui_live_user import Recording, browse, browsing
 
 REFRESH_S = 2.0  # the jobs page's live refresh (web/src/pages/JobsPage.tsx)
@@ -65,6 +75,26 @@ FIRST_PAGE = {
     "activeJobSets": False,
     "skip": 0,
     "take": 51,
+}
+BUSY_FILTER = [{"field": "queue", "match": "exact", "value": BUSY, "isAnnotation": False}]
+GROUPS = {  # the jobs page grouped by job set (web/src/pages/JobGroups.tsx)
+    "groupedField": {"field": "jobSet", "isAnnotation": False},
+    "order": {"field": "count", "direction": "DESC"},
+    "activeJobSets": False,
+    "aggregates": ["state"],
+    "skip": 0,
+    "take": 200,
+}
+# The ceilings: the idle server's answer to what the page asks most (route, body).
+CEILINGS = {
+    "first page": ("jobs", FIRST_PAGE),
+    "first page, queue load": ("jobs", {**FIRST_PAGE, "filters": BUSY_FILTER}),
+    "first page, queue farm-0 (--prefill)": (
+        "jobs",
+        {**FIRST_PAGE, "filters": [{**BUSY_FILTER[0], "value": f"{PREFIX}0"}]},
+    ),
+    "groups by job set, queue load": ("jobGroups", {**GROUPS, "filters": BUSY_FILTER}),
+    "groups by job set, whole store": ("jobGroups", {**GROUPS, "filters": []}),
 }
 
 
@@ -180,9 +210,9 @@ def cpu_by_kind() -> dict[str, float]:
     return totals
 
 
-def first_page_ms(http_url: str, body: dict[str, object]) -> float:
+def answer_ms(http_url: str, route: str, body: dict[str, object]) -> float:
     request = urllib.request.Request(
-        f"{http_url}/api/v1/jobs",
+        f"{http_url}/api/v1/{route}",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
@@ -199,7 +229,7 @@ class Surroundings:
     window: tuple[float, float]  # when the browser measured (wall clock)
     cpu: dict[str, float]  # CPU seconds in the window, by process kind
     loads: list[float]  # 1-minute load averages sampled during the load
-    ceiling: float  # ms, the first page on the idle server
+    ceiling: dict[str, float]  # ms, CEILINGS' queries on the idle server (median)
 
 
 def report(timelines: Timelines, record: Recording, around: Surroundings) -> bool:
@@ -257,7 +287,8 @@ def report(timelines: Timelines, record: Recording, around: Surroundings) -> boo
         f"CPU: armada dev {cpu['armada dev'] / seconds:.2f} cores, chromium "
         f"{cpu['chromium'] / seconds:.2f} cores"
     )
-    print(f"ceiling: the first page on the idle server after the load: {ceiling:.1f} ms")
+    for name, ms in ceiling.items():
+        print(f"ceiling: {name}, on the idle server after the load: {ms:.1f} ms")
     p99 = percentile(stale.sample_lags, 0.99)
     checks = {
         ">= 1,000 changes/s": rate >= 1000,
@@ -284,15 +315,35 @@ def report(timelines: Timelines, record: Recording, around: Surroundings) -> boo
     return passed
 
 
-def run(args: argparse.Namespace, config: Path) -> bool:
+def prefill(client: ArmadaClient, http_url: str, args: argparse.Namespace) -> None:
+    def items(count: int) -> list[submit_pb2.JobSubmitRequestItem]:
+        pod = sleep_job_pod()
+        return [
+            client.create_job_request_item(priority=0, pod_spec=pod, namespace="default")
+            for _ in range(count)
+        ]
+
+    fill = Prefill(client, http_url, items, args.prefill, args.prefill_queues, args.prefill_sets)
+    seconds = fill.run()
+    print(
+        f"  prefill: {args.prefill:,} cancelled jobs in {args.prefill_queues} queues and "
+        f"{min(args.prefill_sets, -(-args.prefill // 1000)):,} job sets took {seconds:.0f} s "
+        f"({args.prefill / seconds:,.0f} jobs/s); load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+def run(args: argparse.Namespace, config: Path, store: dict[str, str]) -> bool:
     http_port = free_port()
     http_url = f"http://127.0.0.1:{http_port}"
     dev = ("--clusters", "1", "--nodes-per-cluster", str(args.nodes), "--config", str(config))
     with (
-        armada_dev(*dev, env={"ARMADA_HTTP__PORT": str(http_port)}) as address,
+        armada_dev(*dev, env={"ARMADA_HTTP__PORT": str(http_port), **store}) as address,
         grpc.insecure_channel(address) as channel,
     ):
         client = ArmadaClient(channel)
+        if args.prefill:
+            prefill(client, http_url, args)
         for queue in (BUSY, STEADY):
             client.create_queue(client.create_queue_request(queue, 1.0))
         timelines = Timelines()
@@ -321,7 +372,10 @@ def run(args: argparse.Namespace, config: Path) -> bool:
         print(f"  {timelines.finished(load.ids):,} finished", flush=True)
         for call in calls:
             call.cancel()
-        ceiling = median([first_page_ms(http_url, FIRST_PAGE) for _ in range(21)][1:])
+        ceiling = {
+            name: median([answer_ms(http_url, route, body) for _ in range(21)][1:])
+            for name, (route, body) in CEILINGS.items()
+        }
         return report(timelines, record, Surroundings((start, end), cpu, load.loads, ceiling))
 
 
@@ -333,11 +387,19 @@ def main() -> None:
     parser.add_argument("--runtime", default="1s", help="how long each job sleeps")
     parser.add_argument("--job-sets", type=int, default=4)
     parser.add_argument("--nodes", type=int, default=100, help="32-CPU simulated nodes")
+    parser.add_argument("--prefill", type=int, default=0, help="finished jobs put in first")
+    parser.add_argument("--prefill-queues", type=int, default=5)
+    parser.add_argument("--prefill-sets", type=int, default=1000, help="job sets of the prefill")
+    parser.add_argument("--postgres", action="store_true", help="a fresh PostgreSQL schema")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "load.yaml"
         config.write_text(CONFIG)
-        run(args, config)
+        if not args.postgres:
+            run(args, config, {})
+            return
+        with fresh_schema() as url:
+            run(args, config, {"ARMADA_STORAGE__STORE": url})
 
 
 if __name__ == "__main__":

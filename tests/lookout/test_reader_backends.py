@@ -13,6 +13,8 @@ import pytest
 
 from armada.domain import events as ev
 from armada.lookout.api import LookoutReader
+from armada.lookout.api.query import order_by, where
+from armada.lookout.api.reader import _is_sqlite
 from armada.lookout.api.requests import BadRequest, GetJobsRequest, GroupJobsRequest, decode
 from armada.views.storage import Storage, open_storage
 from tests.builders import sequence, submit
@@ -172,3 +174,34 @@ def test_pages_and_groups_hold_only_the_queues_asked_for(two_queues: LookoutRead
         assert groups(frozenset({"queue-b", "x"}), "queue", aggregates) == [("queue-b", 4)]
         assert groups(frozenset({"queue-b"}), "jobSet", aggregates) == [("s", 4)]
         assert groups(frozenset({"x"}), "queue", aggregates) == []
+
+
+def test_a_queue_s_newest_jobs_come_from_an_index_not_a_sort(two_queues: LookoutReader) -> None:
+    """The jobs page filtered by queue alone, newest first, walks the (queue, submitted) index
+    and stops at the page's end: the (queue, state, submitted) one cannot give that order
+    without a state, so every job of the queue was read and sorted (SQLite: 0.6 s for a queue
+    of 60,000 jobs; bench.lookout_ui_live --prefill puts 200,000 in each queue)."""
+    reader = two_queues
+    body = {
+        "filters": [text("queue", "exact", "queue-a")],
+        "order": {"field": "submitted", "direction": "DESC"},
+        "take": 2,
+    }
+    request = decode(json.dumps(body).encode(), GetJobsRequest)
+    assert [job["jobId"] for job in reader.jobs(request)["jobs"]] == ["j3", "j2"]
+    with reader.store.read() as conn:
+        if _is_sqlite(conn):
+            clauses = where(request.filters, False, True)
+            plan = conn.execute(
+                f"EXPLAIN QUERY PLAN SELECT j.record FROM jobs j{clauses.sql()}"
+                f"{order_by(request.order)} LIMIT 2",
+                clauses.args,
+            ).fetchall()
+            assert "jobs_by_queue_time" in str(plan)
+            assert "TEMP B-TREE" not in str(plan)
+        else:  # a migrated store has the index (its planner prefers a sort on a tiny table)
+            indexes = conn.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'jobs'"
+                " AND schemaname = current_schema()"
+            ).fetchall()
+            assert ("jobs_by_queue_time",) in [tuple(row) for row in indexes]

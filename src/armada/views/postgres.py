@@ -26,6 +26,9 @@ VIEW_STEPS: Sequence[Step] = (
     # Step 2 adds the Lookout API's columns; the DDL again (IF NOT EXISTS) makes the new
     # tables and indexes, and emptying the views makes the updater refill them from the log.
     (*VIEWS_LOOKOUT_STEP, *_DDL, f"TRUNCATE {', '.join(VIEW_TABLES)}"),
+    # Step 3: a queue's jobs in time order (the jobs page filtered by queue alone), which the
+    # (queue, state, time) index cannot give without a state.
+    (*(s for s in _DDL if "jobs_by_queue_time" in s),),
 )
 # The views are made from the log and carry their checkpoint in the same transaction, so their
 # commits need not wait for the disk: a crash of the database can lose only the last view

@@ -169,6 +169,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_job_set ON jobs (queue, job_set, state);
 CREATE INDEX IF NOT EXISTS jobs_by_queue_state_time ON jobs (queue, state, submitted);
 CREATE INDEX IF NOT EXISTS jobs_by_state_time ON jobs (state, submitted);
 CREATE INDEX IF NOT EXISTS jobs_by_submitted ON jobs (submitted);
+CREATE INDEX IF NOT EXISTS jobs_by_queue_time ON jobs (queue, submitted);
 CREATE INDEX IF NOT EXISTS jobs_by_job_set_name ON jobs (job_set, state);
 CREATE INDEX IF NOT EXISTS jobs_by_executor ON jobs (executor, node, state)
     WHERE executor != '';
