@@ -69,7 +69,8 @@ def submit(
     annotations: str = "{}",
 ) -> list[str]:
     """Submit one job per command (to job set e2e of ``queue``, created if need be)."""
-    run(armada, "create", "queue", queue)
+    created = run(armada, "create", "queue", queue)
+    assert created.exit_code == 0 or "already exists" in created.output, created.output
     jobs = "".join(JOB.format(command=c, cpu=cpu, annotations=annotations) for c in commands)
     path = tmp_path / f"{queue}-{time.monotonic_ns()}.yaml"
     path.write_text(f"queue: {queue}\njobSetId: e2e\njobs:\n{jobs}")
