@@ -192,40 +192,81 @@ def order_by(order: Order | None) -> str:
     return f" ORDER BY j.{column.column} {way}, j.job_id {way}"
 
 
+MAX_BRANCHES = 100  # ordered branches of one page (SQLite allows 500 in a compound query)
+
+
 @dataclass
-class StateBranches:
-    """A page filtered by ``state anyOf [...]`` and ordered by a time, as one ordered, limited
-    query per state merged by ``UNION ALL``: each follows the ``(queue, state, time)`` or
-    ``(state, time)`` index and stops at the page's end, where one query over all the states
-    would read every match (or walk the time index past the other states' jobs)."""
+class Branches:
+    """A page ordered by a time and limited to a few queues (the caller's visible queues, or
+    a ``queue anyOf`` filter) or states (``state anyOf``), as one ordered, limited query per
+    queue and state merged by ``UNION ALL``: each follows the ``(queue, state, time)``,
+    ``(queue, time)`` or ``(state, time)`` index and stops at the page's end, where one query
+    with ``IN (...)`` would read every match and sort them (or walk the time index past the
+    other queues' and states' jobs)."""
 
     rest: Where
-    states: list[object]
+    queues: list[object] | None
+    states: list[object] | None
     column: str
 
     def sql(self, order: str, limit: int) -> tuple[str, list[object]]:
         branch = "SELECT record, k FROM (SELECT j.record, j.{col} AS k FROM jobs j{where}{order}"
         branch += " LIMIT ?) b{n}"
         parts, args = [], []
-        for n, state in enumerate(self.states):
-            conditions = Where([*self.rest.conditions, "j.state = ?"], [*self.rest.args, state])
+        for n, (queue, state) in enumerate(self._pairs()):
+            conditions = Where(list(self.rest.conditions), list(self.rest.args))
+            if queue is not None:
+                conditions.add("j.queue = ?", queue)
+            if state is not None:
+                conditions.add("j.state = ?", state)
             parts.append(branch.format(col=self.column, where=conditions.sql(), order=order, n=n))
             args.extend([*conditions.args, limit])
         way = order.rsplit(" ", 1)[-1]
         return " UNION ALL ".join(parts) + f" ORDER BY 2 {way}", args
 
+    def _pairs(self) -> list[tuple[object | None, object | None]]:
+        return [(q, s) for q in self.queues or [None] for s in self.states or [None]]
 
-def by_state(request: Any, sqlite: bool) -> StateBranches | None:
-    """:class:`StateBranches` for ``request`` when it is such a page, else None."""
+
+def branches(request: Any, queues: Collection[str] | None, sqlite: bool) -> Branches | None:
+    """:class:`Branches` for ``request`` seen by a caller limited to ``queues`` (None: every
+    queue) when it is such a page, else None (then the page is one query)."""
     order, filters = request.order, request.filters or []
     if order is None or not order.field or FIELDS.get(order.field, _NONE).kind is not Kind.TIME:
         return None
-    anys = [f for f in filters if f.field == "state" and not f.is_annotation]
-    if len(anys) != 1 or anys[0].match != Match.ANY_OF.value:
+    if queues is not None and not queues:
+        return None  # nothing is visible: the one query says so at once
+    state_any = _one_any_of(filters, "state")
+    queue_any = _one_any_of(filters, "queue")
+    states = None
+    if state_any is not None:
+        states = list(dict.fromkeys(_scalar(FIELDS["state"], v) for v in _list(state_any.value)))
+    names: list[object] | None = None
+    if queue_any is not None:
+        names = list(dict.fromkeys(_scalar(FIELDS["queue"], v) for v in _list(queue_any.value)))
+    if queues is not None:
+        names = [q for q in names or sorted(queues) if q in queues]
+        if not names:
+            return None
+    if names is not None and len(names) * len(states or [None]) > MAX_BRANCHES:
+        names, queue_any = None, None  # too many: the queues stay a condition of each branch
+    if names is not None and any(f.field == "queue" and f is not queue_any for f in filters):
+        names, queue_any = None, None  # another queue filter already picks the index
+    if (names is None and states is None) or len(states or ()) > MAX_BRANCHES:
         return None
-    states = [_scalar(FIELDS["state"], v) for v in _list(anys[0].value)]
-    rest = where([f for f in filters if f is not anys[0]], request.active_job_sets, sqlite)
-    return StateBranches(rest, list(dict.fromkeys(states)), FIELDS[order.field].column)
+    taken = [f for f in (state_any, queue_any if names is not None else None) if f is not None]
+    rest = where([f for f in filters if f not in taken], request.active_job_sets, sqlite)
+    if names is None:
+        only_queues(rest, queues)
+    return Branches(rest, names, states, FIELDS[order.field].column)
+
+
+def _one_any_of(filters: list[Any], name: str) -> Any:
+    """The filter ``name anyOf [...]`` when it is the only filter on that field, else None."""
+    on_field = [f for f in filters if f.field == name and not f.is_annotation]
+    if len(on_field) != 1 or on_field[0].match != Match.ANY_OF.value:
+        return None
+    return on_field[0]
 
 
 _NONE = Field("", Kind.TEXT, frozenset())

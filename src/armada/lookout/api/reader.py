@@ -18,7 +18,7 @@ from armada.domain.lifecycle import JobRecord, RunRecord
 from armada.lookout.api.fields import AGGREGATES, LAST_TRANSITION_AGGREGATES, STATE_ORDER
 from armada.lookout.api.query import (
     Where,
-    by_state,
+    branches,
     direction,
     lookup,
     only_queues,
@@ -81,9 +81,8 @@ class LookoutReader:
         with self.store.read() as conn:
             clauses = where(request.filters, request.active_job_sets, _is_sqlite(conn))
             only_queues(clauses, queues)
-            split = by_state(request, _is_sqlite(conn))
+            split = branches(request, queues, _is_sqlite(conn))
             if split is not None:
-                only_queues(split.rest, queues)
                 sql, args = split.sql(order, skip + take)
                 rows = conn.execute(f"{sql} LIMIT ? OFFSET ?", [*args, take, skip]).fetchall()
             else:
