@@ -48,10 +48,22 @@ def finish(process: subprocess.Popen[str], timeout: float = 30) -> tuple[str, st
     return out, err
 
 
+# Runs a command with SIGINT's default action, as a terminal's foreground process has it: a
+# test run started in the background by a non-interactive shell (nohup ... &) ignores SIGINT,
+# and an ignored signal stays ignored across exec, so Ctrl-C would otherwise do nothing.
+AS_IN_A_TERMINAL = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL);"
+    " os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 def start_watch(address: str) -> subprocess.Popen[str]:
     """The console script watching queue-a/set-1 (--raw --exit-if-inactive) in a subprocess."""
     return subprocess.Popen(
         [
+            *AS_IN_A_TERMINAL,
             ARMADACTL,
             "--armadaUrl",
             address,
