@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -31,10 +32,13 @@ from armada.executor.proclaunch import (
     kill_group,
     launch,
     output_tail,
+    resend_missed,
     save_plan,
 )
 from armada.executor.proclimits import Confinement, Limits, container_limits
 from armada.executor.procstamps import STAMP_INTERVAL, OutputStamps
+
+log = logging.getLogger(__name__)
 
 OOM_EXIT_CODE = 137
 
@@ -226,6 +230,17 @@ class ContainerProcesses:
             exit_code=code,
             finished_at=self._clock.now(),
         )
+
+    def resend_missed(self, pod: LocalPod, sig: signal.Signals) -> None:
+        """:func:`~armada.executor.proclaunch.resend_missed` for each running container."""
+        for proc in pod.processes:
+            if not proc.done and resend_missed(proc.pid, proc.start_ticks, sig):
+                log.info(
+                    "%s: %s missed %s as it started: sent again",
+                    pod.plan.pod_name,
+                    proc.name,
+                    sig.name,
+                )
 
     def signal(self, pod: LocalPod, sig: signal.Signals) -> None:
         for proc in pod.processes:

@@ -5,11 +5,12 @@ give it); a container is its command and args (the image is ignored), with its e
 a few variables of the executor's, in a process group of its own, under a wrapper
 (:mod:`.proclaunch`) that sends its output to a file, records the exit status and applies the
 memory and CPU limits (:mod:`.proclimits`); each line of output is stamped with the time it was
-written (:mod:`.procstamps`). Pods go in the configured ``namespaces`` only. The
-backend enforces ``activeDeadlineSeconds``; deleting a pod sends SIGTERM, then SIGKILL after
-the grace period. What it started is kept in ``logDir``: a restarted executor takes back the
-pods whose processes still run or recorded how they ended, and drops those that vanished (the
-scheduler sees those runs lost and tries the jobs again): no run is ever started twice.
+written (:mod:`.procstamps`). Pods go in the configured ``namespaces`` only. The backend
+enforces ``activeDeadlineSeconds``; deleting a pod sends SIGTERM (again to a command that
+missed it by starting just then), then SIGKILL after the grace period. What it started is kept
+in ``logDir``: a restarted executor takes back the pods whose processes still run or recorded
+how they ended, and drops those that vanished (the scheduler sees those runs lost and tries the
+jobs again): no run is ever started twice.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ from armada.executor.procstamps import stamped_lines
 from armada.executor.usage import PodUsage, sample_process_groups
 
 _DEADLINE_MESSAGE = "Pod was active on the node longer than the specified deadline"
+# Seconds after a pod's SIGTERM when its containers are checked for a command that missed it
+# (forked just as it came: see proclaunch.resend_missed) and, if so, sent it again.
+MISSED_SIGNAL_CHECKS = (0.2, 1.0, 5.0)
 
 
 class ProcessCluster:
@@ -186,6 +190,9 @@ class ProcessCluster:
         else:
             self._containers.signal(pod, signal.SIGTERM)
             loop = asyncio.get_running_loop()
+            for after in MISSED_SIGNAL_CHECKS:  # a command starting just then may miss it
+                if after < grace:
+                    loop.call_later(after, self._containers.resend_missed, pod, signal.SIGTERM)
             pod.killer = loop.call_later(grace, self._containers.signal, pod, signal.SIGKILL)
         return False
 

@@ -18,10 +18,14 @@ kubelet leaves its containers):
   what a container's main process leaves behind: once the wrapper has ended, nothing of the
   container writes to its log any more.
 
-The wrapper ignores SIGTERM (the command gets it, with its default action) and outlives the
-command only to record its status. Per container it costs two ``exec`` s (the wrapper, the
-command), one of them by the executor. The pod's plan is kept beside them in
-``<pod>_<run>.pod.json``, written before anything starts.
+The wrapper catches SIGTERM, SIGINT and SIGHUP from its first line (the command gets them with
+their default action) and outlives the command only to record its status. A signal that came
+before the command started does not start it (status 128 + the signal's number). One that
+comes as the wrapper forks the command reaches the child before its exec, in the wrapper's
+handler, and the exec drops it: the executor then sends it again (:func:`resend_missed`).
+Per container it costs two ``exec`` s (the wrapper, the command), one of them by the
+executor. The pod's plan is kept beside them in ``<pod>_<run>.pod.json``, written before
+anything starts.
 """
 
 from __future__ import annotations
@@ -50,6 +54,10 @@ _ADOPTED_POLL = 0.2  # seconds between liveness checks of a process this executo
 # $1 log, $2 pid file, $3 exit file, $4 cgroup.procs files, $5 address-space limit (KiB); the
 # command follows. (A redirection that fails makes a non-interactive sh exit: status 2.)
 WRAPPER = """
+sig=
+trap sig=15 TERM
+trap sig=2 INT
+trap sig=1 HUP
 log=$1 pidfile=$2 exitfile=$3 procs=$4 vmem=$5
 shift 5
 exec >>"$log" 2>&1
@@ -58,9 +66,8 @@ read -r stat < /proc/$$/stat && ticks $stat
 echo "$t" > "$pidfile"
 for f in $procs; do echo $$ > "$f" || exit 125; done
 if [ -n "$vmem" ]; then ulimit -v "$vmem"; fi
-trap : TERM INT HUP
-"$@"
-echo $? > "$exitfile"
+if [ -z "$sig" ]; then "$@"; status=$?; else status=$((128 + sig)); fi
+echo $status > "$exitfile"
 kill -KILL 0
 """
 
@@ -281,6 +288,40 @@ def kill_group(pid: int, start_ticks: int | None, sig: int) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
+
+
+_SIGNAL_MASKS = ("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+
+
+def resend_missed(pid: int, start_ticks: int | None, sig: int) -> bool:
+    """Send ``sig`` again to the command of the wrapper ``pid`` if the ``sig`` sent to the
+    group cannot have reached it: the command alive with the signal's default action (neither
+    pending, blocked, ignored nor caught), which a delivered SIGTERM would have ended. That is
+    a command forked just as the signal came: between the fork and the exec, the child still
+    has the wrapper's handler, takes the signal there, and the exec drops it. True if sent."""
+    if start_ticks is not None and not alive(pid, start_ticks):
+        return False
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return False
+    bit, sent = 1 << (sig - 1), False
+    for child in children:
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if fields.get("State", "Z").strip().startswith("Z"):
+            continue
+        masks = 0
+        for name in _SIGNAL_MASKS:
+            masks |= int(fields.get(name, "0").strip() or "0", 16)
+        if not masks & bit:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(child), sig)
+                sent = True
+    return sent
 
 
 # --- after a restart ------------------------------------------------------------------------
