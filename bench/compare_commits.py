@@ -11,7 +11,14 @@ ratios after/before, with the median time of each side.
 
 Each commit is checked out into a temporary worktree of this repository and run with
 ``PYTHONPATH`` at its ``src`` on this virtual environment (so both use the same Python and
-libraries; a commit that changed the dependencies is not comparable this way).
+libraries; a commit that changed the dependencies is not comparable this way). The benchmark
+scripts are this checkout's (``bench/``), so both commits are timed by the same harness; the
+scheduling core's API they call must exist in both.
+
+Each process gives two figures, both compared: the round's wall time and its CPU time (this
+process's, from ``time.process_time``). On a virtual machine whose host takes the CPU away now
+and then, the guest does not count the stolen time as the process's, so CPU time should vary
+less from one process to the next (cache misses caused by neighbours remain in both).
 
 Run: .venv/bin/python -m bench.compare_commits BEFORE AFTER [--bench scheduler_place ...]
      [--seeds 8] [--runs 5] [--cpu 1]
@@ -38,7 +45,10 @@ SCHEDULER_BENCHMARKS = (
     "scheduler_fairshare_preempt",
     "scheduler_million",
 )
-_FIGURE = re.compile(r"^(scheduler_\w+): ([0-9.]+) s", re.MULTILINE)
+_FIGURES = {
+    "wall": re.compile(r"^scheduler_\w+: ([0-9.]+) s", re.MULTILINE),
+    "cpu": re.compile(r"^  round CPU median: ([0-9.]+) s", re.MULTILINE),
+}
 
 
 def worktree(commit: str, stack: ExitStack) -> Path:
@@ -59,19 +69,19 @@ def worktree(commit: str, stack: ExitStack) -> Path:
     return where
 
 
-def run_once(tree: Path, bench: str, seed: int, runs: int, cpu: int | None) -> float:
-    """One process of ``bench`` from ``tree``: the median round it prints, in seconds."""
+def run_once(tree: Path, bench: str, seed: int, runs: int, cpu: int | None) -> dict[str, float]:
+    """One process of ``bench`` on ``tree``'s core: its median round, wall and CPU, in seconds."""
     command = [sys.executable, "-m", f"bench.{bench}", "--runs", str(runs)]
     if shutil.which("setarch"):
         command = ["setarch", platform.machine(), "-R", *command]
     if cpu is not None:
         command = ["taskset", "-c", str(cpu), *command]
-    env = {**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": f"{tree}/src:{tree}"}
-    done = subprocess.run(command, cwd=tree, env=env, capture_output=True, text=True, check=False)
-    found = _FIGURE.search(done.stdout)
-    if done.returncode != 0 or found is None:
+    env = {**os.environ, "PYTHONHASHSEED": str(seed), "PYTHONPATH": f"{tree}/src"}
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+    found = {measure: pattern.search(done.stdout) for measure, pattern in _FIGURES.items()}
+    if done.returncode != 0 or None in found.values():
         raise SystemExit(f"{bench} at {tree} failed:\n{done.stdout}\n{done.stderr}")
-    return float(found.group(2))
+    return {measure: float(match.group(1)) for measure, match in found.items() if match}
 
 
 def main() -> None:
@@ -90,19 +100,25 @@ def main() -> None:
         trees = {name: worktree(name, stack) for name in (args.before, args.after)}
         before, after = trees[args.before], trees[args.after]
         for bench in args.bench:
-            pairs: list[tuple[float, float]] = []
+            pairs: list[tuple[dict[str, float], dict[str, float]]] = []
             for seed in range(1, args.seeds + 1):
                 b = run_once(before, bench, seed, args.runs, args.cpu)
                 a = run_once(after, bench, seed, args.runs, args.cpu)
                 pairs.append((b, a))
-                print(f"  {bench} seed {seed}: before {b:.3f} s, after {a:.3f} s", flush=True)
-            ratio = statistics.median(a / b for b, a in pairs)
-            print(
-                f"{bench}: before {statistics.median(b for b, _ in pairs):.3f} s, after"
-                f" {statistics.median(a for _, a in pairs):.3f} s, median ratio of pairs"
-                f" {ratio:.3f} ({(ratio - 1) * 100:+.1f} %), {len(pairs)} pairs",
-                flush=True,
-            )
+                print(
+                    f"  {bench} seed {seed}: before {b['wall']:.3f} s (CPU {b['cpu']:.3f} s),"
+                    f" after {a['wall']:.3f} s (CPU {a['cpu']:.3f} s)",
+                    flush=True,
+                )
+            for measure in _FIGURES:
+                ratio = statistics.median(a[measure] / b[measure] for b, a in pairs)
+                print(
+                    f"{bench} ({measure}): before"
+                    f" {statistics.median(b[measure] for b, _ in pairs):.3f} s, after"
+                    f" {statistics.median(a[measure] for _, a in pairs):.3f} s, median ratio of"
+                    f" pairs {ratio:.3f} ({(ratio - 1) * 100:+.1f} %), {len(pairs)} pairs",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

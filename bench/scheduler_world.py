@@ -145,25 +145,29 @@ def time_rounds(
     """Time ``runs`` rounds on the same snapshot (the core is pure, so each starts afresh).
 
     With ``pause_gc`` the round runs inside :func:`gc_paused`, as the scheduler service runs
-    it; without, the cyclic collector runs as it likes.
+    it; without, the cyclic collector runs as it likes. Returns the wall times; the CPU time
+    of each round (this process's, which on a VM leaves out what the host stole) is printed,
+    and its median (``round CPU median:``, read by ``bench.compare_commits --measure cpu``).
     """
-    times = []
+    times, cpu_times = [], []
     for i in range(runs):
         gc.collect()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         if pause_gc:
             with gc_paused():
                 result = schedule(snapshot, config, monotonic=time.monotonic)
         else:
             result = schedule(snapshot, config, monotonic=time.monotonic)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - start_cpu
         check(result)
         times.append(elapsed)
+        cpu_times.append(cpu)
         print(
-            f"  run {i + 1}/{runs}: {elapsed:.3f} s, {len(result.leases)} leases, "
-            f"{len(result.preemptions)} preemptions",
+            f"  run {i + 1}/{runs}: {elapsed:.3f} s (CPU {cpu:.3f} s), {len(result.leases)} "
+            f"leases, {len(result.preemptions)} preemptions",
             flush=True,
         )
+    print(f"  round CPU median: {median(cpu_times):.3f} s", flush=True)
     return times
 
 

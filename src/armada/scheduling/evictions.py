@@ -127,7 +127,7 @@ class EvictedOrder:
 
     def _walk(
         self, order: list[str], idx: npt.NDArray[np.intp], request: Vector, priority: int
-    ) -> tuple[int, list[str]] | None:
+    ) -> tuple[int, tuple[str, ...]] | None:
         """Armada's fair-share preemption: walk the evicted jobs (of priority at most
         ``priority``, on nodes of ``idx``) from the end of ``order``, gathering per node what
         they hold plus the node's free room; the first node where ``request`` fits wins."""
@@ -141,6 +141,9 @@ class EvictedOrder:
             mask[idx] = True
             allowed = self._allowed[id(idx)] = (idx, mask.tolist())
         ok, want, sizes, free = allowed[1], request.tolist(), self._sizes, db.avail[0]
+        # Most walks end at their first job (one evicted job's place suffices), so nothing
+        # is kept for them; what a longer walk gathers is kept per node, and the sizes of the
+        # jobs it passes for the walks after it.
         gathered: dict[int, tuple[list[float], list[str]]] = {}
         for i in range(len(order) - 1, -1, -1):
             job_id = order[i]
@@ -149,15 +152,20 @@ class EvictedOrder:
                 continue
             size = sizes.get(job_id)
             if size is None:
-                size = sizes[job_id] = p.request.tolist()
+                size = p.request.tolist()
             held = gathered.get(p.node)
             if held is None:
-                room, ids = list(map(add, free[p.node].tolist(), size)), [job_id]
-            else:
-                room, ids = list(map(add, held[0], size)), held[1]
-                ids.append(job_id)
+                room = list(map(add, free[p.node].tolist(), size))
+                if all(map(ge, room, want)):
+                    return p.node, (job_id,)
+                sizes[job_id] = size
+                gathered[p.node] = (room, [job_id])
+                continue
+            sizes[job_id] = size
+            room, ids = list(map(add, held[0], size)), held[1]
+            ids.append(job_id)
             if all(map(ge, room, want)):
-                return p.node, ids
+                return p.node, tuple(ids)
             gathered[p.node] = (room, ids)
         return None
 

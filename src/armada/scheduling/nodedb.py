@@ -37,7 +37,7 @@ from armada.scheduling.resources import ResourceSpace, Vector
 Mask = npt.NDArray[np.bool_]
 # Finds the node where a new job takes the place of evicted jobs (see evictions.EvictedOrder):
 # (matching node indices, request, priority) -> (node, evicted job ids giving way) or None.
-EvictedRoom = Callable[[npt.NDArray[np.intp], Vector, int], tuple[int, list[str]] | None]
+EvictedRoom = Callable[[npt.NDArray[np.intp], Vector, int], tuple[int, tuple[str, ...]] | None]
 
 # The priority a job of a class that is not preemptible holds its node at: above every level,
 # so it counts in every row of ``avail`` and is never a victim of urgency preemption (Armada's
@@ -109,7 +109,7 @@ class PoolNodeDb:
         self.placed: dict[str, Placement] = {}
         self.evicted: dict[str, Placement] = {}
         self.yielded: dict[str, str] = {}  # evicted job -> the new job that took its claim
-        self._takers: dict[str, list[str]] = {}  # new job -> the evicted jobs it took from
+        self._takers: dict[str, tuple[str, ...]] = {}  # new job -> the evicted jobs it took from
         self._columns: dict[str, _LabelColumn] = {}
         self._taint_groups: list[tuple[Taint, ...]] = []
         group_ids: dict[tuple[Taint, ...], int] = {}
@@ -248,9 +248,10 @@ class PoolNodeDb:
         for job_id in ids[1:]:
             freed = freed + evicted[job_id].request
             yielded[job_id] = taker
-        self._takers[taker] = list(ids)
+        self._takers[taker] = ids
         self.avail[0, choice.node] += freed
-        if any(map(gt, freed.tolist(), request.tolist())):
+        # Jobs of one shape share their request vector: then the node gains nothing.
+        if freed is not request and any(map(gt, freed.tolist(), request.tolist())):
             self._increased()  # the node has more room than before, once the taker is bound
 
     def give_back_claims(self, taker: str) -> None:
@@ -409,7 +410,7 @@ class PoolNodeDb:
             if restrict is None:
                 self._memo[memo_key] = (-1, self._version)
             return None
-        return Choice(found[0], 1, tuple(found[1]))
+        return Choice(found[0], 1, found[1])
 
     def victims(
         self, choice: Choice, request: Vector, rank: Callable[[Placement], tuple[object, ...]]
