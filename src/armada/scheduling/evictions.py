@@ -116,7 +116,7 @@ class EvictedOrder:
 
     def find(
         self, idx: npt.NDArray[np.intp], request: Vector, priority: int
-    ) -> tuple[int, list[str]] | None:
+    ) -> tuple[int, tuple[str, ...]] | None:
         """The node where a job of ``request`` at ``priority`` takes evicted jobs' place."""
         db = self.ctx.db
         if len(db.evicted) <= len(db.yielded):
