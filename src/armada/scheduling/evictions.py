@@ -260,20 +260,22 @@ class Restorer:
 
     def preempt_unrestored(self, shares: Shares) -> None:
         """Preempt every job still evicted after filling, with the fair-share reason."""
-        pool, db = self.ctx.pool, self.ctx.db
+        pool, db, jobs = self.ctx.pool, self.ctx.db, self.running.jobs
+        openings: dict[str, str] = {}  # queue -> the start of its jobs' reason
         for job_id in sorted(db.evicted):
-            job = self.running.jobs[job_id]
-            queue = job.spec.queue
-            fair = max(shares.fair.get(queue, 0.0), shares.adjusted.get(queue, 0.0))
+            queue = jobs[job_id].spec.queue
+            opening = openings.get(queue)
+            if opening is None:
+                fair = max(shares.fair.get(queue, 0.0), shares.adjusted.get(queue, 0.0))
+                opening = openings[queue] = (
+                    f"preempted to restore fair share in pool {pool}: queue {queue} held "
+                    f"{shares.actual_start.get(queue, 0.0):.1%} of the pool against a fair "
+                    f"share of {fair:.1%}, and "
+                )
             taker = db.yielded.get(job_id, "")
             why = (
                 f"job {taker} took its place on its node"
                 if taker
                 else "its node had no room for the job again"
             )
-            reason = (
-                f"preempted to restore fair share in pool {pool}: queue {queue} held "
-                f"{shares.actual_start.get(queue, 0.0):.1%} of the pool against a fair share of "
-                f"{fair:.1%}, and {why}"
-            )
-            self.displacer.drop(job_id, reason, "fair-share", taker)
+            self.displacer.drop(job_id, opening + why, "fair-share", taker)
