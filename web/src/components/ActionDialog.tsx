@@ -38,6 +38,12 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
   const first = useRef<HTMLInputElement>(null)
   const close = useRef<HTMLButtonElement>(null)
   const nothingToDo = action.kind === "cancelJobSet" ? false : action.jobs.length === 0
+  // Whether closing clears the selection and refreshes the page: yes once the request is sent
+  // (it may land even if the dialog closes before the answer), unless it failed outright. A
+  // ref, set before the request goes: Escape's listener is re-subscribed only after the render
+  // that shows the answer, so a state read there could still say "not sent" to an Escape
+  // pressed as the answer appears.
+  const sent = useRef(false)
 
   // Set once, when the dialog opens: the trap remembers the opener before focus moves in.
   useEffect(() => {
@@ -53,11 +59,11 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      if (event.key === "Escape") onClose(outcome !== undefined)
+      if (event.key === "Escape") onClose(sent.current)
     }
     window.addEventListener("keydown", onKey)
     return () => window.removeEventListener("keydown", onKey)
-  }, [onClose, outcome])
+  }, [onClose])
 
   const submit = async (event: FormEvent) => {
     event.preventDefault()
@@ -70,6 +76,7 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
       setError("The priority is a whole number, 0 or more.")
       return
     }
+    sent.current = true
     setBusy(true)
     setError(undefined)
     try {
@@ -84,6 +91,7 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
         setOutcome(await reprioritizeJobs(action.jobs, newPriority))
       }
     } catch (reasonThrown) {
+      sent.current = false
       setError((reasonThrown as Error).message)
     } finally {
       setBusy(false)
@@ -133,7 +141,7 @@ export function ActionDialog({ action, onClose }: { action: Action; onClose: (ch
           </div>
         )}
         <div className="dialog-buttons">
-          <button ref={close} type="button" onClick={() => onClose(outcome !== undefined)}>
+          <button ref={close} type="button" onClick={() => onClose(sent.current)}>
             {outcome ? "Close" : "Back"}
           </button>
           {!outcome && !nothingToDo && (
