@@ -111,7 +111,11 @@ def test_a_job_running_past_its_active_deadline_fails_deadline_exceeded(
     failed = events(client, "queue-a", "s")[-1].message.failed
     assert (failed.failure_category, failed.failure_subcategory) == ("uncategorized", "")
     assert failed.cause == event_pb2.Cause.DeadlineExceeded
-    assert client.get_job_status([job_id]).job_states[job_id] == 4  # FAILED
+    # The status call reads the views, which may trail the event stream by a moment.
+    wait_until(
+        lambda: client.get_job_status([job_id]).job_states[job_id] == 4,  # FAILED
+        what="the job's status to say failed",
+    )
 
 
 def pods_on(armada: EmbeddedArmada, cluster: str) -> int:
