@@ -14,9 +14,10 @@ import pytest
 
 from armada.eventlog import EventLogError
 from armada.eventlog.base import StoreBusy, StoreUnavailable
-from armada.eventlog.postgres import PostgresEventLog, translated
+from armada.eventlog.postgres import PostgresEventLog, channel_for, translated
 from armada.eventlog.postgres_schema import LOG_STEPS, migrate
 from armada.views.postgres import VIEW_STEPS
+from armada.waiting import wait_until
 from tests.builders import sequence, submit
 from tests.postgres_support import fresh_schema
 from tests.server_process import with_open_auth
@@ -118,6 +119,36 @@ def test_another_process_append_wakes_the_signal_without_polling(postgres_url: s
     finally:
         waiter.close()
         writer.close()
+
+
+def test_appends_in_another_schema_wake_nobody(postgres_url: str) -> None:
+    """Two deployments (or test runs) sharing a database, each in its own schema: one's
+    appends do not wake the other's waiters (each schema has its own NOTIFY channel)."""
+    with fresh_schema() as other_url:
+        waiter, writer = PostgresEventLog(postgres_url), PostgresEventLog(other_url)
+        neighbour = PostgresEventLog(other_url)  # the other schema's own waiter
+        try:
+            generation = waiter.signal.generation
+            seen_there = neighbour.signal.generation
+            writer.append([sequence(submit("j1"))])
+            wait_until(
+                lambda: neighbour.signal.generation != seen_there,
+                what="the other schema's waiter to be woken",
+            )
+            # The neighbour heard the append through NOTIFY; had the waiter been on the same
+            # channel, its listener would have fired by now too.
+            waiter.signal.wait(timeout=0.3)
+            assert waiter.signal.generation == generation
+            assert waiter.head() == 0
+        finally:
+            for log in (waiter, writer, neighbour):
+                log.close()
+
+
+def test_the_channel_name_fits_postgres_limit() -> None:
+    assert channel_for("armada") == "armada_log:armada"
+    long = channel_for("s" * 63)
+    assert len(long.encode()) <= 63 and long != channel_for("s" * 62 + "t")
 
 
 def test_a_full_pool_is_store_busy_not_a_hang(postgres_url: str) -> None:

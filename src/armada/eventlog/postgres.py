@@ -11,12 +11,15 @@ way), the new head, the NOTIFY and COMMIT. A 1,000-job submission is one entry.
 Other processes' appends wake this process's :attr:`signal` through LISTEN/NOTIFY (a
 listener thread with its own connection, reconnecting with back-off), so waiters see them
 without a polling delay; the notifications of its own appends, which fired the signal
-themselves, are ignored. Failures are the store's own errors: a lost server
-:class:`StoreUnavailable`, a full pool :class:`StoreBusy`, a full disk :class:`StoreFull`.
+themselves, are ignored. The channel is the schema's own (:func:`channel_for`): logs in
+other schemas of the same database (another deployment, another test run) wake nobody here.
+Failures are the store's own errors: a lost server :class:`StoreUnavailable`, a full pool
+:class:`StoreBusy`, a full disk :class:`StoreFull`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -27,6 +30,7 @@ from typing import Any
 
 import psycopg
 import psycopg.errors
+from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from armada.domain.events import EventSequence, LogEntry
@@ -141,6 +145,7 @@ class PostgresEventLog:
             try:
                 with self.pool.connection() as conn:
                     check_schema(conn, url)
+                    self._channel = channel_for(str(_one(conn, "SELECT current_schema()")[0]))
             except BaseException:
                 self.pool.close()
                 raise
@@ -186,7 +191,7 @@ class PostgresEventLog:
             )
             _apply_keys(conn, zip(offsets, sequences, strict=True))
             conn.execute("UPDATE log_head SET head = %s WHERE id = 1", (offsets[-1],))
-            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(offsets[-1])))
+            conn.execute("SELECT pg_notify(%s, %s)", (self._channel, str(offsets[-1])))
         self._fired_up_to = max(self._fired_up_to, offsets[-1])
         self._signal.fire()
         return [LogEntry(offset=o, sequence=s) for o, s in zip(offsets, sequences, strict=True)]
@@ -258,7 +263,7 @@ class PostgresEventLog:
         while not self._closed.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
                     backoff = 0.1
                     if reconnecting:
                         self._signal.fire()
@@ -271,6 +276,15 @@ class PostgresEventLog:
                 log.warning("event log listener: %s; reconnecting in %.1fs", exc, backoff)
                 self._closed.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
+
+
+def channel_for(schema: str) -> str:
+    """The NOTIFY channel of the log in ``schema``: one per schema, within PostgreSQL's 63
+    bytes for a name (a longer schema name is hashed)."""
+    name = f"{CHANNEL}:{schema}"
+    if len(name.encode()) > 63:
+        name = f"{CHANNEL}:{hashlib.sha1(schema.encode()).hexdigest()}"
+    return name
 
 
 def _offset(payload: str) -> int:
