@@ -17,7 +17,6 @@ from armada.eventlog.base import StoreBusy, StoreUnavailable
 from armada.eventlog.postgres import PostgresEventLog, channel_for, translated
 from armada.eventlog.postgres_schema import LOG_STEPS, migrate
 from armada.views.postgres import VIEW_STEPS
-from armada.waiting import wait_until
 from tests.builders import sequence, submit
 from tests.postgres_support import fresh_schema
 from tests.server_process import with_open_auth
@@ -130,11 +129,12 @@ def test_appends_in_another_schema_wake_nobody(postgres_url: str) -> None:
         try:
             generation = waiter.signal.generation
             seen_there = neighbour.signal.generation
-            writer.append([sequence(submit("j1"))])
-            wait_until(
-                lambda: neighbour.signal.generation != seen_there,
-                what="the other schema's waiter to be woken",
-            )
+            # Its listener may not be listening yet: append until it hears one.
+            deadline = time.monotonic() + 10
+            while neighbour.signal.generation == seen_there and time.monotonic() < deadline:
+                writer.append([sequence(submit(f"j{time.monotonic_ns()}"))])
+                neighbour.signal.wait(timeout=0.2)
+            assert neighbour.signal.generation != seen_there, "the other schema's waiter slept"
             # The neighbour heard the append through NOTIFY; had the waiter been on the same
             # channel, its listener would have fired by now too.
             waiter.signal.wait(timeout=0.3)
