@@ -147,7 +147,7 @@ def time_rounds(
     With ``pause_gc`` the round runs inside :func:`gc_paused`, as the scheduler service runs
     it; without, the cyclic collector runs as it likes. Returns the wall times; the CPU time
     of each round (this process's, which on a VM leaves out what the host stole) is printed,
-    and its median (``round CPU median:``, read by ``bench.compare_commits --measure cpu``).
+    and its median (``round CPU median:``, which ``bench.compare_commits`` reads).
     """
     times, cpu_times = [], []
     for i in range(runs):

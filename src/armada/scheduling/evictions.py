@@ -141,9 +141,8 @@ class EvictedOrder:
             mask[idx] = True
             allowed = self._allowed[id(idx)] = (idx, mask.tolist())
         ok, want, sizes, free = allowed[1], request.tolist(), self._sizes, db.avail[0]
-        # Most walks end at their first job (one evicted job's place suffices), so nothing
-        # is kept for them; what a longer walk gathers is kept per node, and the sizes of the
-        # jobs it passes for the walks after it.
+        # Most walks end at their first job (one evicted job's place suffices), so a job's
+        # size is kept, for the walks after, only once a walk goes past it.
         gathered: dict[int, tuple[list[float], list[str]]] = {}
         for i in range(len(order) - 1, -1, -1):
             job_id = order[i]
@@ -155,17 +154,13 @@ class EvictedOrder:
                 size = p.request.tolist()
             held = gathered.get(p.node)
             if held is None:
-                room = list(map(add, free[p.node].tolist(), size))
-                if all(map(ge, room, want)):
-                    return p.node, (job_id,)
-                sizes[job_id] = size
-                gathered[p.node] = (room, [job_id])
-                continue
-            sizes[job_id] = size
-            room, ids = list(map(add, held[0], size)), held[1]
-            ids.append(job_id)
+                room, ids = list(map(add, free[p.node].tolist(), size)), [job_id]
+            else:
+                room, ids = list(map(add, held[0], size)), held[1]
+                ids.append(job_id)
             if all(map(ge, room, want)):
                 return p.node, tuple(ids)
+            sizes[job_id] = size
             gathered[p.node] = (room, ids)
         return None
 
