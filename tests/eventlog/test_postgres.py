@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -96,6 +97,18 @@ def test_views_of_version_1_gain_the_lookout_columns_and_are_refilled() -> None:
         assert conn.execute("SELECT COUNT(*) FROM job_set_counts").fetchone() == (0,)
 
 
+def append_until_heard(writer: PostgresEventLog, heard: Callable[[float], bool]) -> bool:
+    """Append to ``writer`` until ``heard(timeout)``, which waits up to ``timeout``, says the
+    listener under test woke; whether it did within 10 s. One append is not enough: a log's
+    listener thread may not have run LISTEN yet when the first NOTIFY goes out."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        writer.append([sequence(submit(f"j{time.monotonic_ns()}"))])
+        if heard(0.2):
+            return True
+    return False
+
+
 def test_another_process_append_wakes_the_signal_without_polling(postgres_url: str) -> None:
     """Two opened logs are two processes' views of the database: only NOTIFY links them."""
     waiter, writer = PostgresEventLog(postgres_url), PostgresEventLog(postgres_url)
@@ -108,12 +121,8 @@ def test_another_process_append_wakes_the_signal_without_polling(postgres_url: s
 
         thread = threading.Thread(target=wait)
         thread.start()
-        deadline = time.monotonic() + 10
-        while not woke.is_set() and time.monotonic() < deadline:
-            writer.append([sequence(submit(f"j{time.monotonic_ns()}"))])
-            woke.wait(0.2)
+        assert append_until_heard(writer, woke.wait)
         thread.join(timeout=10)
-        assert woke.is_set() and time.monotonic() < deadline
         assert waiter.head() == writer.head()
     finally:
         waiter.close()
@@ -129,12 +138,12 @@ def test_appends_in_another_schema_wake_nobody(postgres_url: str) -> None:
         try:
             generation = waiter.signal.generation
             seen_there = neighbour.signal.generation
-            # Its listener may not be listening yet: append until it hears one.
-            deadline = time.monotonic() + 10
-            while neighbour.signal.generation == seen_there and time.monotonic() < deadline:
-                writer.append([sequence(submit(f"j{time.monotonic_ns()}"))])
-                neighbour.signal.wait(timeout=0.2)
-            assert neighbour.signal.generation != seen_there, "the other schema's waiter slept"
+
+            def neighbour_woke(timeout: float) -> bool:
+                neighbour.signal.wait(timeout=timeout)
+                return neighbour.signal.generation != seen_there
+
+            assert append_until_heard(writer, neighbour_woke), "the other schema's waiter slept"
             # The neighbour heard the append through NOTIFY; had the waiter been on the same
             # channel, its listener would have fired by now too.
             waiter.signal.wait(timeout=0.3)
